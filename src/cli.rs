@@ -1,0 +1,211 @@
+//! The command line, as clap structs that mirror it. Validation beyond shape happens in the
+//! commands, which turn these into library requests.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::record::{AuraLevel, Intent, Mode, Status};
+
+const ABOUT: &str = "Say \"do this later\": schedule a compact snapshot of intent for a time, \
+and let `defer run` (woken by cron) rehydrate it when it is due.";
+
+const AFTER_HELP: &str = "\
+Environment: DEFER_RUNTIME_DIR (default ~/data/runtime), DEFER_TASKS_FILE, DEFER_ARCHIVE_DIR,
+DEFER_LOG_DIR, DEFER_LOG_FILE, DEFER_TIMEZONE, DEFER_EXECUTOR, DEFER_CONTEXT_FILE,
+DEFER_RETRY_DELAY_SECONDS, DEFER_RETRY_BACKOFF, DEFER_NOW, DEFER_PROJECTS_DIR,
+DEFER_EXECUTOR_TIMEOUT_SECONDS, DEFER_CONCURRENCY. `defer --when ...` means `defer schedule --when ...`.
+
+Exit codes: 0 success; 1 the command failed (nothing was changed); 2 the command line is invalid.";
+
+/// `defer`: deferred tasks for agents and people.
+#[derive(Debug, Parser)]
+#[command(name = "defer", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Schedule a task (prints the record; a confirmation line goes to stderr).
+    #[command(after_help = crate::when::GRAMMAR_HELP)]
+    Schedule(ScheduleArgs),
+    /// List tasks as a JSON array (default: scheduled and executing).
+    List(ListArgs),
+    /// Cancel a scheduled task.
+    Cancel(CancelArgs),
+    /// Print one task, from the active store or the archives.
+    Show(ShowArgs),
+    /// Run due tasks (the cron entry point).
+    Run(RunArgs),
+    /// Move completed, failed and cancelled tasks to the monthly archives now.
+    Archive,
+    /// Print a crontab line that runs `defer run` every minute with the current settings.
+    Cron,
+    /// Report store lines that are not valid task records (exit 1 if any).
+    Check,
+    /// Resolve a time expression without scheduling anything.
+    Time {
+        #[command(subcommand)]
+        command: TimeCommand,
+    },
+    /// Print the snapshot built from a CONTEXT.md.
+    Reorient(ReorientArgs),
+}
+
+/// `defer time ...`
+#[derive(Debug, Subcommand)]
+pub enum TimeCommand {
+    /// Print the UTC stamp (YYYY-MM-DDTHH:MM:SSZ) an expression resolves to.
+    #[command(after_help = crate::when::GRAMMAR_HELP)]
+    Normalize {
+        /// The time expression, e.g. "tomorrow 9am".
+        #[arg(allow_hyphen_values = true)]
+        expr: String,
+    },
+    /// Print the Unix seconds an expression resolves to.
+    Epoch {
+        /// The time expression, e.g. "30m".
+        #[arg(allow_hyphen_values = true)]
+        expr: String,
+    },
+}
+
+/// Flags of `defer schedule`.
+#[derive(Debug, Args, Default)]
+pub struct ScheduleArgs {
+    /// When to run: "30m", "tomorrow 9am", "next friday 3pm", an ISO 8601 time, ...
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub when: String,
+    /// One sentence of what to do (optional when --context-json or --reorient supplies one).
+    #[arg(long, allow_hyphen_values = true)]
+    pub summary: Option<String>,
+    /// resume_task (default), notify or execute_action.
+    #[arg(long, value_parser = parse_enum::<Intent>)]
+    pub intent: Option<Intent>,
+    /// fresh (default) or callback.
+    #[arg(long, value_parser = parse_enum::<Mode>)]
+    pub mode: Option<Mode>,
+    /// The instruction for the future run (defaults to the summary).
+    #[arg(long, allow_hyphen_values = true)]
+    pub prompt_template: Option<String>,
+    /// Advisory intensity hint for executors: low (default), medium or high.
+    #[arg(long, value_parser = parse_enum::<AuraLevel>)]
+    pub aura_level: Option<AuraLevel>,
+    /// How many executor failures are retried (default 0).
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = parse_retries)]
+    pub max_retries: Option<u32>,
+    /// A key point of the snapshot (repeatable).
+    #[arg(long = "key-point", value_name = "TEXT", allow_hyphen_values = true)]
+    pub key_points: Vec<String>,
+    /// A file, URL or other artifact to come back to (repeatable).
+    #[arg(long = "artifact", value_name = "TEXT", allow_hyphen_values = true)]
+    pub artifacts: Vec<String>,
+    /// A constraint for the future run (repeatable).
+    #[arg(long = "constraint", value_name = "TEXT", allow_hyphen_values = true)]
+    pub constraints: Vec<String>,
+    /// A JSON object with summary, key_points, artifacts, constraints (merged before the flags).
+    #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
+    pub context_json: Option<String>,
+    /// Task id (default task_YYYYMMDD_HHMMSS_PID); refused if already in the store.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Rebuild the context from a CONTEXT.md before scheduling.
+    #[arg(long)]
+    pub reorient: bool,
+    /// With --reorient: use $DEFER_PROJECTS_DIR/P/CONTEXT.md.
+    #[arg(long, value_name = "P", requires = "reorient")]
+    pub project: Option<String>,
+    /// With --reorient: use this CONTEXT.md.
+    #[arg(long, value_name = "F", requires = "reorient")]
+    pub context_file: Option<PathBuf>,
+    /// Print the task without storing or logging it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// One-line JSON.
+    #[arg(long)]
+    pub compact: bool,
+}
+
+/// Flags of `defer list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only these statuses (repeatable); a terminal status also searches the archives.
+    #[arg(long = "status", value_name = "S", value_parser = parse_enum::<Status>)]
+    pub statuses: Vec<Status>,
+    /// Every status, including archived tasks.
+    #[arg(long, conflicts_with = "statuses")]
+    pub all: bool,
+    /// One-line JSON.
+    #[arg(long)]
+    pub compact: bool,
+}
+
+/// Flags of `defer cancel`.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The task to cancel.
+    #[arg(long)]
+    pub id: String,
+    /// Why (stored as cancel_reason).
+    #[arg(long, allow_hyphen_values = true)]
+    pub reason: Option<String>,
+    /// One-line JSON.
+    #[arg(long)]
+    pub compact: bool,
+}
+
+/// Flags of `defer show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The task id.
+    pub id: String,
+    /// One-line JSON.
+    #[arg(long)]
+    pub compact: bool,
+}
+
+/// Flags of `defer run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Print one line per task handled.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Flags of `defer reorient`.
+#[derive(Debug, Args)]
+pub struct ReorientArgs {
+    /// Use $DEFER_PROJECTS_DIR/P/CONTEXT.md.
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
+    /// Use this CONTEXT.md.
+    #[arg(long, value_name = "F")]
+    pub context_file: Option<PathBuf>,
+    /// One-line JSON.
+    #[arg(long)]
+    pub compact: bool,
+}
+
+fn parse_enum<T: std::str::FromStr<Err = crate::Error>>(s: &str) -> Result<T, String> {
+    s.parse::<T>().map_err(|e| e.to_string())
+}
+
+fn parse_retries(s: &str) -> Result<u32, String> {
+    s.trim()
+        .parse::<u32>()
+        .map_err(|_| format!("{s:?} is not a whole number of retries (use 0, 1, 2, ...)"))
+}
+
+/// `defer --when ...` without a subcommand means `defer schedule --when ...` (the reference's
+/// form). Rewrites the arguments before clap sees them.
+pub fn implicit_schedule(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let first = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    let is_flag = first.starts_with("--") && !matches!(first, "--help" | "--version");
+    if is_flag {
+        args.insert(1, "schedule".into());
+    }
+    args
+}

@@ -1,0 +1,34 @@
+//! `defer run`: the cron entry point. Quiet unless `-v`, because cron mails any output.
+
+use crate::cli::RunArgs;
+use crate::config::Config;
+use crate::error::Result;
+use crate::runner::{self, RunOptions};
+use crate::store::Store;
+
+/// The CLI.
+pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
+    let report = runner::run(
+        config,
+        store,
+        &RunOptions {
+            verbose: args.verbose,
+        },
+    )?;
+    if args.verbose {
+        if report.skipped {
+            println!("skipped: another runner holds the lock");
+        } else {
+            println!(
+                "recovered {} claimed {} completed {} retried {} failed {} archived {}",
+                report.recovered,
+                report.claimed,
+                report.completed,
+                report.retried,
+                report.failed,
+                report.archived
+            );
+        }
+    }
+    Ok(())
+}

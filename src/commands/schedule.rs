@@ -1,0 +1,258 @@
+//! `defer schedule`: turn a time expression and a snapshot of intent into a stored task.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use jiff::ZonedDateTime as Zoned;
+use serde_json::{Map, Value};
+
+use crate::audit;
+use crate::cli::ScheduleArgs;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::record::{
+    AuraLevel, Context, Execution, Intent, Mode, Reorient, Stamp, Status, Task, validate_id,
+};
+use crate::reorient::{self, Lookup};
+use crate::store::Store;
+use crate::when;
+
+/// Everything a caller (CLI, MCP, another program) can ask of `schedule`.
+#[derive(Debug, Clone, Default)]
+pub struct ScheduleRequest {
+    pub when: String,
+    pub summary: Option<String>,
+    pub intent: Option<Intent>,
+    pub mode: Option<Mode>,
+    pub prompt_template: Option<String>,
+    pub aura_level: Option<AuraLevel>,
+    pub max_retries: Option<u32>,
+    pub key_points: Vec<String>,
+    pub artifacts: Vec<String>,
+    pub constraints: Vec<String>,
+    /// A JSON object (text) merged into the context before the flags' items.
+    pub context_json: Option<String>,
+    pub id: Option<String>,
+    pub reorient: bool,
+    pub project: Option<String>,
+    pub context_file: Option<PathBuf>,
+    pub dry_run: bool,
+}
+
+impl From<ScheduleArgs> for ScheduleRequest {
+    fn from(a: ScheduleArgs) -> ScheduleRequest {
+        ScheduleRequest {
+            when: a.when,
+            summary: a.summary,
+            intent: a.intent,
+            mode: a.mode,
+            prompt_template: a.prompt_template,
+            aura_level: a.aura_level,
+            max_retries: a.max_retries,
+            key_points: a.key_points,
+            artifacts: a.artifacts,
+            constraints: a.constraints,
+            context_json: a.context_json,
+            id: a.id,
+            reorient: a.reorient,
+            project: a.project,
+            context_file: a.context_file,
+            dry_run: a.dry_run,
+        }
+    }
+}
+
+/// A task that was (or, for a dry run, would be) stored, and how its time was understood.
+#[derive(Debug, Clone)]
+pub struct Scheduled {
+    pub task: Task,
+    /// `Fri 2026-11-27 09:00 EST, in 22h 59m`.
+    pub description: String,
+    /// The time resolved to an instant before now (the task is due at once).
+    pub in_past: bool,
+}
+
+/// Builds the record, validates everything, and stores it unless `dry_run`.
+pub fn schedule(config: &Config, store: &dyn Store, req: &ScheduleRequest) -> Result<Scheduled> {
+    let now = config.clock.now_zoned();
+    let scheduled = build(config, req, &now)?;
+    if !req.dry_run {
+        store.insert(&scheduled.task, req.id.is_some())?;
+        let task = &scheduled.task;
+        audit::log(
+            &config.log_file,
+            now.timestamp(),
+            "scheduled",
+            &[
+                ("id", &task.id),
+                ("run_at", &task.run_at.to_string()),
+                ("intent", task.intent.as_str()),
+                ("mode", task.execution.mode.as_str()),
+                ("retries", &task.max_retries.to_string()),
+            ],
+        );
+    }
+    Ok(scheduled)
+}
+
+/// Builds and validates the record without touching the store.
+pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Scheduled> {
+    // Cheap checks first, so a bad flag is reported before any file is read.
+    if let Some(id) = &req.id {
+        validate_id(id)?;
+    }
+    let target = when::parse(&req.when, now)?;
+    let mut context = match &req.context_json {
+        Some(text) => parse_context_json(text)?,
+        None => Context::default(),
+    };
+    if req.reorient {
+        let snapshot = reorient::build(
+            config,
+            &Lookup {
+                context_file: req.context_file.as_deref(),
+                project: req.project.as_deref(),
+            },
+        )?;
+        // The reoriented items come first; an explicit context's summary and origin win.
+        if context.summary.is_empty() {
+            context.summary = snapshot.summary;
+        }
+        context.key_points = prepend(snapshot.key_points, context.key_points);
+        context.artifacts = prepend(snapshot.artifacts, context.artifacts);
+        context.constraints = prepend(snapshot.constraints, context.constraints);
+        if context.reoriented_from.is_none() {
+            context.reoriented_from = Some(snapshot.reoriented_from);
+        }
+    }
+    if let Some(summary) = req.summary.as_ref().filter(|s| !s.trim().is_empty()) {
+        context.summary = summary.clone();
+    }
+    if context.summary.trim().is_empty() {
+        return Err(Error::Invalid(
+            "a summary is required: pass --summary \"what to do\" (or supply one with \
+             --context-json or --reorient)"
+                .into(),
+        ));
+    }
+    context.key_points.extend(req.key_points.iter().cloned());
+    context.artifacts.extend(req.artifacts.iter().cloned());
+    context.constraints.extend(req.constraints.iter().cloned());
+
+    let created_at = Stamp(now.timestamp());
+    let run_at = Stamp(target.timestamp());
+    let id = match &req.id {
+        Some(id) => id.clone(),
+        None => default_id(created_at),
+    };
+    let prompt_template = req
+        .prompt_template
+        .clone()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| context.summary.clone());
+    let task = Task {
+        id,
+        created_at,
+        run_at,
+        kind: "deferred_task".into(),
+        intent: req.intent.unwrap_or(Intent::ResumeTask),
+        context,
+        execution: Execution {
+            mode: req.mode.unwrap_or(Mode::Fresh),
+            prompt_template: Some(prompt_template),
+            aura_level: req.aura_level.unwrap_or(AuraLevel::Low),
+            extra: Map::new(),
+        },
+        status: Status::Scheduled,
+        attempts: 0,
+        max_retries: req.max_retries.unwrap_or(0),
+        reorient_requested: req.reorient,
+        reorient: Some(Reorient {
+            requested: req.reorient,
+            project: req.project.clone(),
+            explicit_context_file: req.context_file.as_ref().map(|p| p.display().to_string()),
+            extra: Map::new(),
+        }),
+        when: Some(req.when.trim().to_string()),
+        timezone: Some(config.clock.zone_name()),
+        started_at: None,
+        completed_at: None,
+        failed_at: None,
+        cancelled_at: None,
+        cancel_reason: None,
+        last_attempt_at: None,
+        last_error: None,
+        error: None,
+        result: None,
+        extra: Map::new(),
+    };
+    Ok(Scheduled {
+        // Stored stamps are whole seconds, so compare at that precision.
+        in_past: target.timestamp().as_second() < now.timestamp().as_second(),
+        description: when::describe(&target, now),
+        task,
+    })
+}
+
+fn prepend(mut first: Vec<String>, then: Vec<String>) -> Vec<String> {
+    first.extend(then);
+    first
+}
+
+/// `--context-json` must be an object; its list fields must be lists of strings. Unknown keys
+/// are kept in the record's context.
+fn parse_context_json(text: &str) -> Result<Context> {
+    let value: Value = serde_json::from_str(text).map_err(|source| Error::Json {
+        what: "--context-json".into(),
+        source,
+    })?;
+    if !value.is_object() {
+        return Err(Error::Invalid(
+            "--context-json must be a JSON object such as {\"summary\":\"...\",\"key_points\":[\"...\"]}"
+                .into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        Error::Invalid(format!(
+            "--context-json has a field of the wrong type ({e}); summary is a string, \
+             key_points/artifacts/constraints are lists of strings"
+        ))
+    })
+}
+
+/// `task_YYYYMMDD_HHMMSS_PID` as the reference makes it; a second id from the same process in
+/// the same second gets a `_N` suffix, so ids never repeat without reading the store.
+fn default_id(created_at: Stamp) -> String {
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let stamp = created_at.timestamp().strftime("%Y%m%d_%H%M%S");
+    let pid = std::process::id();
+    match SEQUENCE.fetch_add(1, Ordering::Relaxed) {
+        0 => format!("task_{stamp}_{pid:04}"),
+        n => format!("task_{stamp}_{pid:04}_{n}"),
+    }
+}
+
+/// The CLI: schedule, print the record, confirm on stderr.
+pub fn run(config: &Config, store: &dyn Store, args: ScheduleArgs) -> Result<()> {
+    let compact = args.compact;
+    let req = ScheduleRequest::from(args);
+    let scheduled = schedule(config, store, &req)?;
+    if scheduled.in_past {
+        eprintln!(
+            "warning: {:?} resolves to {}, which is in the past; the task is due now",
+            req.when, scheduled.task.run_at
+        );
+    }
+    let verb = if req.dry_run {
+        "dry run: would schedule"
+    } else {
+        "scheduled"
+    };
+    eprintln!("{verb} {} for {}", scheduled.task.id, scheduled.description);
+    output::print(&if compact {
+        scheduled.task.to_line()
+    } else {
+        scheduled.task.to_pretty()
+    })
+}

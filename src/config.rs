@@ -1,0 +1,305 @@
+//! Configuration: the environment variables of the contract (SPEC §2), resolved once.
+//!
+//! Nothing else in the library reads `std::env`; commands receive a [`Config`]. That is what
+//! lets tests point every path at a temporary directory and pin "now" with `DEFER_NOW`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+
+/// How a failed executor's retry is delayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backoff {
+    /// Always `DEFER_RETRY_DELAY_SECONDS` (the reference tool's behaviour, and the default).
+    Fixed,
+    /// `delay × 2^(attempt-1)`, capped at `DEFER_RETRY_MAX_DELAY_SECONDS`, with jitter.
+    Exponential,
+}
+
+/// Resolved settings for one invocation.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub runtime_dir: PathBuf,
+    pub tasks_file: PathBuf,
+    pub archive_dir: PathBuf,
+    pub log_dir: PathBuf,
+    pub log_file: PathBuf,
+    /// The user's zone and the clock (real or `DEFER_NOW`), together because every time
+    /// expression needs both.
+    pub clock: Clock,
+    pub executor: Option<PathBuf>,
+    pub context_file: Option<PathBuf>,
+    pub projects_dir: PathBuf,
+    /// `$HOME`, for the reorientation lookup chain (`~/data/research/CONTEXT.md`).
+    pub home: PathBuf,
+    pub retry_delay: Duration,
+    pub retry_backoff: Backoff,
+    pub retry_max_delay: Duration,
+    pub executor_timeout: Duration,
+    pub concurrency: usize,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config> {
+        Config::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// Resolves settings from any variable lookup; tests pass a map.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<OsString>) -> Result<Config> {
+        // Empty values count as unset, as `${VAR:-default}` does in the reference scripts.
+        let var = |name: &str| get(name).filter(|v| !v.is_empty());
+        let path = |name: &str| var(name).map(|v| expand_tilde(PathBuf::from(v), &get));
+
+        let home = get("HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        let runtime_dir = path("DEFER_RUNTIME_DIR").unwrap_or_else(|| home.join("data/runtime"));
+        let tasks_file =
+            path("DEFER_TASKS_FILE").unwrap_or_else(|| runtime_dir.join("deferred.jsonl"));
+        let archive_dir = path("DEFER_ARCHIVE_DIR").unwrap_or_else(|| runtime_dir.join("archive"));
+        let log_dir = path("DEFER_LOG_DIR").unwrap_or_else(|| runtime_dir.join("logs"));
+        let log_file = path("DEFER_LOG_FILE").unwrap_or_else(|| log_dir.join("deferred.log"));
+        let projects_dir =
+            path("DEFER_PROJECTS_DIR").unwrap_or_else(|| home.join("data/research/projects"));
+
+        let zone = resolve_zone(var("DEFER_TIMEZONE"), var("TZ"))?;
+        let now = match var("DEFER_NOW") {
+            None => None,
+            Some(raw) => {
+                let text = raw.to_string_lossy().into_owned();
+                let ts: Timestamp = text.trim().parse().map_err(|e| Error::Config {
+                    var: "DEFER_NOW",
+                    value: text.clone(),
+                    reason: format!("{e}; use an RFC 3339 instant such as 2026-04-08T17:05:00Z"),
+                })?;
+                Some(ts)
+            }
+        };
+
+        let retry_backoff = match var("DEFER_RETRY_BACKOFF") {
+            None => Backoff::Fixed,
+            Some(v) => match v.to_string_lossy().trim().to_ascii_lowercase().as_str() {
+                "fixed" => Backoff::Fixed,
+                "exponential" => Backoff::Exponential,
+                other => {
+                    return Err(Error::Config {
+                        var: "DEFER_RETRY_BACKOFF",
+                        value: other.to_string(),
+                        reason: "use \"fixed\" or \"exponential\"".into(),
+                    });
+                }
+            },
+        };
+
+        Ok(Config {
+            runtime_dir,
+            tasks_file,
+            archive_dir,
+            log_dir,
+            log_file,
+            clock: Clock::new(zone, now),
+            executor: path("DEFER_EXECUTOR"),
+            context_file: path("DEFER_CONTEXT_FILE"),
+            projects_dir,
+            home,
+            retry_delay: Duration::from_secs(seconds(&var, "DEFER_RETRY_DELAY_SECONDS", 60, 0)?),
+            retry_backoff,
+            retry_max_delay: Duration::from_secs(seconds(
+                &var,
+                "DEFER_RETRY_MAX_DELAY_SECONDS",
+                3600,
+                0,
+            )?),
+            executor_timeout: Duration::from_secs(seconds(
+                &var,
+                "DEFER_EXECUTOR_TIMEOUT_SECONDS",
+                3600,
+                1,
+            )?),
+            concurrency: usize::try_from(seconds(&var, "DEFER_CONCURRENCY", 1, 1)?)
+                .unwrap_or(usize::MAX),
+        })
+    }
+
+    /// Directory holding the tasks file (locks and temp files live beside it).
+    pub fn tasks_dir(&self) -> &Path {
+        self.tasks_file.parent().unwrap_or_else(|| Path::new("."))
+    }
+}
+
+/// Parses a whole non-negative number from a variable, with a default and a lower bound.
+fn seconds(
+    var: &impl Fn(&str) -> Option<OsString>,
+    name: &'static str,
+    default: u64,
+    min: u64,
+) -> Result<u64> {
+    let Some(raw) = var(name) else {
+        return Ok(default);
+    };
+    let text = raw.to_string_lossy().trim().to_string();
+    match text.parse::<u64>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(Error::Config {
+            var: name,
+            value: text,
+            reason: format!("use a whole number of at least {min}"),
+        }),
+    }
+}
+
+/// `~/x` in a variable means `$HOME/x`, as a shell would have expanded it.
+fn expand_tilde(path: PathBuf, get: &impl Fn(&str) -> Option<OsString>) -> PathBuf {
+    match path.strip_prefix("~") {
+        Ok(rest) => match get("HOME") {
+            Some(home) if !home.is_empty() => PathBuf::from(home).join(rest),
+            _ => path,
+        },
+        Err(_) => path,
+    }
+}
+
+/// `DEFER_TIMEZONE`, else `TZ`, else the system zone. An unknown name is an error, never a
+/// silent fallback to UTC: a wrong zone would schedule every task at the wrong hour.
+fn resolve_zone(defer_tz: Option<OsString>, tz: Option<OsString>) -> Result<TimeZone> {
+    if let Some(name) = defer_tz {
+        let name = name.to_string_lossy().trim().to_string();
+        return TimeZone::get(&name).map_err(|_| Error::Config {
+            var: "DEFER_TIMEZONE",
+            value: name,
+            reason: "unknown time zone; use an IANA name such as America/New_York or UTC".into(),
+        });
+    }
+    if let Some(name) = tz {
+        let name = name.to_string_lossy().trim().to_string();
+        // `TZ=:Area/City` and `TZ=:/path` are glibc spellings; a POSIX rule such as
+        // `EST5EDT,M3.2.0,M11.1.0` is valid too.
+        let bare = name.strip_prefix(':').unwrap_or(&name);
+        if let Ok(zone) = TimeZone::get(bare) {
+            return Ok(zone);
+        }
+        if bare.starts_with('/') {
+            if let Ok(data) = std::fs::read(bare)
+                && let Ok(zone) = TimeZone::tzif(bare, &data)
+            {
+                return Ok(zone);
+            }
+        } else if let Ok(zone) = TimeZone::posix(bare) {
+            return Ok(zone);
+        }
+        return Err(Error::Config {
+            var: "TZ",
+            value: name,
+            reason: "unknown time zone; set DEFER_TIMEZONE to an IANA name such as \
+                     America/New_York"
+                .into(),
+        });
+    }
+    TimeZone::try_system().map_err(|e| Error::Config {
+        var: "DEFER_TIMEZONE",
+        value: String::new(),
+        reason: format!("the system time zone could not be read ({e}); set DEFER_TIMEZONE"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config> {
+        let map: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_reference_layout() {
+        let c = config(&[("HOME", "/home/u"), ("DEFER_TIMEZONE", "UTC")]).expect("config");
+        assert_eq!(c.runtime_dir, PathBuf::from("/home/u/data/runtime"));
+        assert_eq!(
+            c.tasks_file,
+            PathBuf::from("/home/u/data/runtime/deferred.jsonl")
+        );
+        assert_eq!(c.archive_dir, PathBuf::from("/home/u/data/runtime/archive"));
+        assert_eq!(c.log_dir, PathBuf::from("/home/u/data/runtime/logs"));
+        assert_eq!(
+            c.log_file,
+            PathBuf::from("/home/u/data/runtime/logs/deferred.log")
+        );
+        assert_eq!(
+            c.projects_dir,
+            PathBuf::from("/home/u/data/research/projects")
+        );
+        assert_eq!(c.retry_delay, Duration::from_secs(60));
+        assert_eq!(c.executor_timeout, Duration::from_secs(3600));
+        assert_eq!(c.concurrency, 1);
+        assert_eq!(c.retry_backoff, Backoff::Fixed);
+        assert!(c.executor.is_none());
+    }
+
+    #[test]
+    fn derived_paths_follow_overrides() {
+        let c = config(&[
+            ("HOME", "/h"),
+            ("DEFER_RUNTIME_DIR", "/r"),
+            ("DEFER_LOG_DIR", "~/logs"),
+            ("DEFER_TIMEZONE", "UTC"),
+        ])
+        .expect("config");
+        assert_eq!(c.tasks_file, PathBuf::from("/r/deferred.jsonl"));
+        assert_eq!(c.log_file, PathBuf::from("/h/logs/deferred.log"));
+    }
+
+    #[test]
+    fn zone_resolution_prefers_defer_timezone_then_tz() {
+        let c = config(&[("DEFER_TIMEZONE", "America/New_York"), ("TZ", "Asia/Tokyo")])
+            .expect("config");
+        assert_eq!(c.clock.zone_name(), "America/New_York");
+        let c = config(&[("TZ", "Asia/Tokyo")]).expect("config");
+        assert_eq!(c.clock.zone_name(), "Asia/Tokyo");
+    }
+
+    #[test]
+    fn bad_values_are_errors_naming_the_variable() {
+        for (vars, needle) in [
+            (vec![("DEFER_TIMEZONE", "Mars/Olympus")], "DEFER_TIMEZONE"),
+            (vec![("TZ", "Nowhere/Special")], "TZ"),
+            (vec![("DEFER_NOW", "yesterday")], "DEFER_NOW"),
+            (
+                vec![("DEFER_RETRY_DELAY_SECONDS", "-1")],
+                "DEFER_RETRY_DELAY_SECONDS",
+            ),
+            (vec![("DEFER_CONCURRENCY", "0")], "DEFER_CONCURRENCY"),
+            (
+                vec![("DEFER_RETRY_BACKOFF", "random")],
+                "DEFER_RETRY_BACKOFF",
+            ),
+        ] {
+            let mut vars = vars;
+            vars.push(("HOME", "/h"));
+            let err = config(&vars).expect_err("must be refused").to_string();
+            assert!(err.contains(needle), "{err:?} should name {needle}");
+        }
+    }
+
+    #[test]
+    fn defer_now_pins_the_clock() {
+        let c = config(&[
+            ("DEFER_NOW", "2026-04-08T17:05:00Z"),
+            ("DEFER_TIMEZONE", "UTC"),
+        ])
+        .expect("config");
+        assert_eq!(c.clock.now().to_string(), "2026-04-08T17:05:00Z");
+    }
+}

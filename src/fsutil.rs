@@ -1,0 +1,213 @@
+//! File operations with the durability and privacy rules of SPEC §2 and §9.
+//!
+//! Directories we create are `0700`, files `0600`; no open for writing follows a symlink
+//! (`O_NOFOLLOW`), so a link planted where we write cannot redirect task text elsewhere.
+//! Whole-file replacement is temp file → fsync → rename → fsync of the directory, so a crash
+//! leaves the old file or the new one, never a torn one.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, Result};
+
+/// Creates `dir` and any missing parents with mode `0700`.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(Error::io("creating directory", dir))
+}
+
+/// Opens `path` for appending, creating it `0600`, refusing a symlink in its place.
+pub fn open_append(path: &Path) -> Result<File> {
+    if let Some(parent) = path.parent() {
+        ensure_dir(parent)?;
+    }
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| refine_open_error(e, "opening for append", path))
+}
+
+/// Opens an existing or new file for reading and writing (lock files), `0600`, no symlinks.
+pub fn open_rw(path: &Path) -> Result<File> {
+    if let Some(parent) = path.parent() {
+        ensure_dir(parent)?;
+    }
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| refine_open_error(e, "opening", path))
+}
+
+/// Writes a small file whole (prompt artifacts, outputs): `0600`, no symlinks, truncating.
+pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        ensure_dir(parent)?;
+    }
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| refine_open_error(e, "writing", path))?;
+    file.write_all(data).map_err(Error::io("writing", path))
+}
+
+/// Replaces `path` with `data` atomically and durably.
+///
+/// The temp file is a sibling (same filesystem, so `rename` is atomic), created with
+/// `O_EXCL` so that nothing planted there can be written through.
+pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = parent_dir(path);
+    ensure_dir(dir)?;
+    let tmp = temp_sibling(path);
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+            .map_err(Error::io("creating temporary file", &tmp))?;
+        file.write_all(data)
+            .map_err(Error::io("writing temporary file", &tmp))?;
+        crate::failpoint::hit("store-temp-written");
+        file.sync_all()
+            .map_err(Error::io("flushing temporary file", &tmp))?;
+        crate::failpoint::hit("store-temp-flushed");
+        fs::rename(&tmp, path).map_err(Error::io("renaming temporary file over", path))?;
+        crate::failpoint::hit("store-renamed");
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        // Best effort: a failed write must not leave litter; the original is untouched.
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Makes a rename or a file creation in `dir` durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io("flushing directory", dir))
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// `.<name>.tmp.<pid>.<n>` beside `path`: unique per process and call, hidden from globs.
+fn temp_sibling(path: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    parent_dir(path).join(format!(".{name}.tmp.{}.{n}", std::process::id()))
+}
+
+/// Reads a whole file; a missing file reads as empty (the store is created on first write).
+pub fn read_or_empty(path: &Path) -> Result<Vec<u8>> {
+    match fs::read(path) {
+        Ok(data) => Ok(data),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(refine_open_error(e, "reading", path)),
+    }
+}
+
+/// Turns the raw errno of a refused open into a message that says what to do.
+fn refine_open_error(e: io::Error, action: &'static str, path: &Path) -> Error {
+    let reason = match e.raw_os_error() {
+        Some(libc::ELOOP) => Some(format!(
+            "{} is a symbolic link; defer does not follow links for files it writes \
+             (replace it with a regular file or point the DEFER_* variable at the real path)",
+            path.display()
+        )),
+        Some(libc::EISDIR) => Some(format!(
+            "{} is a directory, not a file; point the DEFER_* variable at a file path",
+            path.display()
+        )),
+        _ => None,
+    };
+    match reason {
+        Some(reason) => Error::Invalid(reason),
+        None => Error::Io {
+            path: path.to_path_buf(),
+            action,
+            source: e,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    #[test]
+    fn created_dirs_and_files_are_private() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("a/b");
+        ensure_dir(&dir).expect("dir");
+        let mode = fs::metadata(&dir).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let file = dir.join("f");
+        write_private(&file, b"x").expect("write");
+        let mode = fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        replace_file(&file, b"y").expect("replace");
+        let mode = fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(fs::read(&file).expect("read"), b"y");
+    }
+
+    #[test]
+    fn planted_symlinks_are_not_followed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let target = tmp.path().join("target");
+        fs::write(&target, b"keep").expect("target");
+        let link = tmp.path().join("link");
+        symlink(&target, &link).expect("symlink");
+        let err = write_private(&link, b"evil").expect_err("must refuse");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(open_append(&link).is_err());
+        assert_eq!(fs::read(&target).expect("read"), b"keep");
+    }
+
+    #[test]
+    fn replace_leaves_no_temp_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("store.jsonl");
+        replace_file(&file, b"1\n").expect("replace");
+        replace_file(&file, b"2\n").expect("replace");
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("store.jsonl")]);
+    }
+}

@@ -1,0 +1,33 @@
+//! agent-defer: a time-based re-entry primitive for AI agents and people.
+//!
+//! An agent captures a compact snapshot of intent and a time ("30m", "tomorrow 9am"); the
+//! task is stored as one JSON line; a runner woken by cron claims due tasks, writes a
+//! rehydration prompt for each, hands it to an executor if one is configured, and archives
+//! what finished. The `defer` binary is a thin layer over this library. See
+//! `docs/ARCHITECTURE.md` for which module owns what.
+
+pub mod audit;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod failpoint;
+pub mod fsutil;
+pub mod lifecycle;
+pub mod lock;
+pub mod output;
+pub mod record;
+pub mod reorient;
+pub mod runner;
+pub mod store;
+pub mod when;
+
+pub use config::Config;
+pub use error::{Error, Result};
+
+/// Runs a parsed command line with the environment's configuration.
+pub fn run(cli: cli::Cli) -> Result<()> {
+    let config = Config::from_env()?;
+    commands::dispatch(cli, &config)
+}

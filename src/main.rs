@@ -1,0 +1,64 @@
+//! The `defer` binary: parse the command line, run it, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use agent_defer::cli::{Cli, implicit_schedule};
+
+fn main() -> ExitCode {
+    let args = implicit_schedule(std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    match agent_defer::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", chain(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The error and its sources on one line: `reading /x: Permission denied (os error 13)`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Help and version print as clap formats them; a real usage error becomes one line.
+fn usage_error(e: clap::Error) -> ExitCode {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let rendered = e.render().to_string();
+    let body = rendered
+        .split("\n\nUsage:")
+        .next()
+        .unwrap_or(&rendered)
+        .split("\n\nFor more information")
+        .next()
+        .unwrap_or(&rendered);
+    let one_line = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = one_line.strip_prefix("error: ").unwrap_or(&one_line);
+    eprintln!("error: {one_line} (see `defer --help`)");
+    ExitCode::from(2)
+}

@@ -1,0 +1,218 @@
+//! Running `DEFER_EXECUTOR` for one task (SPEC §8.3).
+//!
+//! The executor is executed directly, never through a shell, with the task JSON on stdin.
+//! It runs in its own process group so that a timeout kills everything it started (TERM, a
+//! short grace, then KILL). stdout and stderr are read on their own threads so a chatty
+//! executor never blocks on a full pipe, and kept apart: stdout is the result, stderr the
+//! explanation of a failure.
+
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use super::unix;
+
+/// How long a timed-out executor gets between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(3);
+/// How long to wait for the pipes to close after the executor exits (a background child may
+/// hold them open); after that, what was read so far is used.
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+/// stdout bytes kept in memory (and written to `<id>.output.txt` when over the record cap).
+pub const STDOUT_KEEP: usize = 16 * 1024 * 1024;
+/// stderr bytes kept in memory.
+pub const STDERR_KEEP: usize = 64 * 1024;
+/// Input up to this size is written before any thread is started: an empty pipe always holds
+/// at least one page.
+const INLINE_STDIN: usize = 4096;
+
+/// What one run produced.
+#[derive(Debug, Default)]
+pub struct Finished {
+    pub status: Option<ExitStatus>,
+    pub timed_out: bool,
+    pub stdout: Captured,
+    pub stderr: Captured,
+}
+
+impl Finished {
+    /// Exit 0 within the time limit.
+    pub fn success(&self) -> bool {
+        !self.timed_out && self.status.is_some_and(|s| s.success())
+    }
+
+    /// The exit code, if it exited (rather than being killed).
+    pub fn exit_code(&self) -> Option<i32> {
+        self.status.and_then(|s| s.code())
+    }
+
+    /// The signal that ended it, if any.
+    pub fn signal(&self) -> Option<i32> {
+        self.status.and_then(|s| s.signal())
+    }
+}
+
+/// Bytes read from a pipe, up to a limit, and how many there were in all.
+#[derive(Debug, Default, Clone)]
+pub struct Captured {
+    pub bytes: Vec<u8>,
+    pub total: u64,
+}
+
+/// Why the executor could not be run at all.
+#[derive(Debug)]
+pub struct Unusable(pub String);
+
+/// Checks that `path` names an executable regular file (or a program on `PATH` when it has
+/// no slash), so a misconfiguration fails the task at once with a message naming the path.
+pub fn check_usable(path: &Path) -> Result<PathBuf, Unusable> {
+    let resolved = if path.components().count() == 1 && !path.to_string_lossy().contains('/') {
+        search_path(path).ok_or_else(|| {
+            Unusable(format!(
+                "Configured DEFER_EXECUTOR is not executable: {} (not found on PATH; use an \
+                 absolute path)",
+                path.display()
+            ))
+        })?
+    } else {
+        path.to_path_buf()
+    };
+    if unix::is_executable_file(&resolved) {
+        Ok(resolved)
+    } else {
+        Err(Unusable(format!(
+            "Configured DEFER_EXECUTOR is not executable: {} (it must be an executable file; \
+             try chmod +x)",
+            resolved.display()
+        )))
+    }
+}
+
+fn search_path(name: &Path) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| unix::is_executable_file(p))
+}
+
+/// Runs the executor to completion or timeout.
+pub fn execute(
+    program: &Path,
+    stdin: Vec<u8>,
+    env: &[(&str, String)],
+    timeout: Duration,
+) -> Result<Finished, Unusable> {
+    let mut command = Command::new(program);
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().map_err(|e| {
+        Unusable(format!(
+            "Configured DEFER_EXECUTOR could not be started: {}: {e}",
+            program.display()
+        ))
+    })?;
+    let pgid = child.id();
+
+    let mut writer = None;
+    if let Some(mut pipe) = child.stdin.take() {
+        if stdin.len() <= INLINE_STDIN {
+            // An executor that exits without reading closes the pipe: not our error.
+            let _ = pipe.write_all(&stdin);
+        } else {
+            writer = Some(thread::spawn(move || {
+                let _ = pipe.write_all(&stdin);
+            }));
+        }
+    }
+    let stdout = child.stdout.take().map(|p| reader(p, STDOUT_KEEP));
+    let stderr = child.stderr.take().map(|p| reader(p, STDERR_KEEP));
+
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+
+    let mut timed_out = false;
+    let status = match rx.recv_timeout(timeout) {
+        Ok(status) => status.ok(),
+        Err(RecvTimeoutError::Timeout) => {
+            timed_out = true;
+            unix::signal_group(pgid, libc::SIGTERM);
+            let status = match rx.recv_timeout(KILL_GRACE) {
+                Ok(status) => status.ok(),
+                Err(_) => {
+                    unix::signal_group(pgid, libc::SIGKILL);
+                    rx.recv().ok().and_then(Result::ok)
+                }
+            };
+            // Children that ignored TERM, or outlived the leader, go too.
+            unix::signal_group(pgid, libc::SIGKILL);
+            status
+        }
+        Err(RecvTimeoutError::Disconnected) => None,
+    };
+
+    if let Some(w) = writer {
+        if timed_out {
+            drop(w);
+        } else {
+            let _ = w.join();
+        }
+    }
+    Ok(Finished {
+        status,
+        timed_out,
+        stdout: stdout.map(|r| r.collect()).unwrap_or_default(),
+        stderr: stderr.map(|r| r.collect()).unwrap_or_default(),
+    })
+}
+
+/// A pipe being drained on its own thread.
+struct Reader {
+    shared: Arc<Mutex<Captured>>,
+    done: mpsc::Receiver<()>,
+}
+
+impl Reader {
+    /// What was read, once the pipe closed or the grace ran out.
+    fn collect(self) -> Captured {
+        let _ = self.done.recv_timeout(PIPE_GRACE);
+        match self.shared.lock() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+fn reader(mut pipe: impl Read + Send + 'static, keep: usize) -> Reader {
+    let shared = Arc::new(Mutex::new(Captured::default()));
+    let (tx, done) = mpsc::channel();
+    let sink = Arc::clone(&shared);
+    thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match pipe.read(&mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let Ok(mut c) = sink.lock() else { break };
+                    c.total += n as u64;
+                    let room = keep.saturating_sub(c.bytes.len());
+                    c.bytes.extend_from_slice(&buf[..n.min(room)]);
+                }
+            }
+        }
+        let _ = tx.send(());
+    });
+    Reader { shared, done }
+}

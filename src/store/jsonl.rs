@@ -1,0 +1,557 @@
+//! The JSONL store of the contract (SPEC §9): `deferred.jsonl` plus monthly archives.
+//!
+//! - Every change happens under an exclusive lock on `.deferred.jsonl.lock` beside the store.
+//! - A new task is one appended line (made durable with `fdatasync`), so scheduling costs the
+//!   same with 10 or 100,000 tasks in the store; only an explicit `--id` reads the store.
+//! - Every other change is one rewrite: a sibling temp file, flushed, renamed over the store,
+//!   then the directory flushed. Lines the change does not touch are copied byte for byte.
+//! - Lines that are not task records are kept where they are, skipped, and reported.
+//! - Reads take no lock: a rename swaps whole files, and an append is a single `write`.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::lines::{Line, LineKind, Loaded};
+use super::{Archived, Listing, Problem, Query, RunnerLock, Store};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::lock::LockGuard;
+use crate::record::{Status, Task};
+
+/// How long a writer waits for another one before giving up with an error.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl RunnerLock for LockGuard {}
+
+/// The file-backed store.
+#[derive(Debug, Clone)]
+pub struct JsonlStore {
+    tasks_file: PathBuf,
+    archive_dir: PathBuf,
+    lock_path: PathBuf,
+    runner_lock_path: PathBuf,
+}
+
+/// A rewrite of the active file: lines to replace (by index) or drop.
+#[derive(Debug, Default)]
+struct Edit {
+    replace: HashMap<usize, String>,
+    drop: HashSet<usize>,
+    append: Vec<String>,
+}
+
+impl Edit {
+    fn is_empty(&self) -> bool {
+        self.replace.is_empty() && self.drop.is_empty() && self.append.is_empty()
+    }
+}
+
+impl JsonlStore {
+    /// The store named by the configuration.
+    pub fn new(config: &Config) -> JsonlStore {
+        JsonlStore::at(&config.tasks_file, &config.archive_dir)
+    }
+
+    /// A store at explicit paths.
+    pub fn at(tasks_file: &Path, archive_dir: &Path) -> JsonlStore {
+        let dir = fsutil::parent_dir(tasks_file);
+        let name = tasks_file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "deferred.jsonl".into());
+        JsonlStore {
+            tasks_file: tasks_file.to_path_buf(),
+            archive_dir: archive_dir.to_path_buf(),
+            lock_path: dir.join(format!(".{name}.lock")),
+            runner_lock_path: dir.join(format!(".{name}.runner.lock")),
+        }
+    }
+
+    /// The active store's path.
+    pub fn tasks_file(&self) -> &Path {
+        &self.tasks_file
+    }
+
+    fn lock(&self) -> Result<LockGuard> {
+        LockGuard::acquire(&self.lock_path, LOCK_TIMEOUT)
+    }
+
+    /// Reads the active file, warning on stderr about lines that are not records.
+    fn load(&self) -> Result<Loaded> {
+        self.refuse_directory()?;
+        let loaded = Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?);
+        for (line, reason) in loaded.malformed() {
+            eprintln!(
+                "warning: {} line {line}: {reason} (kept as is; `defer check` lists such lines)",
+                self.tasks_file.display()
+            );
+        }
+        Ok(loaded)
+    }
+
+    fn refuse_directory(&self) -> Result<()> {
+        if self.tasks_file.is_dir() {
+            return Err(Error::Invalid(format!(
+                "{} is a directory, not a file; point DEFER_TASKS_FILE at a file path",
+                self.tasks_file.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes the active file anew with `edit` applied; a no-op edit writes nothing.
+    fn rewrite(&self, loaded: &Loaded, edit: &Edit) -> Result<()> {
+        if edit.is_empty() {
+            return Ok(());
+        }
+        let mut out = Vec::with_capacity(loaded.buf.len() + 256 * edit.append.len());
+        for (index, line) in loaded.lines.iter().enumerate() {
+            if edit.drop.contains(&index) {
+                continue;
+            }
+            if let Some(new) = edit.replace.get(&index) {
+                out.extend_from_slice(new.as_bytes());
+            } else if line.kind == LineKind::Blank {
+                continue;
+            } else {
+                out.extend_from_slice(loaded.bytes(line));
+            }
+            out.push(b'\n');
+        }
+        for new in &edit.append {
+            out.extend_from_slice(new.as_bytes());
+            out.push(b'\n');
+        }
+        fsutil::replace_file(&self.tasks_file, &out)
+    }
+
+    /// Archive files, oldest month first.
+    fn archive_files(&self) -> Result<Vec<PathBuf>> {
+        let entries = match fs::read_dir(&self.archive_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("listing", &self.archive_dir)(e)),
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(is_archive_name)
+            })
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    fn archive_path(&self, task: &Task) -> PathBuf {
+        let month = task
+            .archive_stamp()
+            .timestamp()
+            .strftime("%Y%m")
+            .to_string();
+        self.archive_dir.join(format!("deferred_{month}.jsonl"))
+    }
+
+    /// Appends `lines` to one archive file, skipping any identical line already there (left by
+    /// a sweep that crashed before it could rewrite the active store).
+    fn append_archive(&self, path: &Path, lines: &[&[u8]]) -> Result<()> {
+        let existing = Loaded::parse(fsutil::read_or_empty(path)?);
+        let seen: HashSet<u64> = existing
+            .lines
+            .iter()
+            .map(|l| hash(existing.bytes(l)))
+            .collect();
+        let mut out = Vec::new();
+        if existing.lacks_final_newline() {
+            out.push(b'\n');
+        }
+        for line in lines.iter().filter(|l| !seen.contains(&hash(l))) {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+        if out.iter().all(|&b| b == b'\n') {
+            return Ok(());
+        }
+        let created = existing.buf.is_empty();
+        let mut file = fsutil::open_append(path)?;
+        file.write_all(&out)
+            .map_err(Error::io("appending to", path))?;
+        file.sync_data().map_err(Error::io("flushing", path))?;
+        if created {
+            fsutil::sync_dir(fsutil::parent_dir(path))?;
+        }
+        Ok(())
+    }
+
+    /// Finds the first record with `id` in the archives (newest month first).
+    fn find_archived(&self, id: &str) -> Result<Option<Value>> {
+        for file in self.archive_files()?.iter().rev() {
+            let loaded = Loaded::parse(fsutil::read_or_empty(file)?);
+            if let Some(line) = find_line(&loaded, id) {
+                return Ok(Some(to_value(&loaded, line)?));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Store for JsonlStore {
+    fn insert(&self, task: &Task, check_id: bool) -> Result<()> {
+        let _guard = self.lock()?;
+        self.refuse_directory()?;
+        if check_id {
+            let loaded = Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?);
+            if find_line(&loaded, &task.id).is_some() {
+                return Err(Error::DuplicateId(task.id.clone()));
+            }
+        }
+        let mut file = fsutil::open_append(&self.tasks_file)?;
+        let len = file
+            .metadata()
+            .map_err(Error::io("reading metadata of", &self.tasks_file))?
+            .len();
+        let mut line = Vec::with_capacity(512);
+        // A torn last line from a crashed writer must not swallow this record.
+        if len > 0 {
+            let mut last = [0u8];
+            file.read_exact_at(&mut last, len - 1)
+                .map_err(Error::io("reading", &self.tasks_file))?;
+            if last[0] != b'\n' {
+                line.push(b'\n');
+            }
+        }
+        line.extend_from_slice(task.to_line().as_bytes());
+        line.push(b'\n');
+        file.write_all(&line)
+            .map_err(Error::io("appending to", &self.tasks_file))?;
+        file.sync_data()
+            .map_err(Error::io("flushing", &self.tasks_file))?;
+        if len == 0 {
+            fsutil::sync_dir(fsutil::parent_dir(&self.tasks_file))?;
+        }
+        Ok(())
+    }
+
+    fn list(&self, query: &Query) -> Result<Listing> {
+        let wanted = |status: Status| query.statuses.is_empty() || query.statuses.contains(&status);
+        let mut listing = Listing::default();
+        let mut files = Vec::new();
+        if query.include_archive {
+            files = self.archive_files()?;
+        }
+        self.refuse_directory()?;
+        files.push(self.tasks_file.clone());
+        for file in files {
+            let loaded = Loaded::parse(fsutil::read_or_empty(&file)?);
+            for line in &loaded.lines {
+                match &line.kind {
+                    LineKind::Task { status, .. } if wanted(*status) => {
+                        listing.records.push(to_value(&loaded, line)?);
+                    }
+                    LineKind::Malformed(reason) => listing.problems.push(Problem {
+                        file: file.clone(),
+                        line: line.number,
+                        reason: reason.clone(),
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        Ok(listing)
+    }
+
+    fn show(&self, id: &str) -> Result<Option<Value>> {
+        self.refuse_directory()?;
+        let loaded = Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?);
+        if let Some(line) = find_line(&loaded, id) {
+            return Ok(Some(to_value(&loaded, line)?));
+        }
+        self.find_archived(id)
+    }
+
+    fn cancel(&self, id: &str, cancel: &mut dyn FnMut(Task) -> Task) -> Result<Task> {
+        let _guard = self.lock()?;
+        let loaded = self.load()?;
+        let matches: Vec<(usize, &Line)> = loaded
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| matches!(&l.kind, LineKind::Task { id: i, .. } if i == id))
+            .collect();
+        let target = matches
+            .iter()
+            .find(|(_, l)| {
+                matches!(
+                    l.kind,
+                    LineKind::Task {
+                        status: Status::Scheduled,
+                        ..
+                    }
+                )
+            })
+            .or(matches.first());
+        let Some(&(index, line)) = target else {
+            return Err(match self.find_archived(id)? {
+                Some(record) => Error::WrongStatus {
+                    id: id.to_string(),
+                    status: format!(
+                        "{} (archived)",
+                        record
+                            .get("status")
+                            .and_then(Value::as_str)
+                            .unwrap_or("unknown")
+                    ),
+                    action: "cancelled",
+                },
+                None => Error::NotFound(id.to_string()),
+            });
+        };
+        if let LineKind::Task { status, .. } = &line.kind
+            && *status != Status::Scheduled
+        {
+            return Err(Error::WrongStatus {
+                id: id.to_string(),
+                status: status.to_string(),
+                action: "cancelled",
+            });
+        }
+        let task = cancel(parse_task(&loaded, line, &self.tasks_file)?);
+        let mut edit = Edit::default();
+        edit.replace.insert(index, task.to_line());
+        self.rewrite(&loaded, &edit)?;
+        Ok(task)
+    }
+
+    fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>> {
+        Ok(LockGuard::try_acquire(&self.runner_lock_path)?
+            .map(|guard| Box::new(guard) as Box<dyn RunnerLock>))
+    }
+
+    fn recover(&self, recover: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>> {
+        let _guard = self.lock()?;
+        let loaded = self.load()?;
+        let mut edit = Edit::default();
+        let mut recovered = Vec::new();
+        for (index, line) in loaded.lines.iter().enumerate() {
+            if !matches!(
+                line.kind,
+                LineKind::Task {
+                    status: Status::Executing,
+                    ..
+                }
+            ) {
+                continue;
+            }
+            let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
+                continue;
+            };
+            let task = recover(task);
+            edit.replace.insert(index, task.to_line());
+            recovered.push(task);
+        }
+        self.rewrite(&loaded, &edit)?;
+        Ok(recovered)
+    }
+
+    fn claim_due(&self, now: Timestamp, claim: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>> {
+        let _guard = self.lock()?;
+        let loaded = self.load()?;
+        let mut edit = Edit::default();
+        let mut claimed = Vec::new();
+        for (index, line) in loaded.lines.iter().enumerate() {
+            let LineKind::Task {
+                status: Status::Scheduled,
+                run_at: Some(run_at),
+                ..
+            } = line.kind
+            else {
+                continue;
+            };
+            if run_at.timestamp() > now {
+                continue;
+            }
+            let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
+                continue;
+            };
+            let task = claim(task);
+            edit.replace.insert(index, task.to_line());
+            claimed.push(task);
+        }
+        self.rewrite(&loaded, &edit)?;
+        crate::failpoint::hit("claimed");
+        claimed.sort_by_key(|t| t.run_at);
+        Ok(claimed)
+    }
+
+    fn save_outcomes(&self, tasks: &[Task]) -> Result<()> {
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.lock()?;
+        let loaded = self.load()?;
+        let mut pending: HashMap<&str, &Task> = tasks.iter().map(|t| (t.id.as_str(), t)).collect();
+        let mut edit = Edit::default();
+        for (index, line) in loaded.lines.iter().enumerate() {
+            if let LineKind::Task {
+                id,
+                status: Status::Executing,
+                ..
+            } = &line.kind
+                && let Some(task) = pending.remove(id.as_str())
+            {
+                edit.replace.insert(index, task.to_line());
+            }
+        }
+        // A record that vanished while it ran (edited by hand) is written back, not lost.
+        for task in tasks.iter().filter(|t| pending.contains_key(t.id.as_str())) {
+            eprintln!(
+                "warning: task {} was no longer in the store; its outcome is appended",
+                task.id
+            );
+            edit.append.push(task.to_line());
+        }
+        self.rewrite(&loaded, &edit)
+    }
+
+    fn archive(&self) -> Result<Vec<Archived>> {
+        let _guard = self.lock()?;
+        let loaded = self.load()?;
+        let mut by_file: Vec<(PathBuf, Vec<usize>)> = Vec::new();
+        let mut archived = Vec::new();
+        let mut edit = Edit::default();
+        for (index, line) in loaded.lines.iter().enumerate() {
+            let LineKind::Task { id, status, .. } = &line.kind else {
+                continue;
+            };
+            if !status.is_terminal() {
+                continue;
+            }
+            let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
+                continue;
+            };
+            let file = self.archive_path(&task);
+            match by_file.iter_mut().find(|(f, _)| *f == file) {
+                Some((_, indices)) => indices.push(index),
+                None => by_file.push((file.clone(), vec![index])),
+            }
+            edit.drop.insert(index);
+            archived.push(Archived {
+                id: id.clone(),
+                file,
+            });
+        }
+        if archived.is_empty() {
+            return Ok(archived);
+        }
+        fsutil::ensure_dir(&self.archive_dir)?;
+        for (file, indices) in &by_file {
+            let lines: Vec<&[u8]> = indices
+                .iter()
+                .map(|&i| strip_cr(loaded.bytes(&loaded.lines[i])))
+                .collect();
+            self.append_archive(file, &lines)?;
+        }
+        crate::failpoint::hit("archive-appended");
+        self.rewrite(&loaded, &edit)?;
+        Ok(archived)
+    }
+
+    fn next_due(&self) -> Result<Option<Timestamp>> {
+        self.refuse_directory()?;
+        let loaded = Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?);
+        Ok(loaded
+            .lines
+            .iter()
+            .filter_map(|l| match l.kind {
+                LineKind::Task { run_at, .. } => run_at.map(|r| r.timestamp()),
+                _ => None,
+            })
+            .min())
+    }
+
+    fn check(&self) -> Result<Vec<Problem>> {
+        self.refuse_directory()?;
+        let mut files = vec![self.tasks_file.clone()];
+        files.extend(self.archive_files()?);
+        let mut problems = Vec::new();
+        for file in files {
+            let loaded = Loaded::parse(fsutil::read_or_empty(&file)?);
+            for line in &loaded.lines {
+                let reason = match &line.kind {
+                    LineKind::Malformed(reason) => reason.clone(),
+                    // A line the quick look accepts can still fail the full record.
+                    LineKind::Task { .. } => match loaded.task(line) {
+                        Ok(_) => continue,
+                        Err(e) => format!("not a valid task record: {e}"),
+                    },
+                    LineKind::Blank => continue,
+                };
+                problems.push(Problem {
+                    file: file.clone(),
+                    line: line.number,
+                    reason,
+                });
+            }
+        }
+        Ok(problems)
+    }
+}
+
+fn is_archive_name(name: &str) -> bool {
+    name.strip_prefix("deferred_")
+        .and_then(|rest| rest.strip_suffix(".jsonl"))
+        .is_some_and(|month| month.len() == 6 && month.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn find_line<'a>(loaded: &'a Loaded, id: &str) -> Option<&'a Line> {
+    loaded
+        .lines
+        .iter()
+        .find(|l| matches!(&l.kind, LineKind::Task { id: i, .. } if i == id))
+}
+
+fn to_value(loaded: &Loaded, line: &Line) -> Result<Value> {
+    serde_json::from_slice(loaded.bytes(line)).map_err(|source| Error::Json {
+        what: format!("store line {}", line.number),
+        source,
+    })
+}
+
+fn parse_task(loaded: &Loaded, line: &Line, file: &Path) -> Result<Task> {
+    loaded.task(line).map_err(|source| Error::Json {
+        what: format!("{} line {}", file.display(), line.number),
+        source,
+    })
+}
+
+/// The full record, or a warning and `None` for a line that only looked like one.
+fn parse_or_warn(loaded: &Loaded, line: &Line, file: &Path) -> Option<Task> {
+    match parse_task(loaded, line, file) {
+        Ok(task) => Some(task),
+        Err(e) => {
+            eprintln!("warning: {e} (kept as is; `defer check` lists such lines)");
+            None
+        }
+    }
+}
+
+fn strip_cr(bytes: &[u8]) -> &[u8] {
+    bytes.strip_suffix(b"\r").unwrap_or(bytes)
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    strip_cr(bytes).hash(&mut h);
+    h.finish()
+}
