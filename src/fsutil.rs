@@ -25,12 +25,14 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
         .map_err(Error::io("creating directory", dir))
 }
 
-/// Opens `path` for appending, creating it `0600`, refusing a symlink in its place.
+/// Opens `path` for appending (and reading, to inspect its last byte), creating it `0600`,
+/// refusing a symlink in its place.
 pub fn open_append(path: &Path) -> Result<File> {
     if let Some(parent) = path.parent() {
         ensure_dir(parent)?;
     }
     OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .mode(0o600)

@@ -1,0 +1,6 @@
+//! One integration-test binary: each module drives the real `defer` binary in a fresh
+//! temporary runtime directory.
+
+mod util;
+
+mod cli;

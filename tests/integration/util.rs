@@ -1,0 +1,218 @@
+//! A small harness: a fresh runtime dir per test and a builder for `defer` invocations.
+
+#![allow(dead_code)]
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// The binary under test.
+pub fn defer_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_defer"))
+}
+
+/// A fresh runtime directory and the environment that points `defer` at it.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub vars: Vec<(String, OsString)>,
+}
+
+impl Env {
+    /// Runtime dir in a temp dir, zone UTC, now pinned to 2026-04-08T16:35:00Z.
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut env = Env {
+            dir,
+            vars: Vec::new(),
+        };
+        let runtime = env.runtime();
+        env.set("DEFER_RUNTIME_DIR", runtime.as_os_str());
+        env.set("HOME", env.dir.path().join("home").as_os_str());
+        env.set("DEFER_TIMEZONE", "UTC");
+        env.set("DEFER_NOW", "2026-04-08T16:35:00Z");
+        env
+    }
+
+    /// Sets (or replaces) a variable for every later invocation.
+    pub fn set(&mut self, key: &str, value: impl Into<OsString>) -> &mut Env {
+        let value = value.into();
+        self.vars.retain(|(k, _)| k != key);
+        self.vars.push((key.to_string(), value));
+        self
+    }
+
+    /// Removes a variable.
+    pub fn unset(&mut self, key: &str) -> &mut Env {
+        self.vars.retain(|(k, _)| k != key);
+        self
+    }
+
+    pub fn runtime(&self) -> PathBuf {
+        self.dir.path().join("runtime")
+    }
+
+    pub fn tasks_file(&self) -> PathBuf {
+        self.runtime().join("deferred.jsonl")
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.runtime().join("logs")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.log_dir().join("deferred.log")
+    }
+
+    pub fn archive_dir(&self) -> PathBuf {
+        self.runtime().join("archive")
+    }
+
+    /// A `defer` command with this environment (and nothing inherited but PATH).
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(defer_bin());
+        cmd.args(args).env_clear().stdin(Stdio::null());
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs `defer args...` to completion.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.cmd(args).output().expect("spawn defer");
+        Run::from(output)
+    }
+
+    /// Runs and asserts success.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert!(
+            run.success(),
+            "defer {args:?} failed: code {:?}\nstdout: {}\nstderr: {}",
+            run.code,
+            run.stdout,
+            run.stderr
+        );
+        run
+    }
+
+    /// Runs and asserts failure with a one-line error on stderr.
+    pub fn fails(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert!(
+            !run.success(),
+            "defer {args:?} should have failed\nstdout: {}\nstderr: {}",
+            run.stdout,
+            run.stderr
+        );
+        let lines: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one error line, got {:?}",
+            run.stderr
+        );
+        assert!(lines[0].starts_with("error: "), "{:?}", lines[0]);
+        run
+    }
+
+    /// The store's bytes (empty when it does not exist).
+    pub fn store_bytes(&self) -> Vec<u8> {
+        fs::read(self.tasks_file()).unwrap_or_default()
+    }
+
+    /// Every record in the active store.
+    pub fn records(&self) -> Vec<Value> {
+        read_jsonl(&self.tasks_file())
+    }
+
+    /// Every record in every archive file.
+    pub fn archived(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        if let Ok(entries) = fs::read_dir(self.archive_dir()) {
+            let mut paths: Vec<PathBuf> = entries.map(|e| e.expect("entry").path()).collect();
+            paths.sort();
+            for p in paths {
+                out.extend(read_jsonl(&p));
+            }
+        }
+        out
+    }
+
+    /// The record with `id`, wherever it is.
+    pub fn find(&self, id: &str) -> Option<Value> {
+        self.records()
+            .into_iter()
+            .chain(self.archived())
+            .find(|r| r["id"] == id)
+    }
+
+    /// The audit log's text.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_file()).unwrap_or_default()
+    }
+
+    /// Writes an executable script and returns its path.
+    pub fn script(&self, name: &str, body: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
+        make_executable(&path);
+        path
+    }
+}
+
+pub fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut perms = fs::metadata(path).expect("meta").permissions();
+    perms.set_mode(0o755);
+    fs::set_permissions(path, perms).expect("chmod");
+}
+
+/// Parses every non-empty line of a JSONL file.
+pub fn read_jsonl(path: &Path) -> Vec<Value> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
+        .collect()
+}
+
+/// A finished invocation.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// stdout parsed as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", self.stdout))
+    }
+}
