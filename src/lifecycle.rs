@@ -151,15 +151,11 @@ pub fn unrunnable(mut task: Task, now: Timestamp, error: String) -> Task {
 }
 
 /// Found `executing` with its runner gone: counts as a failed attempt (**beyond**).
-pub fn interrupted(task: Task, now: Timestamp, policy: &RetryPolicy) -> Task {
+/// `prompt_path` is where the dead runner wrote (or would have written) the prompt artifact.
+pub fn interrupted(task: Task, now: Timestamp, prompt_path: &str, policy: &RetryPolicy) -> Task {
     let since = task
         .started_at
         .map(|s| format!(" (claimed at {s})"))
-        .unwrap_or_default();
-    let prompt_path = task
-        .result
-        .as_ref()
-        .map(|r| r.prompt_path.clone())
         .unwrap_or_default();
     let run = ExecutorRun {
         error: Some(format!(
@@ -167,7 +163,7 @@ pub fn interrupted(task: Task, now: Timestamp, policy: &RetryPolicy) -> Task {
         )),
         ..ExecutorRun::default()
     };
-    executor_failed(task, now, &prompt_path, &run, policy)
+    executor_failed(task, now, prompt_path, &run, policy)
 }
 
 fn result(kind: ResultType, prompt_path: &str) -> TaskResult {
@@ -250,11 +246,15 @@ mod tests {
 
     #[test]
     fn interrupted_counts_as_an_attempt() {
-        let t = interrupted(task(1), now(), &fixed(0));
+        let t = interrupted(task(1), now(), "/logs/t1.prompt.txt", &fixed(0));
         assert_eq!(t.status, Status::Scheduled);
         assert_eq!(t.attempts, 1);
+        assert_eq!(
+            t.result.as_ref().expect("result").prompt_path,
+            "/logs/t1.prompt.txt"
+        );
         assert!(t.last_error.expect("error").starts_with("interrupted"));
-        let t = interrupted(task(0), now(), &fixed(0));
+        let t = interrupted(task(0), now(), "/logs/t1.prompt.txt", &fixed(0));
         assert_eq!(t.status, Status::Failed);
     }
 

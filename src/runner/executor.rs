@@ -123,15 +123,21 @@ pub fn execute(
     })?;
     let pgid = child.id();
 
+    // The writer signals when it is done; a descendant that holds stdin open without reading
+    // must not keep the runner waiting, so the wait for it is bounded like the readers'.
     let mut writer = None;
     if let Some(mut pipe) = child.stdin.take() {
         if stdin.len() <= INLINE_STDIN {
             // An executor that exits without reading closes the pipe: not our error.
             let _ = pipe.write_all(&stdin);
         } else {
-            writer = Some(thread::spawn(move || {
+            let (done_tx, done_rx) = mpsc::channel::<()>();
+            thread::spawn(move || {
                 let _ = pipe.write_all(&stdin);
-            }));
+                drop(pipe);
+                let _ = done_tx.send(());
+            });
+            writer = Some(done_rx);
         }
     }
     let stdout = child.stdout.take().map(|p| reader(p, STDOUT_KEEP));
@@ -162,12 +168,10 @@ pub fn execute(
         Err(RecvTimeoutError::Disconnected) => None,
     };
 
-    if let Some(w) = writer {
-        if timed_out {
-            drop(w);
-        } else {
-            let _ = w.join();
-        }
+    if let Some(done) = writer
+        && !timed_out
+    {
+        let _ = done.recv_timeout(PIPE_GRACE);
     }
     Ok(Finished {
         status,

@@ -70,10 +70,18 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
     let policy = RetryPolicy::from_config(config);
 
     let now = config.clock.now();
-    let recovered = store.recover(&mut |task| lifecycle::interrupted(task, now, &policy))?;
+    let recovered = store.recover(&mut |task| {
+        let prompt = prompt_path(config, &task.id);
+        lifecycle::interrupted(task, now, &prompt.display().to_string(), &policy)
+    })?;
     for task in &recovered {
         report.recovered += 1;
-        log_outcome(config, options, task, &mut report);
+        log_outcome(
+            config,
+            options,
+            &Outcome::new(task.clone(), "interrupted"),
+            &mut report,
+        );
     }
 
     let now = config.clock.now();
@@ -119,7 +127,7 @@ fn execute_all(
     let total = claimed.len();
     let next = AtomicUsize::new(0);
     let workers = config.concurrency.min(total).max(1);
-    let (tx, rx) = mpsc::channel::<Task>();
+    let (tx, rx) = mpsc::channel::<Outcome>();
     thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
@@ -170,19 +178,35 @@ fn flush(
     config: &Config,
     store: &dyn Store,
     options: &RunOptions,
-    batch: &mut Vec<Task>,
+    batch: &mut Vec<Outcome>,
     report: &mut RunReport,
 ) -> Result<()> {
     crate::failpoint::hit("executed");
-    store.save_outcomes(batch)?;
-    for task in batch.drain(..) {
-        log_outcome(config, options, &task, report);
+    let tasks: Vec<Task> = batch.iter().map(|o| o.task.clone()).collect();
+    store.save_outcomes(&tasks)?;
+    for outcome in batch.drain(..) {
+        log_outcome(config, options, &outcome, report);
     }
     Ok(())
 }
 
+/// A task after its run, and the short reason of a failure for the audit log
+/// (`executor_nonzero`, `executor_not_executable`, `executor_timeout`, `interrupted`, ...).
+#[derive(Debug)]
+struct Outcome {
+    task: Task,
+    reason: &'static str,
+}
+
+impl Outcome {
+    fn new(task: Task, reason: &'static str) -> Outcome {
+        Outcome { task, reason }
+    }
+}
+
 /// The audit line (and `-v` line) for a recorded outcome.
-fn log_outcome(config: &Config, options: &RunOptions, task: &Task, report: &mut RunReport) {
+fn log_outcome(config: &Config, options: &RunOptions, outcome: &Outcome, report: &mut RunReport) {
+    let task = &outcome.task;
     let now = config.clock.now();
     let kind = task.result.as_ref().map(|r| r.kind);
     match task.status {
@@ -226,15 +250,19 @@ fn log_outcome(config: &Config, options: &RunOptions, task: &Task, report: &mut 
         }
         _ => {
             report.failed += 1;
-            let reason = task.error.as_deref().unwrap_or("");
+            let error = one_line(task.error.as_deref().unwrap_or(""));
             audit::log(
                 &config.log_file,
                 now,
                 "failed",
-                &[("id", &task.id), ("reason", &one_line(reason))],
+                &[
+                    ("id", &task.id),
+                    ("reason", outcome.reason),
+                    ("error", &error),
+                ],
             );
             if options.verbose {
-                println!("failed {}: {}", task.id, one_line(reason));
+                println!("failed {}: {error}", task.id);
             }
         }
     }
@@ -250,26 +278,30 @@ fn one_line(text: &str) -> String {
 }
 
 /// Prompt artifact first, always; then the executor, if one is configured.
-fn execute_one(config: &Config, policy: &RetryPolicy, task: Task) -> Task {
+fn execute_one(config: &Config, policy: &RetryPolicy, task: Task) -> Outcome {
     if let Err(e) = validate_id(&task.id) {
-        return lifecycle::unrunnable(task, config.clock.now(), e.to_string());
+        let task = lifecycle::unrunnable(task, config.clock.now(), e.to_string());
+        return Outcome::new(task, "invalid_id");
     }
-    let prompt_path = config.log_dir.join(format!("{}.prompt.txt", task.id));
+    let prompt_path = prompt_path(config, &task.id);
     let prompt_str = prompt_path.display().to_string();
     if let Err(e) = fsutil::write_private(&prompt_path, prompt::render(&task).as_bytes()) {
         let run = ExecutorRun {
             error: Some(format!("could not write the prompt artifact: {e}")),
             ..ExecutorRun::default()
         };
-        return lifecycle::executor_failed(task, config.clock.now(), &prompt_str, &run, policy);
+        let task = lifecycle::executor_failed(task, config.clock.now(), &prompt_str, &run, policy);
+        return Outcome::new(task, "prompt_not_written");
     }
     let Some(executor) = &config.executor else {
-        return lifecycle::prompt_prepared(task, config.clock.now(), &prompt_str);
+        let task = lifecycle::prompt_prepared(task, config.clock.now(), &prompt_str);
+        return Outcome::new(task, "");
     };
     let program = match executor::check_usable(executor) {
         Ok(program) => program,
         Err(executor::Unusable(msg)) => {
-            return lifecycle::executor_unusable(task, config.clock.now(), &prompt_str, msg);
+            let task = lifecycle::executor_unusable(task, config.clock.now(), &prompt_str, msg);
+            return Outcome::new(task, "executor_not_executable");
         }
     };
     let env = [
@@ -286,16 +318,33 @@ fn execute_one(config: &Config, policy: &RetryPolicy, task: Task) -> Task {
     let finished = match executor::execute(&program, stdin, &env, config.executor_timeout) {
         Ok(f) => f,
         Err(executor::Unusable(msg)) => {
-            return lifecycle::executor_unusable(task, config.clock.now(), &prompt_str, msg);
+            let task = lifecycle::executor_unusable(task, config.clock.now(), &prompt_str, msg);
+            return Outcome::new(task, "executor_not_executable");
         }
     };
     let run = summarize(config, &task.id, &finished);
     let now = config.clock.now();
     if finished.success() {
-        lifecycle::executor_succeeded(task, now, &prompt_str, &run)
+        Outcome::new(
+            lifecycle::executor_succeeded(task, now, &prompt_str, &run),
+            "",
+        )
     } else {
-        lifecycle::executor_failed(task, now, &prompt_str, &run, policy)
+        let reason = if finished.timed_out {
+            "executor_timeout"
+        } else {
+            "executor_nonzero"
+        };
+        Outcome::new(
+            lifecycle::executor_failed(task, now, &prompt_str, &run, policy),
+            reason,
+        )
     }
+}
+
+/// `$DEFER_LOG_DIR/<id>.prompt.txt`.
+fn prompt_path(config: &Config, id: &str) -> std::path::PathBuf {
+    config.log_dir.join(format!("{id}.prompt.txt"))
 }
 
 /// Caps the output for the record (full text to `<id>.output.txt`) and words the error.

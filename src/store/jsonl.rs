@@ -14,6 +14,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -33,12 +34,15 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 impl RunnerLock for LockGuard {}
 
 /// The file-backed store.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct JsonlStore {
     tasks_file: PathBuf,
     archive_dir: PathBuf,
     lock_path: PathBuf,
     runner_lock_path: PathBuf,
+    /// Malformed lines already reported by this process, so one `defer run` (which reads the
+    /// store several times) warns once per line.
+    warned: Mutex<HashSet<(usize, u64)>>,
 }
 
 /// A rewrite of the active file: lines to replace (by index) or drop.
@@ -73,6 +77,7 @@ impl JsonlStore {
             archive_dir: archive_dir.to_path_buf(),
             lock_path: dir.join(format!(".{name}.lock")),
             runner_lock_path: dir.join(format!(".{name}.runner.lock")),
+            warned: Mutex::new(HashSet::new()),
         }
     }
 
@@ -89,7 +94,15 @@ impl JsonlStore {
     fn load(&self) -> Result<Loaded> {
         self.refuse_directory()?;
         let loaded = Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?);
-        for (line, reason) in loaded.malformed() {
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        for line in &loaded.lines {
+            let LineKind::Malformed(reason) = &line.kind else {
+                continue;
+            };
+            if !warned.insert((line.number, hash(loaded.bytes(line)))) {
+                continue;
+            }
+            let line = line.number;
             eprintln!(
                 "warning: {} line {line}: {reason} (kept as is; `defer check` lists such lines)",
                 self.tasks_file.display()

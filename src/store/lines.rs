@@ -143,7 +143,11 @@ fn classify(bytes: &[u8], last: bool) -> LineKind {
         Err(e) if last && e.is_eof() => {
             LineKind::Malformed("truncated last line (an interrupted write?)".into())
         }
-        Err(e) => LineKind::Malformed(format!("not a JSON task record: {e}")),
+        // serde's position is within the line ("line 1 column 7"); the caller names the line.
+        Err(e) => LineKind::Malformed(format!(
+            "not a JSON task record: {}",
+            e.to_string().replace(" at line 1 column ", " at column ")
+        )),
     }
 }
 
