@@ -6,7 +6,7 @@
 //! leaves the old file or the new one, never a torn one.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,23 +74,36 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
 }
 
 /// Replaces `path` with `data` atomically and durably.
-///
-/// The temp file is a sibling (same filesystem, so `rename` is atomic), created with
-/// `O_EXCL` so that nothing planted there can be written through.
 pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
+    replace_file_with(path, |w| w.write_all(data))
+}
+
+/// Replaces `path` with what `write` produces, atomically and durably.
+///
+/// The content is streamed through a buffer into a sibling temp file (same filesystem, so
+/// `rename` is atomic) created with `O_EXCL`, so nothing planted there can be written
+/// through; it is flushed to disk, renamed over `path`, and the directory is flushed. On any
+/// error the temp file is removed and `path` is untouched.
+pub fn replace_file_with(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> Result<()> {
     let dir = parent_dir(path);
     ensure_dir(dir)?;
     let tmp = temp_sibling(path);
     let result = (|| {
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&tmp)
             .map_err(Error::io("creating temporary file", &tmp))?;
-        file.write_all(data)
-            .map_err(Error::io("writing temporary file", &tmp))?;
+        let mut writer = BufWriter::with_capacity(256 * 1024, file);
+        write(&mut writer).map_err(Error::io("writing temporary file", &tmp))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io("writing temporary file", &tmp)(e.into_error()))?;
         crate::failpoint::hit("store-temp-written");
         file.sync_all()
             .map_err(Error::io("flushing temporary file", &tmp))?;

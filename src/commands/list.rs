@@ -1,10 +1,11 @@
-//! `defer list`: records as a JSON array.
+//! `defer list`: records as a JSON array, streamed to stdout as they are read.
+
+use std::io::{self, BufWriter, Write};
 
 use crate::cli::ListArgs;
-use crate::error::Result;
-use crate::output;
+use crate::error::{Error, Result};
 use crate::record::Status;
-use crate::store::{Query, Store};
+use crate::store::{Query, Store, scan};
 
 /// The query `list` runs: scheduled and executing by default; the archives are searched when
 /// `--all` or a terminal status is asked for, because that is where terminal tasks end up.
@@ -23,10 +24,60 @@ pub fn query(args: &ListArgs) -> Query {
     }
 }
 
+/// Writes the records of `query` as a JSON array: one line with `compact`, else indented as
+/// `serde_json::to_string_pretty` would. Records are copied as stored, not re-serialised.
+pub fn write_array(
+    store: &dyn Store,
+    query: &Query,
+    compact: bool,
+    out: &mut dyn Write,
+) -> Result<Vec<crate::store::Problem>> {
+    let mut first = true;
+    let mut pretty = Vec::new();
+    let stdout_err = Error::io("writing", "stdout");
+    let mut write = |bytes: &[u8]| -> Result<()> {
+        let sep: &[u8] = match (first, compact) {
+            (true, true) => b"[",
+            (true, false) => b"[\n  ",
+            (false, true) => b",",
+            (false, false) => b",\n  ",
+        };
+        first = false;
+        out.write_all(sep).map_err(Error::io("writing", "stdout"))?;
+        if compact {
+            out.write_all(bytes.trim_ascii())
+        } else {
+            pretty.clear();
+            scan::pretty(bytes, 1, &mut pretty);
+            out.write_all(&pretty)
+        }
+        .map_err(Error::io("writing", "stdout"))
+    };
+    let problems = store.list(query, &mut write)?;
+    let end: &[u8] = match (first, compact) {
+        (true, _) => b"[]\n",
+        (false, true) => b"]\n",
+        (false, false) => b"\n]\n",
+    };
+    out.write_all(end)
+        .and_then(|()| out.flush())
+        .map_err(stdout_err)?;
+    Ok(problems)
+}
+
 /// The CLI.
 pub fn run(store: &dyn Store, args: ListArgs) -> Result<()> {
-    let listing = store.list(&query(&args))?;
-    for p in &listing.problems {
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let problems = match write_array(store, &query(&args), args.compact, &mut out) {
+        Ok(problems) => problems,
+        // `defer list | head`: the reader has what it wanted.
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    for p in &problems {
         eprintln!(
             "warning: {} line {}: {} (kept as is; `defer check` lists such lines)",
             p.file.display(),
@@ -34,5 +85,5 @@ pub fn run(store: &dyn Store, args: ListArgs) -> Result<()> {
             p.reason
         );
     }
-    output::print_json(&listing.records, args.compact)
+    Ok(())
 }

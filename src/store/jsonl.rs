@@ -11,17 +11,17 @@
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::Write;
-use std::os::unix::fs::FileExt;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::Value;
 
 use super::lines::{Line, LineKind, Loaded};
-use super::{Archived, Listing, Problem, Query, RunnerLock, Store};
+use super::{Archived, Problem, Query, RunnerLock, Store};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -43,6 +43,31 @@ pub struct JsonlStore {
     /// Malformed lines already reported by this process, so one `defer run` (which reads the
     /// store several times) warns once per line.
     warned: Mutex<HashSet<(usize, u64)>>,
+    /// The file as last read, with the identity it had: a run's recover, claim and archive
+    /// steps read an unchanged store once, not three times.
+    cache: Mutex<Option<(FileIdent, Arc<Loaded>)>>,
+}
+
+/// Enough of a file's metadata to tell that it has not changed: a rewrite replaces the inode,
+/// an append changes the size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdent {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+}
+
+impl FileIdent {
+    fn of(path: &Path) -> Option<FileIdent> {
+        let m = fs::metadata(path).ok()?;
+        Some(FileIdent {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        })
+    }
 }
 
 /// A rewrite of the active file: lines to replace (by index) or drop.
@@ -78,6 +103,7 @@ impl JsonlStore {
             lock_path: dir.join(format!(".{name}.lock")),
             runner_lock_path: dir.join(format!(".{name}.runner.lock")),
             warned: Mutex::new(HashSet::new()),
+            cache: Mutex::new(None),
         }
     }
 
@@ -90,10 +116,24 @@ impl JsonlStore {
         LockGuard::acquire(&self.lock_path, LOCK_TIMEOUT)
     }
 
-    /// Reads the active file, warning on stderr about lines that are not records.
-    fn load(&self) -> Result<Loaded> {
+    /// Reads the active file (or reuses the last read if the file has not changed since),
+    /// warning on stderr about lines that are not records.
+    fn load(&self) -> Result<Arc<Loaded>> {
         self.refuse_directory()?;
-        let loaded = Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?);
+        let ident = FileIdent::of(&self.tasks_file);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let (Some(ident), Some((cached, loaded))) = (ident, cache.as_ref())
+            && ident == *cached
+        {
+            return Ok(Arc::clone(loaded));
+        }
+        let loaded = Arc::new(Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?));
+        *cache = match FileIdent::of(&self.tasks_file) {
+            // Only cache what is known to match the file (no append slipped in between).
+            Some(after) if Some(after) == ident => Some((after, Arc::clone(&loaded))),
+            _ => None,
+        };
+        drop(cache);
         let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
         for line in &loaded.lines {
             let LineKind::Malformed(reason) = &line.kind else {
@@ -122,29 +162,34 @@ impl JsonlStore {
     }
 
     /// Writes the active file anew with `edit` applied; a no-op edit writes nothing.
+    /// Untouched lines are streamed from the buffer as they are, so a rewrite needs no second
+    /// copy of the store in memory.
     fn rewrite(&self, loaded: &Loaded, edit: &Edit) -> Result<()> {
         if edit.is_empty() {
             return Ok(());
         }
-        let mut out = Vec::with_capacity(loaded.buf.len() + 256 * edit.append.len());
-        for (index, line) in loaded.lines.iter().enumerate() {
-            if edit.drop.contains(&index) {
-                continue;
+        let result = fsutil::replace_file_with(&self.tasks_file, |out| {
+            for (index, line) in loaded.lines.iter().enumerate() {
+                if edit.drop.contains(&index) {
+                    continue;
+                }
+                if let Some(new) = edit.replace.get(&index) {
+                    out.write_all(new.as_bytes())?;
+                } else if line.kind == LineKind::Blank {
+                    continue;
+                } else {
+                    out.write_all(loaded.bytes(line))?;
+                }
+                out.write_all(b"\n")?;
             }
-            if let Some(new) = edit.replace.get(&index) {
-                out.extend_from_slice(new.as_bytes());
-            } else if line.kind == LineKind::Blank {
-                continue;
-            } else {
-                out.extend_from_slice(loaded.bytes(line));
+            for new in &edit.append {
+                out.write_all(new.as_bytes())?;
+                out.write_all(b"\n")?;
             }
-            out.push(b'\n');
-        }
-        for new in &edit.append {
-            out.extend_from_slice(new.as_bytes());
-            out.push(b'\n');
-        }
-        fsutil::replace_file(&self.tasks_file, &out)
+            Ok(())
+        });
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        result
     }
 
     /// Archive files, oldest month first.
@@ -178,15 +223,24 @@ impl JsonlStore {
 
     /// Appends `lines` to one archive file, skipping any identical line already there (left by
     /// a sweep that crashed before it could rewrite the active store).
+    ///
+    /// Only sweeps append to archives, under the store lock, so lines a crashed sweep left
+    /// behind are the file's last ones: reading a tail as long as what we are about to append
+    /// finds them, without reading a month of archive every minute.
     fn append_archive(&self, path: &Path, lines: &[&[u8]]) -> Result<()> {
-        let existing = Loaded::parse(fsutil::read_or_empty(path)?);
-        let seen: HashSet<u64> = existing
-            .lines
-            .iter()
-            .map(|l| hash(existing.bytes(l)))
-            .collect();
-        let mut out = Vec::new();
-        if existing.lacks_final_newline() {
+        let want: usize = lines.iter().map(|l| l.len() + 1).sum();
+        let (tail, file_len) = read_tail(path, want + 1)?;
+        let mut seen = HashSet::new();
+        // The first piece of a partial read may be the end of an older line: skip it.
+        let skip_first = (tail.len() as u64) < file_len;
+        for (i, piece) in tail.split(|&b| b == b'\n').enumerate() {
+            let partial = i == 0 && skip_first;
+            if !partial && !piece.is_empty() {
+                seen.insert(hash(piece));
+            }
+        }
+        let mut out = Vec::with_capacity(want + 1);
+        if tail.last().is_some_and(|&b| b != b'\n') {
             out.push(b'\n');
         }
         for line in lines.iter().filter(|l| !seen.contains(&hash(l))) {
@@ -196,7 +250,7 @@ impl JsonlStore {
         if out.iter().all(|&b| b == b'\n') {
             return Ok(());
         }
-        let created = existing.buf.is_empty();
+        let created = file_len == 0;
         let mut file = fsutil::open_append(path)?;
         file.write_all(&out)
             .map_err(Error::io("appending to", path))?;
@@ -256,9 +310,13 @@ impl Store for JsonlStore {
         Ok(())
     }
 
-    fn list(&self, query: &Query) -> Result<Listing> {
+    fn list(
+        &self,
+        query: &Query,
+        each: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<Vec<Problem>> {
         let wanted = |status: Status| query.statuses.is_empty() || query.statuses.contains(&status);
-        let mut listing = Listing::default();
+        let mut problems = Vec::new();
         let mut files = Vec::new();
         if query.include_archive {
             files = self.archive_files()?;
@@ -269,10 +327,9 @@ impl Store for JsonlStore {
             let loaded = Loaded::parse(fsutil::read_or_empty(&file)?);
             for line in &loaded.lines {
                 match &line.kind {
-                    LineKind::Task { status, .. } if wanted(*status) => {
-                        listing.records.push(to_value(&loaded, line)?);
-                    }
-                    LineKind::Malformed(reason) => listing.problems.push(Problem {
+                    // The scanner validated the line: it can be passed on as it is.
+                    LineKind::Task { status, .. } if wanted(*status) => each(loaded.bytes(line))?,
+                    LineKind::Malformed(reason) => problems.push(Problem {
                         file: file.clone(),
                         line: line.number,
                         reason: reason.clone(),
@@ -281,7 +338,7 @@ impl Store for JsonlStore {
                 }
             }
         }
-        Ok(listing)
+        Ok(problems)
     }
 
     fn show(&self, id: &str) -> Result<Option<Value>> {
@@ -519,6 +576,26 @@ impl Store for JsonlStore {
         }
         Ok(problems)
     }
+}
+
+/// The last `want` bytes of a file (all of it if shorter), and the file's length.
+fn read_tail(path: &Path, want: usize) -> Result<(Vec<u8>, u64)> {
+    let mut file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(Error::io("reading", path)(e)),
+    };
+    let len = file
+        .metadata()
+        .map_err(Error::io("reading metadata of", path))?
+        .len();
+    let start = len.saturating_sub(want as u64);
+    file.seek(SeekFrom::Start(start))
+        .map_err(Error::io("reading", path))?;
+    let mut tail = Vec::with_capacity((len - start) as usize);
+    file.read_to_end(&mut tail)
+        .map_err(Error::io("reading", path))?;
+    Ok((tail, len))
 }
 
 fn is_archive_name(name: &str) -> bool {

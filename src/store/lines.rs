@@ -1,25 +1,14 @@
 //! A loaded JSONL file: the bytes as read, split into lines, with a cheap look at each.
 //!
 //! Lines are kept as ranges into the original buffer so a rewrite copies every line it does
-//! not change byte for byte — unknown fields, key order, even lines that are not JSON.
+//! not change byte for byte — unknown fields, key order, even lines that are not JSON. The
+//! look at each line is [`scan::scan`]: a validating pass that picks out `id`, `status` and
+//! `run_at` without building the record.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
-use serde::Deserialize;
-
+use super::scan;
 use crate::record::{Stamp, Status, Task};
-
-/// The few fields that decide what happens to a line, read without building the record.
-#[derive(Debug, Deserialize)]
-pub struct Peek<'a> {
-    #[serde(borrow, default)]
-    pub id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub status: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub run_at: Option<Cow<'a, str>>,
-}
 
 /// What a line holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +31,7 @@ pub enum LineKind {
 pub struct Line {
     /// 1-based line number, for messages.
     pub number: usize,
-    /// Byte range in the buffer, without the newline.
+    /// Byte range in the buffer, without the newline (and without a `\r` before it).
     pub range: Range<usize>,
     pub kind: LineKind,
 }
@@ -57,19 +46,21 @@ pub struct Loaded {
 impl Loaded {
     /// Splits and classifies every line.
     pub fn parse(buf: Vec<u8>) -> Loaded {
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(buf.len() / 512 + 1);
         let mut start = 0;
         let mut number = 0;
         while start < buf.len() {
-            let end = buf[start..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(buf.len(), |i| start + i);
+            let end = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |i| start + i);
             number += 1;
-            let kind = classify(&buf[start..end], end == buf.len());
+            let body_end = if end > start && buf[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
+            let kind = classify(&buf[start..body_end]);
             lines.push(Line {
                 number,
-                range: start..end,
+                range: start..body_end,
                 kind,
             });
             start = end + 1;
@@ -102,52 +93,41 @@ impl Loaded {
 }
 
 /// Reads just enough of a line to know what it is.
-fn classify(bytes: &[u8], last: bool) -> LineKind {
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+fn classify(bytes: &[u8]) -> LineKind {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return LineKind::Blank;
     }
-    match serde_json::from_slice::<Peek<'_>>(bytes) {
-        Ok(peek) => {
-            let Some(id) = peek.id else {
-                return LineKind::Malformed("record has no \"id\"".into());
-            };
-            let Some(status) = peek.status else {
-                return LineKind::Malformed(format!("record {id} has no \"status\""));
-            };
-            let status = match status.parse::<Status>() {
-                Ok(status) => status,
-                Err(_) => {
-                    return LineKind::Malformed(format!(
-                        "record {id} has unknown status {status:?}"
-                    ));
-                }
-            };
-            let run_at = match status {
-                Status::Scheduled => match peek.run_at.as_deref().and_then(Stamp::parse) {
-                    Some(at) => Some(at),
-                    None => {
-                        return LineKind::Malformed(format!(
-                            "scheduled record {id} has no valid \"run_at\""
-                        ));
-                    }
-                },
-                _ => None,
-            };
-            LineKind::Task {
-                id: id.into_owned(),
-                status,
-                run_at,
+    let fields = match scan::scan(bytes) {
+        Ok(fields) => fields,
+        Err(e) if e.eof => {
+            return LineKind::Malformed(format!("truncated line, an interrupted write? ({e})"));
+        }
+        Err(e) => return LineKind::Malformed(format!("not a JSON task record: {e}")),
+    };
+    let Some(id) = fields.id else {
+        return LineKind::Malformed("record has no string \"id\"".into());
+    };
+    let Some(status) = fields.status else {
+        return LineKind::Malformed(format!("record {id} has no string \"status\""));
+    };
+    let Ok(status) = status.parse::<Status>() else {
+        return LineKind::Malformed(format!("record {id} has unknown status {status:?}"));
+    };
+    let run_at = match status {
+        Status::Scheduled => match fields.run_at.as_deref().and_then(Stamp::parse) {
+            Some(at) => Some(at),
+            None => {
+                return LineKind::Malformed(format!(
+                    "scheduled record {id} has no valid \"run_at\""
+                ));
             }
-        }
-        Err(e) if last && e.is_eof() => {
-            LineKind::Malformed("truncated last line (an interrupted write?)".into())
-        }
-        // serde's position is within the line ("line 1 column 7"); the caller names the line.
-        Err(e) => LineKind::Malformed(format!(
-            "not a JSON task record: {}",
-            e.to_string().replace(" at line 1 column ", " at column ")
-        )),
+        },
+        _ => None,
+    };
+    LineKind::Task {
+        id: id.into_owned(),
+        status,
+        run_at,
     }
 }
 
@@ -165,9 +145,10 @@ mod tests {
             {\"id\":\"c\",\"status\":\"compl";
         let loaded = Loaded::parse(text.to_vec());
         assert_eq!(loaded.lines.len(), 6);
-        assert!(
-            matches!(loaded.lines[0].kind, LineKind::Task { ref id, status: Status::Scheduled, run_at: Some(_) } if id == "a")
-        );
+        assert!(matches!(
+            loaded.lines[0].kind,
+            LineKind::Task { ref id, status: Status::Scheduled, run_at: Some(_) } if id == "a"
+        ));
         assert!(matches!(loaded.lines[2].kind, LineKind::Blank));
         let bad: Vec<usize> = loaded.malformed().map(|(n, _)| n).collect();
         assert_eq!(bad, vec![2, 4, 5, 6]);
@@ -181,5 +162,9 @@ mod tests {
     fn crlf_lines_are_read() {
         let loaded = Loaded::parse(b"{\"id\":\"a\",\"status\":\"failed\"}\r\n".to_vec());
         assert!(matches!(loaded.lines[0].kind, LineKind::Task { .. }));
+        assert_eq!(
+            loaded.bytes(&loaded.lines[0]),
+            b"{\"id\":\"a\",\"status\":\"failed\"}"
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod jsonl;
 pub mod lines;
+pub mod scan;
 
 use std::fmt::Debug;
 use std::path::PathBuf;
@@ -36,13 +37,6 @@ pub struct Problem {
     pub reason: String,
 }
 
-/// Records as stored (original key order and unknown fields), plus what could not be read.
-#[derive(Debug, Default)]
-pub struct Listing {
-    pub records: Vec<Value>,
-    pub problems: Vec<Problem>,
-}
-
 /// A task moved to the archive.
 #[derive(Debug, Clone)]
 pub struct Archived {
@@ -59,8 +53,14 @@ pub trait Store: Debug + Send + Sync {
     /// explicit `--id`); generated ids skip that read so appending stays O(1).
     fn insert(&self, task: &Task, check_id: bool) -> Result<()>;
 
-    /// Records matching `query`, as stored.
-    fn list(&self, query: &Query) -> Result<Listing>;
+    /// Passes each record matching `query` to `each` as one line of valid JSON, as stored
+    /// (original key order and unknown fields), and returns the lines that could not be read.
+    /// Streaming keeps `list` over a large store within a small, fixed amount of memory.
+    fn list(
+        &self,
+        query: &Query,
+        each: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<Vec<Problem>>;
 
     /// One record by id: the active store first, then the archives (newest month first).
     fn show(&self, id: &str) -> Result<Option<Value>>;

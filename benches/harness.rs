@@ -1,0 +1,396 @@
+//! Whole-process benchmark harness for `defer` (`cargo bench`).
+//!
+//! Builds on the release binary cargo provides, generates stores in the reference format
+//! directly (not by calling `defer` 100,000 times), and times real invocations, reporting
+//! min / median / max. Comparisons are made as ratios inside one run, because the machine is
+//! shared and noisy. Under `cargo test --all-targets` (no `--bench` flag) it runs as a smoke
+//! test at a reduced size and asserts only that every measured command succeeded.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+const DEFER: &str = env!("CARGO_BIN_EXE_defer");
+
+/// Sizes and repetitions of one harness run.
+struct Plan {
+    store_sizes: Vec<usize>,
+    big: usize,
+    due_sizes: Vec<usize>,
+    schedule_reps: usize,
+    scan_reps: usize,
+    due_reps: usize,
+    parse_iterations: usize,
+}
+
+impl Plan {
+    fn full() -> Plan {
+        Plan {
+            store_sizes: vec![1_000, 10_000, 100_000],
+            big: 100_000,
+            due_sizes: vec![100, 1_000, 10_000],
+            schedule_reps: 41,
+            scan_reps: 9,
+            due_reps: 3,
+            parse_iterations: 200_000,
+        }
+    }
+
+    fn smoke() -> Plan {
+        Plan {
+            store_sizes: vec![1_000],
+            big: 1_000,
+            due_sizes: vec![20],
+            schedule_reps: 3,
+            scan_reps: 2,
+            due_reps: 1,
+            parse_iterations: 2_000,
+        }
+    }
+}
+
+/// min / median / max of a series, in milliseconds.
+struct Stats {
+    min: f64,
+    median: f64,
+    max: f64,
+}
+
+fn stats(samples: &[Duration]) -> Stats {
+    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    Stats {
+        min: ms[0],
+        median: ms[ms.len() / 2],
+        max: ms[ms.len() - 1],
+    }
+}
+
+fn fmt(s: &Stats) -> String {
+    format!("{:.2} / **{:.2}** / {:.2}", s.min, s.median, s.max)
+}
+
+/// Runs `cmd` to completion and returns its wall time; panics if it failed.
+fn timed(cmd: &mut Command) -> Duration {
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let out = cmd.output().expect("spawn");
+    let wall = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wall
+}
+
+/// Peak resident memory (KiB) of the command `cmd` would run.
+///
+/// Measured by a fresh copy of this harness (`--measure-child`), because a child's `ru_maxrss`
+/// includes the memory of the process that spawned it (the spawn shares its address space
+/// until `exec`): measured from here it would count the harness's own stores.
+fn peak_rss_kib(cmd: &Command) -> i64 {
+    let mut helper = Command::new(std::env::current_exe().expect("harness path"));
+    helper
+        .arg("--measure-child")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    helper.env_clear();
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            helper.env(key, value);
+        }
+    }
+    let out = helper.stdin(Stdio::null()).output().expect("spawn helper");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "measuring {cmd:?} failed: {text}");
+    text.trim().parse().expect("helper prints KiB")
+}
+
+/// The `--measure-child PROGRAM ARGS...` mode: run it, print its peak RSS in KiB.
+fn measure_child(args: &[String]) -> ! {
+    let mut cmd = Command::new(&args[0]);
+    cmd.args(&args[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    // Reaped below by wait4, which (unlike `Child::wait`) reports the child's resource usage.
+    #[allow(clippy::zombie_processes)]
+    let child = cmd.spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child; status and usage are valid for writes.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let ok = rc == pid && ExitStatus::from_raw(status).success();
+    println!("{}", usage.ru_maxrss);
+    std::process::exit(if ok { 0 } else { 1 });
+}
+
+fn defer(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(DEFER);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DEFER_RUNTIME_DIR", dir)
+        .env("DEFER_TIMEZONE", "UTC")
+        .env("DEFER_NOW", "2026-04-08T16:35:00Z")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// A reference-format record of realistic size (about 600 bytes).
+fn record(i: usize, run_at: &str) -> String {
+    format!(
+        concat!(
+            r#"{{"id":"task_20260408_163500_{i:06}","created_at":"2026-04-08T16:00:00Z","#,
+            r#""run_at":"{run_at}","type":"deferred_task","intent":"resume_task","#,
+            r#""context":{{"summary":"Resume the architecture review, part {i}","#,
+            r#""key_points":["Review already narrowed to scheduler semantics","Need a decision on callback vs fresh"],"#,
+            r#""artifacts":["/home/user/notes/review-{i}.md"],"constraints":["No reliance on prior chat memory"]}},"#,
+            r#""execution":{{"mode":"fresh","prompt_template":"Continue the review and produce the next recommendation.","aura_level":"low"}},"#,
+            r#""status":"scheduled","attempts":0,"max_retries":0,"reorient_requested":false,"#,
+            r#""reorient":{{"requested":false,"project":null,"explicit_context_file":null}}}}"#
+        ),
+        i = i,
+        run_at = run_at
+    )
+}
+
+/// A fresh runtime dir holding `n` tasks due at `run_at`.
+fn store(root: &Path, name: &str, n: usize, run_at: &str) -> PathBuf {
+    let dir = root.join(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("mkdir");
+    let mut text = String::with_capacity(n * 650);
+    for i in 0..n {
+        text.push_str(&record(i, run_at));
+        text.push('\n');
+    }
+    fs::write(dir.join("deferred.jsonl"), text).expect("write store");
+    dir
+}
+
+const FUTURE: &str = "2027-04-08T16:35:00Z";
+const PAST: &str = "2026-04-08T16:00:00Z";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--measure-child") {
+        measure_child(&args[2..]);
+    }
+    let full = args.iter().any(|a| a == "--bench");
+    let plan = if full { Plan::full() } else { Plan::smoke() };
+    let root = tempdir();
+    let mut report = Vec::new();
+    let mut out = |line: String| {
+        println!("{line}");
+        report.push(line);
+    };
+    out(format!(
+        "harness: {} mode, binary {DEFER}",
+        if full { "full" } else { "smoke" }
+    ));
+
+    // --- schedule: empty store vs the big store, and the fsync's own cost.
+    let empty = store(&root, "empty", 0, FUTURE);
+    let big = store(&root, "big", plan.big, FUTURE);
+    let mut sched_empty = Vec::new();
+    let mut sched_big = Vec::new();
+    for _ in 0..plan.schedule_reps {
+        let args = [
+            "schedule",
+            "--when",
+            "30m",
+            "--summary",
+            "bench",
+            "--compact",
+        ];
+        sched_empty.push(timed(&mut defer(&empty, &args)));
+        sched_big.push(timed(&mut defer(&big, &args)));
+    }
+    let fsync = fsync_cost(&root, plan.schedule_reps);
+    let (se, sb, fs_) = (stats(&sched_empty), stats(&sched_big), stats(&fsync));
+    out(String::new());
+    out("| figure | min / **median** / max (ms) | note |".into());
+    out("|---|---|---|".into());
+    out(format!("| `schedule`, empty store | {} | |", fmt(&se)));
+    out(format!(
+        "| `schedule`, {}-task store | {} | ratio to empty: **{:.2}×** |",
+        plan.big,
+        fmt(&sb),
+        sb.median / se.median
+    ));
+    out(format!(
+        "| fsync of one appended line (`fdatasync`) | {} | part of each `schedule` |",
+        fmt(&fs_)
+    ));
+
+    // --- list --compact and run-with-nothing-due over stores of each size.
+    let mut peak_list = 0;
+    let mut peak_run = 0;
+    for &n in &plan.store_sizes {
+        let dir = store(&root, &format!("scan{n}"), n, FUTURE);
+        let mut list = Vec::new();
+        let mut run = Vec::new();
+        for _ in 0..plan.scan_reps {
+            list.push(timed(&mut defer(&dir, &["list", "--compact"])));
+            run.push(timed(&mut defer(&dir, &["run"])));
+        }
+        if n == plan.big {
+            peak_list = peak_rss_kib(&defer(&dir, &["list", "--compact"]));
+            peak_run = peak_rss_kib(&defer(&dir, &["run"]));
+        }
+        out(format!(
+            "| `list --compact`, {n} tasks | {} | |",
+            fmt(&stats(&list))
+        ));
+        out(format!(
+            "| `run`, nothing due, {n} future tasks | {} | |",
+            fmt(&stats(&run))
+        ));
+    }
+    out(format!(
+        "| peak RSS, `list --compact` over {} tasks | {:.1} MiB | |",
+        plan.big,
+        peak_list as f64 / 1024.0
+    ));
+    out(format!(
+        "| peak RSS, `run` (nothing due) over {} tasks | {:.1} MiB | |",
+        plan.big,
+        peak_run as f64 / 1024.0
+    ));
+
+    // --- run with N due tasks and /bin/true, against spawning /bin/true N times.
+    let mut per_task = Vec::new();
+    for &n in &plan.due_sizes {
+        let mut runs = Vec::new();
+        let mut spawns = Vec::new();
+        for _ in 0..plan.due_reps {
+            let dir = store(&root, &format!("due{n}"), n, PAST);
+            let mut cmd = defer(&dir, &["run"]);
+            cmd.env("DEFER_EXECUTOR", "/bin/true");
+            runs.push(timed(&mut cmd));
+            let archived = count_lines(&dir.join("archive/deferred_202604.jsonl"));
+            assert_eq!(archived, n, "every due task must be archived");
+            spawns.push(spawn_true(n));
+        }
+        let dir = store(&root, &format!("due{n}"), n, PAST);
+        let mut cmd = defer(&dir, &["run"]);
+        cmd.env("DEFER_EXECUTOR", "/bin/true");
+        let peak_due = peak_rss_kib(&cmd);
+        let (r, s) = (stats(&runs), stats(&spawns));
+        let ratio = r.median / s.median;
+        per_task.push((n, (r.median - s.median) / n as f64 * 1e3));
+        out(format!(
+            "| `run`, {n} due, executor `/bin/true` | {} | spawn loop {}; ratio **{ratio:.2}×**; peak RSS {:.1} MiB |",
+            fmt(&r),
+            fmt(&s),
+            peak_due as f64 / 1024.0
+        ));
+    }
+    for (n, us) in &per_task {
+        out(format!(
+            "| runner's own cost per due task, N = {n} | {us:.0} µs | (run − spawn loop) / N |"
+        ));
+    }
+
+    // --- time-expression parsing, in process.
+    let rate = parse_rate(plan.parse_iterations);
+    out(format!(
+        "| time-expression parsing | {:.0} expressions/s | single thread, mixed forms |",
+        rate
+    ));
+
+    if full {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-report.md");
+        if let Ok(mut f) = File::create(&path) {
+            let _ = writeln!(f, "{}", report.join("\n"));
+            println!("\nreport written to {}", path.display());
+        }
+    }
+    let _ = fs::remove_dir_all(&root);
+}
+
+/// Median-able series of appending one record-sized line and `fdatasync`ing it.
+fn fsync_cost(root: &Path, reps: usize) -> Vec<Duration> {
+    let path = root.join("fsync-probe.jsonl");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .expect("open probe");
+    let line = format!("{}\n", record(0, FUTURE));
+    (0..reps)
+        .map(|_| {
+            let start = Instant::now();
+            f.write_all(line.as_bytes()).expect("write");
+            f.sync_data().expect("fdatasync");
+            start.elapsed()
+        })
+        .collect()
+}
+
+/// Spawning `/bin/true` `n` times from a tight loop: the floor for running `n` executors.
+fn spawn_true(n: usize) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        let status = Command::new("/bin/true")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .status()
+            .expect("spawn /bin/true");
+        assert!(status.success());
+    }
+    start.elapsed()
+}
+
+fn parse_rate(iterations: usize) -> f64 {
+    use agent_defer::when;
+    let now: jiff::Timestamp = "2026-04-08T16:35:00Z".parse().expect("ts");
+    let zone = jiff::tz::TimeZone::get("America/New_York").expect("zone");
+    let now = now.to_zoned_datetime(zone);
+    let exprs = [
+        "30m",
+        "in 2 hours",
+        "tomorrow 9am",
+        "next friday 3pm",
+        "1d2h30m",
+        "3:30 p.m.",
+        "2026-04-08T17:05:00Z",
+        "in half an hour",
+        "9am tomorrow",
+        "2026-12-25 9am",
+    ];
+    let start = Instant::now();
+    let mut ok = 0usize;
+    for i in 0..iterations {
+        if when::parse(std::hint::black_box(exprs[i % exprs.len()]), &now).is_ok() {
+            ok += 1;
+        }
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(ok, iterations, "every benchmark expression parses");
+    iterations as f64 / elapsed.as_secs_f64()
+}
+
+fn count_lines(path: &Path) -> usize {
+    fs::read_to_string(path)
+        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+        .unwrap_or(0)
+}
+
+fn tempdir() -> PathBuf {
+    let base = std::env::var_os("DEFER_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("defer-bench-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("bench dir");
+    dir
+}
