@@ -163,9 +163,14 @@ fn record(i: usize, run_at: &str) -> String {
 }
 
 /// A fresh runtime dir holding `n` tasks due at `run_at`.
+///
+/// Every call gets a new directory and none is removed before the end of the harness run:
+/// on ext4, creating files right after deleting many (the prompt artifacts of the previous
+/// repetition) takes a slow path in the inode allocator, which would be measured as ours.
 fn store(root: &Path, name: &str, n: usize, run_at: &str) -> PathBuf {
-    let dir = root.join(name);
-    let _ = fs::remove_dir_all(&dir);
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = root.join(format!("{name}-{k}"));
     fs::create_dir_all(&dir).expect("mkdir");
     let mut text = String::with_capacity(n * 650);
     for i in 0..n {

@@ -4,8 +4,9 @@
 //! processes interleave whole. The log is a record for people, not a source of truth, so a
 //! failure to write it is reported on stderr and never undoes the change it describes.
 
+use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
@@ -14,20 +15,50 @@ use crate::record::Stamp;
 
 /// Appends one event line; `fields` are `(key, value)` pairs in order.
 pub fn log(path: &Path, at: Timestamp, event: &str, fields: &[(&str, &str)]) {
-    let mut line = format!("{} {event}", Stamp(at));
-    for (key, value) in fields {
-        line.push(' ');
-        line.push_str(key);
-        line.push('=');
-        push_value(&mut line, value);
+    AuditLog::new(path).log(at, event, fields);
+}
+
+/// The audit log kept open for a series of events (a run logs several per task).
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl AuditLog {
+    /// Opens lazily, on the first event.
+    pub fn new(path: &Path) -> AuditLog {
+        AuditLog {
+            path: path.to_path_buf(),
+            file: None,
+        }
     }
-    line.push('\n');
-    let written = fsutil::open_append(path).and_then(|mut f| {
-        f.write_all(line.as_bytes())
-            .map_err(crate::error::Error::io("appending to", path))
-    });
-    if let Err(e) = written {
-        eprintln!("warning: audit log not written: {e}");
+
+    /// Appends one event line; `fields` are `(key, value)` pairs in order.
+    pub fn log(&mut self, at: Timestamp, event: &str, fields: &[(&str, &str)]) {
+        let mut line = format!("{} {event}", Stamp(at));
+        for (key, value) in fields {
+            line.push(' ');
+            line.push_str(key);
+            line.push('=');
+            push_value(&mut line, value);
+        }
+        line.push('\n');
+        if self.file.is_none() {
+            match fsutil::open_append(&self.path) {
+                Ok(f) => self.file = Some(f),
+                Err(e) => {
+                    eprintln!("warning: audit log not written: {e}");
+                    return;
+                }
+            }
+        }
+        if let Some(f) = &mut self.file
+            && let Err(e) = f.write_all(line.as_bytes())
+        {
+            eprintln!("warning: audit log not written: {}: {e}", self.path.display());
+            self.file = None;
+        }
     }
 }
 

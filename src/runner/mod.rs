@@ -21,7 +21,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::audit;
+use crate::audit::AuditLog;
 use crate::config::Config;
 use crate::error::Result;
 use crate::fsutil;
@@ -57,10 +57,9 @@ pub struct RunOptions {
 /// One wake of the runner.
 pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<RunReport> {
     let mut report = RunReport::default();
+    let mut audit = AuditLog::new(&config.log_file);
     let Some(_runner_lock) = store.try_runner_lock()? else {
-        audit::log(
-            &config.log_file,
-            config.clock.now(),
+        audit.log(config.clock.now(),
             "runner skipped",
             &[("reason", "lock_held")],
         );
@@ -76,34 +75,26 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
     })?;
     for task in &recovered {
         report.recovered += 1;
-        log_outcome(
-            config,
-            options,
-            &Outcome::new(task.clone(), "interrupted"),
-            &mut report,
-        );
+        let outcome = Outcome::new(task.clone(), "interrupted");
+        log_outcome(config, options, &mut audit, &outcome, &mut report);
     }
 
     let now = config.clock.now();
     let claimed = store.claim_due(now, &mut |task| lifecycle::claim(task, now))?;
     report.claimed = claimed.len();
     for task in &claimed {
-        audit::log(
-            &config.log_file,
-            now,
+        audit.log(now,
             "runner claimed",
             &[("id", &task.id), ("run_at", &task.run_at.to_string())],
         );
     }
 
-    execute_all(config, store, options, &policy, claimed, &mut report)?;
+    execute_all(config, store, options, &mut audit, &policy, claimed, &mut report)?;
 
     let archived = store.archive()?;
     let now = config.clock.now();
     for a in &archived {
-        audit::log(
-            &config.log_file,
-            now,
+        audit.log(now,
             "archived",
             &[("id", &a.id), ("file", &a.file.display().to_string())],
         );
@@ -117,6 +108,7 @@ fn execute_all(
     config: &Config,
     store: &dyn Store,
     options: &RunOptions,
+    audit: &mut AuditLog,
     policy: &RetryPolicy,
     claimed: Vec<Task>,
     report: &mut RunReport,
@@ -161,7 +153,7 @@ fn execute_all(
             }
             let due = last_flush.elapsed() >= FLUSH_INTERVAL || received == total;
             if due && !batch.is_empty() {
-                if let Err(e) = flush(config, store, options, &mut batch, report) {
+                if let Err(e) = flush(config, store, options, audit, &mut batch, report) {
                     // Keep draining so the workers finish; the error ends the run after.
                     result = Err(e);
                     batch.clear();
@@ -178,6 +170,7 @@ fn flush(
     config: &Config,
     store: &dyn Store,
     options: &RunOptions,
+    audit: &mut AuditLog,
     batch: &mut Vec<Outcome>,
     report: &mut RunReport,
 ) -> Result<()> {
@@ -185,7 +178,7 @@ fn flush(
     let tasks: Vec<Task> = batch.iter().map(|o| o.task.clone()).collect();
     store.save_outcomes(&tasks)?;
     for outcome in batch.drain(..) {
-        log_outcome(config, options, &outcome, report);
+        log_outcome(config, options, audit, &outcome, report);
     }
     Ok(())
 }
@@ -205,7 +198,13 @@ impl Outcome {
 }
 
 /// The audit line (and `-v` line) for a recorded outcome.
-fn log_outcome(config: &Config, options: &RunOptions, outcome: &Outcome, report: &mut RunReport) {
+fn log_outcome(
+    config: &Config,
+    options: &RunOptions,
+    audit: &mut AuditLog,
+    outcome: &Outcome,
+    report: &mut RunReport,
+) {
     let task = &outcome.task;
     let now = config.clock.now();
     let kind = task.result.as_ref().map(|r| r.kind);
@@ -216,9 +215,7 @@ fn log_outcome(config: &Config, options: &RunOptions, outcome: &Outcome, report:
                 Some(ResultType::PromptPrepared) => "prompt_prepared",
                 _ => "executor",
             };
-            audit::log(
-                &config.log_file,
-                now,
+            audit.log(now,
                 "executed",
                 &[("id", &task.id), ("mode", mode)],
             );
@@ -229,9 +226,7 @@ fn log_outcome(config: &Config, options: &RunOptions, outcome: &Outcome, report:
         Status::Scheduled => {
             report.retried += 1;
             let next = task.run_at.to_string();
-            audit::log(
-                &config.log_file,
-                now,
+            audit.log(now,
                 "retry scheduled",
                 &[
                     ("id", &task.id),
@@ -251,9 +246,7 @@ fn log_outcome(config: &Config, options: &RunOptions, outcome: &Outcome, report:
         _ => {
             report.failed += 1;
             let error = one_line(task.error.as_deref().unwrap_or(""));
-            audit::log(
-                &config.log_file,
-                now,
+            audit.log(now,
                 "failed",
                 &[
                     ("id", &task.id),

@@ -1,5 +1,6 @@
 //! The Unix calls the runner needs: process-group signals and the executable check.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -22,4 +23,52 @@ pub fn signal_group(pgid: u32, signal: libc::c_int) {
 /// enough for others: a permission error at spawn is reported too).
 pub fn is_executable_file(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A file descriptor that becomes readable when a process exits (`pidfd_open`, Linux 5.3+).
+#[derive(Debug)]
+pub struct PidFd(OwnedFd);
+
+impl PidFd {
+    /// `None` where the kernel lacks pidfds; callers fall back to a waiting thread.
+    pub fn open(pid: u32) -> Option<PidFd> {
+        let pid = libc::pid_t::try_from(pid).ok()?;
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0u32) };
+        if fd < 0 {
+            return None;
+        }
+        let fd = RawFd::try_from(fd).ok()?;
+        // SAFETY: the syscall returned a fresh descriptor that nothing else owns.
+        Some(PidFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+/// A `pollfd` waiting for input (or hang-up) on `fd`.
+pub fn readable(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// Whether `poll` reported `fd` ready (data, end of file or an error: a read will not block).
+pub fn is_ready(fd: &libc::pollfd) -> bool {
+    fd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+}
+
+/// Waits up to `timeout_ms` (-1: forever) for any of `fds`; false if interrupted or failed, in
+/// which case the caller simply loops.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> bool {
+    let Ok(n) = libc::nfds_t::try_from(fds.len()) else {
+        return false;
+    };
+    // SAFETY: fds points to n valid pollfd structs for the duration of the call.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), n, timeout_ms) };
+    rc >= 0
 }
