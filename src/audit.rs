@@ -56,7 +56,10 @@ impl AuditLog {
         if let Some(f) = &mut self.file
             && let Err(e) = f.write_all(line.as_bytes())
         {
-            eprintln!("warning: audit log not written: {}: {e}", self.path.display());
+            eprintln!(
+                "warning: audit log not written: {}: {e}",
+                self.path.display()
+            );
             self.file = None;
         }
     }

@@ -46,6 +46,15 @@ pub enum Command {
     Cron,
     /// Report store lines that are not valid task records (exit 1 if any).
     Check,
+    /// Copy every task (active and archived) into a JSONL runtime directory.
+    Export(TransferArgs),
+    /// Add every task of a JSONL runtime directory to the configured store.
+    Import(TransferArgs),
+    /// The PostgreSQL store's schema (when DEFER_DATABASE_URL is set).
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Resolve a time expression without scheduling anything.
     Time {
         #[command(subcommand)]
@@ -53,6 +62,26 @@ pub enum Command {
     },
     /// Print the snapshot built from a CONTEXT.md.
     Reorient(ReorientArgs),
+    /// Serve the defer tools over the Model Context Protocol on stdio.
+    Mcp,
+}
+
+/// `defer db ...`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create or upgrade the schema (also done automatically on first use).
+    Migrate,
+    /// Print the schema version and pending migrations as JSON.
+    Status,
+}
+
+/// Flags of `defer export` / `defer import`.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// The JSONL runtime directory to write to (export) or read from (import): its
+    /// deferred.jsonl and archive/deferred_YYYYMM.jsonl files.
+    #[arg(long, value_name = "DIR")]
+    pub runtime_dir: PathBuf,
 }
 
 /// `defer time ...`

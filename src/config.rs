@@ -43,6 +43,14 @@ pub struct Config {
     pub retry_max_delay: Duration,
     pub executor_timeout: Duration,
     pub concurrency: usize,
+    /// `DEFER_DATABASE_URL`: when set, tasks live in PostgreSQL instead of the JSONL file.
+    pub database_url: Option<String>,
+    /// `DEFER_DATABASE_SCHEMA` (default `defer`): the schema holding the tables.
+    pub database_schema: String,
+    /// `DEFER_LEASE_SECONDS` (default 300): how long a database claim lasts without renewal.
+    pub lease: Duration,
+    /// `DEFER_CLAIM_BATCH` (default 100): tasks a database runner claims per round.
+    pub claim_batch: usize,
 }
 
 impl Config {
@@ -126,12 +134,40 @@ impl Config {
             )?),
             concurrency: usize::try_from(seconds(&var, "DEFER_CONCURRENCY", 1, 1)?)
                 .unwrap_or(usize::MAX),
+            database_url: var("DEFER_DATABASE_URL").map(|v| v.to_string_lossy().into_owned()),
+            database_schema: schema_name(var("DEFER_DATABASE_SCHEMA"))?,
+            lease: Duration::from_secs(seconds(&var, "DEFER_LEASE_SECONDS", 300, 3)?),
+            claim_batch: usize::try_from(seconds(&var, "DEFER_CLAIM_BATCH", 100, 1)?)
+                .unwrap_or(usize::MAX),
         })
     }
 
     /// Directory holding the tasks file (locks and temp files live beside it).
     pub fn tasks_dir(&self) -> &Path {
         self.tasks_file.parent().unwrap_or_else(|| Path::new("."))
+    }
+}
+
+/// A schema name is spliced into SQL, so only a plain identifier is accepted.
+fn schema_name(raw: Option<OsString>) -> Result<String> {
+    let Some(raw) = raw else {
+        return Ok("defer".to_string());
+    };
+    let name = raw.to_string_lossy().trim().to_string();
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(name)
+    } else {
+        Err(Error::Config {
+            var: "DEFER_DATABASE_SCHEMA",
+            value: name,
+            reason: "use a lower-case identifier such as defer or team_tasks".into(),
+        })
     }
 }
 

@@ -81,6 +81,13 @@ pub enum Error {
     )]
     LockTimeout { path: PathBuf, seconds: u64 },
 
+    /// The database store failed (connection, query, migration).
+    #[error("database error while {action}: {reason}")]
+    Database {
+        action: &'static str,
+        reason: String,
+    },
+
     /// The executor could not be started or waited on.
     #[error("executor {}: {reason}", path.display())]
     Executor { path: PathBuf, reason: String },

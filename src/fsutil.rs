@@ -7,7 +7,7 @@
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -31,14 +31,16 @@ pub fn open_append(path: &Path) -> Result<File> {
     if let Some(parent) = path.parent() {
         ensure_dir(parent)?;
     }
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| refine_open_error(e, "opening for append", path))
+        .map_err(|e| refine_open_error(e, "opening for append", path))?;
+    make_private(&file, path)?;
+    Ok(file)
 }
 
 /// Opens an existing or new file for reading and writing (lock files), `0600`, no symlinks.
@@ -58,6 +60,9 @@ pub fn open_rw(path: &Path) -> Result<File> {
 }
 
 /// Writes a small file whole (prompt artifacts, outputs): `0600`, no symlinks, truncating.
+///
+/// An existing file is checked before it is truncated: one that belongs to another user is
+/// refused, and looser permissions (a file left by the reference tool) are narrowed to `0600`.
 pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         ensure_dir(parent)?;
@@ -65,12 +70,146 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(true)
+        .truncate(false)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| refine_open_error(e, "writing", path))?;
+    make_private(&file, path)?;
+    file.set_len(0).map_err(Error::io("truncating", path))?;
     file.write_all(data).map_err(Error::io("writing", path))
+}
+
+/// Refuses a file another user owns (task text must not be written where they can read it)
+/// and narrows the permissions of one of ours to `0600` if they are looser.
+fn make_private(file: &File, path: &Path) -> Result<()> {
+    let meta = file
+        .metadata()
+        .map_err(Error::io("reading metadata of", path))?;
+    let uid = effective_uid();
+    if meta.uid() != uid && uid != 0 {
+        return Err(Error::Invalid(format!(
+            "{} belongs to another user (uid {}); defer does not write task data into files \
+             it does not own (remove the file)",
+            path.display(),
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o077 != 0 {
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(Error::io("restricting the permissions of", path))?;
+    }
+    Ok(())
+}
+
+/// Refuses to use `dir` when someone other than its owner could change what is in it, as ssh
+/// refuses a private key with loose permissions: whoever can create files in the runtime
+/// directory can plant tasks that the runner hands to the executor, or files that task text is
+/// then written into.
+///
+/// `dir` (if it exists) must be owned by the current user or root and not be writable by group
+/// or others. Each existing ancestor must be owned by the current user or root and, unless it
+/// has the sticky bit (like `/tmp`), not be writable by others, since whoever can write an
+/// ancestor can replace the directory. A directory that does not exist yet passes; defer
+/// creates it `0700`.
+pub fn check_private_dir(dir: &Path) -> Result<()> {
+    let dir = dir_or_dot(dir);
+    let uid = effective_uid();
+    let ancestors_from = match dir.canonicalize() {
+        Ok(real) => {
+            let meta =
+                fs::metadata(&real).map_err(Error::io("checking the permissions of", dir))?;
+            check_owner(dir, &meta, uid)?;
+            let mode = meta.mode() & 0o7777;
+            if mode & 0o022 != 0 {
+                let who = match (mode & 0o020 != 0, mode & 0o002 != 0) {
+                    (true, true) => "group and others",
+                    (true, false) => "its group",
+                    _ => "others",
+                };
+                return Err(Error::Invalid(format!(
+                    "{} is writable by {who} (mode {mode:04o}): another user could plant tasks \
+                     there for your executor to run; fix it with `chmod 700 {}`",
+                    dir.display(),
+                    dir.display()
+                )));
+            }
+            real.parent().map(Path::to_path_buf)
+        }
+        // Not there yet: it will be created 0700; what matters is who can write above it.
+        Err(_) => dir
+            .ancestors()
+            .skip(1)
+            .find_map(|p| dir_or_dot(p).canonicalize().ok()),
+    };
+    let Some(from) = ancestors_from else {
+        return Ok(());
+    };
+    for ancestor in from.ancestors() {
+        let meta =
+            fs::metadata(ancestor).map_err(Error::io("checking the permissions of", ancestor))?;
+        check_owner(ancestor, &meta, uid)?;
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+            return Err(Error::Invalid(format!(
+                "{} (above {}) is writable by others without the sticky bit (mode {mode:04o}): \
+                 another user could replace the directory defer uses; fix it with \
+                 `chmod o-w {}` or move the runtime directory",
+                ancestor.display(),
+                dir.display(),
+                ancestor.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an existing file (the task store) that group or others may write.
+pub fn check_private_file(path: &Path) -> Result<()> {
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("checking the permissions of", path)(e)),
+    };
+    if !meta.is_file() {
+        return Ok(());
+    }
+    check_owner(path, &meta, effective_uid())?;
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(Error::Invalid(format!(
+            "{} is writable by group or others (mode {mode:04o}): another user could add tasks \
+             for your executor to run; fix it with `chmod 600 {}`",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn check_owner(path: &Path, meta: &fs::Metadata, uid: u32) -> Result<()> {
+    if meta.uid() == uid || meta.uid() == 0 {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "{} is owned by uid {}, not by you (uid {uid}) or root: its owner could plant tasks \
+         for your executor to run; use a directory you own (DEFER_RUNTIME_DIR)",
+        path.display(),
+        meta.uid()
+    )))
+}
+
+fn dir_or_dot(dir: &Path) -> &Path {
+    if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }
+}
+
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 /// Replaces `path` with `data` atomically and durably.
@@ -90,6 +229,7 @@ pub fn replace_file_with(
 ) -> Result<()> {
     let dir = parent_dir(path);
     ensure_dir(dir)?;
+    remove_stale_temps(path);
     let tmp = temp_sibling(path);
     let result = (|| {
         let file = OpenOptions::new()
@@ -117,6 +257,44 @@ pub fn replace_file_with(
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Removes temp siblings of `path` (see [`temp_sibling`]) whose writer is dead: a crash
+/// between writing a temp file and renaming it leaves one behind, and nothing else would ever
+/// remove it. Temp files of live processes are left alone. Best effort: the sweep must never
+/// fail the write it precedes.
+fn remove_stale_temps(path: &Path) {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let prefix = format!(".{name}.tmp.");
+    let Ok(entries) = fs::read_dir(parent_dir(path)) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|rest| rest.split('.').next())
+            .and_then(|pid| pid.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        if pid > 0 && !process_alive(pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this id exists (a process of another user counts as alive).
+fn process_alive(pid: libc::pid_t) -> bool {
+    if i64::from(pid) == i64::from(std::process::id()) {
+        return true;
+    }
+    // SAFETY: kill with signal 0 sends nothing; it only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Makes a rename or a file creation in `dir` durable.

@@ -16,6 +16,7 @@ pub mod failpoint;
 pub mod fsutil;
 pub mod lifecycle;
 pub mod lock;
+pub mod mcp;
 pub mod output;
 pub mod record;
 pub mod reorient;

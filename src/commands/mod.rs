@@ -4,32 +4,39 @@ pub mod archive;
 pub mod cancel;
 pub mod check;
 pub mod cron;
+pub mod db;
 pub mod list;
+pub mod mcp;
 pub mod reorient;
 pub mod run;
 pub mod schedule;
 pub mod show;
 pub mod time;
+pub mod transfer;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::error::Result;
-use crate::store::{JsonlStore, Store};
+use crate::store;
 
-/// Runs one parsed command line against the configured store.
+/// Runs one parsed command line. The store is opened only by commands that use one, so
+/// `defer time` or `defer reorient` never touch the runtime dir or connect to a database.
 pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
-    let store = JsonlStore::new(config);
-    let store: &dyn Store = &store;
+    let open = || store::open(config);
     match cli.command {
-        Command::Schedule(args) => schedule::run(config, store, args),
-        Command::List(args) => list::run(store, args),
-        Command::Cancel(args) => cancel::run(config, store, args),
-        Command::Show(args) => show::run(store, args),
-        Command::Run(args) => run::run(config, store, args),
-        Command::Archive => archive::run(config, store),
+        Command::Schedule(args) => schedule::run(config, &*open()?, args),
+        Command::List(args) => list::run(&*open()?, args),
+        Command::Cancel(args) => cancel::run(config, &*open()?, args),
+        Command::Show(args) => show::run(&*open()?, args),
+        Command::Run(args) => run::run(config, &*open()?, args),
+        Command::Archive => archive::run(config, &*open()?),
+        Command::Check => check::run(&*open()?),
+        Command::Export(args) => transfer::export(&*open()?, args),
+        Command::Import(args) => transfer::import(config, &*open()?, args),
+        Command::Db { command } => db::run(config, command),
         Command::Cron => cron::run(config),
-        Command::Check => check::run(store),
         Command::Time { command } => time::run(config, command),
         Command::Reorient(args) => reorient::run(config, args),
+        Command::Mcp => mcp::run(config, open()?),
     }
 }

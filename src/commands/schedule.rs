@@ -76,9 +76,22 @@ pub struct Scheduled {
 /// Builds the record, validates everything, and stores it unless `dry_run`.
 pub fn schedule(config: &Config, store: &dyn Store, req: &ScheduleRequest) -> Result<Scheduled> {
     let now = config.clock.now_zoned();
-    let scheduled = build(config, req, &now)?;
+    let mut scheduled = build(config, req, &now)?;
     if !req.dry_run {
-        store.insert(&scheduled.task, req.id.is_some())?;
+        let mut tries = 0;
+        loop {
+            match store.insert(&scheduled.task, req.id.is_some()) {
+                // A generated id can meet one made by another host's process with the same
+                // pid in the same second (a shared database): take the next one.
+                Err(Error::DuplicateId(_)) if req.id.is_none() && tries < 5 => {
+                    tries += 1;
+                    let salt = jiff::Timestamp::now().subsec_nanosecond() % 10_000;
+                    scheduled.task.id =
+                        format!("{}_{salt:04}", default_id(scheduled.task.created_at));
+                }
+                other => break other?,
+            }
+        }
         let task = &scheduled.task;
         audit::log(
             &config.log_file,

@@ -11,6 +11,9 @@
 //! tool result the model can correct, with an example of a valid call, rather than a terse
 //! protocol-level message.
 
+use std::sync::Arc;
+
+use rmcp::handler::server::common::{schema_for_input, schema_for_output};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -99,7 +102,7 @@ pub struct ListArgs {
     pub limit: Option<usize>,
 }
 
-/// Arguments of `show_task` and `cancel_task` (which adds a reason).
+/// Arguments of `show_task`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShowArgs {
@@ -203,16 +206,150 @@ pub struct ArgsError {
 }
 
 /// Deserialises a tool's argument object (absent means `{}`).
-pub fn parse<T: DeserializeOwned>(
+///
+/// serde's message for a value of the wrong type does not say which field it is in, so on
+/// failure the arguments are checked against the tool's schema to name the field.
+pub fn parse<T: DeserializeOwned + JsonSchema + 'static>(
     tool: &'static str,
     example: &'static str,
     args: Map<String, Value>,
 ) -> Result<T, ArgsError> {
-    serde_json::from_value(Value::Object(args)).map_err(|e| ArgsError {
+    let error = |reason: String| ArgsError {
         tool,
-        reason: e.to_string(),
+        reason,
         example,
+    };
+    let args = Value::Object(args);
+    T::deserialize(&args).map_err(|e| {
+        let named = args
+            .as_object()
+            .and_then(|args| first_wrong_type(&input_schema::<T>(), args));
+        error(named.unwrap_or_else(|| e.to_string()))
     })
+}
+
+/// The schema of `T` as a tool's `inputSchema`.
+pub fn input_schema<T: JsonSchema + 'static>() -> Arc<Map<String, Value>> {
+    // Every argument type is a struct, so its schema has root type "object" and this cannot
+    // fail; the test suite's tools/list would show it at once if it did.
+    let schema = schema_for_input::<T>().unwrap_or_else(|e| panic!("input schema: {e}"));
+    Arc::new(tidy(&schema))
+}
+
+/// The schema of `T` as a tool's `outputSchema`.
+pub fn output_schema<T: JsonSchema + 'static>() -> Arc<Map<String, Value>> {
+    Arc::new(tidy(&schema_for_output::<T>()))
+}
+
+/// Property descriptions come from wrapped doc comments, so their line breaks are joined into
+/// spaces; `"default": null` (from `#[serde(default)]` on an `Option`) is dropped because it
+/// does not match an enum property's own schema and tells a model nothing.
+fn tidy(schema: &Map<String, Value>) -> Map<String, Value> {
+    let mut schema = schema.clone();
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for property in properties.values_mut() {
+            let Value::Object(property) = property else {
+                continue;
+            };
+            if property.get("default") == Some(&Value::Null) {
+                property.remove("default");
+            }
+            if let Some(Value::String(text)) = property.get_mut("description") {
+                *text = text.replace('\n', " ");
+            }
+        }
+    }
+    schema
+}
+
+/// The first top-level argument whose JSON type the schema does not allow, in words.
+fn first_wrong_type(schema: &Map<String, Value>, args: &Map<String, Value>) -> Option<String> {
+    let properties = schema.get("properties")?.as_object()?;
+    args.iter().find_map(|(key, value)| {
+        let property = properties.get(key)?;
+        let allowed = allowed_types(property);
+        if allowed.is_empty() || allowed.iter().any(|t| has_type(value, t)) {
+            if let (Value::Array(items), Some(item_schema)) = (value, property.get("items")) {
+                let item_types = allowed_types(item_schema);
+                if let Some((i, item)) = items
+                    .iter()
+                    .enumerate()
+                    .find(|(_, item)| !item_types.iter().any(|t| has_type(item, t)))
+                {
+                    return Some(format!(
+                        "`{key}` must be a list of {}s; item {} is {}",
+                        item_types.join(" or "),
+                        i + 1,
+                        describe(item)
+                    ));
+                }
+            }
+            return None;
+        }
+        let wanted: Vec<&str> = allowed
+            .iter()
+            .map(|t| t.as_str())
+            .filter(|t| *t != "null")
+            .collect();
+        Some(format!(
+            "`{key}` must be {}, not {}",
+            wanted
+                .iter()
+                .map(|t| with_article(t))
+                .collect::<Vec<_>>()
+                .join(" or "),
+            describe(value)
+        ))
+    })
+}
+
+/// The `type`s a property allows, looking through `anyOf`.
+fn allowed_types(property: &Value) -> Vec<String> {
+    match property.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(|t| t.as_str().map(String::from))
+            .collect(),
+        _ => property
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .map(|options| options.iter().flat_map(allowed_types).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn has_type(value: &Value, json_type: &str) -> bool {
+    match json_type {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "string" => value.is_string(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        "number" => value.is_number(),
+        "integer" => value.is_i64() || value.is_u64(),
+        _ => true,
+    }
+}
+
+fn with_article(json_type: &str) -> String {
+    match json_type {
+        "array" => "a list".into(),
+        "object" => "an object".into(),
+        "integer" => "a whole number".into(),
+        other => format!("a {other}"),
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+    }
 }
 
 /// `status` as a list of names: one string or an array of strings; empty means the default.
@@ -286,6 +423,55 @@ mod tests {
     }
 
     #[test]
+    fn a_value_of_the_wrong_type_names_its_field() {
+        let err = parse::<ScheduleArgs>("schedule_task", "{}", object(json!({"when": 30})))
+            .expect_err("when is a string");
+        assert_eq!(err.reason, "`when` must be a string, not the number 30");
+        let err = parse::<ScheduleArgs>(
+            "schedule_task",
+            "{}",
+            object(json!({"when": "1h", "summary": "s", "key_points": ["a", 2]})),
+        )
+        .expect_err("key points are strings");
+        assert_eq!(
+            err.reason,
+            "`key_points` must be a list of strings; item 2 is the number 2"
+        );
+        let err = parse::<ScheduleArgs>(
+            "schedule_task",
+            "{}",
+            object(json!({"when": "1h", "max_retries": "2"})),
+        )
+        .expect_err("retries are a number");
+        assert_eq!(
+            err.reason,
+            "`max_retries` must be a whole number, not the string \"2\""
+        );
+        // A type the schema allows but serde refuses still gets serde's message.
+        let err = parse::<ScheduleArgs>(
+            "schedule_task",
+            "{}",
+            object(json!({"when": "1h", "max_retries": -1})),
+        )
+        .expect_err("retries are not negative");
+        assert!(err.reason.contains("-1"), "{err}");
+    }
+
+    #[test]
+    fn schemas_are_tidy_for_models() {
+        let schema = input_schema::<ScheduleArgs>();
+        let text = serde_json::to_string(&*schema).expect("json");
+        assert!(!text.contains("\\n"), "{text}");
+        assert!(!text.contains("\"default\":null"), "{text}");
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["required"], json!(["when"]));
+        assert_eq!(
+            schema["properties"]["intent"]["enum"],
+            json!(["resume_task", "notify", "execute_action"])
+        );
+    }
+
+    #[test]
     fn a_misspelt_key_lists_the_real_ones() {
         let err = parse::<ShowArgs>("show_task", "{}", object(json!({"task_id": "x"})))
             .expect_err("unknown field");
@@ -308,7 +494,10 @@ mod tests {
     #[test]
     fn status_is_one_name_or_a_list() {
         assert_eq!(status_names(None), Ok(vec![]));
-        assert_eq!(status_names(Some(json!("failed"))), Ok(vec!["failed".into()]));
+        assert_eq!(
+            status_names(Some(json!("failed"))),
+            Ok(vec!["failed".into()])
+        );
         assert_eq!(
             status_names(Some(json!(["scheduled", "executing"]))),
             Ok(vec!["scheduled".into(), "executing".into()])

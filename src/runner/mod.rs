@@ -16,7 +16,8 @@ pub mod executor;
 pub mod prompt;
 mod unix;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -45,6 +46,8 @@ pub struct RunReport {
     pub retried: usize,
     pub failed: usize,
     pub archived: usize,
+    /// Outcomes refused because another runner had taken the task over (database stores).
+    pub rejected: usize,
 }
 
 /// Options of one run.
@@ -59,7 +62,8 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
     let mut report = RunReport::default();
     let mut audit = AuditLog::new(&config.log_file);
     let Some(_runner_lock) = store.try_runner_lock()? else {
-        audit.log(config.clock.now(),
+        audit.log(
+            config.clock.now(),
             "runner skipped",
             &[("reason", "lock_held")],
         );
@@ -69,7 +73,7 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
     let policy = RetryPolicy::from_config(config);
 
     let now = config.clock.now();
-    let recovered = store.recover(&mut |task| {
+    let recovered = store.recover(now, &mut |task| {
         let prompt = prompt_path(config, &task.id);
         lifecycle::interrupted(task, now, &prompt.display().to_string(), &policy)
     })?;
@@ -79,22 +83,47 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
         log_outcome(config, options, &mut audit, &outcome, &mut report);
     }
 
-    let now = config.clock.now();
-    let claimed = store.claim_due(now, &mut |task| lifecycle::claim(task, now))?;
-    report.claimed = claimed.len();
-    for task in &claimed {
-        audit.log(now,
-            "runner claimed",
-            &[("id", &task.id), ("run_at", &task.run_at.to_string())],
-        );
+    // Claim in rounds: all at once for a store one runner works, batches where runners share
+    // a queue. A task handled in this run (say, retried with no delay) waits for the next.
+    let limit = store.claim_limit();
+    let mut handled: HashSet<String> = HashSet::new();
+    loop {
+        let now = config.clock.now();
+        let claimed = store.claim_due(now, limit, &handled, &mut |task| {
+            lifecycle::claim(task, now)
+        })?;
+        if claimed.is_empty() {
+            break;
+        }
+        report.claimed += claimed.len();
+        for task in &claimed {
+            handled.insert(task.id.clone());
+            audit.log(
+                now,
+                "runner claimed",
+                &[("id", &task.id), ("run_at", &task.run_at.to_string())],
+            );
+        }
+        let last_round = claimed.len() < limit;
+        execute_all(
+            config,
+            store,
+            options,
+            &mut audit,
+            &policy,
+            claimed,
+            &mut report,
+        )?;
+        if last_round {
+            break;
+        }
     }
-
-    execute_all(config, store, options, &mut audit, &policy, claimed, &mut report)?;
 
     let archived = store.archive()?;
     let now = config.clock.now();
     for a in &archived {
-        audit.log(now,
+        audit.log(
+            now,
             "archived",
             &[("id", &a.id), ("file", &a.file.display().to_string())],
         );
@@ -120,7 +149,12 @@ fn execute_all(
     let next = AtomicUsize::new(0);
     let workers = config.concurrency.min(total).max(1);
     let (tx, rx) = mpsc::channel::<Outcome>();
+    let finished = AtomicBool::new(false);
     thread::scope(|scope| {
+        if let Some(every) = store.lease_renewal() {
+            let finished = &finished;
+            scope.spawn(move || renew_leases(config, store, every, finished));
+        }
         for _ in 0..workers {
             let tx = tx.clone();
             let (next, claimed) = (&next, &claimed);
@@ -161,8 +195,23 @@ fn execute_all(
                 last_flush = Instant::now();
             }
         }
+        finished.store(true, Ordering::Relaxed);
         result
     })
+}
+
+/// Keeps the claims of running tasks alive (database stores) until `finished`.
+fn renew_leases(config: &Config, store: &dyn Store, every: Duration, finished: &AtomicBool) {
+    let mut last = Instant::now();
+    while !finished.load(Ordering::Relaxed) {
+        thread::sleep(Duration::from_millis(50).min(every));
+        if last.elapsed() >= every {
+            if let Err(e) = store.renew_leases(config.clock.now()) {
+                eprintln!("warning: could not renew task leases: {e}");
+            }
+            last = Instant::now();
+        }
+    }
 }
 
 /// Writes a batch of outcomes to the store, then logs them.
@@ -176,8 +225,18 @@ fn flush(
 ) -> Result<()> {
     crate::failpoint::hit("executed");
     let tasks: Vec<Task> = batch.iter().map(|o| o.task.clone()).collect();
-    store.save_outcomes(&tasks)?;
+    let rejected: HashSet<String> = store.save_outcomes(&tasks)?.into_iter().collect();
     for outcome in batch.drain(..) {
+        if rejected.contains(&outcome.task.id) {
+            // Another runner rescued this task after our lease ran out; its outcome stands.
+            report.rejected += 1;
+            audit.log(
+                config.clock.now(),
+                "outcome rejected",
+                &[("id", &outcome.task.id), ("reason", "lease_lost")],
+            );
+            continue;
+        }
         log_outcome(config, options, audit, &outcome, report);
     }
     Ok(())
@@ -215,10 +274,7 @@ fn log_outcome(
                 Some(ResultType::PromptPrepared) => "prompt_prepared",
                 _ => "executor",
             };
-            audit.log(now,
-                "executed",
-                &[("id", &task.id), ("mode", mode)],
-            );
+            audit.log(now, "executed", &[("id", &task.id), ("mode", mode)]);
             if options.verbose {
                 println!("completed {} ({mode})", task.id);
             }
@@ -226,7 +282,8 @@ fn log_outcome(
         Status::Scheduled => {
             report.retried += 1;
             let next = task.run_at.to_string();
-            audit.log(now,
+            audit.log(
+                now,
                 "retry scheduled",
                 &[
                     ("id", &task.id),
@@ -246,7 +303,8 @@ fn log_outcome(
         _ => {
             report.failed += 1;
             let error = one_line(task.error.as_deref().unwrap_or(""));
-            audit.log(now,
+            audit.log(
+                now,
                 "failed",
                 &[
                     ("id", &task.id),

@@ -21,12 +21,12 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::lines::{Line, LineKind, Loaded};
-use super::{Archived, Problem, Query, RunnerLock, Store};
+use super::{Archived, ExportSink, Problem, Query, RunnerLock, Store};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::lock::LockGuard;
-use crate::record::{Status, Task};
+use crate::record::{Stamp, Status, Task};
 
 /// How long a writer waits for another one before giving up with an error.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -408,7 +408,7 @@ impl Store for JsonlStore {
             .map(|guard| Box::new(guard) as Box<dyn RunnerLock>))
     }
 
-    fn recover(&self, recover: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>> {
+    fn recover(&self, _now: Timestamp, recover: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>> {
         let _guard = self.lock()?;
         let loaded = self.load()?;
         let mut edit = Edit::default();
@@ -434,23 +434,37 @@ impl Store for JsonlStore {
         Ok(recovered)
     }
 
-    fn claim_due(&self, now: Timestamp, claim: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>> {
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        exclude: &HashSet<String>,
+        claim: &mut dyn FnMut(Task) -> Task,
+    ) -> Result<Vec<Task>> {
         let _guard = self.lock()?;
         let loaded = self.load()?;
-        let mut edit = Edit::default();
-        let mut claimed = Vec::new();
+        let mut due: Vec<(Stamp, usize)> = Vec::new();
         for (index, line) in loaded.lines.iter().enumerate() {
-            let LineKind::Task {
+            if let LineKind::Task {
+                id,
                 status: Status::Scheduled,
                 run_at: Some(run_at),
-                ..
-            } = line.kind
-            else {
-                continue;
-            };
-            if run_at.timestamp() > now {
-                continue;
+            } = &line.kind
+                && run_at.timestamp() <= now
+                && !exclude.contains(id)
+            {
+                due.push((*run_at, index));
             }
+        }
+        // Earliest first; the sort is stable, so equal times keep store order.
+        due.sort_by_key(|&(run_at, _)| run_at);
+        let mut edit = Edit::default();
+        let mut claimed = Vec::new();
+        for (_, index) in due {
+            if claimed.len() >= limit {
+                break;
+            }
+            let line = &loaded.lines[index];
             let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
                 continue;
             };
@@ -460,13 +474,12 @@ impl Store for JsonlStore {
         }
         self.rewrite(&loaded, &edit)?;
         crate::failpoint::hit("claimed");
-        claimed.sort_by_key(|t| t.run_at);
         Ok(claimed)
     }
 
-    fn save_outcomes(&self, tasks: &[Task]) -> Result<()> {
+    fn save_outcomes(&self, tasks: &[Task]) -> Result<Vec<String>> {
         if tasks.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let _guard = self.lock()?;
         let loaded = self.load()?;
@@ -491,7 +504,8 @@ impl Store for JsonlStore {
             );
             edit.append.push(task.to_line());
         }
-        self.rewrite(&loaded, &edit)
+        // One runner at a time works this store, so no claim can have been taken over.
+        self.rewrite(&loaded, &edit).map(|()| Vec::new())
     }
 
     fn archive(&self) -> Result<Vec<Archived>> {
@@ -535,6 +549,78 @@ impl Store for JsonlStore {
         crate::failpoint::hit("archive-appended");
         self.rewrite(&loaded, &edit)?;
         Ok(archived)
+    }
+
+    fn export(&self, each: &mut ExportSink<'_>) -> Result<()> {
+        let loaded = self.load()?;
+        for line in &loaded.lines {
+            if let LineKind::Task { .. } = line.kind {
+                each(None, loaded.bytes(line))?;
+            }
+        }
+        for file in self.archive_files()? {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            let month = name
+                .as_deref()
+                .and_then(|n| n.strip_prefix("deferred_"))
+                .and_then(|n| n.strip_suffix(".jsonl"))
+                .unwrap_or_default()
+                .to_string();
+            let archived = Loaded::parse(fsutil::read_or_empty(&file)?);
+            for (line, reason) in archived.malformed() {
+                eprintln!(
+                    "warning: {} line {line}: {reason} (not exported)",
+                    file.display()
+                );
+            }
+            for line in &archived.lines {
+                if let LineKind::Task { .. } = line.kind {
+                    each(Some(&month), archived.bytes(line))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn import(&self, active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<()> {
+        let _guard = self.lock()?;
+        let loaded = self.load()?;
+        let mut ids: HashSet<&str> = loaded
+            .lines
+            .iter()
+            .filter_map(|l| match &l.kind {
+                LineKind::Task { id, .. } => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        let incoming = super::validate_import(active, archived)?;
+        for id in &incoming {
+            if !ids.insert(id) {
+                return Err(Error::DuplicateId(id.clone()));
+            }
+        }
+        let mut by_month: Vec<(&str, Vec<&[u8]>)> = Vec::new();
+        for (month, line) in archived {
+            match by_month.iter_mut().find(|(m, _)| m == month) {
+                Some((_, lines)) => lines.push(line),
+                None => by_month.push((month, vec![line])),
+            }
+        }
+        if !by_month.is_empty() {
+            fsutil::ensure_dir(&self.archive_dir)?;
+        }
+        for (month, lines) in &by_month {
+            let path = self.archive_dir.join(format!("deferred_{month}.jsonl"));
+            self.append_archive(&path, lines)?;
+        }
+        let edit = Edit {
+            append: active
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect(),
+            ..Edit::default()
+        };
+        self.rewrite(&loaded, &edit)
     }
 
     fn next_due(&self) -> Result<Option<Timestamp>> {

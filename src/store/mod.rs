@@ -7,8 +7,10 @@
 
 pub mod jsonl;
 pub mod lines;
+pub mod postgres;
 pub mod scan;
 
+use std::collections::HashSet;
 use std::fmt::Debug;
 use std::path::PathBuf;
 
@@ -19,6 +21,16 @@ use crate::error::Result;
 use crate::record::{Status, Task};
 
 pub use jsonl::JsonlStore;
+pub use postgres::PgStore;
+
+/// The store the configuration names: PostgreSQL when `DEFER_DATABASE_URL` is set, else the
+/// JSONL file.
+pub fn open(config: &crate::Config) -> Result<Box<dyn Store>> {
+    match &config.database_url {
+        Some(url) => Ok(Box::new(PgStore::connect(config, url)?)),
+        None => Ok(Box::new(JsonlStore::new(config))),
+    }
+}
 
 /// Which records `list` returns.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +55,44 @@ pub struct Archived {
     pub id: String,
     pub file: PathBuf,
 }
+
+/// Checks records handed to [`Store::import`]: each a valid task record with a valid id, each
+/// archive month `YYYYMM`. Returns the ids of the active records (duplicates among them are
+/// refused). Shared by every backend so that they accept exactly the same input.
+pub fn validate_import(active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<Vec<String>> {
+    let check = |line: &[u8]| -> Result<Task> {
+        scan::scan(line)
+            .map_err(|e| crate::Error::Invalid(format!("import: not a JSON record: {e}")))?;
+        let task = Task::from_json(line).map_err(|source| crate::Error::Json {
+            what: "an imported record".into(),
+            source,
+        })?;
+        crate::record::validate_id(&task.id)?;
+        Ok(task)
+    };
+    let mut ids = Vec::with_capacity(active.len());
+    let mut seen = HashSet::new();
+    for line in active {
+        let task = check(line)?;
+        if !seen.insert(task.id.clone()) {
+            return Err(crate::Error::DuplicateId(task.id));
+        }
+        ids.push(task.id);
+    }
+    for (month, line) in archived {
+        if month.len() != 6 || !month.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(crate::Error::Invalid(format!(
+                "import: archive month {month:?} is not YYYYMM"
+            )));
+        }
+        check(line)?;
+    }
+    Ok(ids)
+}
+
+/// Receives exported records: (archive month `YYYYMM`, or `None` for the active store; the
+/// record's JSON line).
+pub type ExportSink<'a> = dyn FnMut(Option<&str>, &[u8]) -> Result<()> + 'a;
 
 /// Held by the one runner allowed to work a store; released on drop.
 pub trait RunnerLock: Debug + Send {}
@@ -72,15 +122,50 @@ pub trait Store: Debug + Send + Sync {
     fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>>;
 
     /// Finds tasks left `executing` by a runner that is gone and stores `recover(task)` for
-    /// each. Call only while holding the runner lock.
-    fn recover(&self, recover: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>>;
+    /// each. For the file store "gone" means "not holding the runner lock", so call it while
+    /// holding that lock; for a database it means "lease expired before `now`".
+    fn recover(&self, now: Timestamp, recover: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>>;
 
-    /// Moves every scheduled task with `run_at <= now` through `claim` (to `executing`) in
-    /// one atomic step and returns the claimed records, earliest `run_at` first.
-    fn claim_due(&self, now: Timestamp, claim: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>>;
+    /// Moves up to `limit` scheduled tasks with `run_at <= now` (skipping ids in `exclude`:
+    /// tasks this run already handled) through `claim` (to `executing`) in one atomic step
+    /// and returns them, earliest `run_at` first.
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        exclude: &HashSet<String>,
+        claim: &mut dyn FnMut(Task) -> Task,
+    ) -> Result<Vec<Task>>;
 
-    /// Stores the outcomes of claimed tasks (matched by id among `executing` records).
-    fn save_outcomes(&self, tasks: &[Task]) -> Result<()>;
+    /// How many tasks one claim should take: everything for a store only one runner works,
+    /// a batch where runners share the queue.
+    fn claim_limit(&self) -> usize {
+        usize::MAX
+    }
+
+    /// Stores the outcomes of tasks this process claimed (matched by id among `executing`
+    /// records) and returns the ids whose outcome was refused because the claim had been
+    /// taken over by another runner (a database's fencing check).
+    fn save_outcomes(&self, tasks: &[Task]) -> Result<Vec<String>>;
+
+    /// How often a runner must call [`Store::renew_leases`] while executors run (`None`: never).
+    fn lease_renewal(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Extends the leases of the tasks this process has claimed and not yet saved.
+    fn renew_leases(&self, _now: Timestamp) -> Result<()> {
+        Ok(())
+    }
+
+    /// Passes every record to `each` as (archive month `YYYYMM`, or `None` for the active
+    /// store; the record's JSON line): active records first, in store order, then archives
+    /// oldest month first. `defer export` and the migration between stores use it.
+    fn export(&self, each: &mut ExportSink<'_>) -> Result<()>;
+
+    /// Adds records exported from another store: `active` lines join the active store (an id
+    /// already there is refused, nothing is written), `archived` lines the given month.
+    fn import(&self, active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<()>;
 
     /// Moves terminal records to the archive.
     fn archive(&self) -> Result<Vec<Archived>>;

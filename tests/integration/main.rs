@@ -5,4 +5,7 @@ mod util;
 
 mod cli;
 mod examples;
+mod mcp;
+mod postgres;
 mod runner;
+mod stores;

@@ -18,6 +18,52 @@ pub fn defer_bin() -> PathBuf {
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub vars: Vec<(String, OsString)>,
+    /// For a PostgreSQL-backed env: the server URL and this test's own schema (dropped on drop).
+    pub database: Option<(String, String)>,
+}
+
+/// Which store a scenario runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Jsonl,
+    Postgres,
+}
+
+/// The server tests may use, from `DEFER_TEST_DATABASE_URL` (set by `.ci/run`).
+pub fn test_database_url() -> Option<String> {
+    std::env::var("DEFER_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A schema name no other test (or test run) uses.
+pub fn unique_schema() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "t_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Drops a test schema and everything in it.
+pub fn drop_schema(url: &str, schema: &str) {
+    if let Ok(mut client) = postgres::Client::connect(url, postgres::NoTls) {
+        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some((url, schema)) = &self.database {
+            drop_schema(url, schema);
+        }
+    }
 }
 
 impl Env {
@@ -27,6 +73,7 @@ impl Env {
         let mut env = Env {
             dir,
             vars: Vec::new(),
+            database: None,
         };
         let runtime = env.runtime();
         env.set("DEFER_RUNTIME_DIR", runtime.as_os_str());
@@ -34,6 +81,29 @@ impl Env {
         env.set("DEFER_TIMEZONE", "UTC");
         env.set("DEFER_NOW", "2026-04-08T16:35:00Z");
         env
+    }
+
+    /// An env whose store is a fresh schema on the test server; `None` (after printing why)
+    /// when no server is configured, so the test can return early.
+    pub fn postgres() -> Option<Env> {
+        let Some(url) = test_database_url() else {
+            eprintln!("skipped: DEFER_TEST_DATABASE_URL is not set (.ci/run sets it)");
+            return None;
+        };
+        let mut env = Env::new();
+        let schema = unique_schema();
+        env.set("DEFER_DATABASE_URL", url.as_str());
+        env.set("DEFER_DATABASE_SCHEMA", schema.as_str());
+        env.database = Some((url, schema));
+        Some(env)
+    }
+
+    /// An env for `kind`, or `None` when that store is not available here.
+    pub fn with_store(kind: StoreKind) -> Option<Env> {
+        match kind {
+            StoreKind::Jsonl => Some(Env::new()),
+            StoreKind::Postgres => Env::postgres(),
+        }
     }
 
     /// Sets (or replaces) a variable for every later invocation.

@@ -1,0 +1,25 @@
+//! `defer db migrate|status`: the PostgreSQL schema.
+
+use crate::cli::DbCommand;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::store::PgStore;
+
+/// The CLI. Connecting applies pending migrations, so `migrate` and `status` both report an
+/// up-to-date schema unless the upgrade failed (which is then the error).
+pub fn run(config: &Config, command: DbCommand) -> Result<()> {
+    let Some(url) = &config.database_url else {
+        return Err(Error::Invalid(
+            "defer db needs DEFER_DATABASE_URL (e.g. postgres://user@host/db); the JSONL store \
+             has no schema"
+                .into(),
+        ));
+    };
+    let store = PgStore::connect(config, url)?;
+    let status = match command {
+        DbCommand::Migrate => store.migrate()?,
+        DbCommand::Status => store.status()?,
+    };
+    output::print_json(&status, false)
+}

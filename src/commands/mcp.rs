@@ -1,0 +1,13 @@
+//! `defer mcp`: serve the defer tools over the Model Context Protocol on stdio (see `mcp/`).
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::store::Store;
+
+/// The CLI: serves until the client closes stdin. The store is whichever one the
+/// configuration names, so agents over MCP and `defer run` always see the same tasks.
+pub fn run(config: &Config, store: Box<dyn Store>) -> Result<()> {
+    crate::mcp::serve(config.clone(), Arc::from(store))
+}

@@ -1,0 +1,116 @@
+//! `defer mcp`: the defer tools served over the Model Context Protocol on stdio.
+//!
+//! Agents expect tools over MCP rather than a CLI whose output they must parse. This module is
+//! a front end like `commands/`: every tool calls the same library functions as the CLI
+//! (`commands::schedule::schedule`, `commands::cancel::cancel`, the [`Store`] trait,
+//! `when::parse`), so the two can never disagree about what a time or a record means.
+//!
+//! - [`args`] — what each tool accepts and returns, with the JSON Schemas hosts show to models.
+//! - [`tools`] — the tools, their descriptions, and how answers and errors are worded.
+//!
+//! The server only stores, lists, shows and cancels tasks; it never runs an executor (`defer
+//! run`, woken by cron, does). Standard output carries protocol messages and nothing else;
+//! diagnostics go to standard error. The tokio runtime rmcp needs is built here, inside `defer
+//! mcp`, so every other command starts as fast as before. Store calls block (file locks, a
+//! database round trip), so each tool call runs on tokio's blocking pool, never on the thread
+//! that reads and answers protocol messages.
+
+pub mod args;
+pub mod tools;
+
+use std::io;
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, ServiceExt, tool_handler};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// The MCP server: the configuration and store every tool call works on.
+#[derive(Debug, Clone)]
+pub struct DeferServer {
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    tool_router: ToolRouter<DeferServer>,
+    /// Tool calls take turns, in the order they arrive, so a client that sends `schedule`
+    /// and then `cancel` without waiting in between sees them happen in that order, as it
+    /// would from two CLI commands run one after the other.
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl DeferServer {
+    /// A server over `store`, with times read in `config`'s zone and clock.
+    pub fn new(config: Config, store: Arc<dyn Store>) -> DeferServer {
+        DeferServer {
+            config: Arc::new(config),
+            store,
+            tool_router: DeferServer::tool_router(),
+            turn: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Tells the model, once at initialisation, what the server is for and which zone its
+    /// times are read in (tool descriptions are static, the zone is not).
+    fn instructions(&self) -> String {
+        format!(
+            "defer stores \"do this later\" tasks: a compact snapshot of intent (summary, key \
+             points, artifacts, constraints) and a time. `defer run`, woken by cron every \
+             minute, runs each task when it is due; this server only schedules, lists, shows \
+             and cancels them and never runs anything itself. Times are read in {zone}. Use \
+             normalize_time (or schedule_task with dry_run: true) to check how a time is \
+             understood before committing to it.",
+            zone = self.config.clock.zone_name(),
+        )
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for DeferServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("defer", env!("CARGO_PKG_VERSION"))
+                    .with_title("agent-defer")
+                    .with_description("Deferred tasks for AI agents: schedule, list, cancel."),
+            )
+            .with_instructions(self.instructions())
+    }
+}
+
+/// Serves MCP on stdin/stdout, over `store`, until the client closes stdin.
+pub fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
+    eprintln!(
+        "defer mcp: serving on stdio (times read in {})",
+        config.clock.zone_name()
+    );
+    let server = DeferServer::new(config, store);
+    // One thread reads and answers protocol messages; tool calls run on the blocking pool.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::io("starting the MCP runtime for", "stdio"))?;
+    runtime.block_on(async move {
+        let running = server
+            .serve(rmcp::transport::stdio())
+            .await
+            .map_err(|e| stdio_error(e.to_string()))?;
+        running
+            .waiting()
+            .await
+            .map_err(|e| stdio_error(e.to_string()))?;
+        Ok(())
+    })
+}
+
+/// The session could not start or ended abnormally; either way the cause is the conversation
+/// on stdio (a client that closed early or did not speak MCP).
+fn stdio_error(reason: String) -> Error {
+    Error::Io {
+        path: "stdio".into(),
+        action: "serving MCP on",
+        source: io::Error::other(reason),
+    }
+}

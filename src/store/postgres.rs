@@ -1,0 +1,728 @@
+//! The PostgreSQL store: one queue that runners on many hosts share.
+//!
+//! Records are kept whole, as the same JSON text the file store writes (unknown fields and
+//! key order included), beside indexed columns for `id`, `status` and `run_at`. The pattern
+//! is the one PostgreSQL job queues (River, Oban, graphile-worker) use:
+//!
+//! - **Claim** a batch of due rows with `FOR UPDATE SKIP LOCKED`, so concurrent runners never
+//!   take the same task and never wait for each other; each claim records the runner
+//!   (`host:pid`), a fresh random **lease token** and a lease deadline.
+//! - **Renew** the lease while the executor runs.
+//! - **Rescue**: a task still `executing` after its lease ran out belonged to a runner that
+//!   died; any runner recovers it as a failed attempt (retried or failed per its budget).
+//! - **Fence**: an outcome is written only if the row still carries this runner's token, so
+//!   a runner that was presumed dead cannot overwrite what the rescuer recorded.
+//!
+//! The client is the synchronous `postgres` crate (rust-postgres): the rest of `defer` is
+//! synchronous, one connection per process is all a CLI needs, and it is the maintained,
+//! widely used driver; `postgres-native-tls` adds TLS when the URL asks for it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use postgres::{Client, NoTls, Transaction};
+use serde_json::Value;
+
+use super::{Archived, ExportSink, Problem, Query, RunnerLock, Store};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::record::{Stamp, Status, Task};
+
+/// Schema versions, applied in order; each runs once, in the transaction that records it.
+const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "tasks and archive tables",
+    "CREATE TABLE {s}.tasks (
+         seq         bigserial   NOT NULL UNIQUE,
+         id          text        PRIMARY KEY,
+         status      text        NOT NULL,
+         run_at      timestamptz,
+         record      text        NOT NULL,
+         runner      text,
+         lease_token bigint,
+         lease_until timestamptz
+     );
+     CREATE INDEX tasks_due ON {s}.tasks (run_at) WHERE status = 'scheduled';
+     CREATE INDEX tasks_leases ON {s}.tasks (lease_until) WHERE status = 'executing';
+     CREATE TABLE {s}.archive (
+         seq         bigserial   PRIMARY KEY,
+         id          text        NOT NULL,
+         month       text        NOT NULL,
+         status      text        NOT NULL,
+         archived_at timestamptz NOT NULL DEFAULT now(),
+         record      text        NOT NULL
+     );
+     CREATE INDEX archive_id ON {s}.archive (id);
+     CREATE INDEX archive_month ON {s}.archive (month, seq);",
+)];
+
+/// Serialises migrations across hosts; any constant works as long as every `defer` uses it.
+const MIGRATION_LOCK: i64 = 0x6465_6665_7200_0001;
+
+/// The database-backed store.
+pub struct PgStore {
+    client: Mutex<Client>,
+    schema: String,
+    lease: Duration,
+    batch: usize,
+    runner: String,
+    /// Lease tokens of the claims this process holds, by task id.
+    claims: Mutex<HashMap<String, i64>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("schema", &self.schema)
+            .field("runner", &self.runner)
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the schema stands.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MigrationStatus {
+    pub schema: String,
+    pub version: i32,
+    pub latest: i32,
+    pub pending: Vec<String>,
+}
+
+/// A database store needs no runner lock: `SKIP LOCKED` lets runners share the queue.
+#[derive(Debug)]
+struct SharedQueue;
+
+impl RunnerLock for SharedQueue {}
+
+impl PgStore {
+    /// Connects and brings the schema up to date.
+    pub fn connect(config: &Config, url: &str) -> Result<PgStore> {
+        let client = connect(url)?;
+        let host = hostname();
+        let store = PgStore {
+            client: Mutex::new(client),
+            schema: config.database_schema.clone(),
+            lease: config.lease,
+            batch: config.claim_batch,
+            runner: format!("{host}:{}", std::process::id()),
+            claims: Mutex::new(HashMap::new()),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
+        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `{s}` in `sql` becomes the schema (a validated identifier, see `Config`).
+    fn sql(&self, sql: &str) -> String {
+        sql.replace("{s}", &format!("\"{}\"", self.schema))
+    }
+
+    /// Applies pending migrations. Safe when several hosts start at once: the work happens
+    /// under a transaction-scoped advisory lock, and each step is recorded in the same
+    /// transaction that applies it.
+    pub fn migrate(&self) -> Result<MigrationStatus> {
+        let mut client = self.client();
+        if let Ok(status) = self.status_with(&mut client)
+            && status.pending.is_empty()
+        {
+            return Ok(status);
+        }
+        let mut tx = client.transaction().map_err(db("starting a migration"))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .map_err(db("taking the migration lock"))?;
+        tx.batch_execute(&self.sql(
+            "CREATE SCHEMA IF NOT EXISTS {s};
+             CREATE TABLE IF NOT EXISTS {s}.migrations (
+                 version    integer     PRIMARY KEY,
+                 name       text        NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             );",
+        ))
+        .map_err(db("creating the schema"))?;
+        let current: i32 = tx
+            .query_one(
+                &self.sql("SELECT coalesce(max(version), 0) FROM {s}.migrations"),
+                &[],
+            )
+            .map_err(db("reading the schema version"))?
+            .get(0);
+        for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+            tx.batch_execute(&self.sql(sql))
+                .map_err(db("applying a migration"))?;
+            tx.execute(
+                &self.sql("INSERT INTO {s}.migrations (version, name) VALUES ($1, $2)"),
+                &[version, name],
+            )
+            .map_err(db("recording a migration"))?;
+        }
+        tx.commit().map_err(db("committing a migration"))?;
+        self.status_with(&mut client)
+    }
+
+    /// The schema version and what is pending.
+    pub fn status(&self) -> Result<MigrationStatus> {
+        let mut client = self.client();
+        self.status_with(&mut client)
+    }
+
+    fn status_with(&self, client: &mut Client) -> Result<MigrationStatus> {
+        // A fresh database has no migrations table yet: version 0, everything pending.
+        let exists: bool = client
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[&format!("\"{}\".migrations", self.schema)],
+            )
+            .map_err(db("reading the schema version"))?
+            .get(0);
+        let version: i32 = if exists {
+            client
+                .query_one(
+                    &self.sql("SELECT coalesce(max(version), 0) FROM {s}.migrations"),
+                    &[],
+                )
+                .map_err(db("reading the schema version"))?
+                .get(0)
+        } else {
+            0
+        };
+        Ok(MigrationStatus {
+            schema: self.schema.clone(),
+            version,
+            latest: MIGRATIONS.last().map_or(0, |m| m.0),
+            pending: MIGRATIONS
+                .iter()
+                .filter(|m| m.0 > version)
+                .map(|m| format!("{} {}", m.0, m.1))
+                .collect(),
+        })
+    }
+
+    /// Writes `task` to its row, keeping the indexed columns in step with the record.
+    fn update(tx: &mut Transaction<'_>, sql: &str, task: &Task) -> Result<u64> {
+        let run_at = (task.status == Status::Scheduled).then(|| task.run_at.to_string());
+        tx.execute(
+            sql,
+            &[&task.id, &task.status.as_str(), &run_at, &task.to_line()],
+        )
+        .map_err(db("updating a task"))
+    }
+
+    fn each_row(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+        each: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let mut client = self.client();
+        let rows = client.query(sql, params).map_err(db("listing tasks"))?;
+        for row in rows {
+            let record: &str = row.get(0);
+            each(record.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+impl Store for PgStore {
+    fn insert(&self, task: &Task, _check_id: bool) -> Result<()> {
+        let mut client = self.client();
+        // The primary key refuses a duplicate id whether it was given or generated.
+        let inserted = client
+            .execute(
+                &self.sql(
+                    "INSERT INTO {s}.tasks (id, status, run_at, record)
+                     VALUES ($1, $2, $3::text::timestamptz, $4) ON CONFLICT (id) DO NOTHING",
+                ),
+                &[
+                    &task.id,
+                    &task.status.as_str(),
+                    &task.run_at.to_string(),
+                    &task.to_line(),
+                ],
+            )
+            .map_err(db("adding a task"))?;
+        if inserted == 0 {
+            return Err(Error::DuplicateId(task.id.clone()));
+        }
+        Ok(())
+    }
+
+    fn list(
+        &self,
+        query: &Query,
+        each: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<Vec<Problem>> {
+        let statuses: Vec<String> = query.statuses.iter().map(|s| s.to_string()).collect();
+        let all = statuses.is_empty();
+        if query.include_archive {
+            self.each_row(
+                &self.sql(
+                    "SELECT record FROM {s}.archive WHERE $1 OR status = ANY($2)
+                     ORDER BY month, seq",
+                ),
+                &[&all, &statuses],
+                each,
+            )?;
+        }
+        self.each_row(
+            &self.sql("SELECT record FROM {s}.tasks WHERE $1 OR status = ANY($2) ORDER BY seq"),
+            &[&all, &statuses],
+            each,
+        )?;
+        Ok(Vec::new())
+    }
+
+    fn show(&self, id: &str) -> Result<Option<Value>> {
+        let mut client = self.client();
+        let row = client
+            .query_opt(
+                &self.sql(
+                    "SELECT record FROM (
+                         SELECT record, 1 AS pos, '' AS month, seq FROM {s}.tasks WHERE id = $1
+                         UNION ALL
+                         SELECT record, 2, month, seq FROM {s}.archive WHERE id = $1
+                     ) found ORDER BY pos, month DESC, seq DESC LIMIT 1",
+                ),
+                &[&id],
+            )
+            .map_err(db("reading a task"))?;
+        row.map(|r| {
+            let text: &str = r.get(0);
+            serde_json::from_str(text).map_err(|source| Error::Json {
+                what: format!("stored record {id}"),
+                source,
+            })
+        })
+        .transpose()
+    }
+
+    fn cancel(&self, id: &str, cancel: &mut dyn FnMut(Task) -> Task) -> Result<Task> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db("starting a cancel"))?;
+        let row = tx
+            .query_opt(
+                &self.sql("SELECT record, status FROM {s}.tasks WHERE id = $1 FOR UPDATE"),
+                &[&id],
+            )
+            .map_err(db("reading a task"))?;
+        let Some(row) = row else {
+            let archived = tx
+                .query_opt(
+                    &self.sql(
+                        "SELECT status FROM {s}.archive WHERE id = $1
+                         ORDER BY month DESC, seq DESC LIMIT 1",
+                    ),
+                    &[&id],
+                )
+                .map_err(db("reading a task"))?;
+            return Err(match archived {
+                Some(r) => Error::WrongStatus {
+                    id: id.to_string(),
+                    status: format!("{} (archived)", r.get::<_, String>(0)),
+                    action: "cancelled",
+                },
+                None => Error::NotFound(id.to_string()),
+            });
+        };
+        let status: String = row.get(1);
+        if status != Status::Scheduled.as_str() {
+            return Err(Error::WrongStatus {
+                id: id.to_string(),
+                status,
+                action: "cancelled",
+            });
+        }
+        let task = cancel(parse(row.get(0), id)?);
+        Self::update(
+            &mut tx,
+            &self.sql(
+                "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4
+                 WHERE id = $1",
+            ),
+            &task,
+        )?;
+        tx.commit().map_err(db("committing a cancel"))?;
+        Ok(task)
+    }
+
+    fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>> {
+        Ok(Some(Box::new(SharedQueue)))
+    }
+
+    fn recover(&self, now: Timestamp, recover: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db("starting a rescue"))?;
+        let rows = tx
+            .query(
+                &self.sql(
+                    "SELECT id, record FROM {s}.tasks
+                     WHERE status = 'executing'
+                       AND (lease_until IS NULL OR lease_until < $1::text::timestamptz)
+                     ORDER BY lease_until NULLS FIRST
+                     LIMIT $2 FOR UPDATE SKIP LOCKED",
+                ),
+                &[&Stamp(now).to_string(), &(self.batch as i64)],
+            )
+            .map_err(db("finding expired leases"))?;
+        let mut recovered = Vec::with_capacity(rows.len());
+        let sql = self.sql(
+            "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
+                 runner = NULL, lease_token = NULL, lease_until = NULL
+             WHERE id = $1",
+        );
+        for row in rows {
+            let id: &str = row.get(0);
+            let task = recover(parse(row.get(1), id)?);
+            Self::update(&mut tx, &sql, &task)?;
+            recovered.push(task);
+        }
+        tx.commit().map_err(db("committing a rescue"))?;
+        Ok(recovered)
+    }
+
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        exclude: &HashSet<String>,
+        claim: &mut dyn FnMut(Task) -> Task,
+    ) -> Result<Vec<Task>> {
+        let exclude: Vec<&str> = exclude.iter().map(String::as_str).collect();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let lease_until = Stamp(now.saturating_add(self.lease).unwrap_or(now)).to_string();
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db("starting a claim"))?;
+        let rows = tx
+            .query(
+                &self.sql(
+                    "SELECT id, record FROM {s}.tasks
+                     WHERE status = 'scheduled' AND run_at <= $1::text::timestamptz
+                       AND NOT (id = ANY($2))
+                     ORDER BY run_at, seq
+                     LIMIT $3 FOR UPDATE SKIP LOCKED",
+                ),
+                &[&Stamp(now).to_string(), &exclude, &limit],
+            )
+            .map_err(db("finding due tasks"))?;
+        let sql = self.sql(
+            "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
+                 runner = $5, lease_token = $6, lease_until = $7::text::timestamptz
+             WHERE id = $1",
+        );
+        let mut claimed = Vec::with_capacity(rows.len());
+        let mut tokens = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: &str = row.get(0);
+            let task = claim(parse(row.get(1), id)?);
+            let token = random_token();
+            tx.execute(
+                &sql,
+                &[
+                    &task.id,
+                    &task.status.as_str(),
+                    &None::<String>,
+                    &task.to_line(),
+                    &self.runner,
+                    &token,
+                    &lease_until,
+                ],
+            )
+            .map_err(db("claiming a task"))?;
+            tokens.push((task.id.clone(), token));
+            claimed.push(task);
+        }
+        tx.commit().map_err(db("committing a claim"))?;
+        crate::failpoint::hit("claimed");
+        self.claims
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(tokens);
+        Ok(claimed)
+    }
+
+    fn claim_limit(&self) -> usize {
+        self.batch
+    }
+
+    fn save_outcomes(&self, tasks: &[Task]) -> Result<Vec<String>> {
+        let tokens: Vec<(String, Option<i64>)> = {
+            let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+            tasks
+                .iter()
+                .map(|t| (t.id.clone(), claims.remove(&t.id)))
+                .collect()
+        };
+        let mut client = self.client();
+        let mut tx = client
+            .transaction()
+            .map_err(db("starting to save outcomes"))?;
+        let sql = self.sql(
+            "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
+                 runner = NULL, lease_token = NULL, lease_until = NULL
+             WHERE id = $1 AND status = 'executing' AND lease_token = $5",
+        );
+        let mut rejected = Vec::new();
+        for (task, (_, token)) in tasks.iter().zip(&tokens) {
+            let run_at = (task.status == Status::Scheduled).then(|| task.run_at.to_string());
+            let updated = match token {
+                Some(token) => tx
+                    .execute(
+                        &sql,
+                        &[
+                            &task.id,
+                            &task.status.as_str(),
+                            &run_at,
+                            &task.to_line(),
+                            token,
+                        ],
+                    )
+                    .map_err(db("saving an outcome"))?,
+                None => 0,
+            };
+            if updated == 0 {
+                rejected.push(task.id.clone());
+            }
+        }
+        tx.commit().map_err(db("committing outcomes"))?;
+        Ok(rejected)
+    }
+
+    fn lease_renewal(&self) -> Option<Duration> {
+        Some(self.lease / 3)
+    }
+
+    fn renew_leases(&self, now: Timestamp) -> Result<()> {
+        let held: Vec<(String, i64)> = self
+            .claims
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(id, token)| (id.clone(), *token))
+            .collect();
+        if held.is_empty() {
+            return Ok(());
+        }
+        let (ids, tokens): (Vec<String>, Vec<i64>) = held.into_iter().unzip();
+        let until = Stamp(now.saturating_add(self.lease).unwrap_or(now)).to_string();
+        self.client()
+            .execute(
+                &self.sql(
+                    "UPDATE {s}.tasks AS t SET lease_until = $3::text::timestamptz
+                     FROM unnest($1::text[], $2::bigint[]) AS held(id, token)
+                     WHERE t.id = held.id AND t.lease_token = held.token
+                       AND t.status = 'executing'",
+                ),
+                &[&ids, &tokens, &until],
+            )
+            .map_err(db("renewing leases"))?;
+        Ok(())
+    }
+
+    fn archive(&self) -> Result<Vec<Archived>> {
+        let mut client = self.client();
+        let mut tx = client
+            .transaction()
+            .map_err(db("starting the archive sweep"))?;
+        let rows = tx
+            .query(
+                &self.sql(
+                    "SELECT id, record FROM {s}.tasks
+                     WHERE status IN ('completed', 'failed', 'cancelled')
+                     ORDER BY seq FOR UPDATE SKIP LOCKED",
+                ),
+                &[],
+            )
+            .map_err(db("finding finished tasks"))?;
+        let mut archived = Vec::with_capacity(rows.len());
+        let insert =
+            self.sql("INSERT INTO {s}.archive (id, month, status, record) VALUES ($1, $2, $3, $4)");
+        let delete = self.sql("DELETE FROM {s}.tasks WHERE id = $1");
+        for row in rows {
+            let id: &str = row.get(0);
+            let record: &str = row.get(1);
+            let task = parse(record, id)?;
+            let month = task
+                .archive_stamp()
+                .timestamp()
+                .strftime("%Y%m")
+                .to_string();
+            tx.execute(&insert, &[&id, &month, &task.status.as_str(), &record])
+                .map_err(db("archiving a task"))?;
+            tx.execute(&delete, &[&id])
+                .map_err(db("archiving a task"))?;
+            archived.push(Archived {
+                id: id.to_string(),
+                file: format!("{}.archive month {month}", self.schema).into(),
+            });
+        }
+        tx.commit().map_err(db("committing the archive sweep"))?;
+        Ok(archived)
+    }
+
+    fn next_due(&self) -> Result<Option<Timestamp>> {
+        let row = self
+            .client()
+            .query_one(
+                &self.sql(
+                    "SELECT extract(epoch FROM min(run_at))::bigint FROM {s}.tasks
+                     WHERE status = 'scheduled'",
+                ),
+                &[],
+            )
+            .map_err(db("reading the next due time"))?;
+        let secs: Option<i64> = row.get(0);
+        Ok(secs.and_then(|s| Timestamp::from_second(s).ok()))
+    }
+
+    fn check(&self) -> Result<Vec<Problem>> {
+        let mut problems = Vec::new();
+        for table in ["tasks", "archive"] {
+            let rows = self
+                .client()
+                .query(
+                    &self.sql(&format!("SELECT seq, record FROM {{s}}.{table}")),
+                    &[],
+                )
+                .map_err(db("checking records"))?;
+            for row in rows {
+                let record: &str = row.get(1);
+                if let Err(e) = Task::from_json(record.as_bytes()) {
+                    problems.push(Problem {
+                        file: format!("{}.{table}", self.schema).into(),
+                        line: usize::try_from(row.get::<_, i64>(0)).unwrap_or(0),
+                        reason: format!("not a valid task record: {e}"),
+                    });
+                }
+            }
+        }
+        Ok(problems)
+    }
+
+    fn export(&self, each: &mut ExportSink<'_>) -> Result<()> {
+        let mut client = self.client();
+        let rows = client
+            .query(&self.sql("SELECT record FROM {s}.tasks ORDER BY seq"), &[])
+            .map_err(db("exporting tasks"))?;
+        for row in rows {
+            let record: &str = row.get(0);
+            each(None, record.as_bytes())?;
+        }
+        let rows = client
+            .query(
+                &self.sql("SELECT month, record FROM {s}.archive ORDER BY month, seq"),
+                &[],
+            )
+            .map_err(db("exporting the archive"))?;
+        for row in rows {
+            let month: &str = row.get(0);
+            let record: &str = row.get(1);
+            each(Some(month), record.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn import(&self, active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<()> {
+        super::validate_import(active, archived)?;
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db("starting an import"))?;
+        let insert = self.sql(
+            "INSERT INTO {s}.tasks (id, status, run_at, record)
+             VALUES ($1, $2, $3::text::timestamptz, $4) ON CONFLICT (id) DO NOTHING",
+        );
+        for line in active {
+            let text = String::from_utf8_lossy(line);
+            let task = parse(&text, "imported")?;
+            let run_at = (task.status == Status::Scheduled).then(|| task.run_at.to_string());
+            let n = tx
+                .execute(
+                    &insert,
+                    &[&task.id, &task.status.as_str(), &run_at, &text.as_ref()],
+                )
+                .map_err(db("importing a task"))?;
+            if n == 0 {
+                // Dropping the transaction rolls back everything imported so far.
+                return Err(Error::DuplicateId(task.id));
+            }
+        }
+        let insert =
+            self.sql("INSERT INTO {s}.archive (id, month, status, record) VALUES ($1, $2, $3, $4)");
+        for (month, line) in archived {
+            let text = String::from_utf8_lossy(line);
+            let task = parse(&text, "imported")?;
+            tx.execute(
+                &insert,
+                &[&task.id, month, &task.status.as_str(), &text.as_ref()],
+            )
+            .map_err(db("importing an archived task"))?;
+        }
+        tx.commit().map_err(db("committing an import"))
+    }
+}
+
+fn parse(record: &str, id: &str) -> Result<Task> {
+    Task::from_json(record.as_bytes()).map_err(|source| Error::Json {
+        what: format!("stored record {id}"),
+        source,
+    })
+}
+
+/// Wraps a database error with what we were doing.
+fn db(action: &'static str) -> impl Fn(postgres::Error) -> Error {
+    move |e| Error::Database {
+        action,
+        reason: e
+            .as_db_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+    }
+}
+
+/// Connects with TLS when the URL asks for it (`sslmode=require`), in plain text otherwise.
+///
+/// The URL is passed to the driver as it is; a bad URL or an unreachable server is one error
+/// line naming `DEFER_DATABASE_URL`.
+fn connect(url: &str) -> Result<Client> {
+    let wants_tls = url.contains("sslmode=require");
+    let result = if wants_tls {
+        let connector = native_tls::TlsConnector::new().map_err(|e| Error::Database {
+            action: "setting up TLS",
+            reason: e.to_string(),
+        })?;
+        Client::connect(url, postgres_native_tls::MakeTlsConnector::new(connector))
+    } else {
+        Client::connect(url, NoTls)
+    };
+    result.map_err(|e| Error::Database {
+        action: "connecting to DEFER_DATABASE_URL",
+        reason: e.to_string(),
+    })
+}
+
+/// A lease token no other claim will have: 63 random bits from the OS.
+fn random_token() -> i64 {
+    let mut bytes = [0u8; 8];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .is_err()
+    {
+        // Without /dev/urandom, time and pid still make collisions vanishingly unlikely.
+        let nanos = Timestamp::now().as_nanosecond();
+        bytes = ((nanos as u64) ^ u64::from(std::process::id()).rotate_left(40)).to_le_bytes();
+    }
+    (u64::from_le_bytes(bytes) >> 1) as i64
+}
+
+/// This host's name, for the `runner` column.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_string())
+}

@@ -1,0 +1,422 @@
+//! PostgreSQL-only behaviour: shared queues, leases, rescue, fencing, migrations, and moving
+//! tasks between stores. Every test uses its own schema and skips (saying why) without
+//! `DEFER_TEST_DATABASE_URL`.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::fs;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use agent_defer::Config;
+use agent_defer::lifecycle::{self, RetryPolicy};
+use agent_defer::store::{PgStore, Store};
+
+use crate::util::{Env, read_jsonl};
+
+/// A library-level config for `schema` at `now`, for tests that drive the store directly.
+fn config(env: &Env, now: &str, lease: &str) -> Config {
+    let vars: HashMap<String, OsString> = env
+        .vars
+        .iter()
+        .cloned()
+        .chain([
+            ("DEFER_NOW".to_string(), OsString::from(now)),
+            ("DEFER_LEASE_SECONDS".to_string(), OsString::from(lease)),
+        ])
+        .collect();
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("config")
+}
+
+fn connect(env: &Env, now: &str, lease: &str) -> (Config, PgStore) {
+    let config = config(env, now, lease);
+    let url = config.database_url.clone().expect("url");
+    let store = PgStore::connect(&config, &url).expect("connect");
+    (config, store)
+}
+
+/// Writes `n` due tasks as a JSONL runtime dir and imports it: much faster than `n`
+/// `defer schedule` processes.
+fn import_due(env: &Env, n: usize) {
+    let dir = env.dir.path().join("seed");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            r#"{{"id":"q{i:05}","created_at":"2026-04-08T16:00:00Z","run_at":"2026-04-08T16:00:00Z","type":"deferred_task","intent":"resume_task","context":{{"summary":"task {i}","key_points":[],"artifacts":[],"constraints":[]}},"execution":{{"mode":"fresh","prompt_template":"go","aura_level":"low"}},"status":"scheduled","attempts":0,"max_retries":0}}"#
+        ));
+        text.push('\n');
+    }
+    fs::write(dir.join("deferred.jsonl"), text).expect("seed");
+    env.ok(&["import", "--runtime-dir", dir.to_str().expect("utf8")]);
+}
+
+#[test]
+fn four_runners_execute_two_thousand_tasks_exactly_once() {
+    let Some(mut env) = Env::postgres() else {
+        return;
+    };
+    let n = 2000;
+    import_due(&env, n);
+    let ran = env.dir.path().join("ran.txt");
+    let exec = env.script(
+        "record.sh",
+        &format!(
+            "cat >/dev/null\necho \"$DEFER_TASK_ID\" >> '{}'",
+            ran.display()
+        ),
+    );
+    env.set("DEFER_EXECUTOR", exec.as_os_str());
+    env.set("DEFER_CLAIM_BATCH", "50");
+    let runners: Vec<_> = (0..4)
+        .map(|_| {
+            let mut cmd = env.cmd(&["run"]);
+            cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+            cmd.spawn().expect("spawn runner")
+        })
+        .collect();
+    for runner in runners {
+        let out = runner.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = fs::read_to_string(&ran).expect("ran");
+    let lines: Vec<&str> = text.lines().collect();
+    let unique: HashSet<&str> = lines.iter().copied().collect();
+    assert_eq!(unique.len(), n, "every task ran");
+    assert_eq!(lines.len(), n, "no task ran twice");
+    let completed = env
+        .ok(&["list", "--status", "completed", "--compact"])
+        .json();
+    assert_eq!(completed.as_array().expect("array").len(), n);
+    assert_eq!(env.ok(&["list"]).json(), serde_json::json!([]));
+    // Each task was claimed exactly once across the four runners.
+    let claims = env
+        .log()
+        .lines()
+        .filter(|l| l.contains("runner claimed"))
+        .count();
+    assert_eq!(claims, n);
+}
+
+#[test]
+fn a_killed_runner_is_rescued_after_its_lease_and_the_task_completes() {
+    let Some(mut env) = Env::postgres() else {
+        return;
+    };
+    env.set("DEFER_LEASE_SECONDS", "3");
+    env.set("DEFER_RETRY_DELAY_SECONDS", "0");
+    let pidfile = env.dir.path().join("exec.pid");
+    let slow = env.script(
+        "slow.sh",
+        &format!("echo $$ > '{}'\nexec sleep 60", pidfile.display()),
+    );
+    env.set("DEFER_EXECUTOR", slow.as_os_str());
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--id",
+        "k1",
+        "--max-retries",
+        "1",
+    ]);
+
+    let mut runner = env
+        .cmd(&["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !pidfile.exists() {
+        assert!(Instant::now() < deadline, "executor never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    runner.kill().expect("kill -9");
+    let _ = runner.wait();
+    let pid = fs::read_to_string(&pidfile)
+        .expect("pid")
+        .trim()
+        .to_string();
+    // The executor is in its own process group, which the dead runner can no longer kill.
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &format!("-{pid}")])
+        .status();
+    assert_eq!(env.ok(&["show", "k1"]).json()["status"], "executing");
+
+    // Within the lease nobody touches it.
+    let ok = env.script("ok.sh", "cat >/dev/null\necho rescued");
+    env.set("DEFER_EXECUTOR", ok.as_os_str());
+    env.ok(&["run"]);
+    assert_eq!(env.ok(&["show", "k1"]).json()["status"], "executing");
+
+    // After the lease, any runner rescues it (a failed attempt) and runs it again.
+    env.set("DEFER_NOW", "2026-04-08T16:35:10Z");
+    env.ok(&["run"]);
+    let t = env.ok(&["show", "k1"]).json();
+    assert_eq!(t["status"], "completed", "{t}");
+    assert_eq!(t["attempts"], 1);
+    assert_eq!(t["result"]["output"], "rescued\n");
+    assert!(
+        env.log().contains("retry scheduled id=k1 attempt=1"),
+        "{}",
+        env.log()
+    );
+}
+
+#[test]
+fn a_late_outcome_from_a_presumed_dead_runner_is_fenced_off() {
+    let Some(env) = Env::postgres() else { return };
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--id",
+        "f1",
+        "--max-retries",
+        "1",
+    ]);
+    let policy = RetryPolicy {
+        delay: Duration::ZERO,
+        backoff: agent_defer::config::Backoff::Fixed,
+        max_delay: Duration::ZERO,
+    };
+    let t0: jiff::Timestamp = "2026-04-08T16:35:00Z".parse().expect("t0");
+    let t1: jiff::Timestamp = "2026-04-08T16:36:00Z".parse().expect("t1");
+
+    // Runner A claims the task, then goes quiet past its lease.
+    let (_, a) = connect(&env, "2026-04-08T16:35:00Z", "10");
+    let claimed = a
+        .claim_due(t0, 10, &HashSet::new(), &mut |t| lifecycle::claim(t, t0))
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+
+    // Runner B finds the lease expired, rescues the task and claims it itself.
+    let (_, b) = connect(&env, "2026-04-08T16:36:00Z", "10");
+    let rescued = b
+        .recover(t1, &mut |t| lifecycle::interrupted(t, t1, "/p", &policy))
+        .expect("recover");
+    assert_eq!(rescued.len(), 1);
+    let mine = b
+        .claim_due(t1, 10, &HashSet::new(), &mut |t| lifecycle::claim(t, t1))
+        .expect("claim");
+    assert_eq!(mine.len(), 1);
+
+    // A wakes up and reports success: refused, because the claim is no longer A's.
+    let late = lifecycle::prompt_prepared(claimed[0].clone(), t1, "/a");
+    assert_eq!(
+        a.save_outcomes(&[late]).expect("save"),
+        vec!["f1".to_string()]
+    );
+    let t = env.ok(&["show", "f1"]).json();
+    assert_eq!(
+        t["status"], "executing",
+        "A's late outcome must not land: {t}"
+    );
+
+    // B's outcome lands.
+    let done = lifecycle::prompt_prepared(mine[0].clone(), t1, "/b");
+    assert!(b.save_outcomes(&[done]).expect("save").is_empty());
+    let t = env.ok(&["show", "f1"]).json();
+    assert_eq!(t["status"], "completed");
+    assert_eq!(t["attempts"], 1);
+    assert_eq!(t["result"]["prompt_path"], "/b");
+}
+
+#[test]
+fn leases_are_renewed_while_the_executor_runs() {
+    let Some(env) = Env::postgres() else { return };
+    env.ok(&["schedule", "--when", "now", "--summary", "x", "--id", "l1"]);
+    let t0: jiff::Timestamp = "2026-04-08T16:35:00Z".parse().expect("t0");
+    let (_, a) = connect(&env, "2026-04-08T16:35:00Z", "10");
+    a.claim_due(t0, 10, &HashSet::new(), &mut |t| lifecycle::claim(t, t0))
+        .expect("claim");
+    // Renewed at 16:35:20, the lease runs to 16:35:30: a rescuer at 16:35:25 finds nothing.
+    a.renew_leases("2026-04-08T16:35:20Z".parse().expect("ts"))
+        .expect("renew");
+    let (_, b) = connect(&env, "2026-04-08T16:35:25Z", "10");
+    let t: jiff::Timestamp = "2026-04-08T16:35:25Z".parse().expect("ts");
+    let policy = RetryPolicy {
+        delay: Duration::ZERO,
+        backoff: agent_defer::config::Backoff::Fixed,
+        max_delay: Duration::ZERO,
+    };
+    let rescued = b
+        .recover(t, &mut |task| {
+            lifecycle::interrupted(task, t, "/p", &policy)
+        })
+        .expect("recover");
+    assert!(rescued.is_empty(), "a renewed lease is not rescued");
+}
+
+#[test]
+fn two_hosts_migrating_at_once_both_succeed() {
+    let Some(env) = Env::postgres() else { return };
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            let mut cmd = env.cmd(&["db", "migrate"]);
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd.spawn().expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(status["version"], status["latest"]);
+        assert_eq!(status["pending"], serde_json::json!([]));
+    }
+    let status = env.ok(&["db", "status"]).json();
+    assert_eq!(status["version"], 1);
+    // The schema works.
+    env.ok(&["schedule", "--when", "1h", "--summary", "x", "--id", "m1"]);
+    assert_eq!(env.ok(&["show", "m1"]).json()["id"], "m1");
+}
+
+#[test]
+fn db_commands_need_a_database() {
+    let env = Env::new();
+    let run = env.fails(&["db", "status"]);
+    assert!(run.stderr.contains("DEFER_DATABASE_URL"), "{}", run.stderr);
+    let mut bad = Env::new();
+    bad.set("DEFER_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none");
+    let run = bad.fails(&["list"]);
+    assert!(
+        run.stderr.contains("connecting to DEFER_DATABASE_URL"),
+        "{}",
+        run.stderr
+    );
+    bad.set("DEFER_DATABASE_SCHEMA", "Robert'); DROP TABLE x;--");
+    let run = bad.fails(&["list"]);
+    assert!(
+        run.stderr.contains("DEFER_DATABASE_SCHEMA"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let store = fs::read(dir.join("deferred.jsonl")).expect("store");
+    let mut out = vec![("deferred.jsonl".to_string(), store)];
+    if let Ok(entries) = fs::read_dir(dir.join("archive")) {
+        let mut names: Vec<_> = entries.map(|e| e.expect("entry").file_name()).collect();
+        names.sort();
+        for name in names {
+            let rel = format!("archive/{}", name.to_string_lossy());
+            out.push((rel.clone(), fs::read(dir.join(&rel)).expect("archive")));
+        }
+    }
+    out
+}
+
+#[test]
+fn export_import_export_round_trips_byte_identical() {
+    let Some(first) = Env::postgres() else { return };
+    // A store with active, executing-free, archived and cancelled tasks and unknown fields.
+    first.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "ran",
+        "--id",
+        "x1",
+    ]);
+    first.ok(&[
+        "schedule",
+        "--when",
+        "2h",
+        "--summary",
+        "pending \"quoted\" ünï",
+        "--id",
+        "x2",
+        "--context-json",
+        r#"{"team":{"name":"infra","size":3}}"#,
+    ]);
+    first.ok(&[
+        "schedule",
+        "--when",
+        "3h",
+        "--summary",
+        "dropped",
+        "--id",
+        "x3",
+    ]);
+    first.ok(&["cancel", "--id", "x3"]);
+    first.ok(&["run"]);
+    let dir1 = first.dir.path().join("export1");
+    first.ok(&["export", "--runtime-dir", dir1.to_str().expect("utf8")]);
+
+    let Some(second) = Env::postgres() else {
+        return;
+    };
+    second.ok(&["import", "--runtime-dir", dir1.to_str().expect("utf8")]);
+    let dir2 = second.dir.path().join("export2");
+    second.ok(&["export", "--runtime-dir", dir2.to_str().expect("utf8")]);
+    assert_eq!(
+        files(&dir1),
+        files(&dir2),
+        "export → import → export is lossless"
+    );
+    assert_eq!(read_jsonl(&dir1.join("deferred.jsonl")).len(), 1);
+    assert_eq!(
+        read_jsonl(&dir1.join("archive/deferred_202604.jsonl")).len(),
+        2
+    );
+
+    // And through a JSONL store: JSONL → PostgreSQL → JSONL.
+    let jsonl = Env::new();
+    jsonl.ok(&["import", "--runtime-dir", dir1.to_str().expect("utf8")]);
+    assert_eq!(
+        jsonl.ok(&["show", "x2"]).json()["context"]["team"]["size"],
+        3
+    );
+    let dir3 = jsonl.dir.path().join("export3");
+    jsonl.ok(&["export", "--runtime-dir", dir3.to_str().expect("utf8")]);
+    assert_eq!(files(&dir1), files(&dir3));
+
+    // Importing again is refused whole: the ids are taken; nothing is added.
+    let again = second.fails(&["import", "--runtime-dir", dir1.to_str().expect("utf8")]);
+    assert!(
+        again.stderr.contains("already in the store"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        second
+            .ok(&["list", "--all", "--compact"])
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+}
+
+#[test]
+fn a_reference_store_moves_to_postgres_losslessly() {
+    let Some(env) = Env::postgres() else { return };
+    let src = env.dir.path().join("reference");
+    fs::create_dir_all(src.join("archive")).expect("mkdir");
+    let fixture = include_str!("../data/reference_store.jsonl");
+    fs::write(src.join("deferred.jsonl"), fixture).expect("fixture");
+    env.ok(&["import", "--runtime-dir", src.to_str().expect("utf8")]);
+    let out = env.dir.path().join("back");
+    env.ok(&["export", "--runtime-dir", out.to_str().expect("utf8")]);
+    assert_eq!(
+        fs::read_to_string(out.join("deferred.jsonl")).expect("back"),
+        fixture
+    );
+}
