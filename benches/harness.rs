@@ -24,6 +24,7 @@ struct Plan {
     scan_reps: usize,
     due_reps: usize,
     parse_iterations: usize,
+    pg_tasks: usize,
 }
 
 impl Plan {
@@ -36,6 +37,7 @@ impl Plan {
             scan_reps: 9,
             due_reps: 3,
             parse_iterations: 200_000,
+            pg_tasks: 2_000,
         }
     }
 
@@ -48,6 +50,7 @@ impl Plan {
             scan_reps: 2,
             due_reps: 1,
             parse_iterations: 2_000,
+            pg_tasks: 100,
         }
     }
 }
@@ -312,6 +315,22 @@ fn main() {
         rate
     ));
 
+    // --- PostgreSQL: tasks/second with 1, 2 and 4 runners sharing one queue.
+    match std::env::var("DEFER_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let n = plan.pg_tasks;
+            for runners in [1usize, 2, 4] {
+                let (wall, done) = postgres_round(&root, &url, n, runners);
+                out(format!(
+                    "| PostgreSQL, {n} due, `/bin/true`, {runners} runner(s) | {:.0} ms | **{:.0} tasks/s**; {done} completed |",
+                    wall.as_secs_f64() * 1e3,
+                    n as f64 / wall.as_secs_f64()
+                ));
+            }
+        }
+        _ => out("| PostgreSQL rows | skipped | DEFER_TEST_DATABASE_URL is not set |".into()),
+    }
+
     if full {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-report.md");
         if let Ok(mut f) = File::create(&path) {
@@ -320,6 +339,49 @@ fn main() {
         }
     }
     let _ = fs::remove_dir_all(&root);
+}
+
+/// Imports `n` due tasks into a fresh schema, starts `runners` runners at once, and returns
+/// the wall time until all exited and how many tasks completed.
+fn postgres_round(root: &Path, url: &str, n: usize, runners: usize) -> (Duration, usize) {
+    let schema = format!("bench_{}_{runners}", std::process::id());
+    let seed = store(root, &format!("pgseed{runners}"), n, PAST);
+    let with_db = |cmd: &mut Command| {
+        cmd.env("DEFER_DATABASE_URL", url)
+            .env("DEFER_DATABASE_SCHEMA", &schema)
+            .env("DEFER_EXECUTOR", "/bin/true")
+            .env("DEFER_CLAIM_BATCH", "50");
+    };
+    let work = root.join(format!("pgwork{runners}"));
+    fs::create_dir_all(&work).expect("mkdir");
+    let mut import = defer(&work, &["import", "--runtime-dir", seed.to_str().expect("utf8")]);
+    with_db(&mut import);
+    timed(&mut import);
+    let start = Instant::now();
+    let children: Vec<_> = (0..runners)
+        .map(|_| {
+            let mut cmd = defer(&work, &["run"]);
+            with_db(&mut cmd);
+            cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+            cmd.spawn().expect("spawn runner")
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().expect("wait").success(), "runner failed");
+    }
+    let wall = start.elapsed();
+    let mut list = defer(&work, &["list", "--status", "completed", "--compact"]);
+    with_db(&mut list);
+    let out = list.stderr(Stdio::inherit()).output().expect("list");
+    let done = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        .ok()
+        .and_then(|v| v.as_array().map(Vec::len))
+        .unwrap_or(0);
+    assert_eq!(done, n, "every task completed");
+    if let Ok(mut client) = postgres::Client::connect(url, postgres::NoTls) {
+        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    }
+    (wall, done)
 }
 
 /// Median-able series of appending one record-sized line and `fdatasync`ing it.
