@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::record::{AuraLevel, Intent, Mode, Status};
+use crate::record::{AuraLevel, IfLate, Intent, Mode, Status};
 
 const ABOUT: &str = "Say \"do this later\": schedule a compact snapshot of intent for a time, \
 and let `defer run` (woken by cron) rehydrate it when it is due.";
@@ -27,6 +27,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per process; boxing the big variant would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Schedule a task (prints the record; a confirmation line goes to stderr).
@@ -42,8 +44,9 @@ pub enum Command {
     Run(RunArgs),
     /// Move completed, failed and cancelled tasks to the monthly archives now.
     Archive,
-    /// Print a crontab line that runs `defer run` every minute with the current settings.
-    Cron,
+    /// Print a crontab line that runs `defer run` every minute with the current settings
+    /// (`install` / `uninstall` edit your crontab).
+    Cron(CronArgs),
     /// Report store lines that are not valid task records (exit 1 if any).
     Check,
     /// Copy every task (active and archived) into a JSONL runtime directory.
@@ -64,6 +67,43 @@ pub enum Command {
     Reorient(ReorientArgs),
     /// Serve the defer tools over the Model Context Protocol on stdio.
     Mcp,
+    /// Check the setup: runner wakes, cron or watcher, executor, due tasks, store (exit 1 if
+    /// something needs attention).
+    Doctor(DoctorArgs),
+    /// Explain in plain words where a task is and why it has or has not run.
+    Why(WhyArgs),
+}
+
+/// Flags of `defer cron`.
+#[derive(Debug, Args)]
+pub struct CronArgs {
+    #[command(subcommand)]
+    pub command: Option<CronCommand>,
+}
+
+/// `defer cron install|uninstall` (plain `defer cron` prints the line).
+#[derive(Debug, Subcommand)]
+pub enum CronCommand {
+    /// Add the line to your crontab, replacing an earlier agent-defer line (run via
+    /// `crontab`, or the program in DEFER_CRONTAB).
+    Install,
+    /// Remove the agent-defer line from your crontab; other entries are left as they are.
+    Uninstall,
+}
+
+/// Flags of `defer doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the checks as a JSON array of {check, level, message}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `defer why`.
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The task id.
+    pub id: String,
 }
 
 /// `defer db ...`
@@ -106,8 +146,14 @@ pub enum TimeCommand {
 #[derive(Debug, Args, Default)]
 pub struct ScheduleArgs {
     /// When to run: "30m", "tomorrow 9am", "next friday 3pm", an ISO 8601 time, ...
-    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
-    pub when: String,
+    /// (optional with --every / --cron: the first occurrence).
+    #[arg(
+        long,
+        value_name = "EXPR",
+        allow_hyphen_values = true,
+        required_unless_present_any = ["every", "cron"]
+    )]
+    pub when: Option<String>,
     /// One sentence of what to do (optional when --context-json or --reorient supplies one).
     #[arg(long, allow_hyphen_values = true)]
     pub summary: Option<String>,
@@ -150,6 +196,24 @@ pub struct ScheduleArgs {
     /// With --reorient: use this CONTEXT.md.
     #[arg(long, value_name = "F", requires = "reorient")]
     pub context_file: Option<PathBuf>,
+    /// Repeat: a new occurrence this long after each one (e.g. 1d, 2h, 1 week).
+    #[arg(long, value_name = "DURATION", conflicts_with = "cron")]
+    pub every: Option<String>,
+    /// Repeat on a cron rule "m h dom mon dow" in DEFER_TIMEZONE (e.g. "0 9 * * 1-5").
+    #[arg(long, value_name = "RULE")]
+    pub cron: Option<String>,
+    /// With --every/--cron: no occurrence after this time.
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub until: Option<String>,
+    /// With --every/--cron: stop after this many occurrences.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub count: Option<u32>,
+    /// When the runner finds the task late: run it anyway (default) or skip it.
+    #[arg(long, value_name = "POLICY", value_parser = parse_enum::<IfLate>)]
+    pub if_late: Option<IfLate>,
+    /// How late counts as late for --if-late skip (default 10m).
+    #[arg(long, value_name = "DURATION")]
+    pub late_after: Option<String>,
     /// Print the task without storing or logging it.
     #[arg(long)]
     pub dry_run: bool,
@@ -175,9 +239,12 @@ pub struct ListArgs {
 /// Flags of `defer cancel`.
 #[derive(Debug, Args)]
 pub struct CancelArgs {
-    /// The task to cancel.
-    #[arg(long)]
-    pub id: String,
+    /// The task to cancel (for a recurring task: this occurrence; the next is scheduled).
+    #[arg(long, required_unless_present = "series", conflicts_with = "series")]
+    pub id: Option<String>,
+    /// End a recurring series: cancel its pending occurrence and schedule no more.
+    #[arg(long, value_name = "SERIES_ID")]
+    pub series: Option<String>,
     /// Why (stored as cancel_reason).
     #[arg(long, allow_hyphen_values = true)]
     pub reason: Option<String>,
@@ -202,6 +269,12 @@ pub struct RunArgs {
     /// Print one line per task handled.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Keep running: wake when a task falls due or the store changes (instead of cron).
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: look at the whole store at least this often, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "watch")]
+    pub rescan: u64,
 }
 
 /// Flags of `defer reorient`.
@@ -220,6 +293,15 @@ pub struct ReorientArgs {
 
 fn parse_enum<T: std::str::FromStr<Err = crate::Error>>(s: &str) -> Result<T, String> {
     s.parse::<T>().map_err(|e| e.to_string())
+}
+
+fn parse_count(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "{s:?} is not a positive whole number of occurrences"
+        )),
+    }
 }
 
 fn parse_retries(s: &str) -> Result<u32, String> {

@@ -146,6 +146,29 @@ impl Config {
     pub fn tasks_dir(&self) -> &Path {
         self.tasks_file.parent().unwrap_or_else(|| Path::new("."))
     }
+
+    /// Refuses runtime directories (and a task store) that another user could write to, as
+    /// ssh refuses a private key with loose permissions (see `SECURITY.md`): whoever can add
+    /// a line to the store chooses what the executor is asked to do.
+    pub fn check_permissions(&self) -> Result<()> {
+        let mut dirs: Vec<&Path> = vec![
+            &self.runtime_dir,
+            self.tasks_dir(),
+            &self.archive_dir,
+            &self.log_dir,
+        ];
+        if let Some(parent) = self.log_file.parent() {
+            dirs.push(parent);
+        }
+        let mut checked: Vec<&Path> = Vec::with_capacity(dirs.len());
+        for dir in dirs {
+            if !checked.contains(&dir) {
+                crate::fsutil::check_private_dir(dir)?;
+                checked.push(dir);
+            }
+        }
+        crate::fsutil::check_private_file(&self.tasks_file)
+    }
 }
 
 /// A schema name is spliced into SQL, so only a plain identifier is accepted.

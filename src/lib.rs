@@ -19,6 +19,7 @@ pub mod lock;
 pub mod mcp;
 pub mod output;
 pub mod record;
+pub mod recur;
 pub mod reorient;
 pub mod runner;
 pub mod store;

@@ -8,8 +8,12 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
+use jiff::tz::TimeZone;
+
 use crate::config::{Backoff, Config};
-use crate::record::{ResultType, Stamp, Status, Task, TaskResult};
+use crate::error::Result;
+use crate::record::{IfLate, ResultType, Stamp, Status, Task, TaskResult, validate_id};
+use crate::recur::Rule;
 
 /// How failures are retried.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +58,13 @@ impl RetryPolicy {
 pub fn claim(mut task: Task, now: Timestamp) -> Task {
     task.status = Status::Executing;
     task.started_at = Some(Stamp(now));
+    task
+}
+
+/// `executing → scheduled` without an attempt: a stopping watcher gives back a claimed task it
+/// never started.
+pub fn release(mut task: Task) -> Task {
+    task.status = Status::Scheduled;
     task
 }
 
@@ -164,6 +175,154 @@ pub fn interrupted(task: Task, now: Timestamp, prompt_path: &str, policy: &Retry
         ..ExecutorRun::default()
     };
     executor_failed(task, now, prompt_path, &run, policy)
+}
+
+/// The zone a series' rule is evaluated in: the one its first occurrence was scheduled in
+/// (the record's `timezone`), so a runner in another zone keeps the series at the same local
+/// time; the runner's zone when that is not a known IANA name.
+pub fn series_zone(task: &Task, fallback: &TimeZone) -> TimeZone {
+    task.timezone
+        .as_deref()
+        .and_then(|name| TimeZone::get(name).ok())
+        .unwrap_or_else(|| fallback.clone())
+}
+
+/// The record of a series' next occurrence after `task` finished (whatever its outcome), or
+/// `None` when the task is not recurring, the series was ended, or `count`/`until` is reached.
+///
+/// The time comes from the rule and this occurrence's *scheduled* time, not from when it ran.
+pub fn next_occurrence(task: &Task, zone: &TimeZone, now: Timestamp) -> Result<Option<Task>> {
+    let Some(series) = &task.series else {
+        return Ok(None);
+    };
+    if series.ended || series.count.is_some_and(|count| series.occurrence >= count) {
+        return Ok(None);
+    }
+    let rule = Rule::parse(&series.rule)?;
+    let from = series
+        .scheduled_for
+        .timestamp()
+        .to_zoned_datetime(series_zone(task, zone));
+    let next = rule.next(&from, false)?;
+    if series
+        .until
+        .is_some_and(|until| next.timestamp() > until.timestamp())
+    {
+        return Ok(None);
+    }
+    let occurrence = series.occurrence.saturating_add(1);
+    let mut t = task.clone();
+    t.id = format!("{}.{occurrence}", series.id);
+    validate_id(&t.id)?;
+    t.created_at = Stamp(now);
+    t.run_at = Stamp(next.timestamp());
+    t.status = Status::Scheduled;
+    t.attempts = 0;
+    t.started_at = None;
+    t.completed_at = None;
+    t.failed_at = None;
+    t.cancelled_at = None;
+    t.cancel_reason = None;
+    t.last_attempt_at = None;
+    t.last_error = None;
+    t.error = None;
+    t.result = None;
+    if let Some(s) = t.series.as_mut() {
+        s.occurrence = occurrence;
+        s.scheduled_for = Stamp(next.timestamp());
+        s.missed = None;
+    }
+    Ok(Some(t))
+}
+
+/// A series occurrence found after later rule times have passed stands in for the latest of
+/// them: it is relabelled to that time and occurrence number, so missed occurrences run once,
+/// not in a burst. `count` and `until` still bound it.
+pub fn catch_up(task: &mut Task, zone: &TimeZone, now: Timestamp) -> Result<()> {
+    let zone = series_zone(task, zone);
+    let Some(series) = task.series.as_mut() else {
+        return Ok(());
+    };
+    let rule = Rule::parse(&series.rule)?;
+    let mut current = series.scheduled_for.timestamp().to_zoned_datetime(zone);
+    let mut skipped = 0u32;
+    loop {
+        let next = rule.next(&current, false)?;
+        let number = series.occurrence.saturating_add(skipped + 1);
+        let past_count = series.count.is_some_and(|count| number > count);
+        let past_until = series
+            .until
+            .is_some_and(|u| next.timestamp() > u.timestamp());
+        if next.timestamp() > now || past_count || past_until || skipped >= 1_000_000 {
+            break;
+        }
+        current = next;
+        skipped += 1;
+    }
+    if skipped > 0 {
+        series.occurrence = series.occurrence.saturating_add(skipped);
+        series.missed = Some(skipped);
+        series.scheduled_for = Stamp(current.timestamp());
+        task.run_at = series.scheduled_for;
+    }
+    Ok(())
+}
+
+/// The default `--late-after` for `--if-late skip`: cron wakes every minute, so a few minutes
+/// late is normal; ten is not.
+pub const DEFAULT_LATE_AFTER_SECONDS: i64 = 600;
+
+/// How late the task is at `now`, in whole seconds (0 when not yet due).
+pub fn lateness(task: &Task, now: Timestamp) -> i64 {
+    (now.as_second() - task.run_at.timestamp().as_second()).max(0)
+}
+
+/// `--if-late skip` and later than `late_after`: the task is recorded as missed (cancelled,
+/// with the reason) instead of run. `None` when it should run.
+pub fn skip_if_late(task: &Task, now: Timestamp) -> Option<Task> {
+    if task.if_late != Some(IfLate::Skip) {
+        return None;
+    }
+    let limit = task
+        .late_after
+        .as_deref()
+        .and_then(|l| crate::when::parse_interval(l).ok())
+        .map_or(DEFAULT_LATE_AFTER_SECONDS, |i| i.approx_seconds());
+    let late = lateness(task, now);
+    if late <= limit {
+        return None;
+    }
+    let mut t = task.clone();
+    t.status = Status::Cancelled;
+    t.cancelled_at = Some(Stamp(now));
+    t.cancel_reason = Some(Some(format!(
+        "missed: due at {}, found {} late (more than --late-after {}); skipped by --if-late skip",
+        task.run_at,
+        human_seconds(late),
+        task.late_after.as_deref().unwrap_or("10m")
+    )));
+    Some(t)
+}
+
+/// `3h 5m`, `45s`: the largest two units.
+pub fn human_seconds(secs: i64) -> String {
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
+        .iter()
+        .filter(|(v, _)| *v > 0)
+        .take(2)
+        .map(|(v, u)| format!("{v}{u}"))
+        .collect();
+    if parts.is_empty() {
+        "0s".to_string()
+    } else {
+        parts.join(" ")
+    }
 }
 
 fn result(kind: ResultType, prompt_path: &str) -> TaskResult {

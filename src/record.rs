@@ -212,7 +212,51 @@ pub struct Task {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<TaskResult>,
+    /// **Beyond**: this task is one occurrence of a recurring series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<Series>,
+    /// **Beyond**: what to do when the runner finds the task later than `late_after`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_late: Option<IfLate>,
+    /// The `--late-after` duration as typed (`1h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_after: Option<String>,
     /// Fields this tool does not know, kept as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+string_enum!(
+    /// The missed-run policy (`--if-late`).
+    IfLate, "--if-late value" {
+        Run = "run",
+        Skip = "skip",
+    }
+);
+
+/// The link from an occurrence to its series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// The series' id: the id of its first occurrence.
+    pub id: String,
+    /// `every 1d` or `cron 0 9 * * *`.
+    pub rule: String,
+    /// 1 for the first occurrence; skipped (missed) ones are counted too.
+    pub occurrence: u32,
+    /// The rule's time for this occurrence (`run_at` moves when a failure is retried).
+    pub scheduled_for: Stamp,
+    /// Stop after this many occurrences (`--count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// No occurrence after this instant (`--until`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Stamp>,
+    /// Occurrences this one stood in for, when the runner found several missed at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missed: Option<u32>,
+    /// `cancel --series` ended the series: no further occurrence is written.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ended: bool,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

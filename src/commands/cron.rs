@@ -1,14 +1,28 @@
-//! `defer cron`: a crontab line that runs this binary every minute with today's settings.
+//! `defer cron`: a crontab line that runs this binary every minute with today's settings, and
+//! `defer cron install|uninstall`, which put that line into the user's crontab or take it out.
 //!
 //! cron starts jobs with an almost empty environment, so the line carries every `DEFER_*`
 //! variable set now (except `DEFER_NOW`, which would freeze the runner's clock), `TZ` when
 //! it decides the zone, and `PATH` so that executors find the programs they call.
+//!
+//! The crontab is the user's file, not ours: install and uninstall go through the `crontab`
+//! program (`crontab -l` to read, `crontab -` to write, as a person would), touch only the
+//! line that ends with [`MARKER`], and copy every other byte through unchanged.
+//! `DEFER_CRONTAB` names another program with the same interface (tests use a fake one).
 
 use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
+use crate::cli::{CronArgs, CronCommand};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::output;
+
+/// Ends the crontab line that `defer cron install` manages. `/bin/sh` reads it as a comment,
+/// so the job runs exactly the line `defer cron` prints.
+pub const MARKER: &str = "# agent-defer";
 
 /// Variables carried into the crontab line, in this order, when set.
 const CARRIED: &[&str] = &[
@@ -65,13 +79,234 @@ fn quote(text: &str) -> String {
     quoted.replace('%', "\\%")
 }
 
-/// The CLI.
-pub fn run(config: &Config) -> Result<()> {
+/// The CLI: print the line, or install / uninstall it.
+pub fn run(config: &Config, args: CronArgs) -> Result<()> {
+    match args.command {
+        None => output::print(&current_line(config)?),
+        Some(CronCommand::Install) => install(config, &Crontab::from_env()),
+        Some(CronCommand::Uninstall) => uninstall(&Crontab::from_env()),
+    }
+}
+
+/// The line for this binary and this shell's settings.
+fn current_line(config: &Config) -> Result<String> {
     let binary = std::env::current_exe().map_err(Error::io("locating", "the defer binary"))?;
     if config.clock.is_fixed() {
         eprintln!("note: DEFER_NOW is set; it is left out of the crontab line");
     }
-    output::print(&line(config, &binary, |name| std::env::var_os(name)))
+    Ok(line(config, &binary, |name| std::env::var_os(name)))
+}
+
+/// `defer cron install`: writes the crontab only when it changes, so a second install is a
+/// no-op rather than a rewrite of the user's file.
+fn install(config: &Config, crontab: &Crontab) -> Result<()> {
+    // Read first: when the crontab cannot be read, that error is the only line printed.
+    let current = crontab.read()?;
+    let line = current_line(config)?;
+    let updated = with_line(&current, &line);
+    let replaced = current.split_inclusive('\n').any(is_tagged);
+    if updated == current {
+        eprintln!("the agent-defer line is already in your crontab; nothing changed");
+    } else {
+        crontab.write(&updated)?;
+        eprintln!(
+            "{} the agent-defer line in your crontab: `defer run` every minute \
+             (`defer cron uninstall` removes it)",
+            if replaced { "replaced" } else { "added" }
+        );
+    }
+    warn_untagged(&updated);
+    output::print(&format!("{line} {MARKER}"))
+}
+
+/// `defer cron uninstall`.
+fn uninstall(crontab: &Crontab) -> Result<()> {
+    let current = crontab.read()?;
+    let updated = without_line(&current);
+    if updated == current {
+        eprintln!("no agent-defer line in your crontab; nothing changed");
+    } else {
+        crontab.write(&updated)?;
+        eprintln!("removed the agent-defer line from your crontab");
+    }
+    warn_untagged(&updated);
+    Ok(())
+}
+
+/// Lines running `defer run` that we did not tag were added by hand; two runners are
+/// harmless (the second steps aside) but rarely intended, so say so without touching them.
+fn warn_untagged(crontab: &str) {
+    for (n, line) in crontab.split_inclusive('\n').enumerate() {
+        if runs_defer(line) && !is_tagged(line) {
+            eprintln!(
+                "note: line {} of your crontab also runs `defer run` and is not managed by \
+                 `defer cron`; edit it with `crontab -e` if it is not wanted",
+                n + 1
+            );
+        }
+    }
+}
+
+/// Whether a crontab line (with or without its newline) is the one `install` manages.
+pub fn is_tagged(line: &str) -> bool {
+    line.trim_end().ends_with(&format!(" {MARKER}"))
+}
+
+/// `current` with the tagged line set to `line`: an existing tagged line is replaced where it
+/// stands (further ones are dropped), else the line is appended. Every other byte is kept; a
+/// last line without a newline gets one, since the new line must start on a line of its own.
+pub fn with_line(current: &str, line: &str) -> String {
+    let tagged = format!("{line} {MARKER}\n");
+    let mut out = String::with_capacity(current.len() + tagged.len() + 1);
+    let mut placed = false;
+    for piece in current.split_inclusive('\n') {
+        if !is_tagged(piece) {
+            out.push_str(piece);
+        } else if !placed {
+            out.push_str(&tagged);
+            placed = true;
+        }
+    }
+    if !placed {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&tagged);
+    }
+    out
+}
+
+/// `current` without tagged lines; every other byte is kept.
+pub fn without_line(current: &str) -> String {
+    current
+        .split_inclusive('\n')
+        .filter(|piece| !is_tagged(piece))
+        .collect()
+}
+
+/// Whether a crontab line runs `defer ... run` (a comment or an environment line does not).
+/// Used by `defer doctor` to find an entry installed by hand as well as ours.
+pub fn runs_defer(line: &str) -> bool {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return false;
+    }
+    let mut words = line
+        .split_whitespace()
+        .take_while(|w| !w.starts_with('#'))
+        .map(|w| w.trim_matches(|c| c == '\'' || c == '"'));
+    words
+        .by_ref()
+        .any(|w| std::path::Path::new(w).file_name() == Some("defer".as_ref()))
+        && words.any(|w| w == "run")
+}
+
+/// The user's crontab, through the `crontab` program.
+#[derive(Debug, Clone)]
+pub struct Crontab {
+    program: PathBuf,
+}
+
+impl Crontab {
+    /// `DEFER_CRONTAB` when set, else `crontab` from `PATH`. Read here, in the command layer,
+    /// because it chooses an external program rather than configuring the library.
+    pub fn from_env() -> Crontab {
+        let program = std::env::var_os("DEFER_CRONTAB")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("crontab"));
+        Crontab { program }
+    }
+
+    /// A crontab read and written through `program`.
+    pub fn with_program(program: impl Into<PathBuf>) -> Crontab {
+        Crontab {
+            program: program.into(),
+        }
+    }
+
+    /// The program used.
+    pub fn program(&self) -> &std::path::Path {
+        &self.program
+    }
+
+    /// The crontab's text; empty when the user has none (`crontab -l` says "no crontab for").
+    pub fn read(&self) -> Result<String> {
+        let output = self
+            .command()
+            .arg("-l")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| self.spawn_error(e))?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.success() {
+            return String::from_utf8(output.stdout).map_err(|_| {
+                Error::Invalid(format!(
+                    "`{} -l` printed text that is not UTF-8; edit the crontab with `crontab -e`",
+                    self.program.display()
+                ))
+            });
+        }
+        if stderr.to_ascii_lowercase().contains("no crontab for") {
+            return Ok(String::new());
+        }
+        Err(self.failed("-l", &output.status, &stderr))
+    }
+
+    /// Replaces the crontab with `text` (`crontab -`, the text on stdin).
+    pub fn write(&self, text: &str) -> Result<()> {
+        let mut child = self
+            .command()
+            .arg("-")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.spawn_error(e))?;
+        let written = match child.stdin.take() {
+            Some(mut stdin) => stdin.write_all(text.as_bytes()),
+            None => Ok(()),
+        };
+        let output = child
+            .wait_with_output()
+            .map_err(Error::io("waiting for", self.program.clone()))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(self.failed("-", &output.status, &stderr));
+        }
+        written.map_err(Error::io(
+            "writing the new crontab to",
+            self.program.clone(),
+        ))
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+    }
+
+    fn spawn_error(&self, e: std::io::Error) -> Error {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Invalid(format!(
+                "crontab program not found: {} (install cron, set DEFER_CRONTAB to the crontab \
+                 program, or use a systemd timer or launchd job: docs/scheduling.md)",
+                self.program.display()
+            ))
+        } else {
+            Error::io("running", self.program.clone())(e)
+        }
+    }
+
+    fn failed(&self, arg: &str, status: &std::process::ExitStatus, stderr: &str) -> Error {
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        Error::Invalid(format!(
+            "`{} {arg}` failed ({status}){}{}; your crontab was not changed",
+            self.program.display(),
+            if first.is_empty() { "" } else { ": " },
+            first.trim()
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -103,5 +338,50 @@ mod tests {
              /opt/bin/defer run >> /h/data/runtime/logs/deferred.log 2>&1"
         );
         assert_eq!(quote("50%"), "'50\\%'");
+    }
+
+    #[test]
+    fn install_replaces_in_place_and_keeps_other_bytes() {
+        let others = "# my jobs\nMAILTO=me\n*/5 * * * * backup\n";
+        let once = with_line(others, "* * * * * /bin/defer run");
+        assert_eq!(once, format!("{others}* * * * * /bin/defer run {MARKER}\n"));
+        let twice = with_line(&once, "* * * * * /bin/defer run");
+        assert_eq!(twice, once);
+        let mid = format!("a\n* * * * * old run {MARKER}\nb");
+        assert_eq!(
+            with_line(&mid, "new"),
+            format!("a\nnew {MARKER}\nb"),
+            "replaced where it stood; the last line keeps its missing newline"
+        );
+        assert_eq!(with_line("x", "new"), format!("x\nnew {MARKER}\n"));
+        assert_eq!(with_line("", "new"), format!("new {MARKER}\n"));
+    }
+
+    #[test]
+    fn uninstall_removes_only_tagged_lines() {
+        let text = format!("a\n1 2 3 4 5 x {MARKER}\n  \nb {MARKER}   \nc");
+        assert_eq!(without_line(&text), "a\n  \nc");
+        assert_eq!(without_line("# agent-defer\n"), "# agent-defer\n");
+    }
+
+    #[test]
+    fn finds_lines_that_run_defer() {
+        for yes in [
+            "* * * * * /home/u/.cargo/bin/defer run >> /x 2>&1",
+            "* * * * * A=b '/p a/defer' run",
+            "@reboot defer run --watch",
+        ] {
+            assert!(runs_defer(yes), "{yes}");
+        }
+        for no in [
+            "# * * * * * defer run",
+            "DEFER_RUNTIME_DIR=/x",
+            "* * * * * defer-run run",
+            "* * * * * defer list # run",
+            "* * * * * run defer",
+            "",
+        ] {
+            assert!(!runs_defer(no), "{no}");
+        }
     }
 }

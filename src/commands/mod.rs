@@ -5,6 +5,7 @@ pub mod cancel;
 pub mod check;
 pub mod cron;
 pub mod db;
+pub mod doctor;
 pub mod list;
 pub mod mcp;
 pub mod reorient;
@@ -13,6 +14,7 @@ pub mod schedule;
 pub mod show;
 pub mod time;
 pub mod transfer;
+pub mod why;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
@@ -22,7 +24,11 @@ use crate::store;
 /// Runs one parsed command line. The store is opened only by commands that use one, so
 /// `defer time` or `defer reorient` never touch the runtime dir or connect to a database.
 pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
-    let open = || store::open(config);
+    // Every command that uses the store refuses a runtime dir other users can write to.
+    let open = || {
+        config.check_permissions()?;
+        store::open(config)
+    };
     match cli.command {
         Command::Schedule(args) => schedule::run(config, &*open()?, args),
         Command::List(args) => list::run(&*open()?, args),
@@ -34,9 +40,12 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
         Command::Export(args) => transfer::export(&*open()?, args),
         Command::Import(args) => transfer::import(config, &*open()?, args),
         Command::Db { command } => db::run(config, command),
-        Command::Cron => cron::run(config),
+        Command::Cron(args) => cron::run(config, args),
         Command::Time { command } => time::run(config, command),
         Command::Reorient(args) => reorient::run(config, args),
         Command::Mcp => mcp::run(config, open()?),
+        // doctor opens the store itself: an unreachable store is one of its findings.
+        Command::Doctor(args) => doctor::run(config, args),
+        Command::Why(args) => why::run(config, &*open()?, args),
     }
 }

@@ -12,15 +12,19 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::record::{
-    AuraLevel, Context, Execution, Intent, Mode, Reorient, Stamp, Status, Task, validate_id,
+    AuraLevel, Context, Execution, IfLate, Intent, Mode, Reorient, Series, Stamp, Status, Task,
+    validate_id,
 };
+use crate::recur::Rule;
 use crate::reorient::{self, Lookup};
 use crate::store::Store;
+use crate::store::lines::MAX_RECORD_BYTES;
 use crate::when;
 
 /// Everything a caller (CLI, MCP, another program) can ask of `schedule`.
 #[derive(Debug, Clone, Default)]
 pub struct ScheduleRequest {
+    /// The time expression; may be empty for a recurring task (the rule gives the first time).
     pub when: String,
     pub summary: Option<String>,
     pub intent: Option<Intent>,
@@ -37,13 +41,25 @@ pub struct ScheduleRequest {
     pub reorient: bool,
     pub project: Option<String>,
     pub context_file: Option<PathBuf>,
+    /// Repeat every such duration (`1d`, `2h`).
+    pub every: Option<String>,
+    /// Repeat on a five-field cron rule.
+    pub cron: Option<String>,
+    /// With a repeat: no occurrence after this time expression.
+    pub until: Option<String>,
+    /// With a repeat: at most this many occurrences.
+    pub count: Option<u32>,
+    /// Missed-run policy.
+    pub if_late: Option<IfLate>,
+    /// How late counts as missed for `if_late = skip` (default 10m).
+    pub late_after: Option<String>,
     pub dry_run: bool,
 }
 
 impl From<ScheduleArgs> for ScheduleRequest {
     fn from(a: ScheduleArgs) -> ScheduleRequest {
         ScheduleRequest {
-            when: a.when,
+            when: a.when.unwrap_or_default(),
             summary: a.summary,
             intent: a.intent,
             mode: a.mode,
@@ -58,6 +74,12 @@ impl From<ScheduleArgs> for ScheduleRequest {
             reorient: a.reorient,
             project: a.project,
             context_file: a.context_file,
+            every: a.every,
+            cron: a.cron,
+            until: a.until,
+            count: a.count,
+            if_late: a.if_late,
+            late_after: a.late_after,
             dry_run: a.dry_run,
         }
     }
@@ -88,6 +110,9 @@ pub fn schedule(config: &Config, store: &dyn Store, req: &ScheduleRequest) -> Re
                     let salt = jiff::Timestamp::now().subsec_nanosecond() % 10_000;
                     scheduled.task.id =
                         format!("{}_{salt:04}", default_id(scheduled.task.created_at));
+                    if let Some(series) = &mut scheduled.task.series {
+                        series.id = scheduled.task.id.clone();
+                    }
                 }
                 other => break other?,
             }
@@ -115,7 +140,56 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
     if let Some(id) = &req.id {
         validate_id(id)?;
     }
-    let target = when::parse(&req.when, now)?;
+    let rule = match (&req.every, &req.cron) {
+        (Some(every), None) => Some(Rule::every(every)?),
+        (None, Some(cron)) => Some(Rule::cron(cron)?),
+        (Some(_), Some(_)) => {
+            return Err(Error::Invalid("use --every or --cron, not both".into()));
+        }
+        (None, None) => None,
+    };
+    if rule.is_none() && (req.until.is_some() || req.count.is_some()) {
+        return Err(Error::Invalid(
+            "--until and --count only apply to a repeating task: add --every or --cron".into(),
+        ));
+    }
+    let target = match (req.when.trim().is_empty(), &rule) {
+        (true, None) => {
+            return Err(Error::Invalid(
+                "--when is required (e.g. --when 30m, --when \"tomorrow 9am\")".into(),
+            ));
+        }
+        // The first occurrence of a cron rule is its first time at or after --when.
+        (false, Some(rule @ Rule::Cron { .. })) => {
+            rule.next(&when::parse(&req.when, now)?, true)?
+        }
+        (false, _) => when::parse(&req.when, now)?,
+        (true, Some(rule)) => rule.next(now, false)?,
+    };
+    let until = match &req.until {
+        Some(expr) => {
+            let until = when::parse(expr, now)?;
+            if until.timestamp() < target.timestamp() {
+                return Err(Error::Invalid(format!(
+                    "--until {expr:?} ({}) is before the first occurrence ({})",
+                    Stamp(until.timestamp()),
+                    Stamp(target.timestamp())
+                )));
+            }
+            Some(Stamp(until.timestamp()))
+        }
+        None => None,
+    };
+    if let Some(late) = &req.late_after {
+        if req.if_late != Some(IfLate::Skip) {
+            return Err(Error::Invalid(
+                "--late-after only matters with --if-late skip; add it or drop --late-after".into(),
+            ));
+        }
+        when::parse_interval(late).map_err(|e| {
+            Error::Invalid(format!("--late-after {late:?}: {e} (e.g. --late-after 1h)"))
+        })?;
+    }
     let mut context = match &req.context_json {
         Some(text) => parse_context_json(text)?,
         None => Context::default(),
@@ -164,7 +238,7 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         .clone()
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| context.summary.clone());
-    let task = Task {
+    let mut task = Task {
         id,
         created_at,
         run_at,
@@ -187,7 +261,7 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
             explicit_context_file: req.context_file.as_ref().map(|p| p.display().to_string()),
             extra: Map::new(),
         }),
-        when: Some(req.when.trim().to_string()),
+        when: Some(req.when.trim().to_string()).filter(|w| !w.is_empty()),
         timezone: Some(config.clock.zone_name()),
         started_at: None,
         completed_at: None,
@@ -198,12 +272,46 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         last_error: None,
         error: None,
         result: None,
+        series: rule.as_ref().map(|rule| Series {
+            id: String::new(),
+            rule: rule.text(),
+            occurrence: 1,
+            scheduled_for: run_at,
+            count: req.count,
+            until,
+            missed: None,
+            ended: false,
+            extra: Map::new(),
+        }),
+        if_late: req.if_late,
+        late_after: req.late_after.as_ref().map(|l| l.trim().to_string()),
         extra: Map::new(),
     };
+    let size = task.to_line().len();
+    if size > MAX_RECORD_BYTES {
+        return Err(Error::Invalid(format!(
+            "the task record would be {size} bytes, over the {} KiB limit: a task is a compact \
+             snapshot, not a transcript; put long material in a file and pass it with --artifact",
+            MAX_RECORD_BYTES / 1024
+        )));
+    }
+    if let Some(series) = &mut task.series {
+        series.id = task.id.clone();
+    }
+    let mut description = when::describe(&target, now);
+    if let Some(series) = &task.series {
+        description.push_str(&format!(", then {}", series.rule));
+        if let Some(count) = series.count {
+            description.push_str(&format!(", {count} times in all"));
+        }
+        if let Some(until) = series.until {
+            description.push_str(&format!(", until {until}"));
+        }
+    }
     Ok(Scheduled {
         // Stored stamps are whole seconds, so compare at that precision.
         in_past: target.timestamp().as_second() < now.timestamp().as_second(),
-        description: when::describe(&target, now),
+        description,
         task,
     })
 }

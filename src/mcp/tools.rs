@@ -340,6 +340,7 @@ pub(super) fn schedule_task(
         project: a.project,
         context_file: a.context_file.map(PathBuf::from),
         dry_run: a.dry_run.unwrap_or(false),
+        ..schedule::ScheduleRequest::default()
     };
     let scheduled = schedule::schedule(config, store, &req)?;
     let task = &scheduled.task;

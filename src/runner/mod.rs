@@ -16,7 +16,7 @@ pub mod executor;
 pub mod prompt;
 mod unix;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
@@ -48,6 +48,8 @@ pub struct RunReport {
     pub archived: usize,
     /// Outcomes refused because another runner had taken the task over (database stores).
     pub rejected: usize,
+    /// Tasks recorded as missed by `--if-late skip`.
+    pub missed: usize,
 }
 
 /// Options of one run.
@@ -55,13 +57,67 @@ pub struct RunReport {
 pub struct RunOptions {
     /// Print one line per task to stdout.
     pub verbose: bool,
+    /// Recorded in the wake file: this pass belongs to a `--watch` runner.
+    pub watch: bool,
+    /// Set by SIGTERM/SIGINT in `--watch`: start no new executor; claimed tasks not yet
+    /// started go back to `scheduled`; running executors finish and are recorded.
+    pub stop: Option<&'static AtomicBool>,
+}
+
+impl RunOptions {
+    fn stopping(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+}
+
+/// Where each wake of the runner is recorded (for `defer doctor` and `defer why`).
+pub fn wake_file(config: &Config) -> std::path::PathBuf {
+    config.runtime_dir.join(".runner-wake.json")
+}
+
+/// The last recorded wake of a runner on this host.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Wake {
+    /// When it woke (`DEFER_NOW` if set, like every other stamp).
+    pub at: crate::record::Stamp,
+    pub pid: u32,
+    /// `cron` for `defer run`, `watch` for `defer run --watch`.
+    pub mode: String,
+    /// It found another runner holding the lock and stepped aside.
+    pub skipped: bool,
+}
+
+/// Reads the last wake record, if any.
+pub fn last_wake(config: &Config) -> Option<Wake> {
+    let bytes = std::fs::read(wake_file(config)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Records a wake. Best effort: a runner that cannot write it still does its work.
+fn record_wake(config: &Config, mode: &str, skipped: bool) {
+    let wake = Wake {
+        at: crate::record::Stamp(config.clock.now()),
+        pid: std::process::id(),
+        mode: mode.to_string(),
+        skipped,
+    };
+    let text = serde_json::to_string(&wake).unwrap_or_default();
+    if let Err(e) = fsutil::write_private(&wake_file(config), text.as_bytes()) {
+        eprintln!("warning: could not record the runner's wake: {e}");
+    }
 }
 
 /// One wake of the runner.
 pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<RunReport> {
     let mut report = RunReport::default();
     let mut audit = AuditLog::new(&config.log_file);
-    let Some(_runner_lock) = store.try_runner_lock()? else {
+    let lock = store.try_runner_lock()?;
+    record_wake(
+        config,
+        if options.watch { "watch" } else { "cron" },
+        lock.is_none(),
+    );
+    let Some(_runner_lock) = lock else {
         audit.log(
             config.clock.now(),
             "runner skipped",
@@ -70,24 +126,49 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
         report.skipped = true;
         return Ok(report);
     };
+    pass(config, store, options, &mut audit)
+}
+
+/// One pass over the store while holding the runner lock: recover, claim and execute in
+/// rounds, archive. `defer run` makes one; `defer run --watch` makes one per wake.
+fn pass(
+    config: &Config,
+    store: &dyn Store,
+    options: &RunOptions,
+    audit: &mut AuditLog,
+) -> Result<RunReport> {
+    let mut report = RunReport::default();
     let policy = RetryPolicy::from_config(config);
 
     let now = config.clock.now();
+    let mut follow_ups = HashMap::new();
     let recovered = store.recover(now, &mut |task| {
         let prompt = prompt_path(config, &task.id);
-        lifecycle::interrupted(task, now, &prompt.display().to_string(), &policy)
+        let task = lifecycle::interrupted(task, now, &prompt.display().to_string(), &policy);
+        let next = if task.status.is_terminal() {
+            lifecycle::next_occurrence(&task, config.clock.zone(), now)
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
+        if let Some(n) = &next {
+            follow_ups.insert(task.id.clone(), n.clone());
+        }
+        (task, next)
     })?;
     for task in &recovered {
         report.recovered += 1;
-        let outcome = Outcome::new(task.clone(), "interrupted");
-        log_outcome(config, options, &mut audit, &outcome, &mut report);
+        let mut outcome = Outcome::new(task.clone(), "interrupted");
+        outcome.next = follow_ups.remove(&task.id);
+        log_outcome(config, options, audit, &outcome, &mut report);
     }
 
     // Claim in rounds: all at once for a store one runner works, batches where runners share
     // a queue. A task handled in this run (say, retried with no delay) waits for the next.
     let limit = store.claim_limit();
     let mut handled: HashSet<String> = HashSet::new();
-    loop {
+    while !options.stopping() {
         let now = config.clock.now();
         let claimed = store.claim_due(now, limit, &handled, &mut |task| {
             lifecycle::claim(task, now)
@@ -105,15 +186,7 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
             );
         }
         let last_round = claimed.len() < limit;
-        execute_all(
-            config,
-            store,
-            options,
-            &mut audit,
-            &policy,
-            claimed,
-            &mut report,
-        )?;
+        execute_all(config, store, options, audit, &policy, claimed, &mut report)?;
         if last_round {
             break;
         }
@@ -162,7 +235,11 @@ fn execute_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(task) = claimed.get(i) else { break };
-                    let outcome = execute_one(config, policy, task.clone());
+                    let outcome = if options.stopping() {
+                        Outcome::new(lifecycle::release(task.clone()), "released")
+                    } else {
+                        execute_one(config, policy, task.clone())
+                    };
                     if tx.send(outcome).is_err() {
                         break;
                     }
@@ -224,8 +301,11 @@ fn flush(
     report: &mut RunReport,
 ) -> Result<()> {
     crate::failpoint::hit("executed");
-    let tasks: Vec<Task> = batch.iter().map(|o| o.task.clone()).collect();
-    let rejected: HashSet<String> = store.save_outcomes(&tasks)?.into_iter().collect();
+    let outcomes: Vec<(Task, Option<Task>)> = batch
+        .iter()
+        .map(|o| (o.task.clone(), o.next.clone()))
+        .collect();
+    let rejected: HashSet<String> = store.save_outcomes(&outcomes)?.into_iter().collect();
     for outcome in batch.drain(..) {
         if rejected.contains(&outcome.task.id) {
             // Another runner rescued this task after our lease ran out; its outcome stands.
@@ -248,11 +328,17 @@ fn flush(
 struct Outcome {
     task: Task,
     reason: &'static str,
+    /// The next occurrence, when this task is part of a series and finished.
+    next: Option<Task>,
 }
 
 impl Outcome {
     fn new(task: Task, reason: &'static str) -> Outcome {
-        Outcome { task, reason }
+        Outcome {
+            task,
+            reason,
+            next: None,
+        }
     }
 }
 
@@ -267,6 +353,10 @@ fn log_outcome(
     let task = &outcome.task;
     let now = config.clock.now();
     let kind = task.result.as_ref().map(|r| r.kind);
+    if outcome.reason == "released" {
+        audit.log(now, "released", &[("id", &task.id), ("reason", "stopping")]);
+        return;
+    }
     match task.status {
         Status::Completed => {
             report.completed += 1;
@@ -300,6 +390,18 @@ fn log_outcome(
                 );
             }
         }
+        Status::Cancelled => {
+            report.missed += 1;
+            let reason = task.cancel_reason.clone().flatten().unwrap_or_default();
+            audit.log(
+                now,
+                "missed",
+                &[("id", &task.id), ("reason", &one_line(&reason))],
+            );
+            if options.verbose {
+                println!("skipped {}: {}", task.id, one_line(&reason));
+            }
+        }
         _ => {
             report.failed += 1;
             let error = one_line(task.error.as_deref().unwrap_or(""));
@@ -317,6 +419,25 @@ fn log_outcome(
             }
         }
     }
+    if let Some(next) = &outcome.next {
+        let run_at = next.run_at.to_string();
+        let occurrence = next
+            .series
+            .as_ref()
+            .map_or(String::new(), |s| s.occurrence.to_string());
+        audit.log(
+            now,
+            "series next",
+            &[
+                ("id", &next.id),
+                ("run_at", &run_at),
+                ("occurrence", &occurrence),
+            ],
+        );
+        if options.verbose {
+            println!("next {} at {run_at}", next.id);
+        }
+    }
 }
 
 fn one_line(text: &str) -> String {
@@ -328,8 +449,110 @@ fn one_line(text: &str) -> String {
     cut
 }
 
+/// `defer run --watch`: one long-lived runner that holds the runner lock (cron runs step
+/// aside while it lives) and makes a pass whenever a task falls due or the store changes.
+///
+/// It sleeps until the earliest `run_at`, but never longer than `rescan` (a safety net), and
+/// wakes early when the store changes: the store is polled for changes every 200 ms (a
+/// `stat` of the file, which also notices a replaced file; `LISTEN` for PostgreSQL), so a
+/// task scheduled for "now" starts within about a quarter of a second. SIGTERM or SIGINT stops
+/// it cleanly: running executors finish and are recorded, claimed tasks not yet started are
+/// released, and the lock is let go.
+pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration) -> Result<()> {
+    let stop = unix::stop_on_signals();
+    let options = RunOptions {
+        verbose,
+        watch: true,
+        stop: Some(stop),
+    };
+    let mut audit = AuditLog::new(&config.log_file);
+    let mut waiting_logged = false;
+    let _lock = loop {
+        if let Some(lock) = store.try_runner_lock()? {
+            break lock;
+        }
+        if !waiting_logged {
+            eprintln!("defer: another runner holds the lock; waiting for it to finish");
+            waiting_logged = true;
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(200));
+    };
+    audit.log(
+        config.clock.now(),
+        "watch started",
+        &[("pid", &std::process::id().to_string())],
+    );
+    while !stop.load(Ordering::Relaxed) {
+        record_wake(config, "watch", false);
+        let report = pass(config, store, &options, &mut audit)?;
+        if verbose && report.claimed + report.recovered + report.archived > 0 {
+            println!(
+                "recovered {} claimed {} completed {} retried {} failed {} archived {}",
+                report.recovered,
+                report.claimed,
+                report.completed,
+                report.retried,
+                report.failed,
+                report.archived
+            );
+        }
+        let now = config.clock.now();
+        let until_due = store
+            .next_due()?
+            .map(|due| Duration::try_from(due.duration_since(now)).unwrap_or(Duration::ZERO));
+        let sleep = until_due.map_or(rescan, |d| d.min(rescan));
+        let deadline = Instant::now() + sleep;
+        // Wake for a change, the next due time, the rescan, or a stop signal.
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if store.wait_for_change(left.min(Duration::from_millis(200)))? {
+                break;
+            }
+        }
+    }
+    audit.log(
+        config.clock.now(),
+        "watch stopped",
+        &[("pid", &std::process::id().to_string())],
+    );
+    Ok(())
+}
+
+/// One claimed task, start to finish: a series occurrence first catches up with missed rule
+/// times, a task with `--if-late skip` that is too late is recorded as missed instead of run,
+/// and a finished series occurrence brings its successor.
+fn execute_one(config: &Config, policy: &RetryPolicy, mut task: Task) -> Outcome {
+    let now = config.clock.now();
+    if let Err(e) = lifecycle::catch_up(&mut task, config.clock.zone(), now) {
+        eprintln!(
+            "warning: task {}: could not read its series rule: {e}",
+            task.id
+        );
+    }
+    let mut outcome = match lifecycle::skip_if_late(&task, now) {
+        Some(skipped) => Outcome::new(skipped, "missed"),
+        None => run_task(config, policy, task),
+    };
+    if outcome.task.status.is_terminal() {
+        match lifecycle::next_occurrence(&outcome.task, config.clock.zone(), config.clock.now()) {
+            Ok(next) => outcome.next = next,
+            Err(e) => eprintln!(
+                "warning: task {}: the next occurrence of its series could not be computed: {e}",
+                outcome.task.id
+            ),
+        }
+    }
+    outcome
+}
+
 /// Prompt artifact first, always; then the executor, if one is configured.
-fn execute_one(config: &Config, policy: &RetryPolicy, task: Task) -> Outcome {
+fn run_task(config: &Config, policy: &RetryPolicy, task: Task) -> Outcome {
     if let Err(e) = validate_id(&task.id) {
         let task = lifecycle::unrunnable(task, config.clock.now(), e.to_string());
         return Outcome::new(task, "invalid_id");
@@ -359,6 +582,10 @@ fn execute_one(config: &Config, policy: &RetryPolicy, task: Task) -> Outcome {
         ("DEFER_TASK_ID", task.id.clone()),
         ("DEFER_PROMPT_FILE", prompt_str.clone()),
         ("DEFER_ATTEMPT", (task.attempts + 1).to_string()),
+        (
+            "DEFER_LATENESS_SECONDS",
+            lifecycle::lateness(&task, config.clock.now()).to_string(),
+        ),
         (
             "DEFER_RUNTIME_DIR",
             config.runtime_dir.display().to_string(),

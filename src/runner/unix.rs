@@ -72,3 +72,29 @@ pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> bool {
     let rc = unsafe { libc::poll(fds.as_mut_ptr(), n, timeout_ms) };
     rc >= 0
 }
+
+/// Set by SIGTERM or SIGINT once [`stop_on_signals`] has run.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    // Only an atomic store: the one thing a signal handler may safely do here.
+    STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Makes SIGTERM and SIGINT set a flag instead of killing the process, so a long-lived runner
+/// can finish what it started; returns the flag.
+pub fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
+    let handler: extern "C" fn(libc::c_int) = on_stop_signal;
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe; `sa` is
+        // fully initialised (zeroed, then the handler and an empty mask are set).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = handler as libc::sighandler_t;
+            libc::sigemptyset(&mut sa.sa_mask);
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigaction(signal, &sa, std::ptr::null_mut());
+        }
+    }
+    &STOP
+}

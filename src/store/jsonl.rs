@@ -21,7 +21,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::lines::{Line, LineKind, Loaded};
-use super::{Archived, ExportSink, Problem, Query, RunnerLock, Store};
+use super::{Archived, ExportSink, Problem, Query, RunnerLock, Store, Transition};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -46,6 +46,8 @@ pub struct JsonlStore {
     /// The file as last read, with the identity it had: a run's recover, claim and archive
     /// steps read an unchanged store once, not three times.
     cache: Mutex<Option<(FileIdent, Arc<Loaded>)>>,
+    /// The store's identity when a watcher last looked (`wait_for_change`).
+    watched: Mutex<Option<Option<FileIdent>>>,
 }
 
 /// Enough of a file's metadata to tell that it has not changed: a rewrite replaces the inode,
@@ -104,6 +106,7 @@ impl JsonlStore {
             runner_lock_path: dir.join(format!(".{name}.runner.lock")),
             warned: Mutex::new(HashSet::new()),
             cache: Mutex::new(None),
+            watched: Mutex::new(None),
         }
     }
 
@@ -350,7 +353,7 @@ impl Store for JsonlStore {
         self.find_archived(id)
     }
 
-    fn cancel(&self, id: &str, cancel: &mut dyn FnMut(Task) -> Task) -> Result<Task> {
+    fn cancel(&self, id: &str, cancel: &mut Transition<'_>) -> Result<Task> {
         let _guard = self.lock()?;
         let loaded = self.load()?;
         let matches: Vec<(usize, &Line)> = loaded
@@ -396,11 +399,44 @@ impl Store for JsonlStore {
                 action: "cancelled",
             });
         }
-        let task = cancel(parse_task(&loaded, line, &self.tasks_file)?);
+        let (task, next) = cancel(parse_task(&loaded, line, &self.tasks_file)?);
         let mut edit = Edit::default();
         edit.replace.insert(index, task.to_line());
+        if let Some(next) = next.filter(|n| find_line(&loaded, &n.id).is_none()) {
+            edit.append.push(next.to_line());
+        }
         self.rewrite(&loaded, &edit)?;
         Ok(task)
+    }
+
+    fn end_series(&self, series: &str) -> Result<Vec<String>> {
+        let _guard = self.lock()?;
+        let loaded = self.load()?;
+        let mut edit = Edit::default();
+        let mut scheduled = Vec::new();
+        for (index, line) in loaded.lines.iter().enumerate() {
+            let LineKind::Task { id, status, .. } = &line.kind else {
+                continue;
+            };
+            if !matches!(status, Status::Scheduled | Status::Executing) {
+                continue;
+            }
+            let Some(mut task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
+                continue;
+            };
+            let Some(s) = task.series.as_mut().filter(|s| s.id == series) else {
+                continue;
+            };
+            match status {
+                Status::Scheduled => scheduled.push(id.clone()),
+                _ => {
+                    s.ended = true;
+                    edit.replace.insert(index, task.to_line());
+                }
+            }
+        }
+        self.rewrite(&loaded, &edit)?;
+        Ok(scheduled)
     }
 
     fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>> {
@@ -408,7 +444,7 @@ impl Store for JsonlStore {
             .map(|guard| Box::new(guard) as Box<dyn RunnerLock>))
     }
 
-    fn recover(&self, _now: Timestamp, recover: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>> {
+    fn recover(&self, _now: Timestamp, recover: &mut Transition<'_>) -> Result<Vec<Task>> {
         let _guard = self.lock()?;
         let loaded = self.load()?;
         let mut edit = Edit::default();
@@ -426,8 +462,11 @@ impl Store for JsonlStore {
             let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
                 continue;
             };
-            let task = recover(task);
+            let (task, next) = recover(task);
             edit.replace.insert(index, task.to_line());
+            if let Some(next) = next.filter(|n| find_line(&loaded, &n.id).is_none()) {
+                edit.append.push(next.to_line());
+            }
             recovered.push(task);
         }
         self.rewrite(&loaded, &edit)?;
@@ -477,32 +516,52 @@ impl Store for JsonlStore {
         Ok(claimed)
     }
 
-    fn save_outcomes(&self, tasks: &[Task]) -> Result<Vec<String>> {
-        if tasks.is_empty() {
+    fn save_outcomes(&self, outcomes: &[(Task, Option<Task>)]) -> Result<Vec<String>> {
+        if outcomes.is_empty() {
             return Ok(Vec::new());
         }
         let _guard = self.lock()?;
         let loaded = self.load()?;
-        let mut pending: HashMap<&str, &Task> = tasks.iter().map(|t| (t.id.as_str(), t)).collect();
+        let mut pending: HashMap<&str, &(Task, Option<Task>)> =
+            outcomes.iter().map(|o| (o.0.id.as_str(), o)).collect();
         let mut edit = Edit::default();
+        let mut new_ids = HashSet::new();
+        let mut follow = |next: &Option<Task>, ended: bool, edit: &mut Edit| {
+            if let Some(next) = next
+                && !ended
+                && find_line(&loaded, &next.id).is_none()
+                && new_ids.insert(next.id.clone())
+            {
+                edit.append.push(next.to_line());
+            }
+        };
         for (index, line) in loaded.lines.iter().enumerate() {
             if let LineKind::Task {
                 id,
                 status: Status::Executing,
                 ..
             } = &line.kind
-                && let Some(task) = pending.remove(id.as_str())
+                && let Some((task, next)) = pending.remove(id.as_str())
             {
+                let ended = super::series_ended(loaded.bytes(line));
+                let mut task = task.clone();
+                if ended && let Some(series) = task.series.as_mut() {
+                    series.ended = true;
+                }
                 edit.replace.insert(index, task.to_line());
+                follow(next, ended, &mut edit);
             }
         }
         // A record that vanished while it ran (edited by hand) is written back, not lost.
-        for task in tasks.iter().filter(|t| pending.contains_key(t.id.as_str())) {
-            eprintln!(
-                "warning: task {} was no longer in the store; its outcome is appended",
-                task.id
-            );
-            edit.append.push(task.to_line());
+        for (task, next) in outcomes {
+            if pending.contains_key(task.id.as_str()) {
+                eprintln!(
+                    "warning: task {} was no longer in the store; its outcome is appended",
+                    task.id
+                );
+                edit.append.push(task.to_line());
+                follow(next, false, &mut edit);
+            }
         }
         // One runner at a time works this store, so no claim can have been taken over.
         self.rewrite(&loaded, &edit).map(|()| Vec::new())
@@ -621,6 +680,28 @@ impl Store for JsonlStore {
             ..Edit::default()
         };
         self.rewrite(&loaded, &edit)
+    }
+
+    /// Polls the file's identity (device, inode, size, modification time) every 50 ms: an
+    /// append, a rewrite or a replacement of the file by another program all change it. A
+    /// `stat` costs microseconds, works on every filesystem (inotify does not see changes made
+    /// on another host of a network filesystem), and needs no extra dependency.
+    fn wait_for_change(&self, timeout: Duration) -> Result<bool> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut watched = self.watched.lock().unwrap_or_else(|p| p.into_inner());
+        let baseline = *watched.get_or_insert_with(|| FileIdent::of(&self.tasks_file));
+        loop {
+            let current = FileIdent::of(&self.tasks_file);
+            if current != baseline {
+                *watched = Some(current);
+                return Ok(true);
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
     }
 
     fn next_due(&self) -> Result<Option<Timestamp>> {

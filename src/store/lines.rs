@@ -10,6 +10,21 @@ use std::ops::Range;
 use super::scan;
 use crate::record::{Stamp, Status, Task};
 
+/// The longest line read as a record: 8 MiB. A longer line is kept verbatim, skipped and
+/// reported like any malformed line, so one runaway line cannot make every command that reads
+/// the store slow. Records `defer` writes stay far below it (see [`MAX_RECORD_BYTES`]); the
+/// margin is for stores written by the reference tool, which keeps executor output uncapped.
+pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The largest record `schedule` accepts: 1 MiB as one JSON line. A task is a compact snapshot
+/// of intent, never a transcript; long material belongs in a file named by `--artifact`. The
+/// runner adds at most a few tens of KiB (capped output and error text) to a record, so a
+/// record accepted here always stays readable under [`MAX_LINE_BYTES`].
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+/// A UTF-8 byte order mark, which some editors put at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// What a line holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineKind {
@@ -47,7 +62,9 @@ impl Loaded {
     /// Splits and classifies every line.
     pub fn parse(buf: Vec<u8>) -> Loaded {
         let mut lines = Vec::with_capacity(buf.len() / 512 + 1);
-        let mut start = 0;
+        // A byte order mark (a store saved by a Windows editor) is not part of the first
+        // record; a rewrite drops it.
+        let mut start = if buf.starts_with(BOM) { BOM.len() } else { 0 };
         let mut number = 0;
         while start < buf.len() {
             let end = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |i| start + i);
@@ -94,6 +111,13 @@ impl Loaded {
 
 /// Reads just enough of a line to know what it is.
 fn classify(bytes: &[u8]) -> LineKind {
+    if bytes.len() > MAX_LINE_BYTES {
+        return LineKind::Malformed(format!(
+            "line is {} bytes, over the {} MiB limit for a record",
+            bytes.len(),
+            MAX_LINE_BYTES / (1024 * 1024)
+        ));
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return LineKind::Blank;
     }
@@ -108,17 +132,17 @@ fn classify(bytes: &[u8]) -> LineKind {
         return LineKind::Malformed("record has no string \"id\"".into());
     };
     let Some(status) = fields.status else {
-        return LineKind::Malformed(format!("record {id} has no string \"status\""));
+        return LineKind::Malformed(format!("record {id:?} has no string \"status\""));
     };
     let Ok(status) = status.parse::<Status>() else {
-        return LineKind::Malformed(format!("record {id} has unknown status {status:?}"));
+        return LineKind::Malformed(format!("record {id:?} has unknown status {status:?}"));
     };
     let run_at = match status {
         Status::Scheduled => match fields.run_at.as_deref().and_then(Stamp::parse) {
             Some(at) => Some(at),
             None => {
                 return LineKind::Malformed(format!(
-                    "scheduled record {id} has no valid \"run_at\""
+                    "scheduled record {id:?} has no valid \"run_at\""
                 ));
             }
         },

@@ -90,6 +90,29 @@ pub fn validate_import(active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Re
     Ok(ids)
 }
 
+/// A state change applied inside a store's atomic step: the changed task, and a new task to
+/// add beside it (the next occurrence of a series), if any.
+pub type Transition<'a> = dyn FnMut(Task) -> (Task, Option<Task>) + 'a;
+
+/// Whether the stored version of a record says its series was ended (by `cancel --series`
+/// while this occurrence ran), in which case no next occurrence may be written.
+pub fn series_ended(stored: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        #[serde(default)]
+        series: Option<EndedFlag>,
+    }
+    #[derive(serde::Deserialize)]
+    struct EndedFlag {
+        #[serde(default)]
+        ended: bool,
+    }
+    serde_json::from_slice::<Peek>(stored)
+        .ok()
+        .and_then(|p| p.series)
+        .is_some_and(|s| s.ended)
+}
+
 /// Receives exported records: (archive month `YYYYMM`, or `None` for the active store; the
 /// record's JSON line).
 pub type ExportSink<'a> = dyn FnMut(Option<&str>, &[u8]) -> Result<()> + 'a;
@@ -115,8 +138,14 @@ pub trait Store: Debug + Send + Sync {
     /// One record by id: the active store first, then the archives (newest month first).
     fn show(&self, id: &str) -> Result<Option<Value>>;
 
-    /// Applies `cancel` to the scheduled task `id` and stores the result.
-    fn cancel(&self, id: &str, cancel: &mut dyn FnMut(Task) -> Task) -> Result<Task>;
+    /// Applies `cancel` to the scheduled task `id` and stores the result, together with the
+    /// task `cancel` returns beside it (the next occurrence of a series), in one atomic step.
+    fn cancel(&self, id: &str, cancel: &mut Transition<'_>) -> Result<Task>;
+
+    /// Marks the series `series` ended on its records that are `executing` (so no next
+    /// occurrence follows them) and returns the ids of its `scheduled` ones, for the caller
+    /// to cancel.
+    fn end_series(&self, series: &str) -> Result<Vec<String>>;
 
     /// Takes the runner lock if no other runner holds it.
     fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>>;
@@ -124,7 +153,7 @@ pub trait Store: Debug + Send + Sync {
     /// Finds tasks left `executing` by a runner that is gone and stores `recover(task)` for
     /// each. For the file store "gone" means "not holding the runner lock", so call it while
     /// holding that lock; for a database it means "lease expired before `now`".
-    fn recover(&self, now: Timestamp, recover: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>>;
+    fn recover(&self, now: Timestamp, recover: &mut Transition<'_>) -> Result<Vec<Task>>;
 
     /// Moves up to `limit` scheduled tasks with `run_at <= now` (skipping ids in `exclude`:
     /// tasks this run already handled) through `claim` (to `executing`) in one atomic step
@@ -144,13 +173,22 @@ pub trait Store: Debug + Send + Sync {
     }
 
     /// Stores the outcomes of tasks this process claimed (matched by id among `executing`
-    /// records) and returns the ids whose outcome was refused because the claim had been
-    /// taken over by another runner (a database's fencing check).
-    fn save_outcomes(&self, tasks: &[Task]) -> Result<Vec<String>>;
+    /// records), each with the task that follows it (a series' next occurrence), in one
+    /// atomic step, and returns the ids whose outcome was refused because the claim had been
+    /// taken over by another runner (a database's fencing check). A follow-up is dropped when
+    /// the stored record says its series was ended meanwhile, or when its id already exists.
+    fn save_outcomes(&self, outcomes: &[(Task, Option<Task>)]) -> Result<Vec<String>>;
 
     /// How often a runner must call [`Store::renew_leases`] while executors run (`None`: never).
     fn lease_renewal(&self) -> Option<std::time::Duration> {
         None
+    }
+
+    /// Waits up to `timeout` for the store to change (a task added, cancelled, rescheduled);
+    /// `true` when it did. The default sleeps: a watcher then relies on its periodic rescan.
+    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool> {
+        std::thread::sleep(timeout);
+        Ok(false)
     }
 
     /// Extends the leases of the tasks this process has claimed and not yet saved.

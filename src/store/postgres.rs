@@ -22,10 +22,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Transaction};
 use serde_json::Value;
 
-use super::{Archived, ExportSink, Problem, Query, RunnerLock, Store};
+use super::{Archived, ExportSink, Problem, Query, RunnerLock, Store, Transition};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::record::{Stamp, Status, Task};
@@ -70,6 +71,10 @@ pub struct PgStore {
     runner: String,
     /// Lease tokens of the claims this process holds, by task id.
     claims: Mutex<HashMap<String, i64>>,
+    /// The URL, for the second connection a watcher listens on.
+    url: String,
+    /// That connection, opened on the first `wait_for_change`.
+    listener: Mutex<Option<Client>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -109,6 +114,8 @@ impl PgStore {
             batch: config.claim_batch,
             runner: format!("{host}:{}", std::process::id()),
             claims: Mutex::new(HashMap::new()),
+            url: url.to_string(),
+            listener: Mutex::new(None),
         };
         store.migrate()?;
         Ok(store)
@@ -116,6 +123,19 @@ impl PgStore {
 
     fn client(&self) -> std::sync::MutexGuard<'_, Client> {
         self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The `LISTEN`/`NOTIFY` channel of this schema.
+    fn channel(&self) -> String {
+        format!("defer_{}", self.schema)
+    }
+
+    /// Tells watchers (`defer run --watch` on any host) that tasks changed; delivered when the
+    /// surrounding transaction commits.
+    fn notify(&self, tx: &mut impl postgres::GenericClient) -> Result<()> {
+        tx.execute("SELECT pg_notify($1, '')", &[&self.channel()])
+            .map_err(db("notifying watchers"))?;
+        Ok(())
     }
 
     /// `{s}` in `sql` becomes the schema (a validated identifier, see `Config`).
@@ -203,6 +223,25 @@ impl PgStore {
         })
     }
 
+    /// Adds a series' next occurrence; an id that already exists (written by an earlier,
+    /// interrupted attempt) is left as it is.
+    fn insert_follow_up(&self, tx: &mut Transaction<'_>, next: &Task) -> Result<()> {
+        tx.execute(
+            &self.sql(
+                "INSERT INTO {s}.tasks (id, status, run_at, record)
+                 VALUES ($1, $2, $3::text::timestamptz, $4) ON CONFLICT (id) DO NOTHING",
+            ),
+            &[
+                &next.id,
+                &next.status.as_str(),
+                &next.run_at.to_string(),
+                &next.to_line(),
+            ],
+        )
+        .map_err(db("adding the next occurrence"))?;
+        Ok(())
+    }
+
     /// Writes `task` to its row, keeping the indexed columns in step with the record.
     fn update(tx: &mut Transaction<'_>, sql: &str, task: &Task) -> Result<u64> {
         let run_at = (task.status == Status::Scheduled).then(|| task.run_at.to_string());
@@ -250,7 +289,7 @@ impl Store for PgStore {
         if inserted == 0 {
             return Err(Error::DuplicateId(task.id.clone()));
         }
-        Ok(())
+        self.notify(&mut *client)
     }
 
     fn list(
@@ -302,7 +341,7 @@ impl Store for PgStore {
         .transpose()
     }
 
-    fn cancel(&self, id: &str, cancel: &mut dyn FnMut(Task) -> Task) -> Result<Task> {
+    fn cancel(&self, id: &str, cancel: &mut Transition<'_>) -> Result<Task> {
         let mut client = self.client();
         let mut tx = client.transaction().map_err(db("starting a cancel"))?;
         let row = tx
@@ -338,7 +377,10 @@ impl Store for PgStore {
                 action: "cancelled",
             });
         }
-        let task = cancel(parse(row.get(0), id)?);
+        let (task, next) = cancel(parse(row.get(0), id)?);
+        if let Some(next) = &next {
+            self.insert_follow_up(&mut tx, next)?;
+        }
         Self::update(
             &mut tx,
             &self.sql(
@@ -347,15 +389,53 @@ impl Store for PgStore {
             ),
             &task,
         )?;
+        self.notify(&mut tx)?;
         tx.commit().map_err(db("committing a cancel"))?;
         Ok(task)
+    }
+
+    fn end_series(&self, series: &str) -> Result<Vec<String>> {
+        let mut client = self.client();
+        let mut tx = client
+            .transaction()
+            .map_err(db("starting to end a series"))?;
+        let rows = tx
+            .query(
+                &self.sql(
+                    "SELECT id, status, record FROM {s}.tasks
+                     WHERE status IN ('scheduled', 'executing') FOR UPDATE",
+                ),
+                &[],
+            )
+            .map_err(db("finding a series"))?;
+        let mut scheduled = Vec::new();
+        for row in rows {
+            let id: &str = row.get(0);
+            let status: &str = row.get(1);
+            let mut task = parse(row.get(2), id)?;
+            let Some(s) = task.series.as_mut().filter(|s| s.id == series) else {
+                continue;
+            };
+            if status == "scheduled" {
+                scheduled.push(id.to_string());
+            } else {
+                s.ended = true;
+                tx.execute(
+                    &self.sql("UPDATE {s}.tasks SET record = $2 WHERE id = $1"),
+                    &[&id, &task.to_line()],
+                )
+                .map_err(db("ending a series"))?;
+            }
+        }
+        tx.commit().map_err(db("committing the end of a series"))?;
+        Ok(scheduled)
     }
 
     fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>> {
         Ok(Some(Box::new(SharedQueue)))
     }
 
-    fn recover(&self, now: Timestamp, recover: &mut dyn FnMut(Task) -> Task) -> Result<Vec<Task>> {
+    fn recover(&self, now: Timestamp, recover: &mut Transition<'_>) -> Result<Vec<Task>> {
         let mut client = self.client();
         let mut tx = client.transaction().map_err(db("starting a rescue"))?;
         let rows = tx
@@ -378,8 +458,11 @@ impl Store for PgStore {
         );
         for row in rows {
             let id: &str = row.get(0);
-            let task = recover(parse(row.get(1), id)?);
+            let (task, next) = recover(parse(row.get(1), id)?);
             Self::update(&mut tx, &sql, &task)?;
+            if let Some(next) = &next {
+                self.insert_follow_up(&mut tx, next)?;
+            }
             recovered.push(task);
         }
         tx.commit().map_err(db("committing a rescue"))?;
@@ -450,47 +533,76 @@ impl Store for PgStore {
         self.batch
     }
 
-    fn save_outcomes(&self, tasks: &[Task]) -> Result<Vec<String>> {
-        let tokens: Vec<(String, Option<i64>)> = {
+    fn save_outcomes(&self, outcomes: &[(Task, Option<Task>)]) -> Result<Vec<String>> {
+        let tokens: Vec<Option<i64>> = {
             let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
-            tasks
-                .iter()
-                .map(|t| (t.id.clone(), claims.remove(&t.id)))
-                .collect()
+            outcomes.iter().map(|(t, _)| claims.remove(&t.id)).collect()
         };
         let mut client = self.client();
         let mut tx = client
             .transaction()
             .map_err(db("starting to save outcomes"))?;
-        let sql = self.sql(
+        let select = self.sql(
+            "SELECT record FROM {s}.tasks
+             WHERE id = $1 AND status = 'executing' AND lease_token = $2 FOR UPDATE",
+        );
+        let update = self.sql(
             "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
                  runner = NULL, lease_token = NULL, lease_until = NULL
-             WHERE id = $1 AND status = 'executing' AND lease_token = $5",
+             WHERE id = $1",
         );
         let mut rejected = Vec::new();
-        for (task, (_, token)) in tasks.iter().zip(&tokens) {
-            let run_at = (task.status == Status::Scheduled).then(|| task.run_at.to_string());
-            let updated = match token {
+        for ((task, next), token) in outcomes.iter().zip(&tokens) {
+            // Fencing: the row must still carry the token this process claimed it with.
+            let stored = match token {
                 Some(token) => tx
-                    .execute(
-                        &sql,
-                        &[
-                            &task.id,
-                            &task.status.as_str(),
-                            &run_at,
-                            &task.to_line(),
-                            token,
-                        ],
-                    )
+                    .query_opt(&select, &[&task.id, token])
                     .map_err(db("saving an outcome"))?,
-                None => 0,
+                None => None,
             };
-            if updated == 0 {
+            let Some(stored) = stored else {
                 rejected.push(task.id.clone());
+                continue;
+            };
+            let stored: &str = stored.get(0);
+            let ended = super::series_ended(stored.as_bytes());
+            let mut task = task.clone();
+            if ended && let Some(series) = task.series.as_mut() {
+                series.ended = true;
+            }
+            Self::update(&mut tx, &update, &task)?;
+            if let Some(next) = next.as_ref().filter(|_| !ended) {
+                self.insert_follow_up(&mut tx, next)?;
             }
         }
+        self.notify(&mut tx)?;
         tx.commit().map_err(db("committing outcomes"))?;
         Ok(rejected)
+    }
+
+    /// `LISTEN` on a second connection: every insert, cancel and outcome `NOTIFY`s the
+    /// schema's channel, so a watcher on any host wakes at once.
+    fn wait_for_change(&self, timeout: Duration) -> Result<bool> {
+        let mut listener = self.listener.lock().unwrap_or_else(|p| p.into_inner());
+        if listener.is_none() {
+            let mut client = connect(&self.url)?;
+            client
+                .batch_execute(&format!("LISTEN \"{}\"", self.channel()))
+                .map_err(db("listening for changes"))?;
+            *listener = Some(client);
+        }
+        let Some(client) = listener.as_mut() else {
+            return Ok(false);
+        };
+        let mut notifications = client.notifications();
+        let woke = notifications
+            .timeout_iter(timeout)
+            .next()
+            .map_err(db("waiting for changes"))?
+            .is_some();
+        // Several changes at once need one pass, not several.
+        while let Ok(Some(_)) = notifications.iter().next() {}
+        Ok(woke)
     }
 
     fn lease_renewal(&self) -> Option<Duration> {
@@ -661,6 +773,7 @@ impl Store for PgStore {
             )
             .map_err(db("importing an archived task"))?;
         }
+        self.notify(&mut tx)?;
         tx.commit().map_err(db("committing an import"))
     }
 }

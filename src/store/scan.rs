@@ -40,11 +40,17 @@ pub struct Fields<'a> {
 /// Validates `line` as one JSON object and returns its top-level `id`, `status`, `run_at`
 /// when they are strings.
 pub fn scan(line: &[u8]) -> Result<Fields<'_>, ScanError> {
-    if std::str::from_utf8(line).is_err() {
+    if let Err(e) = std::str::from_utf8(line) {
+        // A character cut off by the end of the line is a truncated write, not bad bytes.
+        let eof = e.error_len().is_none();
         return Err(ScanError {
-            at: std::str::from_utf8(line).map_or_else(|e| e.valid_up_to(), |_| 0),
-            what: "invalid UTF-8",
-            eof: false,
+            at: e.valid_up_to(),
+            what: if eof {
+                "line ends inside a character"
+            } else {
+                "invalid UTF-8"
+            },
+            eof,
         });
     }
     let mut s = Scanner { b: line, i: 0 };

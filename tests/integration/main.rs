@@ -4,8 +4,13 @@
 mod util;
 
 mod cli;
+mod doctor;
 mod examples;
+mod faults;
 mod mcp;
 mod postgres;
+mod props;
+mod recurring;
 mod runner;
+mod security;
 mod stores;

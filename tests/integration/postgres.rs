@@ -203,7 +203,9 @@ fn a_late_outcome_from_a_presumed_dead_runner_is_fenced_off() {
     // Runner B finds the lease expired, rescues the task and claims it itself.
     let (_, b) = connect(&env, "2026-04-08T16:36:00Z", "10");
     let rescued = b
-        .recover(t1, &mut |t| lifecycle::interrupted(t, t1, "/p", &policy))
+        .recover(t1, &mut |t| {
+            (lifecycle::interrupted(t, t1, "/p", &policy), None)
+        })
         .expect("recover");
     assert_eq!(rescued.len(), 1);
     let mine = b
@@ -214,7 +216,7 @@ fn a_late_outcome_from_a_presumed_dead_runner_is_fenced_off() {
     // A wakes up and reports success: refused, because the claim is no longer A's.
     let late = lifecycle::prompt_prepared(claimed[0].clone(), t1, "/a");
     assert_eq!(
-        a.save_outcomes(&[late]).expect("save"),
+        a.save_outcomes(&[(late, None)]).expect("save"),
         vec!["f1".to_string()]
     );
     let t = env.ok(&["show", "f1"]).json();
@@ -225,7 +227,7 @@ fn a_late_outcome_from_a_presumed_dead_runner_is_fenced_off() {
 
     // B's outcome lands.
     let done = lifecycle::prompt_prepared(mine[0].clone(), t1, "/b");
-    assert!(b.save_outcomes(&[done]).expect("save").is_empty());
+    assert!(b.save_outcomes(&[(done, None)]).expect("save").is_empty());
     let t = env.ok(&["show", "f1"]).json();
     assert_eq!(t["status"], "completed");
     assert_eq!(t["attempts"], 1);
@@ -252,7 +254,7 @@ fn leases_are_renewed_while_the_executor_runs() {
     };
     let rescued = b
         .recover(t, &mut |task| {
-            lifecycle::interrupted(task, t, "/p", &policy)
+            (lifecycle::interrupted(task, t, "/p", &policy), None)
         })
         .expect("recover");
     assert!(rescued.is_empty(), "a renewed lease is not rescued");

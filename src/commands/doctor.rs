@@ -1,0 +1,685 @@
+//! `defer doctor`: what the runner will do on this host, and whether something needs the
+//! user's attention.
+//!
+//! A scheduler that silently does nothing is the failure users meet most, and the hardest to
+//! see: nothing happens, and nothing says why. Each check here looks at one link of the chain
+//! from "a task is due" to "it ran" — the zone and clock, the store, the last recorded wake of
+//! the runner, whatever is meant to wake it (a crontab line, a watcher unit), the executor,
+//! the due and executing tasks, malformed lines — and says in one line what it found and how
+//! to fix it. Doctor only looks: it never changes the store, the crontab or a unit.
+//!
+//! The helpers at the end (times in words, the runner lock probe, process liveness) are shared
+//! with `defer why`, which asks the same questions about one task.
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::DoctorArgs;
+use crate::commands::cron::{self, Crontab};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::record::{Stamp, Status};
+use crate::runner::{self, Wake, executor};
+use crate::store::{self, Query, Store};
+use crate::when;
+
+/// A wake older than this, while tasks wait, means nothing is waking the runner: cron wakes it
+/// every minute and a watcher within a second of a due time.
+const STALE_WAKE_SECS: i64 = 5 * 60;
+/// How late a due task may be before it counts as missed rather than "for the next wake".
+const OVERDUE_SECS: i64 = 5 * 60;
+/// A due task is "waiting" once it is later than one cron interval.
+const CRON_INTERVAL_SECS: i64 = 60;
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Nothing to do.
+    Ok,
+    /// Worth knowing; nothing is lost yet.
+    Warn,
+    /// Tasks will not run (or have not) until the user acts: doctor exits 1.
+    Problem,
+}
+
+impl Level {
+    fn prefix(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warn => "warn",
+            Level::Problem => "problem",
+        }
+    }
+}
+
+/// One check's result: a line of `defer doctor`, an element of `--json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// A stable name for scripts: `clock`, `permissions`, `store`, `runner`, `wakeup`,
+    /// `executor`, `due`, `executing`, `lines`.
+    pub check: &'static str,
+    pub level: Level,
+    /// Plain words: what was found and, when something is wrong, how to fix it.
+    pub message: String,
+}
+
+impl Finding {
+    fn new(check: &'static str, level: Level, message: impl Into<String>) -> Finding {
+        Finding {
+            check,
+            level,
+            message: message.into(),
+        }
+    }
+}
+
+/// The CLI: one line per check (or a JSON array); exit 1 when any check found a problem.
+pub fn run(config: &Config, args: DoctorArgs) -> Result<()> {
+    let findings = diagnose(config, &Crontab::from_env());
+    if args.json {
+        output::print_json(&findings, false)?;
+    } else {
+        for f in &findings {
+            output::print(&format!("{}: {}", f.level.prefix(), f.message))?;
+        }
+    }
+    let problems = findings
+        .iter()
+        .filter(|f| f.level == Level::Problem)
+        .count();
+    if problems == 0 {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "{problems} check(s) need attention: see the `problem:` lines above"
+    )))
+}
+
+/// The fields of a record the checks need; anything else in the line is ignored.
+#[derive(Debug, Deserialize)]
+struct Brief {
+    id: String,
+    run_at: Stamp,
+    status: Status,
+    #[serde(default)]
+    started_at: Option<Stamp>,
+}
+
+/// Runs every check. Never fails: a check that cannot be made is itself a finding.
+pub fn diagnose(config: &Config, crontab: &Crontab) -> Vec<Finding> {
+    let now = config.clock.now();
+    let mut findings = vec![clock_finding(config), permissions_finding(config)];
+
+    let opened = store::open(config);
+    let store = match opened {
+        Ok(store) => store,
+        Err(e) => {
+            findings.push(Finding::new(
+                "store",
+                Level::Problem,
+                format!(
+                    "cannot open the task store: {}; nothing can run until it opens (check \
+                     DEFER_DATABASE_URL and that the server is up)",
+                    chain(&e)
+                ),
+            ));
+            let wake = runner::last_wake(config);
+            findings.push(wake_finding(config, wake.as_ref(), None));
+            findings.push(wakeup_finding(config, crontab, wake.as_ref()));
+            findings.push(executor_finding(config));
+            return findings;
+        }
+    };
+
+    let tasks = match pending(&*store) {
+        Ok(tasks) => {
+            let scheduled = tasks
+                .iter()
+                .filter(|t| t.status == Status::Scheduled)
+                .count();
+            findings.push(Finding::new(
+                "store",
+                Level::Ok,
+                format!(
+                    "store: {}; {scheduled} scheduled, {} executing",
+                    describe_store(config),
+                    tasks.len() - scheduled
+                ),
+            ));
+            Some(tasks)
+        }
+        Err(e) => {
+            findings.push(Finding::new(
+                "store",
+                Level::Problem,
+                format!(
+                    "cannot read the task store ({}): {}; the runner cannot read it either",
+                    describe_store(config),
+                    chain(&e)
+                ),
+            ));
+            None
+        }
+    };
+
+    let mut due: Vec<&Brief> = tasks
+        .iter()
+        .flatten()
+        .filter(|t| t.status == Status::Scheduled && t.run_at.timestamp() <= now)
+        .collect();
+    due.sort_by_key(|t| t.run_at);
+    let oldest_due = due.first().copied();
+
+    let wake = runner::last_wake(config);
+    findings.push(wake_finding(config, wake.as_ref(), oldest_due));
+    findings.push(wakeup_finding(config, crontab, wake.as_ref()));
+    findings.push(executor_finding(config));
+    if let Some(tasks) = &tasks {
+        findings.push(due_finding(config, tasks, &due));
+        findings.push(executing_finding(config, &*store, tasks));
+    }
+    findings.push(lines_finding(&*store));
+    findings
+}
+
+/// The scheduled and executing tasks of the active store.
+fn pending(store: &dyn Store) -> Result<Vec<Brief>> {
+    let mut tasks = Vec::new();
+    let query = Query {
+        statuses: vec![Status::Scheduled, Status::Executing],
+        include_archive: false,
+    };
+    store.list(&query, &mut |bytes| {
+        // `list` hands over valid JSON; a line without these fields is `check`'s business.
+        if let Ok(task) = serde_json::from_slice::<Brief>(bytes) {
+            tasks.push(task);
+        }
+        Ok(())
+    })?;
+    Ok(tasks)
+}
+
+/// Every command that uses the store (the runner too) refuses a runtime directory others can
+/// write to; doctor says so instead of refusing.
+fn permissions_finding(config: &Config) -> Finding {
+    match config.check_permissions() {
+        Ok(()) => Finding::new(
+            "permissions",
+            Level::Ok,
+            format!(
+                "{} and the store are writable by you only",
+                config.runtime_dir.display()
+            ),
+        ),
+        Err(e) => Finding::new(
+            "permissions",
+            Level::Problem,
+            format!(
+                "{}; until then every command that uses the store refuses to",
+                chain(&e)
+            ),
+        ),
+    }
+}
+
+fn describe_store(config: &Config) -> String {
+    if config.database_url.is_some() {
+        format!(
+            "PostgreSQL (DEFER_DATABASE_URL), schema {}",
+            config.database_schema
+        )
+    } else if config.tasks_file.exists() {
+        format!("the JSONL file {}", config.tasks_file.display())
+    } else {
+        format!(
+            "the JSONL file {} (not created yet: the first `defer schedule` creates it)",
+            config.tasks_file.display()
+        )
+    }
+}
+
+fn clock_finding(config: &Config) -> Finding {
+    let now = config.clock.now();
+    let pinned = if config.clock.is_fixed() {
+        "; \"now\" is pinned by DEFER_NOW, which the runner woken by cron does not see"
+    } else {
+        ""
+    };
+    Finding::new(
+        "clock",
+        Level::Ok,
+        format!(
+            "time zone {} (DEFER_TIMEZONE, else TZ, else the system zone); now is {} ({}){pinned}",
+            config.clock.zone_name(),
+            local(config, now),
+            Stamp(now)
+        ),
+    )
+}
+
+/// When the runner last woke here, judged against the tasks waiting for it.
+fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>) -> Finding {
+    let now = config.clock.now();
+    // With a shared database, runners on other hosts may do the work; this host's silence is
+    // then worth a warning, not a failure. The `due` check still catches missed tasks.
+    let shared = config.database_url.is_some();
+    let (silent, note) = if shared {
+        (
+            Level::Warn,
+            " (fine if runners on other hosts share this database)",
+        )
+    } else {
+        (Level::Problem, "")
+    };
+    let Some(wake) = wake else {
+        return Finding::new(
+            "runner",
+            silent,
+            format!(
+                "the runner has never woken on this host{note}: no `defer run` is recorded in {}; \
+                 install a wake-up (`defer cron install`, or a unit from contrib/) — if you just \
+                 did, wait a minute and check again",
+                config.runtime_dir.display()
+            ),
+        );
+    };
+    let age = now.duration_since(wake.at.timestamp()).as_secs();
+    let woke = format!(
+        "the runner last woke {} ({}, pid {}){}",
+        relative(config, wake.at.timestamp()),
+        wake.mode,
+        wake.pid,
+        if wake.skipped {
+            " and stepped aside: another runner held the lock"
+        } else {
+            ""
+        }
+    );
+    let waiting = oldest_due
+        .filter(|t| now.duration_since(t.run_at.timestamp()).as_secs() > CRON_INTERVAL_SECS);
+    if age <= STALE_WAKE_SECS {
+        return Finding::new("runner", Level::Ok, woke);
+    }
+    if let Some(task) = waiting {
+        return Finding::new(
+            "runner",
+            silent,
+            format!(
+                "{woke}, and task {} has been due since {} without a wake{note}: nothing is \
+                 waking the runner; check the wake-up line below, and `defer run -v` runs it by \
+                 hand",
+                task.id,
+                local(config, task.run_at.timestamp())
+            ),
+        );
+    }
+    if wake.mode == "watch" && process_alive(wake.pid) {
+        return Finding::new(
+            "runner",
+            Level::Ok,
+            format!("{woke}; it is still running and sleeps until the next task is due"),
+        );
+    }
+    Finding::new(
+        "runner",
+        Level::Warn,
+        format!(
+            "{woke}; nothing is due, so nothing is missed yet, but cron wakes it every minute: \
+             check the wake-up line below"
+        ),
+    )
+}
+
+/// Whether anything is installed to wake the runner: a crontab line or a watcher.
+fn wakeup_finding(config: &Config, crontab: &Crontab, wake: Option<&Wake>) -> Finding {
+    let mut found = Vec::new();
+    let mut cron_note = String::new();
+    match crontab.read() {
+        Ok(text) => {
+            let lines: Vec<&str> = text.lines().filter(|l| cron::runs_defer(l)).collect();
+            match lines.len() {
+                0 => cron_note = "no crontab line runs `defer run`".into(),
+                n => found.push(format!(
+                    "{n} crontab line{} running `defer run`{}",
+                    if n == 1 { "" } else { "s" },
+                    if lines.iter().any(|l| cron::is_tagged(l)) {
+                        " (installed by `defer cron install`)"
+                    } else {
+                        ""
+                    }
+                )),
+            }
+        }
+        Err(e) => cron_note = format!("the crontab could not be read: {}", chain(&e)),
+    }
+    for unit in watcher_units(config) {
+        if unit.exists() {
+            found.push(format!(
+                "{} (cannot tell whether it is enabled)",
+                unit.display()
+            ));
+        }
+    }
+    if let Some(wake) = wake.filter(|w| w.mode == "watch" && process_alive(w.pid)) {
+        found.push(format!("a `defer run --watch` process (pid {})", wake.pid));
+    }
+    if !found.is_empty() {
+        return Finding::new(
+            "wakeup",
+            Level::Ok,
+            format!("wakes the runner: {}", found.join("; ")),
+        );
+    }
+    let level = if config.database_url.is_some() {
+        Level::Warn
+    } else {
+        Level::Problem
+    };
+    Finding::new(
+        "wakeup",
+        level,
+        format!(
+            "nothing wakes the runner on this host: {cron_note}, and no watcher is installed; \
+             run `defer cron install`, or install contrib/systemd/defer-watch.service (Linux) or \
+             contrib/launchd/dev.agent-defer.watch.plist (macOS)"
+        ),
+    )
+}
+
+/// Unit files that wake the runner: the `--watch` units from contrib/ and the timer setups of
+/// docs/scheduling.md. Their presence is a good sign, not proof that they are enabled.
+fn watcher_units(config: &Config) -> Vec<PathBuf> {
+    let systemd = config.home.join(".config/systemd/user");
+    let launchd = config.home.join("Library/LaunchAgents");
+    vec![
+        systemd.join("defer-watch.service"),
+        systemd.join("defer-run.timer"),
+        launchd.join("dev.agent-defer.watch.plist"),
+        launchd.join("dev.agent-defer.run.plist"),
+    ]
+}
+
+fn executor_finding(config: &Config) -> Finding {
+    match &config.executor {
+        None => Finding::new(
+            "executor",
+            Level::Ok,
+            "no executor (DEFER_EXECUTOR is unset): due tasks complete by writing their prompt \
+             file only",
+        ),
+        Some(path) => match executor::check_usable(path) {
+            Ok(resolved) => Finding::new(
+                "executor",
+                Level::Ok,
+                format!(
+                    "executor {} is executable; due tasks are piped to it",
+                    resolved.display()
+                ),
+            ),
+            Err(executor::Unusable(reason)) => Finding::new(
+                "executor",
+                Level::Problem,
+                format!("{reason}; every task that comes due will fail at once until it is fixed"),
+            ),
+        },
+    }
+}
+
+fn due_finding(config: &Config, tasks: &[Brief], due: &[&Brief]) -> Finding {
+    let now = config.clock.now();
+    let Some(oldest) = due.first() else {
+        let next = tasks
+            .iter()
+            .filter(|t| t.status == Status::Scheduled)
+            .min_by_key(|t| t.run_at);
+        return Finding::new(
+            "due",
+            Level::Ok,
+            match next {
+                Some(t) => format!(
+                    "no task is due; the next, {}, is due {}",
+                    t.id,
+                    relative(config, t.run_at.timestamp())
+                ),
+                None => "no task is scheduled".to_string(),
+            },
+        );
+    };
+    let late = now.duration_since(oldest.run_at.timestamp()).as_secs();
+    let count = if due.len() == 1 {
+        "1 task is".to_string()
+    } else {
+        format!("{} tasks are", due.len())
+    };
+    if late <= OVERDUE_SECS {
+        return Finding::new(
+            "due",
+            Level::Ok,
+            format!(
+                "{count} due now (the most overdue by {}); the next wake runs them",
+                span(late)
+            ),
+        );
+    }
+    Finding::new(
+        "due",
+        Level::Problem,
+        format!(
+            "{count} due and not run; the most overdue, {}, was due {}, {} late; `defer why {}` \
+             explains, and `defer run -v` runs due tasks now",
+            oldest.id,
+            local(config, oldest.run_at.timestamp()),
+            span(late),
+            oldest.id
+        ),
+    )
+}
+
+fn executing_finding(config: &Config, store: &dyn Store, tasks: &[Brief]) -> Finding {
+    let now = config.clock.now();
+    let mut executing: Vec<&Brief> = tasks
+        .iter()
+        .filter(|t| t.status == Status::Executing)
+        .collect();
+    executing.sort_by_key(|t| t.started_at);
+    let Some(first) = executing.first() else {
+        return Finding::new("executing", Level::Ok, "no task is executing");
+    };
+    let since = first
+        .started_at
+        .map(|s| format!(", started {}", relative(config, s.timestamp())))
+        .unwrap_or_default();
+    let what = format!(
+        "{} task(s) executing (the longest, {}{since})",
+        executing.len(),
+        first.id
+    );
+    match runner_now(config, store) {
+        RunnerNow::Idle => {
+            return Finding::new(
+                "executing",
+                Level::Warn,
+                format!(
+                    "{what} but no runner holds the lock: the runner that claimed them is gone; \
+                     the next `defer run` recovers them as failed attempts (retried if they have \
+                     retries left)"
+                ),
+            );
+        }
+        RunnerNow::Busy | RunnerNow::Unknown => {}
+    }
+    let limit = i64::try_from(config.executor_timeout.as_secs())
+        .unwrap_or(i64::MAX)
+        .saturating_add(OVERDUE_SECS);
+    let stuck = first
+        .started_at
+        .is_some_and(|s| now.duration_since(s.timestamp()).as_secs() > limit);
+    if stuck {
+        return Finding::new(
+            "executing",
+            Level::Warn,
+            format!(
+                "{what}, longer than DEFER_EXECUTOR_TIMEOUT_SECONDS ({}s) allows: its runner \
+                 may be stuck or dead; look for a `defer run` process, and a runner that died is \
+                 recovered by the next `defer run`",
+                config.executor_timeout.as_secs()
+            ),
+        );
+    }
+    Finding::new(
+        "executing",
+        Level::Ok,
+        format!("{what}, by a runner working now"),
+    )
+}
+
+fn lines_finding(store: &dyn Store) -> Finding {
+    match store.check() {
+        Ok(problems) if problems.is_empty() => Finding::new(
+            "lines",
+            Level::Ok,
+            "every line of the store and the archives is a valid task record",
+        ),
+        Ok(problems) => {
+            let first = &problems[0];
+            Finding::new(
+                "lines",
+                Level::Problem,
+                format!(
+                    "{} line(s) are not valid task records (first: {}:{}: {}); they are kept and \
+                     skipped by the runner: fix or remove them by hand (`defer check` lists them)",
+                    problems.len(),
+                    first.file.display(),
+                    first.line,
+                    first.reason
+                ),
+            )
+        }
+        Err(e) => Finding::new(
+            "lines",
+            Level::Problem,
+            format!("cannot check the store's lines: {}", chain(&e)),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared with `defer why`
+
+/// Whether a runner is working the store at this moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunnerNow {
+    /// Another runner holds the runner lock.
+    Busy,
+    /// The lock is free: no runner is working.
+    Idle,
+    /// Cannot tell (a shared database has no single runner; the store dir does not exist).
+    Unknown,
+}
+
+/// Probes the runner lock by taking it and letting go at once. Only for the file store, and
+/// only when its directory exists, so a diagnosis never creates a runtime directory.
+pub(crate) fn runner_now(config: &Config, store: &dyn Store) -> RunnerNow {
+    if config.database_url.is_some() || !config.tasks_dir().is_dir() {
+        return RunnerNow::Unknown;
+    }
+    match store.try_runner_lock() {
+        Ok(Some(_released_on_drop)) => RunnerNow::Idle,
+        Ok(None) => RunnerNow::Busy,
+        Err(_) => RunnerNow::Unknown,
+    }
+}
+
+/// Whether a process with this id exists (signal 0 checks without sending anything).
+pub(crate) fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill(2) with signal 0 delivers nothing; it only reports whether `pid` exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    // EPERM: it exists but belongs to someone else.
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// `Wed 2026-04-08 12:35 EDT` in the user's zone.
+pub(crate) fn local(config: &Config, at: Timestamp) -> String {
+    at.to_zoned_datetime(config.clock.zone().clone())
+        .strftime("%a %Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+/// `Wed 2026-04-08 12:35 EDT, 3h ago` / `…, in 2d 4h`.
+pub(crate) fn relative(config: &Config, at: Timestamp) -> String {
+    let zone = config.clock.zone().clone();
+    when::describe(
+        &at.to_zoned_datetime(zone.clone()),
+        &config.clock.now().to_zoned_datetime(zone),
+    )
+}
+
+/// A length of time in its largest two units: `3h 5m`, `2d`, `45s`.
+pub(crate) fn span(secs: i64) -> String {
+    let secs = secs.unsigned_abs();
+    if secs < 60 {
+        return format!("{secs}s");
+    }
+    let parts = [
+        (secs / 86_400, 'd'),
+        (secs % 86_400 / 3_600, 'h'),
+        (secs % 3_600 / 60, 'm'),
+    ];
+    let first = parts.iter().position(|&(n, _)| n != 0).unwrap_or(2);
+    let (n, unit) = parts[first];
+    match parts.get(first + 1) {
+        Some(&(n2, unit2)) if n2 != 0 => format!("{n}{unit} {n2}{unit2}"),
+        _ => format!("{n}{unit}"),
+    }
+}
+
+/// An error and its sources on one line, as the binary prints errors.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_like_the_confirmation_lines() {
+        assert_eq!(span(0), "0s");
+        assert_eq!(span(59), "59s");
+        assert_eq!(span(3 * 3600), "3h");
+        assert_eq!(span(3 * 3600 + 5 * 60 + 7), "3h 5m");
+        assert_eq!(span(-(2 * 86_400 + 60)), "2d");
+    }
+
+    #[test]
+    fn findings_serialise_as_check_level_message() {
+        let f = Finding::new("executor", Level::Problem, "x");
+        assert_eq!(
+            serde_json::to_string(&f).ok().as_deref(),
+            Some(r#"{"check":"executor","level":"problem","message":"x"}"#)
+        );
+    }
+
+    #[test]
+    fn this_process_is_alive() {
+        assert!(process_alive(std::process::id()));
+        assert!(!process_alive(0));
+    }
+}

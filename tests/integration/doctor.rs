@@ -1,0 +1,753 @@
+//! `defer doctor`, `defer why` and `defer cron install|uninstall`, driven through the real
+//! binary. The crontab is a fake `crontab` program (a shell script keeping the table in a file
+//! of the test's temp dir) named by `DEFER_CRONTAB`: no test reads or writes a real crontab.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::util::{Env, Run};
+
+/// The instant the harness pins `DEFER_NOW` to.
+const NOW: &str = "2026-04-08T16:35:00Z";
+
+/// Installs a fake `crontab` in the env's temp dir and points `DEFER_CRONTAB` at it; returns
+/// the file holding the table. `initial` is the table before the test (`None`: the user has
+/// no crontab, and `crontab -l` says so the way the real one does).
+fn fake_crontab(env: &mut Env, initial: Option<&str>) -> PathBuf {
+    let table = env.dir.path().join("crontab.txt");
+    if let Some(text) = initial {
+        fs::write(&table, text).expect("write crontab");
+    }
+    let script = env.script(
+        "fake-crontab",
+        &format!(
+            r#"f='{}'
+case "$1" in
+  -l) [ -f "$f" ] || {{ echo "no crontab for tester" >&2; exit 1; }}; cat "$f" ;;
+  -) cat > "$f" ;;
+  *) echo "fake crontab: unexpected arguments: $*" >&2; exit 2 ;;
+esac"#,
+            table.display()
+        ),
+    );
+    env.set("DEFER_CRONTAB", script.as_os_str());
+    table
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
+}
+
+fn tagged_lines(table: &str) -> Vec<&str> {
+    table
+        .lines()
+        .filter(|l| l.ends_with(" # agent-defer"))
+        .collect()
+}
+
+/// A scheduled record in the reference format, due at `run_at`.
+fn task_line(id: &str, run_at: &str, extra: Value) -> String {
+    let mut record = json!({
+        "id": id,
+        "created_at": "2026-04-08T12:00:00Z",
+        "run_at": run_at,
+        "type": "deferred_task",
+        "intent": "resume_task",
+        "context": {"summary": format!("summary of {id}"), "key_points": [], "artifacts": [], "constraints": []},
+        "execution": {"mode": "fresh", "prompt_template": "do it", "aura_level": "low"},
+        "status": "scheduled",
+        "attempts": 0,
+        "max_retries": 0,
+        "reorient_requested": false
+    });
+    if let (Some(map), Value::Object(more)) = (record.as_object_mut(), extra) {
+        map.extend(more);
+    }
+    record.to_string()
+}
+
+/// Writes `lines` as the whole active store.
+fn write_store(env: &Env, lines: &[String]) {
+    fs::create_dir_all(env.runtime()).expect("runtime dir");
+    fs::write(env.tasks_file(), format!("{}\n", lines.join("\n"))).expect("write store");
+}
+
+/// Runs `defer run` once with "now" pinned to `at` (records a wake at that instant).
+fn wake_at(env: &Env, at: &str) {
+    let run = env
+        .cmd(&["run"])
+        .env("DEFER_NOW", at)
+        .output()
+        .expect("spawn defer run");
+    assert!(run.status.success(), "{run:?}");
+}
+
+/// The output's lines starting with `prefix`.
+fn lines_with<'a>(run: &'a Run, prefix: &str) -> Vec<&'a str> {
+    run.stdout
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .collect()
+}
+
+fn assert_line(run: &Run, prefix: &str, needles: &[&str]) {
+    let found = lines_with(run, prefix)
+        .into_iter()
+        .any(|l| needles.iter().all(|n| l.contains(n)));
+    assert!(
+        found,
+        "no {prefix:?} line containing {needles:?} in:\n{}",
+        run.stdout
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// doctor
+
+#[test]
+fn doctor_passes_on_a_healthy_setup() {
+    let mut env = Env::new();
+    let table = fake_crontab(&mut env, Some("MAILTO=me\n"));
+    let executor = env.script("exec.sh", "cat >/dev/null; echo done");
+    env.set("DEFER_EXECUTOR", executor.as_os_str());
+    env.ok(&["cron", "install"]);
+    assert_eq!(tagged_lines(&read(&table)).len(), 1);
+    let id = env
+        .ok(&[
+            "schedule",
+            "--compact",
+            "--when",
+            "2h",
+            "--summary",
+            "later",
+        ])
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    env.ok(&["run"]);
+
+    let run = env.ok(&["doctor"]);
+    assert!(
+        run.stdout.lines().all(|l| l.starts_with("ok: ")),
+        "{}",
+        run.stdout
+    );
+    assert_line(
+        &run,
+        "ok: ",
+        &["time zone UTC", "now is Wed 2026-04-08 16:35 UTC"],
+    );
+    assert_line(
+        &run,
+        "ok: ",
+        &["store: the JSONL file", "1 scheduled, 0 executing"],
+    );
+    assert_line(
+        &run,
+        "ok: ",
+        &["the runner last woke Wed 2026-04-08 16:35 UTC, now (cron"],
+    );
+    assert_line(
+        &run,
+        "ok: ",
+        &["1 crontab line running `defer run` (installed by `defer cron install`)"],
+    );
+    assert_line(&run, "ok: ", &["executor", "is executable"]);
+    assert_line(
+        &run,
+        "ok: ",
+        &[&format!("no task is due; the next, {id}, is due"), "in 2h"],
+    );
+    assert_line(&run, "ok: ", &["no task is executing"]);
+    assert_line(
+        &run,
+        "ok: ",
+        &["every line of the store and the archives is a valid task record"],
+    );
+    assert_eq!(run.stderr, "");
+
+    let json = env.ok(&["doctor", "--json"]).json();
+    let checks = json.as_array().expect("array");
+    let names: Vec<&str> = checks.iter().filter_map(|c| c["check"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "clock",
+            "permissions",
+            "store",
+            "runner",
+            "wakeup",
+            "executor",
+            "due",
+            "executing",
+            "lines"
+        ]
+    );
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["level"] == "ok" && c["message"].is_string())
+    );
+}
+
+#[test]
+fn doctor_reports_each_problem_in_a_broken_setup() {
+    let mut env = Env::new();
+    fake_crontab(&mut env, None);
+    let executor = env.dir.path().join("not-executable.sh");
+    fs::write(&executor, "#!/bin/sh\n").expect("write");
+    env.set("DEFER_EXECUTOR", executor.as_os_str());
+    write_store(
+        &env,
+        &[
+            task_line("late_1", "2026-04-08T13:35:00Z", json!({})),
+            "{not a record".to_string(),
+        ],
+    );
+
+    let run = env.run(&["doctor"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_eq!(
+        run.stderr.trim(),
+        "error: 5 check(s) need attention: see the `problem:` lines above"
+    );
+    assert_line(
+        &run,
+        "problem: ",
+        &[
+            "the runner has never woken on this host",
+            "defer cron install",
+        ],
+    );
+    assert_line(
+        &run,
+        "problem: ",
+        &[
+            "nothing wakes the runner on this host: no crontab line runs `defer run`, and no watcher is installed",
+            "contrib/systemd/defer-watch.service",
+        ],
+    );
+    assert_line(
+        &run,
+        "problem: ",
+        &[
+            &format!(
+                "Configured DEFER_EXECUTOR is not executable: {}",
+                executor.display()
+            ),
+            "chmod +x",
+        ],
+    );
+    assert_line(
+        &run,
+        "problem: ",
+        &[
+            "1 task is due and not run; the most overdue, late_1, was due Wed 2026-04-08 13:35 UTC, 3h late",
+            "defer why late_1",
+        ],
+    );
+    assert_line(
+        &run,
+        "problem: ",
+        &[
+            "1 line(s) are not valid task records (first: ",
+            "deferred.jsonl:2:",
+            "defer check",
+        ],
+    );
+    assert_line(&run, "ok: ", &["time zone UTC"]);
+    assert_line(&run, "ok: ", &["and the store are writable by you only"]);
+
+    let json = env.run(&["doctor", "--json"]);
+    assert_eq!(json.code, Some(1));
+    let levels: Vec<(String, String)> = json
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap_or("").to_string(),
+                c["level"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let problems: Vec<&str> = levels
+        .iter()
+        .filter(|(_, l)| l == "problem")
+        .map(|(c, _)| c.as_str())
+        .collect();
+    assert_eq!(problems, ["runner", "wakeup", "executor", "due", "lines"]);
+}
+
+#[test]
+fn doctor_sees_a_wake_older_than_the_due_task() {
+    let mut env = Env::new();
+    fake_crontab(&mut env, Some("* * * * * /usr/local/bin/defer run\n"));
+    write_store(
+        &env,
+        &[task_line("late_2", "2026-04-08T13:35:00Z", json!({}))],
+    );
+    wake_at(&env, "2026-04-08T12:35:00Z");
+
+    let run = env.run(&["doctor"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_line(
+        &run,
+        "problem: ",
+        &[
+            "the runner last woke Wed 2026-04-08 12:35 UTC, 4h ago (cron, pid ",
+            "task late_2 has been due since Wed 2026-04-08 13:35 UTC without a wake",
+        ],
+    );
+    assert_line(&run, "problem: ", &["the most overdue, late_2", "3h late"]);
+    // A line installed by hand counts as a wake-up too.
+    assert_line(&run, "ok: ", &["1 crontab line running `defer run`"]);
+    assert_line(&run, "ok: ", &["no executor (DEFER_EXECUTOR is unset)"]);
+}
+
+#[test]
+fn doctor_counts_a_watcher_unit_and_warns_about_an_idle_runner() {
+    let mut env = Env::new();
+    fake_crontab(&mut env, Some("# nothing here\n"));
+    let units = env.dir.path().join("home/.config/systemd/user");
+    fs::create_dir_all(&units).expect("units dir");
+    fs::write(units.join("defer-watch.service"), "[Service]\n").expect("unit");
+    wake_at(&env, "2026-04-08T10:00:00Z");
+
+    let run = env.ok(&["doctor"]);
+    assert_line(&run, "ok: ", &["wakes the runner: ", "defer-watch.service"]);
+    // Nothing is due, so an old wake is a warning, not a failure.
+    assert_line(
+        &run,
+        "warn: ",
+        &[
+            "the runner last woke Wed 2026-04-08 10:00 UTC, 6h 35m ago",
+            "nothing is due",
+        ],
+    );
+}
+
+#[test]
+fn doctor_reports_tasks_left_executing_by_a_dead_runner() {
+    let mut env = Env::new();
+    fake_crontab(&mut env, Some("* * * * * defer run\n"));
+    write_store(
+        &env,
+        &[task_line(
+            "orphan",
+            "2026-04-08T16:00:00Z",
+            json!({"status": "executing", "started_at": "2026-04-08T16:01:00Z"}),
+        )],
+    );
+    wake_at(&env, NOW);
+    // The wake above recovered the orphan; put it back as a runner that died would leave it.
+    write_store(
+        &env,
+        &[task_line(
+            "orphan",
+            "2026-04-08T16:00:00Z",
+            json!({"status": "executing", "started_at": "2026-04-08T16:01:00Z"}),
+        )],
+    );
+    let run = env.ok(&["doctor"]);
+    assert_line(
+        &run,
+        "warn: ",
+        &[
+            "1 task(s) executing (the longest, orphan, started Wed 2026-04-08 16:01 UTC, 34m ago) but no runner holds the lock",
+            "recovers them",
+        ],
+    );
+}
+
+#[test]
+fn doctor_reports_a_runtime_dir_others_can_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut env = Env::new();
+    fake_crontab(&mut env, Some("* * * * * defer run\n"));
+    wake_at(&env, NOW);
+    fs::set_permissions(env.runtime(), fs::Permissions::from_mode(0o777)).expect("chmod");
+    let run = env.run(&["doctor"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_line(
+        &run,
+        "problem: ",
+        &["is writable by group and others (mode 0777)", "chmod 700"],
+    );
+}
+
+#[test]
+fn doctor_reports_an_unreachable_database_without_crashing() {
+    let mut env = Env::new();
+    fake_crontab(&mut env, None);
+    env.set(
+        "DEFER_DATABASE_URL",
+        "postgres://nobody@127.0.0.1:1/nothing",
+    );
+    let run = env.run(&["doctor"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_line(
+        &run,
+        "problem: ",
+        &["cannot open the task store: ", "DEFER_DATABASE_URL"],
+    );
+    assert_line(&run, "ok: ", &["time zone UTC"]);
+    // With a shared database other hosts may run the tasks: this host's silence is a warning.
+    assert_line(
+        &run,
+        "warn: ",
+        &["the runner has never woken on this host (fine if runners on other hosts"],
+    );
+    assert!(
+        run.stderr.starts_with("error: 1 check(s) need attention"),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// why
+
+fn why(env: &Env, id: &str) -> String {
+    env.ok(&["why", id]).stdout
+}
+
+#[test]
+fn why_explains_a_future_task() {
+    let env = Env::new();
+    let id = env
+        .ok(&[
+            "schedule",
+            "--compact",
+            "--when",
+            "2h",
+            "--summary",
+            "Ping the team",
+        ])
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let text = why(&env, &id);
+    assert!(
+        text.starts_with(&format!("{id}: \"Ping the team\"\n")),
+        "{text}"
+    );
+    assert!(text.contains("Where: the active store"), "{text}");
+    assert!(
+        text.contains("Status: scheduled — waiting for its time"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Due: it is due Wed 2026-04-08 18:35 UTC, in 2h (as typed: \"2h\", read in UTC)."
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Why it has not run: it is in the future; the first runner wake after Wed 2026-04-08 18:35 UTC runs it. But the runner has never woken on this host"),
+        "{text}"
+    );
+}
+
+#[test]
+fn why_explains_a_due_task_the_runner_has_not_reached() {
+    let env = Env::new();
+    write_store(
+        &env,
+        &[task_line("waiting", "2026-04-08T13:35:00Z", json!({}))],
+    );
+    wake_at(&env, "2026-04-08T12:35:00Z");
+    let text = why(&env, "waiting");
+    assert!(
+        text.contains("Due: it was due Wed 2026-04-08 13:35 UTC, 3h ago."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Why it has not run: the runner last woke Wed 2026-04-08 12:35 UTC, 4h ago (cron), before this task became due, and nothing has woken it since"),
+        "{text}"
+    );
+
+    let fresh = Env::new();
+    write_store(
+        &fresh,
+        &[task_line("never", "2026-04-08T13:35:00Z", json!({}))],
+    );
+    let text = why(&fresh, "never");
+    assert!(
+        text.contains("Why it has not run: the runner has never woken on this host"),
+        "{text}"
+    );
+}
+
+#[test]
+fn why_explains_a_completed_archived_task() {
+    let env = Env::new();
+    let id = env
+        .ok(&[
+            "schedule",
+            "--compact",
+            "--when",
+            "now",
+            "--summary",
+            "done soon",
+        ])
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    env.ok(&["run"]);
+    let text = why(&env, &id);
+    assert!(text.contains("Where: the archive"), "{text}");
+    assert!(
+        text.contains("Status: completed Wed 2026-04-08 16:35 UTC, now — it ran"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Result: no executor was configured, so the prompt was written to "),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{id}.prompt.txt")), "{text}");
+    assert!(!text.contains("Why it has not run"), "{text}");
+}
+
+#[test]
+fn why_explains_a_failed_task_with_its_error() {
+    let mut env = Env::new();
+    let executor = env.script(
+        "fail.sh",
+        "cat >/dev/null; echo 'connection refused' >&2; exit 3",
+    );
+    env.set("DEFER_EXECUTOR", executor.as_os_str());
+    let id = env
+        .ok(&["schedule", "--compact", "--when", "now", "--summary", "x"])
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    env.ok(&["run"]);
+    let text = why(&env, &id);
+    assert!(
+        text.contains(
+            "Status: failed Wed 2026-04-08 16:35 UTC, now — it gave up after 1 attempt(s)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("connection refused"), "{text}");
+    assert!(
+        text.contains("Attempts: 1 failed run(s) of at most 1 (max_retries 0)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Result: the executor failed with exit code 3"),
+        "{text}"
+    );
+}
+
+#[test]
+fn why_explains_a_cancelled_task_with_its_reason() {
+    let env = Env::new();
+    let id = env
+        .ok(&["schedule", "--compact", "--when", "1h", "--summary", "x"])
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    env.ok(&["cancel", "--id", &id, "--reason", "done by hand"]);
+    let text = why(&env, &id);
+    assert!(text.contains("Where: the active store"), "{text}");
+    assert!(
+        text.contains("Status: cancelled Wed 2026-04-08 16:35 UTC, now — it will not run. Reason: \"done by hand\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn why_explains_a_series_occurrence_and_its_missed_run_policy() {
+    let env = Env::new();
+    write_store(
+        &env,
+        &[task_line(
+            "daily_3",
+            "2026-04-08T13:35:00Z",
+            json!({
+                "series": {"id": "daily_1", "rule": "every 1d", "occurrence": 3,
+                           "scheduled_for": "2026-04-08T13:35:00Z", "count": 5},
+                "if_late": "skip",
+                "late_after": "1h"
+            }),
+        )],
+    );
+    let text = why(&env, "daily_3");
+    assert!(
+        text.contains("Series: occurrence 3 of series daily_1 (rule \"every 1d\"), scheduled for Wed 2026-04-08 13:35 UTC, 3h ago; the series stops after 5 occurrences."),
+        "{text}"
+    );
+    assert!(text.contains("defer cancel --series daily_1"), "{text}");
+    assert!(
+        text.contains("Missed-run policy: if a runner finds it more than 1h late it is skipped"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "It is already 3h late, past the 1h limit: the next wake records it as skipped."
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn why_an_unknown_id_is_not_found() {
+    let env = Env::new();
+    let run = env.fails(&["why", "task_nope"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stderr.trim(), "error: Task not found: task_nope");
+}
+
+// ---------------------------------------------------------------------------------------------
+// cron install / uninstall
+
+/// Other entries, ending without a newline (as a hand-edited file can).
+const OTHERS: &str = "# my jobs\nMAILTO=me@example.com\nSHELL=/bin/bash\n\n*/5 * * * * /usr/bin/backup --quiet  \n0 3 * * * echo '50% done'";
+
+#[test]
+fn cron_install_twice_leaves_one_tagged_line_and_the_rest_untouched() {
+    let mut env = Env::new();
+    let table = fake_crontab(&mut env, Some(OTHERS));
+    let printed = env.ok(&["cron"]).stdout;
+
+    let first = env.ok(&["cron", "install"]);
+    let installed = read(&table);
+    assert_eq!(
+        installed,
+        format!("{OTHERS}\n{} # agent-defer\n", printed.trim_end()),
+        "the line `defer cron` prints, tagged, after the user's entries"
+    );
+    assert_eq!(
+        first.stdout.trim_end(),
+        format!("{} # agent-defer", printed.trim_end())
+    );
+    assert!(
+        first.stderr.contains("added the agent-defer line"),
+        "{}",
+        first.stderr
+    );
+
+    let second = env.ok(&["cron", "install"]);
+    assert_eq!(read(&table), installed, "a second install changes nothing");
+    assert!(
+        second.stderr.contains("already in your crontab"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(tagged_lines(&read(&table)).len(), 1);
+
+    // A changed setting replaces the tagged line where it stands.
+    env.set("DEFER_CONCURRENCY", "4");
+    let third = env.ok(&["cron", "install"]);
+    assert!(third.stderr.contains("replaced"), "{}", third.stderr);
+    let replaced = read(&table);
+    assert_eq!(tagged_lines(&replaced).len(), 1);
+    assert!(tagged_lines(&replaced)[0].contains("DEFER_CONCURRENCY=4"));
+    assert!(replaced.starts_with(&format!("{OTHERS}\n")));
+}
+
+#[test]
+fn cron_uninstall_removes_only_the_tagged_line() {
+    let others = "MAILTO=me\n* * * * * /opt/defer run\n0 1 * * * other\n";
+    let mut env = Env::new();
+    let table = fake_crontab(&mut env, Some(others));
+    env.ok(&["cron", "install"]);
+    assert_eq!(tagged_lines(&read(&table)).len(), 1);
+
+    let run = env.ok(&["cron", "uninstall"]);
+    assert_eq!(read(&table), others, "byte for byte what was there before");
+    assert!(
+        run.stderr.contains("removed the agent-defer line"),
+        "{}",
+        run.stderr
+    );
+    // The hand-made `defer run` line is the user's: kept, and pointed out.
+    assert!(
+        run.stderr
+            .contains("line 2 of your crontab also runs `defer run`"),
+        "{}",
+        run.stderr
+    );
+
+    let again = env.ok(&["cron", "uninstall"]);
+    assert!(again.stderr.contains("nothing changed"), "{}", again.stderr);
+    assert_eq!(read(&table), others);
+
+    // Without a final newline, only the newline that install had to add stays.
+    fs::write(&table, OTHERS).expect("reset");
+    env.ok(&["cron", "install"]);
+    env.ok(&["cron", "uninstall"]);
+    assert_eq!(read(&table), format!("{OTHERS}\n"));
+}
+
+#[test]
+fn cron_install_into_an_empty_crontab() {
+    let mut env = Env::new();
+    let table = fake_crontab(&mut env, None);
+    env.ok(&["cron", "install"]);
+    let text = read(&table);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains(" run >> "), "{text}");
+    assert!(text.ends_with(" # agent-defer\n"), "{text}");
+}
+
+#[test]
+fn cron_install_without_a_crontab_program_is_a_clear_error() {
+    let mut env = Env::new();
+    env.set(
+        "DEFER_CRONTAB",
+        env.dir.path().join("no-such-crontab").as_os_str(),
+    );
+    let run = env.fails(&["cron", "install"]);
+    assert!(
+        run.stderr.contains("crontab program not found: ") && run.stderr.contains("DEFER_CRONTAB"),
+        "{}",
+        run.stderr
+    );
+
+    // The default program is looked up on PATH; an empty PATH finds none.
+    let empty = env.dir.path().join("empty-bin");
+    fs::create_dir_all(&empty).expect("dir");
+    env.unset("DEFER_CRONTAB");
+    let run = env
+        .cmd(&["cron", "uninstall"])
+        .env("PATH", &empty)
+        .output()
+        .expect("spawn");
+    let run = Run::from(run);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .starts_with("error: crontab program not found: crontab (install cron"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn cron_install_reports_a_failing_crontab_and_changes_nothing() {
+    let mut env = Env::new();
+    let script = env.script(
+        "broken-crontab",
+        "echo 'crontab: permission denied' >&2; exit 1",
+    );
+    env.set("DEFER_CRONTAB", script.as_os_str());
+    let run = env.fails(&["cron", "install"]);
+    assert!(
+        run.stderr.contains(
+            "-l` failed (exit status: 1): crontab: permission denied; your crontab was not changed"
+        ),
+        "{}",
+        run.stderr
+    );
+}
