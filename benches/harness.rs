@@ -25,6 +25,7 @@ struct Plan {
     due_reps: usize,
     parse_iterations: usize,
     pg_tasks: usize,
+    watch_reps: usize,
 }
 
 impl Plan {
@@ -38,6 +39,7 @@ impl Plan {
             due_reps: 3,
             parse_iterations: 200_000,
             pg_tasks: 2_000,
+            watch_reps: 20,
         }
     }
 
@@ -51,6 +53,7 @@ impl Plan {
             due_reps: 1,
             parse_iterations: 2_000,
             pg_tasks: 100,
+            watch_reps: 2,
         }
     }
 }
@@ -315,6 +318,14 @@ fn main() {
         rate
     ));
 
+    // --- run --watch: from `schedule --when now` returning to the executor starting.
+    let latencies = watch_latency(&root, plan.watch_reps);
+    out(format!(
+        "| `run --watch`: schedule (due now) → executor started | {} | {} samples |",
+        fmt(&stats(&latencies)),
+        latencies.len()
+    ));
+
     // --- PostgreSQL: tasks/second with 1, 2 and 4 runners sharing one queue.
     match std::env::var("DEFER_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
@@ -341,6 +352,65 @@ fn main() {
     let _ = fs::remove_dir_all(&root);
 }
 
+/// Starts a watcher, then schedules tasks due now one at a time and measures how long until
+/// the executor (which records the moment it starts) runs each.
+fn watch_latency(root: &Path, reps: usize) -> Vec<Duration> {
+    let dir = store(root, "watch", 0, FUTURE);
+    let marks = dir.join("started");
+    fs::create_dir_all(&marks).expect("mkdir");
+    let exec = dir.join("mark.sh");
+    fs::write(
+        &exec,
+        format!(
+            "#!/bin/sh\ncat >/dev/null\ntouch '{}/'\"$DEFER_TASK_ID\"\n",
+            marks.display()
+        ),
+    )
+    .expect("script");
+    let mut perms = fs::metadata(&exec).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    fs::set_permissions(&exec, perms).expect("chmod");
+    let watch_cmd = |args: &[&str]| {
+        let mut cmd = defer(&dir, args);
+        cmd.env_remove("DEFER_NOW").env("DEFER_EXECUTOR", &exec);
+        cmd
+    };
+    let mut watcher = watch_cmd(&["run", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn watcher");
+    std::thread::sleep(Duration::from_millis(500));
+    let mut samples = Vec::with_capacity(reps);
+    for i in 0..reps {
+        let id = format!("w{i}");
+        let start = Instant::now();
+        timed(&mut watch_cmd(&[
+            "schedule",
+            "--when",
+            "now",
+            "--summary",
+            "w",
+            "--id",
+            &id,
+        ]));
+        let mark = marks.join(&id);
+        while !mark.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "watcher missed {id}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        samples.push(start.elapsed());
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &watcher.id().to_string()])
+        .status();
+    let _ = watcher.wait();
+    samples
+}
+
 /// Imports `n` due tasks into a fresh schema, starts `runners` runners at once, and returns
 /// the wall time until all exited and how many tasks completed.
 fn postgres_round(root: &Path, url: &str, n: usize, runners: usize) -> (Duration, usize) {
@@ -354,7 +424,10 @@ fn postgres_round(root: &Path, url: &str, n: usize, runners: usize) -> (Duration
     };
     let work = root.join(format!("pgwork{runners}"));
     fs::create_dir_all(&work).expect("mkdir");
-    let mut import = defer(&work, &["import", "--runtime-dir", seed.to_str().expect("utf8")]);
+    let mut import = defer(
+        &work,
+        &["import", "--runtime-dir", seed.to_str().expect("utf8")],
+    );
     with_db(&mut import);
     timed(&mut import);
     let start = Instant::now();

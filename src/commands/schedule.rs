@@ -154,11 +154,9 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         ));
     }
     let target = match (req.when.trim().is_empty(), &rule) {
-        (true, None) => {
-            return Err(Error::Invalid(
-                "--when is required (e.g. --when 30m, --when \"tomorrow 9am\")".into(),
-            ));
-        }
+        // No time and no rule: the parser's own "empty time expression" error, which says
+        // what to write and suits every caller (the CLI requires --when before this).
+        (true, None) => when::parse(&req.when, now)?,
         // The first occurrence of a cron rule is its first time at or after --when.
         (false, Some(rule @ Rule::Cron { .. })) => {
             rule.next(&when::parse(&req.when, now)?, true)?

@@ -6,7 +6,6 @@
 //! the executor be usable. The answer prints as short lines of text for a person (or an agent)
 //! to read; `defer show ID` has the record itself.
 
-use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::cli::WhyArgs;
@@ -94,14 +93,13 @@ fn explain(
     if task.status == Status::Scheduled {
         out.push(not_run_yet(config, store, task));
     }
-    if matches!(task.status, Status::Scheduled | Status::Executing) {
-        if let Some(path) = &config.executor {
-            if let Err(executor::Unusable(reason)) = executor::check_usable(path) {
-                out.push(format!(
-                    "Executor: {reason}; when this task runs it will fail at once."
-                ));
-            }
-        }
+    if matches!(task.status, Status::Scheduled | Status::Executing)
+        && let Some(path) = &config.executor
+        && let Err(executor::Unusable(reason)) = executor::check_usable(path)
+    {
+        out.push(format!(
+            "Executor: {reason}; when this task runs it will fail at once."
+        ));
     }
 
     if let Some(line) = attempts_line(config, task) {
@@ -247,9 +245,8 @@ fn series_line(config: &Config, series: &Value) -> String {
             relative(config, at.timestamp())
         ));
     }
-    match series.get("count").and_then(Value::as_u64) {
-        Some(count) => line.push_str(&format!("; the series stops after {count} occurrences")),
-        None => {}
+    if let Some(count) = series.get("count").and_then(Value::as_u64) {
+        line.push_str(&format!("; the series stops after {count} occurrences"));
     }
     if let Some(until) = text("until").and_then(Stamp::parse) {
         line.push_str(&format!(
@@ -307,14 +304,15 @@ fn late_policy(config: &Config, task: &Task, record: &Value) -> Option<String> {
         .now()
         .duration_since(task.run_at.timestamp())
         .as_secs();
-    if task.status == Status::Scheduled && if_late == Some("skip") {
-        if let Some(limit) = limit.filter(|&l| late > l) {
-            line.push_str(&format!(
-                " It is already {} late, past the {} limit: the next wake records it as skipped.",
-                span(late),
-                span(limit)
-            ));
-        }
+    if task.status == Status::Scheduled
+        && if_late == Some("skip")
+        && let Some(limit) = limit.filter(|&l| late > l)
+    {
+        line.push_str(&format!(
+            " It is already {} late, past the {} limit: the next wake records it as skipped.",
+            span(late),
+            span(limit)
+        ));
     }
     Some(line)
 }
@@ -383,14 +381,10 @@ fn result_line(config: &Config, task: &Task, result: &crate::record::TaskResult)
             let next = result.next_run_at.unwrap_or(task.run_at).timestamp();
             format!(
                 "Result: the last attempt failed and a retry is scheduled for {}.",
-                retry_when(config, next)
+                relative(config, next)
             )
         }
     }
-}
-
-fn retry_when(config: &Config, at: Timestamp) -> String {
-    relative(config, at)
 }
 
 /// Text quoted on one line, shortened to [`QUOTE_CHARS`] characters.

@@ -4,6 +4,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -328,6 +330,56 @@ fn doctor_counts_a_watcher_unit_and_warns_about_an_idle_runner() {
             "the runner last woke Wed 2026-04-08 10:00 UTC, 6h 35m ago",
             "nothing is due",
         ],
+    );
+}
+
+#[test]
+fn doctor_counts_a_live_watcher_as_the_wakeup() {
+    let mut env = Env::new();
+    env.unset("DEFER_NOW"); // `--watch` runs on the real clock
+    fake_crontab(&mut env, None);
+    let mut watcher = env
+        .cmd(&["run", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn watcher");
+    let wake = env.runtime().join(".runner-wake.json");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !read(&wake).contains("\"watch\"") {
+        assert!(
+            Instant::now() < deadline,
+            "the watcher never recorded a wake"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = env.run(&["doctor"]);
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &watcher.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while watcher.try_wait().expect("try_wait").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the watcher did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    assert!(run.success(), "{run:?}");
+    let pid = watcher.id();
+    assert_line(
+        &run,
+        "ok: ",
+        &["the runner last woke", &format!("(watch, pid {pid})")],
+    );
+    assert_line(
+        &run,
+        "ok: ",
+        &[&format!(
+            "wakes the runner: a `defer run --watch` process (pid {pid})"
+        )],
     );
 }
 
@@ -750,4 +802,50 @@ fn cron_install_reports_a_failing_crontab_and_changes_nothing() {
         "{}",
         run.stderr
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// contrib units
+
+#[test]
+fn contrib_units_run_the_watcher_and_the_plist_is_well_formed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib");
+    let unit = read(&root.join("systemd/defer-watch.service"));
+    for needle in [
+        "\nExecStart=%h/.cargo/bin/defer run --watch\n",
+        "\nRestart=on-failure\n",
+        "\nEnvironment=DEFER_RUNTIME_DIR=",
+        "\nKillMode=mixed\n",
+        "\nWantedBy=default.target\n",
+    ] {
+        assert!(
+            unit.contains(needle),
+            "defer-watch.service lacks {needle:?}"
+        );
+    }
+
+    let plist = read(&root.join("launchd/dev.agent-defer.watch.plist"));
+    for needle in [
+        "<string>dev.agent-defer.watch</string>",
+        "<string>run</string>\n        <string>--watch</string>",
+        "<key>KeepAlive</key>\n    <true/>",
+        "<key>RunAtLoad</key>\n    <true/>",
+        "<key>EnvironmentVariables</key>",
+        "<key>StandardOutPath</key>",
+        "<key>StandardErrorPath</key>",
+    ] {
+        assert!(plist.contains(needle), "the plist lacks {needle:?}");
+    }
+    // XML forbids "--" inside a comment; plutil (and launchd) would refuse the file.
+    let mut rest = plist.as_str();
+    while let Some(start) = rest.find("<!--") {
+        let after = &rest[start + 4..];
+        let end = after.find("-->").expect("unclosed comment");
+        assert!(
+            !after[..end].contains("--"),
+            "comment holds \"--\": {}",
+            &after[..end]
+        );
+        rest = &after[end + 3..];
+    }
 }

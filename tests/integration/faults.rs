@@ -418,6 +418,35 @@ fn torn_append_is_reported_and_never_swallows_the_next_task() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Clock jumps
+
+/// The store holds instants, not timers: a clock that jumps back delays due tasks until it
+/// passes their `run_at` again, a clock that jumps forward makes them due sooner, and neither
+/// loses a task or runs a finished one again.
+#[test]
+fn clock_jumps_never_lose_or_repeat_a_task() {
+    let (mut env, counter) = crash_fixture();
+    // Back a day: nothing is due.
+    env.set("DEFER_NOW", "2026-04-07T16:35:00Z");
+    env.ok(&["run"]);
+    assert!(counter.executions().is_empty());
+    // Forward two hours: the due tasks and the one-hour ones run, once.
+    env.set("DEFER_NOW", "2026-04-08T18:35:00Z");
+    env.ok(&["run"]);
+    // Back again, then forward a week.
+    for now in ["2026-04-08T10:00:00Z", "2026-04-15T10:00:00Z"] {
+        env.set("DEFER_NOW", now);
+        env.ok(&["run"]);
+    }
+    let audit = Audit::take(&env);
+    for id in ["due_1", "due_2", "due_3", "later_1", "later_2"] {
+        assert_eq!(audit.status(id), Some("completed"), "{id}");
+        assert_eq!(counter.count(id), 1, "{id}");
+    }
+    assert_eq!(counter.count("gone_1"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Random kill -9 soak
 
 /// A small deterministic generator (xorshift64*), seeded per run and printed, so a failing
@@ -456,10 +485,14 @@ struct Proc {
 struct SoakReport {
     iterations: usize,
     processes: usize,
+    /// A kill is attempted once per iteration; it lands only if the victim is still running.
+    kill_attempts: usize,
     kills: usize,
     kills_by_role: BTreeMap<&'static str, usize>,
     tasks: usize,
     executions: usize,
+    /// Tasks an executor of a killed runner had started: the only ones that may run twice.
+    killed_mid_execution: usize,
     cancelled: usize,
     lost: usize,
     duplicates: usize,
@@ -565,7 +598,7 @@ fn soak(iterations: usize) -> SoakReport {
         let role_of = |procs: &[Proc], role: Role, last: bool| {
             let mut matching = procs.iter().enumerate().filter(|(_, p)| p.role == role);
             if last {
-                matching.last()
+                matching.next_back()
             } else {
                 matching.next()
             }
@@ -580,6 +613,7 @@ fn soak(iterations: usize) -> SoakReport {
         let victim = victim.expect("a process of each role");
         sleep(Duration::from_micros(rng.below(window_us)));
         let victim_pid = procs[victim].child.id();
+        report.kill_attempts += 1;
         if procs[victim].child.try_wait().expect("try_wait").is_none() {
             procs[victim].child.kill().expect("SIGKILL");
         }
@@ -658,6 +692,14 @@ fn soak(iterations: usize) -> SoakReport {
     }
     report.tasks = Audit::take(&env).tasks.len();
     report.executions = counter.executions().values().map(Vec::len).sum();
+    report.killed_mid_execution = counter
+        .executions()
+        .values()
+        .filter(|runs| {
+            runs.iter()
+                .any(|pid| killed_runners.contains(pid) || *pid == 1)
+        })
+        .count();
     report.cancelled = cancelled.len();
     report.interrupted = env.log().matches("reason=interrupted").count()
         + env
@@ -679,6 +721,11 @@ fn check_soak_invariants(
     report: &mut SoakReport,
 ) {
     assert_store_parses(env);
+    assert!(
+        temp_litter(env).is_empty(),
+        "temp files left by killed writers: {:?}",
+        temp_litter(env)
+    );
     let audit = Audit::take(env); // panics on a duplicate record
     let executions = counter.executions();
     report.lost = acknowledged
@@ -998,9 +1045,9 @@ fn disk_full_schedule_and_cancel_fail_cleanly() {
     };
     let (env, tmpfs) = (&disk.env, &disk.fs);
     for id in ["a", "b"] {
-        schedule(&env, id, "1h", "0");
+        schedule(env, id, "1h", "0");
     }
-    let before = runtime_store(&env);
+    let before = runtime_store(env);
     tmpfs.fill();
 
     let cancel = env.run(&["cancel", "--id", "a"]);
@@ -1022,8 +1069,8 @@ fn disk_full_schedule_leaves_no_partial_line() {
         return;
     };
     let (env, tmpfs) = (&disk.env, &disk.fs);
-    schedule(&env, "a", "1h", "0");
-    let before = runtime_store(&env);
+    schedule(env, "a", "1h", "0");
+    let before = runtime_store(env);
     tmpfs.fill();
     // Larger than the slack in the store's last page, so the append needs a new one.
     let big = "x".repeat(16 * 1024);
@@ -1041,7 +1088,7 @@ fn disk_full_schedule_leaves_no_partial_line() {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert_same_store(env, &before, "schedule");
     tmpfs.free();
-    assert_store_parses(&env);
+    assert_store_parses(env);
 }
 
 /// `run` on a full disk: the claim cannot be written, so the run fails with a clear error and
@@ -1054,9 +1101,9 @@ fn disk_full_run_fails_before_claiming_and_changes_nothing() {
     let (env, tmpfs) = (&mut disk.env, &disk.fs);
     let counter = Counter::install(env, "0");
     for id in ["a", "b", "c"] {
-        schedule(&env, id, "now", "0");
+        schedule(env, id, "now", "0");
     }
-    let before = runtime_store(&env);
+    let before = runtime_store(env);
     tmpfs.fill();
     let run = env.run(&["run"]);
     assert_no_space_error(&run, "run");
@@ -1068,7 +1115,7 @@ fn disk_full_run_fails_before_claiming_and_changes_nothing() {
     for id in ["a", "b", "c"] {
         assert_eq!(counter.count(id), 1, "{id}");
     }
-    assert_store_parses(&env);
+    assert_store_parses(env);
 }
 
 /// The disk fills while tasks run (the executor fills it): recording the outcomes fails with
@@ -1095,19 +1142,19 @@ fn disk_full_during_a_run_is_recovered_by_the_next_run() {
     );
     env.set("DEFER_EXECUTOR", script.as_os_str());
     for id in ["a", "b"] {
-        schedule(&env, id, "now", "1");
+        schedule(env, id, "now", "1");
     }
     let run = env.run(&["run"]);
     assert_no_space_error(&run, "run");
-    assert_store_parses(&env);
-    let audit = Audit::take(&env);
+    assert_store_parses(env);
+    let audit = Audit::take(env);
     assert_eq!(audit.tasks.len(), 2, "{:?}", audit.tasks);
 
     tmpfs.free();
     fs::write(filler.with_extension("off"), b"").expect("switch the filler off");
     env.ok(&["run"]);
     env.ok(&["run"]);
-    let audit = Audit::take(&env);
+    let audit = Audit::take(env);
     for id in ["a", "b"] {
         assert_eq!(
             audit.status(id),
@@ -1116,7 +1163,7 @@ fn disk_full_during_a_run_is_recovered_by_the_next_run() {
             audit.tasks
         );
     }
-    assert_store_parses(&env);
+    assert_store_parses(env);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -141,11 +141,19 @@ fn a_killed_runner_is_rescued_after_its_lease_and_the_task_completes() {
     }
     runner.kill().expect("kill -9");
     let _ = runner.wait();
-    let pid = fs::read_to_string(&pidfile)
-        .expect("pid")
-        .trim()
-        .to_string();
     // The executor is in its own process group, which the dead runner can no longer kill.
+    // (The pid file may still be empty for an instant; never signal group 0 or 1.)
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let pid = loop {
+        let pid = fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        if let Some(pid) = pid.filter(|&p| p > 1) {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "no executor pid");
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let _ = std::process::Command::new("kill")
         .args(["-9", &format!("-{pid}")])
         .status();

@@ -202,6 +202,9 @@ fn id_strategy() -> impl Strategy<Value = String> {
     "[A-Za-z0-9_-][A-Za-z0-9._-]{0,40}"
 }
 
+// The struct updates below name every field known today; fields added later keep their
+// defaults without this generator having to change.
+#[allow(clippy::needless_update)]
 fn task_strategy() -> impl Strategy<Value = Task> {
     let head = (
         id_strategy(),
@@ -247,67 +250,73 @@ fn task_strategy() -> impl Strategy<Value = Task> {
         extra(),
     );
     (head, tail).prop_map(|(head, tail)| {
-        let (id, created_at, run_at, intent, ctx, exe, status, (attempts, max_retries, reo)) = head;
+        let (id, created_at, run_at, intent, ctx, exe, status, (attempts, max_retries, reo)) =
+            head;
         let (reorient, when, timezone, stamps, cancel_reason, (last_error, error), result, extra) =
             tail;
         let (summary, key_points, artifacts, constraints, reoriented_from, ctx_extra) = ctx;
         let (mode, prompt_template, aura, exe_extra) = exe;
-        Task {
-            id,
-            created_at,
-            run_at,
-            kind: "deferred_task".into(),
-            intent: intent.parse().expect("listed value"),
-            context: Context {
-                summary,
-                key_points,
-                artifacts,
-                constraints,
-                reoriented_from,
-                extra: ctx_extra,
+        // Start from a parsed minimal record so that fields added to `Task` later keep their
+        // defaults here; then set every field this generator knows.
+        let mut task = Task::from_json(
+            br#"{"id":"x","created_at":"2026-01-01T00:00:00Z","run_at":"2026-01-01T00:00:00Z","status":"scheduled"}"#,
+        )
+        .expect("minimal record");
+        task.id = id;
+        task.created_at = created_at;
+        task.run_at = run_at;
+        task.intent = intent.parse().expect("listed value");
+        task.context = Context {
+            summary,
+            key_points,
+            artifacts,
+            constraints,
+            reoriented_from,
+            extra: ctx_extra,
+            ..Context::default()
+        };
+        task.execution = Execution {
+            mode: mode.parse().expect("listed value"),
+            prompt_template,
+            aura_level: aura.parse().expect("listed value"),
+            extra: exe_extra,
+            ..Execution::default()
+        };
+        task.status = status.parse().expect("listed value");
+        task.attempts = attempts;
+        task.max_retries = max_retries;
+        task.reorient_requested = reo;
+        task.reorient = reorient.map(|(requested, project, file)| Reorient {
+            requested,
+            project,
+            explicit_context_file: file,
+            ..Reorient::default()
+        });
+        task.when = when;
+        task.timezone = timezone;
+        task.started_at = stamps[0];
+        task.completed_at = stamps[1];
+        task.failed_at = stamps[2];
+        task.cancelled_at = stamps[3];
+        task.cancel_reason = cancel_reason;
+        task.last_attempt_at = stamps[4];
+        task.last_error = last_error;
+        task.error = error;
+        task.result = result.map(
+            |(kind, output, next_run_at, prompt_path, exit_code, output_path)| {
+                let mut r: TaskResult =
+                    serde_json::from_str(r#"{"type":"prompt_prepared"}"#).expect("minimal result");
+                r.kind = kind.parse().expect("listed value");
+                r.output = output;
+                r.next_run_at = next_run_at;
+                r.prompt_path = prompt_path;
+                r.exit_code = exit_code;
+                r.output_path = output_path;
+                r
             },
-            execution: Execution {
-                mode: mode.parse().expect("listed value"),
-                prompt_template,
-                aura_level: aura.parse().expect("listed value"),
-                extra: exe_extra,
-            },
-            status: status.parse().expect("listed value"),
-            attempts,
-            max_retries,
-            reorient_requested: reo,
-            reorient: reorient.map(|(requested, project, file)| Reorient {
-                requested,
-                project,
-                explicit_context_file: file,
-                extra: Map::new(),
-            }),
-            when,
-            timezone,
-            started_at: stamps[0],
-            completed_at: stamps[1],
-            failed_at: stamps[2],
-            cancelled_at: stamps[3],
-            cancel_reason,
-            last_attempt_at: stamps[4],
-            last_error,
-            error,
-            result: result.map(
-                |(kind, output, next_run_at, prompt_path, exit_code, output_path)| TaskResult {
-                    kind: kind.parse().expect("listed value"),
-                    output,
-                    next_run_at,
-                    prompt_path,
-                    exit_code,
-                    output_path,
-                    extra: Map::new(),
-                },
-            ),
-            series: None,
-            if_late: None,
-            late_after: None,
-            extra,
-        }
+        );
+        task.extra = extra;
+        task
     })
 }
 

@@ -137,8 +137,12 @@ fn spawn_runner(env: &Env) -> Child {
         .expect("spawn defer run")
 }
 
-/// Kills a whole process group with SIGKILL (best effort).
+/// Kills a whole process group with SIGKILL (best effort). Never group 0 or 1: `kill -- -0`
+/// would kill the caller's own group (the test runner and everything started beside it).
 fn kill_group(pgid: u32) {
+    if pgid <= 1 {
+        return;
+    }
     let _ = Command::new("kill")
         .args(["-KILL", "--", &format!("-{pgid}")])
         .stderr(Stdio::null())
