@@ -75,17 +75,23 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| refine_open_error(e, "writing", path))?;
-    make_private(&file, path)?;
-    file.set_len(0).map_err(Error::io("truncating", path))?;
+    if make_private(&file, path)?.is_file() {
+        file.set_len(0).map_err(Error::io("truncating", path))?;
+    }
     file.write_all(data).map_err(Error::io("writing", path))
 }
 
 /// Refuses a file another user owns (task text must not be written where they can read it)
-/// and narrows the permissions of one of ours to `0600` if they are looser.
-fn make_private(file: &File, path: &Path) -> Result<()> {
+/// and narrows the permissions of one of ours to `0600` if they are looser. Anything but a
+/// regular file (`DEFER_LOG_FILE=/dev/null`) is the user's explicit choice and left alone.
+/// Returns the file's metadata.
+fn make_private(file: &File, path: &Path) -> Result<fs::Metadata> {
     let meta = file
         .metadata()
         .map_err(Error::io("reading metadata of", path))?;
+    if !meta.is_file() {
+        return Ok(meta);
+    }
     let uid = effective_uid();
     if meta.uid() != uid && uid != 0 {
         return Err(Error::Invalid(format!(
@@ -99,7 +105,7 @@ fn make_private(file: &File, path: &Path) -> Result<()> {
         file.set_permissions(fs::Permissions::from_mode(0o600))
             .map_err(Error::io("restricting the permissions of", path))?;
     }
-    Ok(())
+    Ok(meta)
 }
 
 /// Refuses to use `dir` when someone other than its owner could change what is in it, as ssh
@@ -134,6 +140,14 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
                     dir.display()
                 )));
             }
+            // A symlink can be swapped by whoever can write where the link itself lives.
+            if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink())
+                && let Some(link_parent) = std::path::absolute(dir)
+                    .ok()
+                    .and_then(|a| a.parent().map(Path::to_path_buf))
+            {
+                check_ancestors(dir, &link_parent, uid)?;
+            }
             real.parent().map(Path::to_path_buf)
         }
         // Not there yet: it will be created 0700; what matters is who can write above it.
@@ -142,10 +156,19 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
             .skip(1)
             .find_map(|p| dir_or_dot(p).canonicalize().ok()),
     };
-    let Some(from) = ancestors_from else {
-        return Ok(());
-    };
+    match ancestors_from {
+        Some(from) => check_ancestors(dir, &from, uid),
+        None => Ok(()),
+    }
+}
+
+/// `from` and every directory above it: owned by the user or root, and not writable by others
+/// unless sticky.
+fn check_ancestors(dir: &Path, from: &Path, uid: u32) -> Result<()> {
     for ancestor in from.ancestors() {
+        if ancestor.as_os_str().is_empty() {
+            continue;
+        }
         let meta =
             fs::metadata(ancestor).map_err(Error::io("checking the permissions of", ancestor))?;
         check_owner(ancestor, &meta, uid)?;
@@ -389,6 +412,38 @@ mod tests {
         assert!(err.to_string().contains("symbolic link"), "{err}");
         assert!(open_append(&link).is_err());
         assert_eq!(fs::read(&target).expect("read"), b"keep");
+    }
+
+    #[test]
+    fn devices_are_written_but_never_chmodded() {
+        // DEFER_LOG_FILE=/dev/null is a way to turn the audit log off; as root, narrowing
+        // its mode would break the system.
+        let before = fs::metadata("/dev/null")
+            .expect("meta")
+            .permissions()
+            .mode();
+        open_append(Path::new("/dev/null")).expect("append to /dev/null");
+        write_private(Path::new("/dev/null"), b"x").expect("write /dev/null");
+        let after = fs::metadata("/dev/null")
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn stale_temp_files_are_swept_and_live_ones_kept() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("store.jsonl");
+        let dead = tmp.path().join(".store.jsonl.tmp.2147483646.0");
+        let live = tmp
+            .path()
+            .join(format!(".store.jsonl.tmp.{}.99", std::process::id()));
+        fs::write(&dead, b"left by a crash").expect("dead");
+        fs::write(&live, b"ours").expect("live");
+        replace_file(&file, b"1\n").expect("replace");
+        assert!(!dead.exists(), "a dead writer's temp file is removed");
+        assert!(live.exists(), "a live writer's temp file is kept");
     }
 
     #[test]

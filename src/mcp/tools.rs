@@ -323,6 +323,11 @@ pub(super) fn schedule_task(
                 .into(),
         ));
     }
+    if a.when.trim().is_empty() {
+        // The library words this for the CLI (`--when`); the time grammar's own message shows
+        // valid expressions, as for any other unreadable time.
+        return Err(Error::from(when::TimeError::Empty).into());
+    }
     let req = schedule::ScheduleRequest {
         when: a.when,
         summary: a.summary,

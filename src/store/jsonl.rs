@@ -303,10 +303,24 @@ impl Store for JsonlStore {
         }
         line.extend_from_slice(task.to_line().as_bytes());
         line.push(b'\n');
-        file.write_all(&line)
-            .map_err(Error::io("appending to", &self.tasks_file))?;
-        file.sync_data()
-            .map_err(Error::io("flushing", &self.tasks_file))?;
+        let appended = file
+            .write_all(&line)
+            .map_err(Error::io("appending to", &self.tasks_file))
+            .and_then(|()| {
+                file.sync_data()
+                    .map_err(Error::io("flushing", &self.tasks_file))
+            });
+        if let Err(e) = appended {
+            // A refused command leaves the store as it was: cut off whatever part of the line
+            // made it (a full disk takes what fits). We hold the lock, so nothing follows it.
+            if let Err(undo) = file.set_len(len).and_then(|()| file.sync_data()) {
+                eprintln!(
+                    "warning: could not remove a partial line from {}: {undo}",
+                    self.tasks_file.display()
+                );
+            }
+            return Err(e);
+        }
         if len == 0 {
             fsutil::sync_dir(fsutil::parent_dir(&self.tasks_file))?;
         }

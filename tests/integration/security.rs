@@ -153,6 +153,30 @@ fn a_parent_others_can_write_is_refused_unless_sticky() {
 }
 
 #[test]
+fn a_symlinked_runtime_dir_is_checked_where_the_link_lives_too() {
+    let mut env = Env::new();
+    let real = env.dir.path().join("real-runtime");
+    fs::create_dir_all(&real).expect("real");
+    chmod(&real, 0o700);
+    let open = env.dir.path().join("open");
+    fs::create_dir_all(&open).expect("open");
+    let link = open.join("runtime");
+    symlink(&real, &link).expect("link");
+    env.set("DEFER_RUNTIME_DIR", link.as_os_str());
+    // The target is private, but anyone could swap the link in a world-writable directory.
+    chmod(&open, 0o777);
+    let run = env.fails(&["list"]);
+    assert!(
+        run.stderr.contains(&format!("{} (above", open.display())),
+        "{}",
+        run.stderr
+    );
+    chmod(&open, 0o755);
+    env.ok(&["schedule", "--when", "1h", "--summary", "x"]);
+    assert!(real.join("deferred.jsonl").exists());
+}
+
+#[test]
 fn a_runtime_dir_owned_by_another_user_is_refused() {
     let env = env_with_a_task();
     let runtime = env.runtime();
