@@ -93,6 +93,19 @@ pub enum Error {
     Executor { path: PathBuf, reason: String },
 }
 
+/// An error and its sources on one line, as the binary prints errors:
+/// `reading /x: Permission denied (os error 13)`.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 impl Error {
     /// Wraps an I/O error with the path and the action that failed.
     pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {

@@ -298,31 +298,10 @@ pub fn skip_if_late(task: &Task, now: Timestamp) -> Option<Task> {
     t.cancel_reason = Some(Some(format!(
         "missed: due at {}, found {} late (more than --late-after {}); skipped by --if-late skip",
         task.run_at,
-        human_seconds(late),
+        crate::when::human_duration(late.unsigned_abs()),
         task.late_after.as_deref().unwrap_or("10m")
     )));
     Some(t)
-}
-
-/// `3h 5m`, `45s`: the largest two units.
-pub fn human_seconds(secs: i64) -> String {
-    let (d, h, m, s) = (
-        secs / 86_400,
-        secs % 86_400 / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-    );
-    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
-        .iter()
-        .filter(|(v, _)| *v > 0)
-        .take(2)
-        .map(|(v, u)| format!("{v}{u}"))
-        .collect();
-    if parts.is_empty() {
-        "0s".to_string()
-    } else {
-        parts.join(" ")
-    }
 }
 
 fn result(kind: ResultType, prompt_path: &str) -> TaskResult {

@@ -16,22 +16,10 @@ fn main() -> ExitCode {
     match agent_defer::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", chain(&e));
+            eprintln!("error: {}", agent_defer::error::chain(&e));
             ExitCode::from(1)
         }
     }
-}
-
-/// The error and its sources on one line: `reading /x: Permission denied (os error 13)`.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Help and version print as clap formats them; a real usage error becomes one line.

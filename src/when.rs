@@ -221,16 +221,21 @@ pub fn parse(expr: &str, now: &ZonedDateTime) -> Result<ZonedDateTime, TimeError
         expr,
         zone: now.time_zone().iana_name(),
     };
+    let ast = parse_ast(&ctx)?;
+    resolve(&ctx, &ast, now)
+}
+
+/// Lexes and parses `ctx.expr` against the whole grammar.
+fn parse_ast(ctx: &Ctx<'_>) -> Result<Ast, TimeError> {
     // ASCII lowercasing keeps every byte offset, so token spans index `expr` too.
-    let lower = expr.to_ascii_lowercase();
-    let toks = lex(&ctx, &lower)?;
-    let ast = Parser {
+    let lower = ctx.expr.to_ascii_lowercase();
+    let toks = lex(ctx, &lower)?;
+    Parser {
         toks: &toks,
         pos: 0,
-        ctx: &ctx,
+        ctx,
     }
-    .parse()?;
-    resolve(&ctx, &ast, now)
+    .parse()
 }
 
 /// A duration as `--every` and `--late-after` take it: whole calendar days (weeks count as 7)
@@ -284,15 +289,7 @@ pub fn parse_interval(expr: &str) -> Result<Interval, TimeError> {
         return Err(TimeError::Empty);
     }
     let ctx = Ctx { expr, zone: None };
-    let lower = expr.to_ascii_lowercase();
-    let toks = lex(&ctx, &lower)?;
-    let ast = Parser {
-        toks: &toks,
-        pos: 0,
-        ctx: &ctx,
-    }
-    .parse()?;
-    match ast {
+    match parse_ast(&ctx)? {
         Ast::Relative { dur, clock: None } if dur.days > 0 || dur.nanos > 0 => Ok(Interval {
             days: dur.days,
             nanos: dur.nanos,
@@ -326,7 +323,7 @@ pub fn describe(target: &ZonedDateTime, now: &ZonedDateTime) -> String {
     if secs == 0 {
         return format!("{when}, now");
     }
-    let span = format_distance(secs.unsigned_abs());
+    let span = human_duration(secs.unsigned_abs());
     if secs > 0 {
         format!("{when}, in {span}")
     } else {
@@ -346,8 +343,9 @@ fn weekday_abbr(wd: Weekday) -> &'static str {
     }
 }
 
-/// `secs` (non-zero) as the largest two non-zero-led units among d/h/m, or seconds under a minute.
-fn format_distance(secs: u64) -> String {
+/// `secs` as the largest two non-zero-led units among d/h/m (`3h 5m`, `2d`), or seconds under
+/// a minute (`45s`): how confirmation lines, `doctor` and missed-run reasons say a length.
+pub fn human_duration(secs: u64) -> String {
     if secs < 60 {
         return format!("{secs}s");
     }

@@ -626,34 +626,10 @@ pub(crate) fn relative(config: &Config, at: Timestamp) -> String {
 
 /// A length of time in its largest two units: `3h 5m`, `2d`, `45s`.
 pub(crate) fn span(secs: i64) -> String {
-    let secs = secs.unsigned_abs();
-    if secs < 60 {
-        return format!("{secs}s");
-    }
-    let parts = [
-        (secs / 86_400, 'd'),
-        (secs % 86_400 / 3_600, 'h'),
-        (secs % 3_600 / 60, 'm'),
-    ];
-    let first = parts.iter().position(|&(n, _)| n != 0).unwrap_or(2);
-    let (n, unit) = parts[first];
-    match parts.get(first + 1) {
-        Some(&(n2, unit2)) if n2 != 0 => format!("{n}{unit} {n2}{unit2}"),
-        _ => format!("{n}{unit}"),
-    }
+    crate::when::human_duration(secs.unsigned_abs())
 }
 
-/// An error and its sources on one line, as the binary prints errors.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub(crate) use crate::error::chain;
 
 #[cfg(test)]
 mod tests {

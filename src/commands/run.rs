@@ -30,15 +30,7 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
         if report.skipped {
             println!("skipped: another runner holds the lock");
         } else {
-            println!(
-                "recovered {} claimed {} completed {} retried {} failed {} archived {}",
-                report.recovered,
-                report.claimed,
-                report.completed,
-                report.retried,
-                report.failed,
-                report.archived
-            );
+            println!("{report}");
         }
     }
     Ok(())

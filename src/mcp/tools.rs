@@ -144,17 +144,7 @@ fn explain(e: &Error) -> String {
     }
 }
 
-/// An error and its sources on one line, as the CLI prints them.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+use crate::error::chain;
 
 /// Library messages name CLI flags (`choose another --id`); over MCP the same thing is an
 /// argument (`id`).

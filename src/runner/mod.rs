@@ -52,6 +52,24 @@ pub struct RunReport {
     pub missed: usize,
 }
 
+impl std::fmt::Display for RunReport {
+    /// The `-v` summary line of a pass.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "recovered {} claimed {} completed {} retried {} failed {} archived {}",
+            self.recovered, self.claimed, self.completed, self.retried, self.failed, self.archived
+        )?;
+        if self.missed > 0 {
+            write!(f, " missed {}", self.missed)?;
+        }
+        if self.rejected > 0 {
+            write!(f, " rejected {}", self.rejected)?;
+        }
+        Ok(())
+    }
+}
+
 /// Options of one run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -489,15 +507,7 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
         record_wake(config, "watch", false);
         let report = pass(config, store, &options, &mut audit)?;
         if verbose && report.claimed + report.recovered + report.archived > 0 {
-            println!(
-                "recovered {} claimed {} completed {} retried {} failed {} archived {}",
-                report.recovered,
-                report.claimed,
-                report.completed,
-                report.retried,
-                report.failed,
-                report.archived
-            );
+            println!("{report}");
         }
         let now = config.clock.now();
         let until_due = store
