@@ -2,7 +2,7 @@
 //! the errors are worded for a model.
 //!
 //! Each tool is a thin `#[tool]` method that hands its argument object to a plain function
-//! returning `Result<Reply, ToolError>`; [`respond`] turns that into a `CallToolResult`. A
+//! returning `Result<Reply, ToolError>`; `respond` turns that into a `CallToolResult`. A
 //! success carries `structuredContent` plus two text blocks, a sentence for the model and the
 //! same JSON as text for clients that ignore structured content. A failure is a result with
 //! `isError: true` whose text says what was wrong and shows a valid value: bad input never
