@@ -21,6 +21,14 @@ fn run_at(env: &mut Env, stamps: &[String]) {
     }
 }
 
+/// `n` instants from `start`, `step` apart, as `DEFER_NOW` values.
+fn every(start: &str, step: jiff::SignedDuration, n: i32) -> Vec<String> {
+    let start: jiff::Timestamp = start.parse().expect("start");
+    (0..n)
+        .map(|k| start.checked_add(step * k).expect("in range").to_string())
+        .collect()
+}
+
 fn completed(env: &Env) -> Vec<Value> {
     let mut done: Vec<Value> = env
         .archived()
@@ -130,14 +138,11 @@ fn every_hour_has_no_drift_over_forty_eight_occurrences() {
         "h",
     ]);
     // Each wake comes 7 minutes after the hour: later than due, but the rule does not drift.
-    let wakes: Vec<String> = (0..48)
-        .map(|k| {
-            let t: jiff::Timestamp = "2026-04-08T10:07:00Z".parse().expect("ts");
-            t.checked_add(jiff::SignedDuration::from_hours(k))
-                .expect("add")
-                .to_string()
-        })
-        .collect();
+    let wakes = every(
+        "2026-04-08T10:07:00Z",
+        jiff::SignedDuration::from_hours(1),
+        48,
+    );
     run_at(&mut env, &wakes);
     let done = completed(&env);
     assert_eq!(done.len(), 48);
@@ -168,14 +173,11 @@ fn times_in_a_dst_gap_or_fold_run_exactly_once() {
         "--id",
         "g",
     ]);
-    let wakes: Vec<String> = (0..48)
-        .map(|k| {
-            let t: jiff::Timestamp = "2026-03-07T12:00:00Z".parse().expect("ts");
-            t.checked_add(jiff::SignedDuration::from_mins(30 * k))
-                .expect("add")
-                .to_string()
-        })
-        .collect();
+    let wakes = every(
+        "2026-03-07T12:00:00Z",
+        jiff::SignedDuration::from_mins(30),
+        48,
+    );
     run_at(&mut env, &wakes);
     let on_gap_day = completed(&env)
         .iter()
@@ -200,14 +202,11 @@ fn times_in_a_dst_gap_or_fold_run_exactly_once() {
         "--id",
         "f",
     ]);
-    let wakes: Vec<String> = (0..48)
-        .map(|k| {
-            let t: jiff::Timestamp = "2026-10-31T12:00:00Z".parse().expect("ts");
-            t.checked_add(jiff::SignedDuration::from_mins(30 * k))
-                .expect("add")
-                .to_string()
-        })
-        .collect();
+    let wakes = every(
+        "2026-10-31T12:00:00Z",
+        jiff::SignedDuration::from_mins(30),
+        48,
+    );
     run_at(&mut env, &wakes);
     let done = run_ats(&completed(&env));
     let fold_day: Vec<&String> = done
