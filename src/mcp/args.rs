@@ -79,6 +79,28 @@ pub struct ScheduleArgs {
     /// With reorient: use this CONTEXT.md (an absolute path, or one starting with ~/).
     #[serde(default)]
     pub context_file: Option<String>,
+    /// Repeat: schedule a new occurrence this long after each one, e.g. "1d", "2h", "1 week".
+    /// `when` is then the first occurrence. Do not combine with cron.
+    #[serde(default)]
+    pub every: Option<String>,
+    /// Repeat on a five-field cron rule "minute hour day-of-month month day-of-week" in the
+    /// server's time zone, e.g. "0 9 * * 1-5" (weekdays at 09:00). The first occurrence is the
+    /// rule's first time at or after `when` (use "now").
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// With every or cron: no occurrence after this time, e.g. "2026-12-31".
+    #[serde(default)]
+    pub until: Option<String>,
+    /// With every or cron: stop after this many occurrences.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// When the runner finds the task late (a laptop asleep at the due time): "run" (default)
+    /// runs it anyway; "skip" records it as missed instead.
+    #[serde(default)]
+    pub if_late: Option<String>,
+    /// With if_late "skip": how late counts as missed, e.g. "1h" (default "10m").
+    #[serde(default)]
+    pub late_after: Option<String>,
     /// Preview only: return the record and how the time was understood, store nothing.
     #[serde(default)]
     pub dry_run: Option<bool>,

@@ -334,8 +334,13 @@ pub(super) fn schedule_task(
         reorient,
         project: a.project,
         context_file: a.context_file.map(PathBuf::from),
+        every: a.every,
+        cron: a.cron,
+        until: a.until,
+        count: a.count,
+        if_late: a.if_late.as_deref().map(str::parse).transpose()?,
+        late_after: a.late_after,
         dry_run: a.dry_run.unwrap_or(false),
-        ..schedule::ScheduleRequest::default()
     };
     let scheduled = schedule::schedule(config, store, &req)?;
     let task = &scheduled.task;

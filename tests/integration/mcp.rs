@@ -803,6 +803,42 @@ fn a_task_scheduled_through_mcp_is_run_by_defer_run() {
     assert!(prompt.contains("- from MCP"), "{prompt}");
 }
 
+#[test]
+fn recurring_tasks_and_the_missed_run_policy_are_available_over_mcp() {
+    let env = Env::new();
+    let mut server = Server::ready(&env);
+    let s = server.ok(
+        "schedule_task",
+        json!({"when": "now", "summary": "Stand-up notes", "cron": "0 9 * * 1-5", "count": 3,
+               "if_late": "skip", "late_after": "1h", "id": "standup"}),
+    );
+    assert_eq!(s["task"]["series"]["rule"], "cron 0 9 * * 1-5");
+    assert_eq!(s["task"]["series"]["count"], 3);
+    assert_eq!(s["task"]["if_late"], "skip");
+    assert!(
+        s["description"]
+            .as_str()
+            .expect("s")
+            .contains("then cron 0 9 * * 1-5"),
+        "{s}"
+    );
+    let message = server.err(
+        "schedule_task",
+        json!({"when": "now", "summary": "x", "every": "0s"}),
+        &["every"],
+    );
+    assert!(
+        !message.contains("--every"),
+        "argument names, not flags: {message}"
+    );
+    server.err(
+        "schedule_task",
+        json!({"when": "now", "summary": "x", "if_late": "maybe"}),
+        &["maybe"],
+    );
+    assert!(server.finish().status.success());
+}
+
 /// The official Python MCP SDK (`mcp` on PyPI) drives `defer mcp` through
 /// `tests/interop/mcp_client.py`. `.ci/run` installs it in a throwaway virtualenv and sets
 /// `DEFER_MCP_PYTHON`; without that variable the test says why it is skipped and passes.
