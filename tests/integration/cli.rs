@@ -2,7 +2,6 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Stdio;
 
 use serde_json::Value;
 
@@ -607,28 +606,19 @@ fn check_reports_malformed_lines_and_keeps_them() {
 #[test]
 fn forty_concurrent_schedules_make_forty_whole_records() {
     let env = Env::new();
-    let children: Vec<_> = (0..40)
+    let schedules = (0..40)
         .map(|i| {
-            let mut cmd = env.cmd(&[
+            env.cmd(&[
                 "schedule",
                 "--when",
                 "10m",
                 "--summary",
                 &format!("task number {i} {}", "x".repeat(2000)),
                 "--compact",
-            ]);
-            cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-            cmd.spawn().expect("spawn")
+            ])
         })
         .collect();
-    for child in children {
-        let out = child.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    crate::util::run_all_at_once(schedules);
     let records = env.records();
     assert_eq!(records.len(), 40);
     let mut ids: Vec<&str> = records

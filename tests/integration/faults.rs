@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{Env, Run};
+use crate::util::{Env, Run, reference_line};
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -1171,23 +1171,6 @@ fn disk_full_during_a_run_is_recovered_by_the_next_run() {
 // ---------------------------------------------------------------------------------------------
 // Damaged and hostile store files
 
-/// A record (scheduled, due) in the reference tool's shape.
-fn record_line(id: &str, summary: &str) -> String {
-    serde_json::json!({
-        "id": id,
-        "created_at": "2026-04-08T16:00:00Z",
-        "run_at": "2026-04-08T16:30:00Z",
-        "type": "deferred_task",
-        "intent": "resume_task",
-        "context": {"summary": summary, "key_points": [], "artifacts": [], "constraints": []},
-        "execution": {"mode": "fresh", "prompt_template": summary, "aura_level": "low"},
-        "status": "scheduled",
-        "attempts": 0,
-        "max_retries": 0,
-    })
-    .to_string()
-}
-
 fn write_raw_store(env: &Env, bytes: &[u8]) {
     fs::create_dir_all(env.runtime()).expect("runtime");
     fs::write(env.tasks_file(), bytes).expect("write store");
@@ -1219,11 +1202,11 @@ fn ids(list: &Value) -> Vec<String> {
 fn a_ten_megabyte_line_is_kept_reported_and_skipped() {
     let mut env = Env::new();
     let counter = Counter::install(&mut env, "0");
-    let huge = record_line("huge", &"x".repeat(10 * 1000 * 1000));
+    let huge = reference_line("huge", &"x".repeat(10 * 1000 * 1000));
     let text = format!(
         "{}\n{huge}\n{}\n",
-        record_line("before", "a"),
-        record_line("after", "b")
+        reference_line("before", "a"),
+        reference_line("after", "b")
     );
     write_raw_store(&env, text.as_bytes());
 
@@ -1271,7 +1254,7 @@ fn binary_garbage_and_invalid_utf8_are_kept_and_skipped() {
         .filter(|&b| b != b'\n')
         .collect();
     let mut text = Vec::new();
-    text.extend_from_slice(record_line("one", "a").as_bytes());
+    text.extend_from_slice(reference_line("one", "a").as_bytes());
     text.push(b'\n');
     text.extend_from_slice(&garbage);
     text.push(b'\n');
@@ -1279,7 +1262,7 @@ fn binary_garbage_and_invalid_utf8_are_kept_and_skipped() {
     text.push(b'\n');
     text.extend_from_slice(b"\x00\x00\x00\x00");
     text.push(b'\n');
-    text.extend_from_slice(record_line("two", "caf\u{e9} \u{1F600}").as_bytes());
+    text.extend_from_slice(reference_line("two", "caf\u{e9} \u{1F600}").as_bytes());
     text.push(b'\n');
     write_raw_store(&env, &text);
     let bad_before = bad_lines(&env);
@@ -1309,7 +1292,7 @@ fn byte_order_mark_and_crlf_line_ends_are_read() {
     let counter = Counter::install(&mut env, "0");
     let mut text = b"\xEF\xBB\xBF".to_vec();
     for id in ["first", "second", "third"] {
-        text.extend_from_slice(record_line(id, id).as_bytes());
+        text.extend_from_slice(reference_line(id, id).as_bytes());
         text.extend_from_slice(b"\r\n");
     }
     write_raw_store(&env, &text);

@@ -69,21 +69,7 @@ fn four_runners_execute_two_thousand_tasks_exactly_once() {
     );
     env.set("DEFER_EXECUTOR", exec.as_os_str());
     env.set("DEFER_CLAIM_BATCH", "50");
-    let runners: Vec<_> = (0..4)
-        .map(|_| {
-            let mut cmd = env.cmd(&["run"]);
-            cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-            cmd.spawn().expect("spawn runner")
-        })
-        .collect();
-    for runner in runners {
-        let out = runner.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    crate::util::run_all_at_once((0..4).map(|_| env.cmd(&["run"])).collect());
     let text = fs::read_to_string(&ran).expect("ran");
     let lines: Vec<&str> = text.lines().collect();
     let unique: HashSet<&str> = lines.iter().copied().collect();
@@ -154,9 +140,12 @@ fn a_killed_runner_is_rescued_after_its_lease_and_the_task_completes() {
         assert!(Instant::now() < deadline, "no executor pid");
         std::thread::sleep(Duration::from_millis(20));
     };
-    let _ = std::process::Command::new("kill")
-        .args(["-9", &format!("-{pid}")])
-        .status();
+    // Signalled directly: procps-ng 4.0.2's `kill -9 -PGID` (no `--`) signals every process.
+    let pgid = libc::pid_t::try_from(pid).expect("pid fits");
+    // SAFETY: killpg has no memory-safety preconditions; pgid > 1 was checked above.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
     assert_eq!(env.ok(&["show", "k1"]).json()["status"], "executing");
 
     // Within the lease nobody touches it.

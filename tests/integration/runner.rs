@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{Env, read_jsonl};
+use crate::util::{Env, read_jsonl, reference_line};
 
 /// The instant the harness pins `DEFER_NOW` to.
 const NOW: &str = "2026-04-08T16:35:00Z";
@@ -21,25 +21,6 @@ fn schedule(env: &Env, args: &[&str]) -> Value {
     let mut full = vec!["schedule", "--compact"];
     full.extend_from_slice(args);
     env.ok(&full).json()
-}
-
-/// A due task line in the reference tool's format (no `when`/`timezone`).
-fn reference_line(id: &str, summary: &str) -> String {
-    serde_json::json!({
-        "id": id,
-        "created_at": "2026-04-08T16:00:00Z",
-        "run_at": "2026-04-08T16:30:00Z",
-        "type": "deferred_task",
-        "intent": "resume_task",
-        "context": {"summary": summary, "key_points": [], "artifacts": [], "constraints": []},
-        "execution": {"mode": "fresh", "prompt_template": summary, "aura_level": "low"},
-        "status": "scheduled",
-        "attempts": 0,
-        "max_retries": 0,
-        "reorient_requested": false,
-        "reorient": {"requested": false, "project": null, "explicit_context_file": null}
-    })
-    .to_string()
 }
 
 /// Writes `lines` as the whole store.

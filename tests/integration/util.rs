@@ -286,3 +286,41 @@ impl Run {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", self.stdout))
     }
 }
+
+/// A due task line in the reference tool's format (no `when`/`timezone`).
+pub fn reference_line(id: &str, summary: &str) -> String {
+    serde_json::json!({
+        "id": id,
+        "created_at": "2026-04-08T16:00:00Z",
+        "run_at": "2026-04-08T16:30:00Z",
+        "type": "deferred_task",
+        "intent": "resume_task",
+        "context": {"summary": summary, "key_points": [], "artifacts": [], "constraints": []},
+        "execution": {"mode": "fresh", "prompt_template": summary, "aura_level": "low"},
+        "status": "scheduled",
+        "attempts": 0,
+        "max_retries": 0,
+        "reorient_requested": false,
+        "reorient": {"requested": false, "project": null, "explicit_context_file": null}
+    })
+    .to_string()
+}
+
+/// Starts every command at once, waits for all, and asserts each succeeded.
+pub fn run_all_at_once(commands: Vec<Command>) {
+    let children: Vec<_> = commands
+        .into_iter()
+        .map(|mut cmd| {
+            cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+            cmd.spawn().expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
