@@ -16,7 +16,9 @@ pub mod failpoint;
 pub mod fsutil;
 pub mod lifecycle;
 pub mod lock;
+#[cfg(feature = "mcp")]
 pub mod mcp;
+pub mod ops;
 pub mod output;
 pub mod record;
 pub mod recur;

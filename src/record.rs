@@ -12,6 +12,12 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
+/// The largest record `schedule` accepts: 1 MiB as one JSON line. A task is a compact snapshot
+/// of intent, never a transcript; long material belongs in a file named by `--artifact`. The
+/// runner adds at most a few tens of KiB (capped output and error text) to a record, so a
+/// record accepted here always stays readable under [`crate::store::jsonl::lines::MAX_LINE_BYTES`].
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
 /// A UTC instant written as `YYYY-MM-DDTHH:MM:SSZ`, the only form the reference writes.
 ///
 /// Reading accepts any RFC 3339 instant (a hand-edited `+02:00` offset still means the same
@@ -218,9 +224,9 @@ pub struct Task {
     /// **Beyond**: what to do when the runner finds the task later than `late_after`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_late: Option<IfLate>,
-    /// The `--late-after` duration as typed (`1h`).
+    /// The `--late-after` limit, read once (as typed: `1h`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub late_after: Option<String>,
+    pub late_after: Option<LateAfter>,
     /// Fields this tool does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -234,13 +240,80 @@ string_enum!(
     }
 );
 
+/// How late a task with `--if-late skip` may run, read once: stored as typed (`"1h"`), or as
+/// a number of seconds when a program wrote one, and written back in the same form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateAfter {
+    raw: LateAfterRaw,
+    seconds: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LateAfterRaw {
+    Text(String),
+    Seconds(u64),
+}
+
+impl LateAfter {
+    /// Reads `1h`, `90m`, `2d` (an interval of the time grammar).
+    pub fn parse(text: &str) -> Result<LateAfter, crate::when::TimeError> {
+        let interval = crate::when::parse_interval(text)?;
+        Ok(LateAfter {
+            raw: LateAfterRaw::Text(text.trim().to_string()),
+            seconds: interval.approx_seconds(),
+        })
+    }
+
+    /// The limit in seconds.
+    pub fn seconds(&self) -> i64 {
+        self.seconds
+    }
+
+    /// As the user gave it (`1h`), for messages.
+    pub fn text(&self) -> String {
+        match &self.raw {
+            LateAfterRaw::Text(text) => text.clone(),
+            LateAfterRaw::Seconds(secs) => format!("{secs}s"),
+        }
+    }
+}
+
+impl Serialize for LateAfter {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.raw {
+            LateAfterRaw::Text(text) => s.serialize_str(text),
+            LateAfterRaw::Seconds(secs) => s.serialize_u64(*secs),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LateAfter {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<LateAfter, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw<'a> {
+            Seconds(u64),
+            Text(std::borrow::Cow<'a, str>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Seconds(secs) => Ok(LateAfter {
+                raw: LateAfterRaw::Seconds(secs),
+                seconds: i64::try_from(secs).unwrap_or(i64::MAX),
+            }),
+            Raw::Text(text) => LateAfter::parse(&text).map_err(|e| {
+                serde::de::Error::custom(format!("late_after {text:?}: {e}"))
+            }),
+        }
+    }
+}
+
 /// The link from an occurrence to its series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     /// The series' id: the id of its first occurrence.
     pub id: String,
-    /// `every 1d` or `cron 0 9 * * *`.
-    pub rule: String,
+    /// `every 1d` or `cron 0 9 * * *`, parsed when the record is read.
+    pub rule: crate::recur::Rule,
     /// 1 for the first occurrence; skipped (missed) ones are counted too.
     pub occurrence: u32,
     /// The rule's time for this occurrence (`run_at` moves when a failure is retried).

@@ -17,7 +17,7 @@ use std::str::FromStr;
 
 use jiff::{Timestamp, ZonedDateTime};
 
-use crate::error::{Error, Result};
+use crate::error::{Arg, Error, Result};
 use crate::when::{self, Interval};
 
 /// Caps catch-up arithmetic, so a tiny interval after a long sleep cannot loop for long.
@@ -39,11 +39,8 @@ pub enum Rule {
 impl Rule {
     /// `--every DURATION`.
     pub fn every(text: &str) -> Result<Rule> {
-        let interval = when::parse_interval(text).map_err(|e| {
-            Error::Invalid(format!(
-                "--every {text:?}: {e} (e.g. --every 1d, --every 2h)"
-            ))
-        })?;
+        let interval = when::parse_interval(text)
+            .map_err(|e| Error::invalid_arg(Arg::Every, text, e.to_string(), Some("1d")))?;
         Ok(Rule::Every {
             interval,
             text: text.trim().to_string(),
@@ -54,15 +51,20 @@ impl Rule {
     pub fn cron(text: &str) -> Result<Rule> {
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.split(' ').count() != 5 {
-            return Err(Error::Invalid(format!(
-                "--cron {text:?} needs five fields: minute hour day-of-month month day-of-week \
-                 (e.g. --cron \"0 9 * * 1-5\")"
-            )));
+            return Err(Error::invalid_arg(
+                Arg::Cron,
+                text,
+                "needs five fields: minute hour day-of-month month day-of-week",
+                Some("0 9 * * 1-5"),
+            ));
         }
         let cron = croner::Cron::from_str(&text).map_err(|e| {
-            Error::Invalid(format!(
-                "--cron {text:?} is not a cron expression: {e} (e.g. --cron \"0 9 * * *\")"
-            ))
+            Error::invalid_arg(
+                Arg::Cron,
+                text.clone(),
+                format!("not a cron expression: {e}"),
+                Some("0 9 * * *"),
+            )
         })?;
         Ok(Rule::Cron {
             cron: Box::new(cron),
@@ -109,25 +111,49 @@ impl Rule {
         }
     }
 
-    /// The latest time of the rule that is after `scheduled` and not after `now`, with how
-    /// many rule times it moves past; `None` when the next time after `scheduled` is still
-    /// ahead. This is how missed occurrences collapse into one run.
+    /// The latest time of the rule that is after `scheduled` and not after `not_after`, at
+    /// most `max_steps` rule times on, with how many rule times it moves past; `None` when the
+    /// next time after `scheduled` is still ahead. This is how missed occurrences collapse
+    /// into one run.
     pub fn latest_missed(
         &self,
         scheduled: &ZonedDateTime,
-        now: Timestamp,
+        not_after: Timestamp,
+        max_steps: u32,
     ) -> Result<Option<(ZonedDateTime, u32)>> {
         let mut latest = None;
         let mut current = scheduled.clone();
-        for steps in 1..=MAX_STEPS {
+        for steps in 1..=max_steps.min(MAX_STEPS) {
             let next = self.next(&current, false)?;
-            if next.timestamp() > now {
+            if next.timestamp() > not_after {
                 break;
             }
             latest = Some((next.clone(), steps));
             current = next;
         }
         Ok(latest)
+    }
+}
+
+/// Two rules are the same when they read the same.
+impl PartialEq for Rule {
+    fn eq(&self, other: &Rule) -> bool {
+        self.text() == other.text()
+    }
+}
+
+/// Stored as its text (`every 1d`, `cron 0 9 * * *`), parsed once when the record is read, so
+/// a record whose rule cannot be read is reported when it is loaded, not when it finishes.
+impl serde::Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(&self.text())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Rule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Rule, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        Rule::parse(&text).map_err(|e| serde::de::Error::custom(format!("series rule: {e}")))
     }
 }
 
@@ -233,7 +259,7 @@ mod tests {
         let scheduled = ny("2026-04-08T08:00:00-04:00");
         let now: Timestamp = "2026-04-08T17:30:00Z".parse().expect("now"); // 13:30 local
         let (latest, steps) = hour
-            .latest_missed(&scheduled, now)
+            .latest_missed(&scheduled, now, u32::MAX)
             .expect("ok")
             .expect("missed");
         assert_eq!(
@@ -242,7 +268,7 @@ mod tests {
         );
         assert_eq!(steps, 5);
         let soon: Timestamp = "2026-04-08T12:30:00Z".parse().expect("now"); // 08:30 local
-        assert!(hour.latest_missed(&scheduled, soon).expect("ok").is_none());
+        assert!(hour.latest_missed(&scheduled, soon, u32::MAX).expect("ok").is_none());
     }
 
     #[test]

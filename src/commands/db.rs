@@ -3,8 +3,6 @@
 use crate::cli::DbCommand;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::output;
-use crate::store::PgStore;
 
 /// The CLI. Connecting applies pending migrations, so `migrate` and `status` both report an
 /// up-to-date schema unless the upgrade failed (which is then the error).
@@ -16,10 +14,23 @@ pub fn run(config: &Config, command: DbCommand) -> Result<()> {
                 .into(),
         ));
     };
-    let store = PgStore::connect(config, url)?;
+    migrate(config, url, command)
+}
+
+#[cfg(feature = "postgres")]
+fn migrate(config: &Config, url: &str, command: DbCommand) -> Result<()> {
+    let store = crate::store::PgStore::connect(config, url)?;
     let status = match command {
         DbCommand::Migrate => store.migrate()?,
         DbCommand::Status => store.status()?,
     };
-    output::print_json(&status, false)
+    crate::output::print_json(&status, false)
+}
+
+#[cfg(not(feature = "postgres"))]
+fn migrate(_config: &Config, _url: &str, _command: DbCommand) -> Result<()> {
+    Err(Error::NotBuilt {
+        feature: "postgres",
+        needed_for: "defer db",
+    })
 }

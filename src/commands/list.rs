@@ -5,7 +5,8 @@ use std::io::{self, BufWriter, Write};
 use crate::cli::ListArgs;
 use crate::error::{Error, Result};
 use crate::record::Status;
-use crate::store::{Query, Store, scan};
+use crate::store::jsonl::scan;
+use crate::store::{Query, Store};
 
 /// The query `list` runs: scheduled and executing by default; the archives are searched when
 /// `--all` or a terminal status is asked for, because that is where terminal tasks end up.

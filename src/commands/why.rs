@@ -12,11 +12,11 @@ use crate::cli::WhyArgs;
 use crate::commands::doctor::{RunnerNow, local, relative, runner_now, span};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::lifecycle::{self, LateRule};
 use crate::output;
 use crate::record::{ResultType, Stamp, Status, Task, validate_id};
 use crate::runner::{self, executor};
 use crate::store::{Query, Store};
-use crate::when;
 
 /// Longest output or error text quoted in a line; `defer show` has the whole record.
 const QUOTE_CHARS: usize = 200;
@@ -86,7 +86,7 @@ fn explain(
     if let Some(series) = record.get("series").filter(|s| s.is_object()) {
         out.push(series_line(config, series));
     }
-    if let Some(policy) = late_policy(config, task, record) {
+    if let Some(policy) = late_policy(config, task) {
         out.push(policy);
     }
 
@@ -270,63 +270,33 @@ fn series_line(config: &Config, series: &Value) -> String {
     line
 }
 
-/// The missed-run policy, when the record has one (`if_late`: `run` | `skip`, `late_after`: a
-/// duration such as `"1h"` or a number of seconds).
-fn late_policy(config: &Config, task: &Task, record: &Value) -> Option<String> {
-    let if_late = record.get("if_late").and_then(Value::as_str);
-    let late_after = record.get("late_after");
-    if if_late.is_none() && late_after.is_none() {
-        return None;
-    }
-    let limit = late_after.and_then(|v| late_after_secs(config, v));
-    let limit_text = match (limit, late_after) {
-        (Some(secs), _) => span(secs),
-        (None, Some(Value::String(s))) => s.clone(),
-        (None, Some(v)) => v.to_string(),
-        (None, None) => String::new(),
+/// The missed-run policy, read by the same [`LateRule`] the runner applies.
+fn late_policy(config: &Config, task: &Task) -> Option<String> {
+    let rule = LateRule::of(task)?;
+    let limit = span(rule.limit_seconds);
+    let default = if rule.is_default {
+        " (the default limit, as no late_after was given)"
+    } else {
+        ""
     };
-    let mut line = match (if_late.unwrap_or("run"), limit_text.is_empty()) {
-        ("skip", false) => format!(
-            "Missed-run policy: if a runner finds it more than {limit_text} late it is skipped \
-             (recorded as cancelled, with a reason saying by how much) instead of run."
-        ),
-        ("skip", true) => "Missed-run policy: skip when late (no `late_after` limit recorded, \
-                           so it runs however late)."
-            .to_string(),
-        (_, false) => format!(
-            "Missed-run policy: it runs however late it is found, even more than {limit_text} \
-             late."
-        ),
-        (_, true) => "Missed-run policy: it runs however late it is found.".to_string(),
+    let mut line = if rule.skip {
+        format!(
+            "Missed-run policy: if a runner finds it more than {limit} late{default} it is \
+             skipped (recorded as cancelled, with a reason saying by how much) instead of run."
+        )
+    } else {
+        format!("Missed-run policy: it runs however late it is found, even more than {limit} late.")
     };
-    let late = config
-        .clock
-        .now()
-        .duration_since(task.run_at.timestamp())
-        .as_secs();
+    let now = config.clock.now();
     if task.status == Status::Scheduled
-        && if_late == Some("skip")
-        && let Some(limit) = limit.filter(|&l| late > l)
+        && let Some(late) = lifecycle::late::missed_by(task, now)
     {
         line.push_str(&format!(
-            " It is already {} late, past the {} limit: the next wake records it as skipped.",
-            span(late),
-            span(limit)
+            " It is already {} late, past the {limit} limit: the next wake records it as skipped.",
+            span(late)
         ));
     }
     Some(line)
-}
-
-/// `late_after` in seconds: a number, or a duration in the time grammar (`"90m"`, `"1h"`).
-fn late_after_secs(config: &Config, value: &Value) -> Option<i64> {
-    if let Some(n) = value.as_i64() {
-        return Some(n);
-    }
-    let text = value.as_str()?;
-    let now = config.clock.now_zoned();
-    let at = when::parse(text, &now).ok()?;
-    let secs = at.duration_since(&now).as_secs();
-    (secs >= 0).then_some(secs)
 }
 
 fn attempts_line(config: &Config, task: &Task) -> Option<String> {

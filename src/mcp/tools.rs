@@ -22,9 +22,10 @@ use super::args::{
     TaskOutput, TimeArgs, TimeOutput, input_schema, output_schema,
 };
 use crate::cli;
-use crate::commands::{cancel, list, schedule};
+use crate::commands::list;
+use crate::ops::{cancel, schedule};
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{ArgProblem, Error};
 use crate::record::{Stamp, Status, validate_id};
 use crate::store::Store;
 use crate::when;
@@ -124,8 +125,8 @@ impl From<Error> for ToolError {
     }
 }
 
-/// The library's message, adjusted for a model: CLI flags become argument names, and an
-/// unknown id or a wrong status says which tool finds a valid one.
+/// The library's message worded for a model: arguments by their field names, and an unknown
+/// id or a wrong status says which tool finds a valid one.
 fn explain(e: &Error) -> String {
     match e {
         Error::NotFound(id) => format!(
@@ -137,37 +138,16 @@ fn explain(e: &Error) -> String {
              cancelled"
         ),
         Error::InvalidId(_) => format!("{e}, e.g. \"review_followup\""),
-        Error::Time(_) => {
-            format!("{e}. normalize_time checks an expression without scheduling anything")
-        }
-        _ => argument_names(&chain(e)),
+        Error::Time(_)
+        | Error::Argument {
+            problem: ArgProblem::Time(_),
+            ..
+        } => format!(
+            "{}. normalize_time checks an expression without scheduling anything",
+            e.for_fields()
+        ),
+        _ => e.for_fields(),
     }
-}
-
-use crate::error::chain;
-
-/// Library messages name CLI flags (`choose another --id`); over MCP the same thing is an
-/// argument (`id`).
-fn argument_names(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(at) = rest.find("--") {
-        let (before, flag) = rest.split_at(at);
-        out.push_str(before);
-        let name_len = flag[2..]
-            .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
-            .unwrap_or(flag.len() - 2);
-        let starts_word = !out.ends_with(|c: char| c.is_alphanumeric());
-        if name_len > 0 && starts_word && flag[2..].starts_with(|c: char| c.is_ascii_lowercase()) {
-            out.push_str(&flag[2..2 + name_len].replace('-', "_"));
-            rest = &flag[2 + name_len..];
-        } else {
-            out.push_str("--");
-            rest = &flag[2..];
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Turns a tool's outcome into the MCP result; failures are also logged to stderr, where a
@@ -567,22 +547,6 @@ fn one_line(config: &Config, task: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flags_in_library_messages_become_argument_names() {
-        assert_eq!(
-            argument_names(
-                r#"task id "x" is already in the store; choose another --id or omit it"#
-            ),
-            r#"task id "x" is already in the store; choose another id or omit it"#
-        );
-        assert_eq!(
-            argument_names("context file not found: /x (check --context-file)"),
-            "context file not found: /x (check context_file)"
-        );
-        // Not a flag: a dash run inside a word or before a non-letter stays as it is.
-        assert_eq!(argument_names("a--b -- --1"), "a--b -- --1");
-    }
 
     #[test]
     fn the_grammar_drops_the_cli_heading() {

@@ -6,9 +6,8 @@
 //! for it: one locked rewrite for a file, one transaction for a database.
 
 pub mod jsonl;
-pub mod lines;
+#[cfg(feature = "postgres")]
 pub mod postgres;
-pub mod scan;
 
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -18,18 +17,33 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::lifecycle::{Change, Found};
 use crate::record::{Status, Task};
 
 pub use jsonl::JsonlStore;
+#[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 
 /// The store the configuration names: PostgreSQL when `DEFER_DATABASE_URL` is set, else the
 /// JSONL file.
 pub fn open(config: &crate::Config) -> Result<Box<dyn Store>> {
     match &config.database_url {
-        Some(url) => Ok(Box::new(PgStore::connect(config, url)?)),
+        Some(url) => open_database(config, url),
         None => Ok(Box::new(JsonlStore::new(config))),
     }
+}
+
+#[cfg(feature = "postgres")]
+fn open_database(config: &crate::Config, url: &str) -> Result<Box<dyn Store>> {
+    Ok(Box::new(PgStore::connect(config, url)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_database(_config: &crate::Config, _url: &str) -> Result<Box<dyn Store>> {
+    Err(crate::Error::NotBuilt {
+        feature: "postgres",
+        needed_for: "DEFER_DATABASE_URL",
+    })
 }
 
 /// Which records `list` returns.
@@ -61,7 +75,7 @@ pub struct Archived {
 /// refused). Shared by every backend so that they accept exactly the same input.
 pub fn validate_import(active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<Vec<String>> {
     let check = |line: &[u8]| -> Result<Task> {
-        scan::scan(line)
+        jsonl::scan::scan(line)
             .map_err(|e| crate::Error::Invalid(format!("import: not a JSON record: {e}")))?;
         let task = Task::from_json(line).map_err(|source| crate::Error::Json {
             what: "an imported record".into(),
@@ -90,28 +104,9 @@ pub fn validate_import(active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Re
     Ok(ids)
 }
 
-/// A state change applied inside a store's atomic step: the changed task, and a new task to
-/// add beside it (the next occurrence of a series), if any.
-pub type Transition<'a> = dyn FnMut(Task) -> (Task, Option<Task>) + 'a;
-
-/// Whether the stored version of a record says its series was ended (by `cancel --series`
-/// while this occurrence ran), in which case no next occurrence may be written.
-pub fn series_ended(stored: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Peek {
-        #[serde(default)]
-        series: Option<EndedFlag>,
-    }
-    #[derive(serde::Deserialize)]
-    struct EndedFlag {
-        #[serde(default)]
-        ended: bool,
-    }
-    serde_json::from_slice::<Peek>(stored)
-        .ok()
-        .and_then(|p| p.series)
-        .is_some_and(|s| s.ended)
-}
+/// Decides the change to an operation's record (see [`crate::lifecycle`]): given where the
+/// store found it, the change to write, or the refusal.
+pub type Decide<'a> = dyn FnMut(Found) -> Result<Change> + 'a;
 
 /// Receives exported records: (archive month `YYYYMM`, or `None` for the active store; the
 /// record's JSON line).
@@ -138,14 +133,20 @@ pub trait Store: Debug + Send + Sync {
     /// One record by id: the active store first, then the archives (newest month first).
     fn show(&self, id: &str) -> Result<Option<Value>>;
 
-    /// Applies `cancel` to the scheduled task `id` and stores the result, together with the
-    /// task `cancel` returns beside it (the next occurrence of a series), in one atomic step.
-    fn cancel(&self, id: &str, cancel: &mut Transition<'_>) -> Result<Task>;
+    /// Finds the record `id` (the active store first, preferring a `scheduled` copy, then the
+    /// newest archived one), passes it to `decide` under the store's lock, and writes the
+    /// change it returns in one atomic step: the record replaced (an archived one is restored
+    /// to the active store, the archived copy kept as history) and the change's `next` added
+    /// unless its id exists. A refusal from `decide` writes nothing.
+    fn modify(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change>;
 
-    /// Marks the series `series` ended on its records that are `executing` (so no next
-    /// occurrence follows them) and returns the ids of its `scheduled` ones, for the caller
-    /// to cancel.
-    fn end_series(&self, series: &str) -> Result<Vec<String>>;
+    /// Passes each `scheduled` or `executing` record of series `series` to `decide` and writes
+    /// every change it returns, in one atomic step.
+    fn end_series(
+        &self,
+        series: &str,
+        decide: &mut dyn FnMut(Task) -> Option<Change>,
+    ) -> Result<Vec<Change>>;
 
     /// Takes the runner lock if no other runner holds it.
     fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>>;
@@ -153,7 +154,11 @@ pub trait Store: Debug + Send + Sync {
     /// Finds tasks left `executing` by a runner that is gone and stores `recover(task)` for
     /// each. For the file store "gone" means "not holding the runner lock", so call it while
     /// holding that lock; for a database it means "lease expired before `now`".
-    fn recover(&self, now: Timestamp, recover: &mut Transition<'_>) -> Result<Vec<Task>>;
+    fn recover(
+        &self,
+        now: Timestamp,
+        recover: &mut dyn FnMut(Task) -> Change,
+    ) -> Result<Vec<Change>>;
 
     /// Moves up to `limit` scheduled tasks with `run_at <= now` (skipping ids in `exclude`:
     /// tasks this run already handled) through `claim` (to `executing`) in one atomic step
@@ -175,9 +180,10 @@ pub trait Store: Debug + Send + Sync {
     /// Stores the outcomes of tasks this process claimed (matched by id among `executing`
     /// records), each with the task that follows it (a series' next occurrence), in one
     /// atomic step, and returns the ids whose outcome was refused because the claim had been
-    /// taken over by another runner (a database's fencing check). A follow-up is dropped when
-    /// the stored record says its series was ended meanwhile, or when its id already exists.
-    fn save_outcomes(&self, outcomes: &[(Task, Option<Task>)]) -> Result<Vec<String>>;
+    /// taken over by another runner (a database's fencing check). Each outcome first passes
+    /// [`crate::lifecycle::keep_series_end`] with the stored record; a follow-up whose id
+    /// already exists is not added again.
+    fn save_outcomes(&self, outcomes: &[Change]) -> Result<Vec<String>>;
 
     /// How often a runner must call [`Store::renew_leases`] while executors run (`None`: never).
     fn lease_renewal(&self) -> Option<std::time::Duration> {

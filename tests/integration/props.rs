@@ -20,8 +20,8 @@ use agent_defer::record::{
     TaskResult,
 };
 use agent_defer::reorient::snapshot_from_text;
-use agent_defer::store::lines::{LineKind, Loaded, MAX_LINE_BYTES};
-use agent_defer::store::scan;
+use agent_defer::store::jsonl::lines::{LineKind, Loaded, MAX_LINE_BYTES};
+use agent_defer::store::jsonl::scan;
 use agent_defer::when;
 
 /// `cases` per property, or `PROPTEST_CASES` when set (the soak script raises it).

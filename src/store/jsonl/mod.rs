@@ -20,11 +20,15 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::lines::{Line, LineKind, Loaded};
-use super::{Archived, ExportSink, Problem, Query, RunnerLock, Store, Transition};
+pub mod lines;
+pub mod scan;
+
+use lines::{Line, LineKind, Loaded};
+use super::{Archived, Decide, ExportSink, Problem, Query, RunnerLock, Store};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::lifecycle::{self, Change, Found};
 use crate::lock::LockGuard;
 use crate::record::{Stamp, Status, Task};
 
@@ -215,12 +219,7 @@ impl JsonlStore {
         Ok(files)
     }
 
-    fn archive_path(&self, task: &Task) -> PathBuf {
-        let month = task
-            .archive_stamp()
-            .timestamp()
-            .strftime("%Y%m")
-            .to_string();
+    fn archive_path(&self, month: &str) -> PathBuf {
         self.archive_dir.join(format!("deferred_{month}.jsonl"))
     }
 
@@ -264,15 +263,28 @@ impl JsonlStore {
         Ok(())
     }
 
-    /// Finds the first record with `id` in the archives (newest month first).
-    fn find_archived(&self, id: &str) -> Result<Option<Value>> {
+    /// Finds the newest record with `id` in the archives (newest month first, last line of
+    /// that month first).
+    fn find_archived_line(&self, id: &str) -> Result<Option<(Loaded, usize, PathBuf)>> {
         for file in self.archive_files()?.iter().rev() {
             let loaded = Loaded::parse(fsutil::read_or_empty(file)?);
-            if let Some(line) = find_line(&loaded, id) {
-                return Ok(Some(to_value(&loaded, line)?));
+            let found = loaded
+                .lines
+                .iter()
+                .rposition(|l| matches!(&l.kind, LineKind::Task { id: i, .. } if i == id));
+            if let Some(index) = found {
+                return Ok(Some((loaded, index, file.clone())));
             }
         }
         Ok(None)
+    }
+
+    /// The newest archived record with `id`, parsed.
+    fn find_archived(&self, id: &str) -> Result<Option<Task>> {
+        match self.find_archived_line(id)? {
+            Some((loaded, index, file)) => parse_task(&loaded, &loaded.lines[index], &file).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
@@ -364,10 +376,13 @@ impl Store for JsonlStore {
         if let Some(line) = find_line(&loaded, id) {
             return Ok(Some(to_value(&loaded, line)?));
         }
-        self.find_archived(id)
+        match self.find_archived_line(id)? {
+            Some((loaded, index, _)) => Ok(Some(to_value(&loaded, &loaded.lines[index])?)),
+            None => Ok(None),
+        }
     }
 
-    fn cancel(&self, id: &str, cancel: &mut Transition<'_>) -> Result<Task> {
+    fn modify(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
         let _guard = self.lock()?;
         let loaded = self.load()?;
         let matches: Vec<(usize, &Line)> = loaded
@@ -376,6 +391,7 @@ impl Store for JsonlStore {
             .enumerate()
             .filter(|(_, l)| matches!(&l.kind, LineKind::Task { id: i, .. } if i == id))
             .collect();
+        // Two records with one id (a hand edit): the scheduled one is the one to act on.
         let target = matches
             .iter()
             .find(|(_, l)| {
@@ -388,69 +404,64 @@ impl Store for JsonlStore {
                 )
             })
             .or(matches.first());
-        let Some(&(index, line)) = target else {
-            return Err(match self.find_archived(id)? {
-                Some(record) => Error::WrongStatus {
-                    id: id.to_string(),
-                    status: format!(
-                        "{} (archived)",
-                        record
-                            .get("status")
-                            .and_then(Value::as_str)
-                            .unwrap_or("unknown")
-                    ),
-                    action: "cancelled",
-                },
-                None => Error::NotFound(id.to_string()),
-            });
+        let (found, index) = match target {
+            Some(&(index, line)) => (
+                Found::Active(parse_task(&loaded, line, &self.tasks_file)?),
+                Some(index),
+            ),
+            None => match self.find_archived(id)? {
+                Some(task) => (Found::Archived(task), None),
+                None => (Found::Missing(id.to_string()), None),
+            },
         };
-        if let LineKind::Task { status, .. } = &line.kind
-            && *status != Status::Scheduled
-        {
-            return Err(Error::WrongStatus {
-                id: id.to_string(),
-                status: status.to_string(),
-                action: "cancelled",
-            });
-        }
-        let (task, next) = cancel(parse_task(&loaded, line, &self.tasks_file)?);
+        let change = decide(found)?;
         let mut edit = Edit::default();
-        edit.replace.insert(index, task.to_line());
-        if let Some(next) = next.filter(|n| find_line(&loaded, &n.id).is_none()) {
+        match index {
+            Some(index) => {
+                edit.replace.insert(index, change.task.to_line());
+            }
+            None => edit.append.push(change.task.to_line()),
+        }
+        if let Some(next) = change
+            .next
+            .as_ref()
+            .filter(|n| find_line(&loaded, &n.id).is_none())
+        {
             edit.append.push(next.to_line());
         }
         self.rewrite(&loaded, &edit)?;
-        Ok(task)
+        Ok(change)
     }
 
-    fn end_series(&self, series: &str) -> Result<Vec<String>> {
+    fn end_series(
+        &self,
+        series: &str,
+        decide: &mut dyn FnMut(Task) -> Option<Change>,
+    ) -> Result<Vec<Change>> {
         let _guard = self.lock()?;
         let loaded = self.load()?;
         let mut edit = Edit::default();
-        let mut scheduled = Vec::new();
+        let mut changes = Vec::new();
         for (index, line) in loaded.lines.iter().enumerate() {
-            let LineKind::Task { id, status, .. } = &line.kind else {
+            let LineKind::Task { status, .. } = &line.kind else {
                 continue;
             };
             if !matches!(status, Status::Scheduled | Status::Executing) {
                 continue;
             }
-            let Some(mut task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
+            let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
                 continue;
             };
-            let Some(s) = task.series.as_mut().filter(|s| s.id == series) else {
+            if task.series.as_ref().is_none_or(|s| s.id != series) {
                 continue;
-            };
-            match status {
-                Status::Scheduled => scheduled.push(id.clone()),
-                _ => {
-                    s.ended = true;
-                    edit.replace.insert(index, task.to_line());
-                }
+            }
+            if let Some(change) = decide(task) {
+                edit.replace.insert(index, change.task.to_line());
+                changes.push(change);
             }
         }
         self.rewrite(&loaded, &edit)?;
-        Ok(scheduled)
+        Ok(changes)
     }
 
     fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>> {
@@ -458,7 +469,11 @@ impl Store for JsonlStore {
             .map(|guard| Box::new(guard) as Box<dyn RunnerLock>))
     }
 
-    fn recover(&self, _now: Timestamp, recover: &mut Transition<'_>) -> Result<Vec<Task>> {
+    fn recover(
+        &self,
+        _now: Timestamp,
+        recover: &mut dyn FnMut(Task) -> Change,
+    ) -> Result<Vec<Change>> {
         let _guard = self.lock()?;
         let loaded = self.load()?;
         let mut edit = Edit::default();
@@ -476,12 +491,16 @@ impl Store for JsonlStore {
             let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
                 continue;
             };
-            let (task, next) = recover(task);
-            edit.replace.insert(index, task.to_line());
-            if let Some(next) = next.filter(|n| find_line(&loaded, &n.id).is_none()) {
+            let change = recover(task);
+            edit.replace.insert(index, change.task.to_line());
+            if let Some(next) = change
+                .next
+                .as_ref()
+                .filter(|n| find_line(&loaded, &n.id).is_none())
+            {
                 edit.append.push(next.to_line());
             }
-            recovered.push(task);
+            recovered.push(change);
         }
         self.rewrite(&loaded, &edit)?;
         Ok(recovered)
@@ -530,19 +549,18 @@ impl Store for JsonlStore {
         Ok(claimed)
     }
 
-    fn save_outcomes(&self, outcomes: &[(Task, Option<Task>)]) -> Result<Vec<String>> {
+    fn save_outcomes(&self, outcomes: &[Change]) -> Result<Vec<String>> {
         if outcomes.is_empty() {
             return Ok(Vec::new());
         }
         let _guard = self.lock()?;
         let loaded = self.load()?;
-        let mut pending: HashMap<&str, &(Task, Option<Task>)> =
-            outcomes.iter().map(|o| (o.0.id.as_str(), o)).collect();
+        let mut pending: HashMap<&str, &Change> =
+            outcomes.iter().map(|c| (c.task.id.as_str(), c)).collect();
         let mut edit = Edit::default();
         let mut new_ids = HashSet::new();
-        let mut follow = |next: &Option<Task>, ended: bool, edit: &mut Edit| {
+        let mut follow = |next: &Option<Task>, edit: &mut Edit| {
             if let Some(next) = next
-                && !ended
                 && find_line(&loaded, &next.id).is_none()
                 && new_ids.insert(next.id.clone())
             {
@@ -555,26 +573,23 @@ impl Store for JsonlStore {
                 status: Status::Executing,
                 ..
             } = &line.kind
-                && let Some((task, next)) = pending.remove(id.as_str())
+                && let Some(change) = pending.remove(id.as_str())
             {
-                let ended = super::series_ended(loaded.bytes(line));
-                let mut task = task.clone();
-                if ended && let Some(series) = task.series.as_mut() {
-                    series.ended = true;
-                }
-                edit.replace.insert(index, task.to_line());
-                follow(next, ended, &mut edit);
+                let mut change = change.clone();
+                lifecycle::keep_series_end(loaded.bytes(line), &mut change);
+                edit.replace.insert(index, change.task.to_line());
+                follow(&change.next, &mut edit);
             }
         }
         // A record that vanished while it ran (edited by hand) is written back, not lost.
-        for (task, next) in outcomes {
-            if pending.contains_key(task.id.as_str()) {
+        for change in outcomes {
+            if pending.contains_key(change.task.id.as_str()) {
                 eprintln!(
                     "warning: task {} was no longer in the store; its outcome is appended",
-                    task.id
+                    crate::output::escape(&change.task.id)
                 );
-                edit.append.push(task.to_line());
-                follow(next, false, &mut edit);
+                edit.append.push(change.task.to_line());
+                follow(&change.next, &mut edit);
             }
         }
         // One runner at a time works this store, so no claim can have been taken over.
@@ -597,7 +612,7 @@ impl Store for JsonlStore {
             let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
                 continue;
             };
-            let file = self.archive_path(&task);
+            let file = self.archive_path(&lifecycle::archive_month(&task));
             match by_file.iter_mut().find(|(f, _)| *f == file) {
                 Some((_, indices)) => indices.push(index),
                 None => by_file.push((file.clone(), vec![index])),
@@ -683,7 +698,7 @@ impl Store for JsonlStore {
             fsutil::ensure_dir(&self.archive_dir)?;
         }
         for (month, lines) in &by_month {
-            let path = self.archive_dir.join(format!("deferred_{month}.jsonl"));
+            let path = self.archive_path(month);
             self.append_archive(&path, lines)?;
         }
         let edit = Edit {

@@ -12,15 +12,10 @@ use crate::record::{Stamp, Status, Task};
 
 /// The longest line read as a record: 8 MiB. A longer line is kept verbatim, skipped and
 /// reported like any malformed line, so one runaway line cannot make every command that reads
-/// the store slow. Records `defer` writes stay far below it (see [`MAX_RECORD_BYTES`]); the
+/// the store slow. Records `defer` writes stay far below it (see [`crate::record::MAX_RECORD_BYTES`]); the
 /// margin is for stores written by the reference tool, which keeps executor output uncapped.
 pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 
-/// The largest record `schedule` accepts: 1 MiB as one JSON line. A task is a compact snapshot
-/// of intent, never a transcript; long material belongs in a file named by `--artifact`. The
-/// runner adds at most a few tens of KiB (capped output and error text) to a record, so a
-/// record accepted here always stays readable under [`MAX_LINE_BYTES`].
-pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
 /// A UTF-8 byte order mark, which some editors put at the start of a file.
 const BOM: &[u8] = b"\xEF\xBB\xBF";

@@ -26,41 +26,15 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Transaction};
 use serde_json::Value;
 
-use super::{Archived, ExportSink, Problem, Query, RunnerLock, Store, Transition};
+mod migrations;
+
+pub use migrations::MigrationStatus;
+
+use super::{Archived, Decide, ExportSink, Problem, Query, RunnerLock, Store};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{DatabaseError, Error, Result, chain};
+use crate::lifecycle::{self, Change, Found};
 use crate::record::{Stamp, Status, Task};
-
-/// Schema versions, applied in order; each runs once, in the transaction that records it.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "tasks and archive tables",
-    "CREATE TABLE {s}.tasks (
-         seq         bigserial   NOT NULL UNIQUE,
-         id          text        PRIMARY KEY,
-         status      text        NOT NULL,
-         run_at      timestamptz,
-         record      text        NOT NULL,
-         runner      text,
-         lease_token bigint,
-         lease_until timestamptz
-     );
-     CREATE INDEX tasks_due ON {s}.tasks (run_at) WHERE status = 'scheduled';
-     CREATE INDEX tasks_leases ON {s}.tasks (lease_until) WHERE status = 'executing';
-     CREATE TABLE {s}.archive (
-         seq         bigserial   PRIMARY KEY,
-         id          text        NOT NULL,
-         month       text        NOT NULL,
-         status      text        NOT NULL,
-         archived_at timestamptz NOT NULL DEFAULT now(),
-         record      text        NOT NULL
-     );
-     CREATE INDEX archive_id ON {s}.archive (id);
-     CREATE INDEX archive_month ON {s}.archive (month, seq);",
-)];
-
-/// Serialises migrations across hosts; any constant works as long as every `defer` uses it.
-const MIGRATION_LOCK: i64 = 0x6465_6665_7200_0001;
 
 /// The database-backed store.
 pub struct PgStore {
@@ -85,15 +59,6 @@ impl std::fmt::Debug for PgStore {
             .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
-}
-
-/// Where the schema stands.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct MigrationStatus {
-    pub schema: String,
-    pub version: i32,
-    pub latest: i32,
-    pub pending: Vec<String>,
 }
 
 /// A database store needs no runner lock: `SKIP LOCKED` lets runners share the queue.
@@ -141,86 +106,6 @@ impl PgStore {
     /// `{s}` in `sql` becomes the schema (a validated identifier, see `Config`).
     fn sql(&self, sql: &str) -> String {
         sql.replace("{s}", &format!("\"{}\"", self.schema))
-    }
-
-    /// Applies pending migrations. Safe when several hosts start at once: the work happens
-    /// under a transaction-scoped advisory lock, and each step is recorded in the same
-    /// transaction that applies it.
-    pub fn migrate(&self) -> Result<MigrationStatus> {
-        let mut client = self.client();
-        if let Ok(status) = self.status_with(&mut client)
-            && status.pending.is_empty()
-        {
-            return Ok(status);
-        }
-        let mut tx = client.transaction().map_err(db("starting a migration"))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .map_err(db("taking the migration lock"))?;
-        tx.batch_execute(&self.sql(
-            "CREATE SCHEMA IF NOT EXISTS {s};
-             CREATE TABLE IF NOT EXISTS {s}.migrations (
-                 version    integer     PRIMARY KEY,
-                 name       text        NOT NULL,
-                 applied_at timestamptz NOT NULL DEFAULT now()
-             );",
-        ))
-        .map_err(db("creating the schema"))?;
-        let current: i32 = tx
-            .query_one(
-                &self.sql("SELECT coalesce(max(version), 0) FROM {s}.migrations"),
-                &[],
-            )
-            .map_err(db("reading the schema version"))?
-            .get(0);
-        for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
-            tx.batch_execute(&self.sql(sql))
-                .map_err(db("applying a migration"))?;
-            tx.execute(
-                &self.sql("INSERT INTO {s}.migrations (version, name) VALUES ($1, $2)"),
-                &[version, name],
-            )
-            .map_err(db("recording a migration"))?;
-        }
-        tx.commit().map_err(db("committing a migration"))?;
-        self.status_with(&mut client)
-    }
-
-    /// The schema version and what is pending.
-    pub fn status(&self) -> Result<MigrationStatus> {
-        let mut client = self.client();
-        self.status_with(&mut client)
-    }
-
-    fn status_with(&self, client: &mut Client) -> Result<MigrationStatus> {
-        // A fresh database has no migrations table yet: version 0, everything pending.
-        let exists: bool = client
-            .query_one(
-                "SELECT to_regclass($1) IS NOT NULL",
-                &[&format!("\"{}\".migrations", self.schema)],
-            )
-            .map_err(db("reading the schema version"))?
-            .get(0);
-        let version: i32 = if exists {
-            client
-                .query_one(
-                    &self.sql("SELECT coalesce(max(version), 0) FROM {s}.migrations"),
-                    &[],
-                )
-                .map_err(db("reading the schema version"))?
-                .get(0)
-        } else {
-            0
-        };
-        Ok(MigrationStatus {
-            schema: self.schema.clone(),
-            version,
-            latest: MIGRATIONS.last().map_or(0, |m| m.0),
-            pending: MIGRATIONS
-                .iter()
-                .filter(|m| m.0 > version)
-                .map(|m| format!("{} {}", m.0, m.1))
-                .collect(),
-        })
     }
 
     /// Adds a series' next occurrence; an id that already exists (written by an earlier,
@@ -341,60 +226,64 @@ impl Store for PgStore {
         .transpose()
     }
 
-    fn cancel(&self, id: &str, cancel: &mut Transition<'_>) -> Result<Task> {
+    fn modify(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
         let mut client = self.client();
-        let mut tx = client.transaction().map_err(db("starting a cancel"))?;
+        let mut tx = client.transaction().map_err(db("starting a change"))?;
         let row = tx
             .query_opt(
-                &self.sql("SELECT record, status FROM {s}.tasks WHERE id = $1 FOR UPDATE"),
+                &self.sql("SELECT record FROM {s}.tasks WHERE id = $1 FOR UPDATE"),
                 &[&id],
             )
             .map_err(db("reading a task"))?;
-        let Some(row) = row else {
-            let archived = tx
-                .query_opt(
-                    &self.sql(
-                        "SELECT status FROM {s}.archive WHERE id = $1
-                         ORDER BY month DESC, seq DESC LIMIT 1",
-                    ),
-                    &[&id],
-                )
-                .map_err(db("reading a task"))?;
-            return Err(match archived {
-                Some(r) => Error::WrongStatus {
-                    id: id.to_string(),
-                    status: format!("{} (archived)", r.get::<_, String>(0)),
-                    action: "cancelled",
-                },
-                None => Error::NotFound(id.to_string()),
-            });
+        let active = row.is_some();
+        let found = match row {
+            Some(row) => Found::Active(parse(row.get(0), id)?),
+            None => {
+                let archived = tx
+                    .query_opt(
+                        &self.sql(
+                            "SELECT record FROM {s}.archive WHERE id = $1
+                             ORDER BY month DESC, seq DESC LIMIT 1",
+                        ),
+                        &[&id],
+                    )
+                    .map_err(db("reading a task"))?;
+                match archived {
+                    Some(row) => Found::Archived(parse(row.get(0), id)?),
+                    None => Found::Missing(id.to_string()),
+                }
+            }
         };
-        let status: String = row.get(1);
-        if status != Status::Scheduled.as_str() {
-            return Err(Error::WrongStatus {
-                id: id.to_string(),
-                status,
-                action: "cancelled",
-            });
+        let change = decide(found)?;
+        if active {
+            Self::update(
+                &mut tx,
+                &self.sql(
+                    "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz,
+                         record = $4,
+                         runner = CASE WHEN $2 = 'executing' THEN runner END,
+                         lease_token = CASE WHEN $2 = 'executing' THEN lease_token END,
+                         lease_until = CASE WHEN $2 = 'executing' THEN lease_until END
+                     WHERE id = $1",
+                ),
+                &change.task,
+            )?;
+        } else {
+            self.insert_follow_up(&mut tx, &change.task)?;
         }
-        let (task, next) = cancel(parse(row.get(0), id)?);
-        if let Some(next) = &next {
+        if let Some(next) = &change.next {
             self.insert_follow_up(&mut tx, next)?;
         }
-        Self::update(
-            &mut tx,
-            &self.sql(
-                "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4
-                 WHERE id = $1",
-            ),
-            &task,
-        )?;
         self.notify(&mut tx)?;
-        tx.commit().map_err(db("committing a cancel"))?;
-        Ok(task)
+        tx.commit().map_err(db("committing a change"))?;
+        Ok(change)
     }
 
-    fn end_series(&self, series: &str) -> Result<Vec<String>> {
+    fn end_series(
+        &self,
+        series: &str,
+        decide: &mut dyn FnMut(Task) -> Option<Change>,
+    ) -> Result<Vec<Change>> {
         let mut client = self.client();
         let mut tx = client
             .transaction()
@@ -402,40 +291,57 @@ impl Store for PgStore {
         let rows = tx
             .query(
                 &self.sql(
-                    "SELECT id, status, record FROM {s}.tasks
+                    "SELECT id, record FROM {s}.tasks
                      WHERE status IN ('scheduled', 'executing') FOR UPDATE",
                 ),
                 &[],
             )
             .map_err(db("finding a series"))?;
-        let mut scheduled = Vec::new();
+        let update = self.sql(
+            "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4
+             WHERE id = $1",
+        );
+        let mut changes = Vec::new();
         for row in rows {
             let id: &str = row.get(0);
-            let status: &str = row.get(1);
-            let mut task = parse(row.get(2), id)?;
-            let Some(s) = task.series.as_mut().filter(|s| s.id == series) else {
-                continue;
+            let task = match parse(row.get(1), id) {
+                Ok(task) => task,
+                Err(e) => {
+                    eprintln!("warning: {} (skipped; `defer check` lists it)", chain(&e));
+                    continue;
+                }
             };
-            if status == "scheduled" {
-                scheduled.push(id.to_string());
-            } else {
-                s.ended = true;
-                tx.execute(
-                    &self.sql("UPDATE {s}.tasks SET record = $2 WHERE id = $1"),
-                    &[&id, &task.to_line()],
-                )
-                .map_err(db("ending a series"))?;
+            if task.series.as_ref().is_none_or(|s| s.id != series) {
+                continue;
+            }
+            if let Some(change) = decide(task) {
+                if change.task.status == Status::Executing {
+                    // Only the mark changes; the claim and its lease stay with the runner.
+                    tx.execute(
+                        &self.sql("UPDATE {s}.tasks SET record = $2 WHERE id = $1"),
+                        &[&change.task.id, &change.task.to_line()],
+                    )
+                    .map_err(db("ending a series"))?;
+                } else {
+                    Self::update(&mut tx, &update, &change.task)?;
+                }
+                changes.push(change);
             }
         }
+        self.notify(&mut tx)?;
         tx.commit().map_err(db("committing the end of a series"))?;
-        Ok(scheduled)
+        Ok(changes)
     }
 
     fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>> {
         Ok(Some(Box::new(SharedQueue)))
     }
 
-    fn recover(&self, now: Timestamp, recover: &mut Transition<'_>) -> Result<Vec<Task>> {
+    fn recover(
+        &self,
+        now: Timestamp,
+        recover: &mut dyn FnMut(Task) -> Change,
+    ) -> Result<Vec<Change>> {
         let mut client = self.client();
         let mut tx = client.transaction().map_err(db("starting a rescue"))?;
         let rows = tx
@@ -458,12 +364,12 @@ impl Store for PgStore {
         );
         for row in rows {
             let id: &str = row.get(0);
-            let (task, next) = recover(parse(row.get(1), id)?);
-            Self::update(&mut tx, &sql, &task)?;
-            if let Some(next) = &next {
+            let change = recover(parse(row.get(1), id)?);
+            Self::update(&mut tx, &sql, &change.task)?;
+            if let Some(next) = &change.next {
                 self.insert_follow_up(&mut tx, next)?;
             }
-            recovered.push(task);
+            recovered.push(change);
         }
         tx.commit().map_err(db("committing a rescue"))?;
         Ok(recovered)
@@ -503,7 +409,7 @@ impl Store for PgStore {
         for row in rows {
             let id: &str = row.get(0);
             let task = claim(parse(row.get(1), id)?);
-            let token = random_token();
+            let token = random_token()?;
             tx.execute(
                 &sql,
                 &[
@@ -533,10 +439,10 @@ impl Store for PgStore {
         self.batch
     }
 
-    fn save_outcomes(&self, outcomes: &[(Task, Option<Task>)]) -> Result<Vec<String>> {
+    fn save_outcomes(&self, outcomes: &[Change]) -> Result<Vec<String>> {
         let tokens: Vec<Option<i64>> = {
             let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
-            outcomes.iter().map(|(t, _)| claims.remove(&t.id)).collect()
+            outcomes.iter().map(|c| claims.remove(&c.task.id)).collect()
         };
         let mut client = self.client();
         let mut tx = client
@@ -552,26 +458,23 @@ impl Store for PgStore {
              WHERE id = $1",
         );
         let mut rejected = Vec::new();
-        for ((task, next), token) in outcomes.iter().zip(&tokens) {
+        for (change, token) in outcomes.iter().zip(&tokens) {
             // Fencing: the row must still carry the token this process claimed it with.
             let stored = match token {
                 Some(token) => tx
-                    .query_opt(&select, &[&task.id, token])
+                    .query_opt(&select, &[&change.task.id, token])
                     .map_err(db("saving an outcome"))?,
                 None => None,
             };
             let Some(stored) = stored else {
-                rejected.push(task.id.clone());
+                rejected.push(change.task.id.clone());
                 continue;
             };
             let stored: &str = stored.get(0);
-            let ended = super::series_ended(stored.as_bytes());
-            let mut task = task.clone();
-            if ended && let Some(series) = task.series.as_mut() {
-                series.ended = true;
-            }
-            Self::update(&mut tx, &update, &task)?;
-            if let Some(next) = next.as_ref().filter(|_| !ended) {
+            let mut change = change.clone();
+            lifecycle::keep_series_end(stored.as_bytes(), &mut change);
+            Self::update(&mut tx, &update, &change.task)?;
+            if let Some(next) = &change.next {
                 self.insert_follow_up(&mut tx, next)?;
             }
         }
@@ -659,11 +562,7 @@ impl Store for PgStore {
             let id: &str = row.get(0);
             let record: &str = row.get(1);
             let task = parse(record, id)?;
-            let month = task
-                .archive_stamp()
-                .timestamp()
-                .strftime("%Y%m")
-                .to_string();
+            let month = lifecycle::archive_month(&task);
             tx.execute(&insert, &[&id, &month, &task.status.as_str(), &record])
                 .map_err(db("archiving a task"))?;
             tx.execute(&delete, &[&id])
@@ -785,49 +684,93 @@ fn parse(record: &str, id: &str) -> Result<Task> {
     })
 }
 
-/// Wraps a database error with what we were doing.
+/// Wraps a database error with what we were doing, keeping the driver's error as the source.
 fn db(action: &'static str) -> impl Fn(postgres::Error) -> Error {
     move |e| Error::Database {
         action,
-        reason: e
-            .as_db_error()
-            .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+        source: driver_error(e),
     }
 }
 
-/// Connects with TLS when the URL asks for it (`sslmode=require`), in plain text otherwise.
-///
-/// The URL is passed to the driver as it is; a bad URL or an unreachable server is one error
-/// line naming `DEFER_DATABASE_URL`.
+fn driver_error(e: postgres::Error) -> DatabaseError {
+    let message = e
+        .as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_string());
+    DatabaseError::new(message, Box::new(e))
+}
+
+/// How the URL asks for TLS, read the way libpq reads `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tls {
+    /// `disable`: plain text.
+    Off,
+    /// `prefer` (libpq's default) and `require`: encrypted, certificate not checked, as libpq
+    /// does without a root certificate; `prefer` falls back to plain text when the server
+    /// has no TLS.
+    Unverified,
+    /// `verify-ca`: the chain must lead to a trusted root; the host name is not checked.
+    VerifyCa,
+    /// `verify-full`: chain and host name checked.
+    VerifyFull,
+}
+
+/// Connects as the URL says. The URL is parsed by the driver's own `Config`, so every
+/// parameter it knows (`connect_timeout`, `application_name`, `options`, several hosts) works
+/// as in libpq; the two `sslmode` values it does not know (`verify-ca`, `verify-full`) are
+/// read here and passed on as `require` with certificate checks turned on.
 fn connect(url: &str) -> Result<Client> {
-    let wants_tls = url.contains("sslmode=require");
-    let result = if wants_tls {
-        let connector = native_tls::TlsConnector::new().map_err(|e| Error::Database {
-            action: "setting up TLS",
-            reason: e.to_string(),
-        })?;
-        Client::connect(url, postgres_native_tls::MakeTlsConnector::new(connector))
-    } else {
-        Client::connect(url, NoTls)
+    let (url, tls) = read_sslmode(url);
+    let config: postgres::Config = url.parse().map_err(|e| Error::Database {
+        action: "reading DEFER_DATABASE_URL",
+        source: driver_error(e),
+    })?;
+    let tls = match (tls, config.get_ssl_mode()) {
+        (Some(tls), _) => tls,
+        (None, postgres::config::SslMode::Disable) => Tls::Off,
+        (None, _) => Tls::Unverified,
     };
-    result.map_err(|e| Error::Database {
+    let connecting = |e| Error::Database {
         action: "connecting to DEFER_DATABASE_URL",
-        reason: e.to_string(),
-    })
+        source: driver_error(e),
+    };
+    if tls == Tls::Off {
+        return config.connect(NoTls).map_err(connecting);
+    }
+    let connector = native_tls::TlsConnector::builder()
+        .danger_accept_invalid_certs(tls == Tls::Unverified)
+        .danger_accept_invalid_hostnames(tls != Tls::VerifyFull)
+        .build()
+        .map_err(|e| Error::Database {
+            action: "setting up TLS",
+            source: DatabaseError::new(e.to_string(), Box::new(e)),
+        })?;
+    config
+        .connect(postgres_native_tls::MakeTlsConnector::new(connector))
+        .map_err(connecting)
+}
+
+/// Takes `sslmode=verify-ca|verify-full` out of the URL (the driver refuses them), leaving
+/// `sslmode=require` in its place.
+fn read_sslmode(url: &str) -> (String, Option<Tls>) {
+    for (mode, tls) in [
+        ("sslmode=verify-full", Tls::VerifyFull),
+        ("sslmode=verify-ca", Tls::VerifyCa),
+    ] {
+        if url.contains(mode) {
+            return (url.replace(mode, "sslmode=require"), Some(tls));
+        }
+    }
+    (url.to_string(), None)
 }
 
 /// A lease token no other claim will have: 63 random bits from the OS.
-fn random_token() -> i64 {
-    let mut bytes = [0u8; 8];
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
-        .is_err()
-    {
-        // Without /dev/urandom, time and pid still make collisions vanishingly unlikely.
-        let nanos = Timestamp::now().as_nanosecond();
-        bytes = ((nanos as u64) ^ u64::from(std::process::id()).rotate_left(40)).to_le_bytes();
-    }
-    (u64::from_le_bytes(bytes) >> 1) as i64
+fn random_token() -> Result<i64> {
+    let bits = getrandom::u64().map_err(|e| Error::Io {
+        path: "/dev/urandom".into(),
+        action: "reading random bits from",
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok((bits >> 1) as i64)
 }
 
 /// This host's name, for the `runner` column.

@@ -1,0 +1,725 @@
+//! Every state change of a task (SPEC §4), decided here and nowhere else.
+//!
+//! Each transition is a pure function: the task, what happened, and the policy in; a
+//! [`Change`] out (the new record, a series' next occurrence if any, and a typed [`Reason`]).
+//! Stores only find, lock and write what a `Change` says, the way River's drivers apply its
+//! executor's state-change values; the runner, `why`, `doctor` and the front ends ask the same
+//! functions, so they cannot disagree about what happens to a task.
+
+pub mod late;
+pub mod retry;
+pub mod series;
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::record::{ResultType, Stamp, Status, Task, TaskResult};
+
+pub use late::{DEFAULT_LATE_AFTER_SECONDS, LateRule, lateness};
+pub use retry::RetryPolicy;
+pub use series::{catch_up, next_occurrence, series_zone};
+
+/// What every transition needs besides the task: how to retry, and the zone series rules fall
+/// back to.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub retry: RetryPolicy,
+    pub zone: TimeZone,
+}
+
+impl Policy {
+    /// The policy the configuration asks for.
+    pub fn from_config(config: &Config) -> Policy {
+        Policy {
+            retry: RetryPolicy::from_config(config),
+            zone: config.clock.zone().clone(),
+        }
+    }
+}
+
+/// Why a record changed, as the audit log and `-v` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// No executor: the prompt artifact is the outcome.
+    PromptPrepared,
+    /// The executor exited 0.
+    ExecutorSucceeded,
+    /// The executor exited non-zero or was killed by a signal.
+    ExecutorNonzero,
+    /// The executor ran past `DEFER_EXECUTOR_TIMEOUT_SECONDS` and was killed.
+    ExecutorTimeout,
+    /// `DEFER_EXECUTOR` could not be started.
+    ExecutorUnusable,
+    /// The prompt artifact could not be written.
+    PromptNotWritten,
+    /// The record's id cannot name a file.
+    InvalidId,
+    /// Found `executing` with its runner gone.
+    Interrupted,
+    /// Claimed by a runner that stopped before starting it.
+    Released,
+    /// `--if-late skip` and found too late.
+    Missed,
+    /// `defer cancel`.
+    Cancelled,
+    /// `defer cancel --series`.
+    SeriesEnded,
+}
+
+impl Reason {
+    /// The `reason=` value of the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::PromptPrepared => "prompt_prepared",
+            Reason::ExecutorSucceeded => "executor",
+            Reason::ExecutorNonzero => "executor_nonzero",
+            Reason::ExecutorTimeout => "executor_timeout",
+            Reason::ExecutorUnusable => "executor_not_executable",
+            Reason::PromptNotWritten => "prompt_not_written",
+            Reason::InvalidId => "invalid_id",
+            Reason::Interrupted => "interrupted",
+            Reason::Released => "stopping",
+            Reason::Missed => "missed",
+            Reason::Cancelled => "cancelled",
+            Reason::SeriesEnded => "series_ended",
+        }
+    }
+}
+
+/// A decided state change: what a store must write, in one atomic step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The task's new record.
+    pub task: Task,
+    /// A record to add beside it: the next occurrence of a series.
+    pub next: Option<Task>,
+    pub reason: Reason,
+    /// A problem met while deciding that does not stop the change (a series rule that gives
+    /// no next time); callers report it.
+    pub warning: Option<String>,
+}
+
+impl Change {
+    fn new(task: Task, reason: Reason) -> Change {
+        Change {
+            task,
+            next: None,
+            reason,
+            warning: None,
+        }
+    }
+
+    /// Adds the series' next occurrence when the task has reached a terminal state.
+    fn with_next(mut self, policy: &Policy, now: Timestamp) -> Change {
+        if !self.task.status.is_terminal() {
+            return self;
+        }
+        match next_occurrence(&self.task, &policy.zone, now) {
+            Ok(next) => self.next = next,
+            Err(e) => {
+                self.warning = Some(format!(
+                    "the next occurrence of series {} could not be computed: {}",
+                    self.task
+                        .series
+                        .as_ref()
+                        .map_or(self.task.id.as_str(), |s| s.id.as_str()),
+                    crate::error::chain(&e)
+                ));
+            }
+        }
+        self
+    }
+}
+
+/// `scheduled → executing`.
+pub fn claim(mut task: Task, now: Timestamp) -> Task {
+    task.status = Status::Executing;
+    task.started_at = Some(Stamp(now));
+    task
+}
+
+/// `executing → scheduled` without an attempt: a stopping runner gives back a claimed task it
+/// never started.
+pub fn release(mut task: Task) -> Change {
+    task.status = Status::Scheduled;
+    Change::new(task, Reason::Released)
+}
+
+/// What an executor run produced, already capped for the record.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutorRun {
+    /// Exit code; `None` when it was killed by a signal or never started.
+    pub exit_code: Option<i32>,
+    /// stdout (capped) for the record.
+    pub output: String,
+    /// Where the full stdout went, when `output` is capped.
+    pub output_path: Option<String>,
+    /// The failure text (stderr, else stdout, else a description), when it failed.
+    pub error: Option<String>,
+    /// It ran past the timeout and was killed.
+    pub timed_out: bool,
+}
+
+/// What happened to a claimed task.
+#[derive(Debug, Clone)]
+pub enum Happened {
+    /// No executor is configured; the prompt artifact was written.
+    PromptPrepared,
+    /// The executor ran; `success` is exit 0.
+    ExecutorRan { run: ExecutorRun, success: bool },
+    /// `DEFER_EXECUTOR` is set but cannot be run.
+    ExecutorUnusable { error: String },
+    /// The prompt artifact could not be written.
+    PromptNotWritten { error: String },
+    /// The id cannot name a file, so nothing can be run for it.
+    InvalidId { error: String },
+    /// The runner that claimed it is gone.
+    Interrupted,
+}
+
+/// The outcome of a claimed task: completed, retried or failed, and the series' next
+/// occurrence when it reached a terminal state. `prompt_path` is where its prompt artifact is
+/// (or would have been) written.
+pub fn finish(
+    task: Task,
+    happened: Happened,
+    prompt_path: &str,
+    policy: &Policy,
+    now: Timestamp,
+) -> Change {
+    let change = match happened {
+        Happened::PromptPrepared => {
+            let mut task = task;
+            task.status = Status::Completed;
+            task.completed_at = Some(Stamp(now));
+            task.result = Some(result(ResultType::PromptPrepared, prompt_path));
+            Change::new(task, Reason::PromptPrepared)
+        }
+        Happened::ExecutorRan { run, success: true } => {
+            let mut task = task;
+            task.status = Status::Completed;
+            task.completed_at = Some(Stamp(now));
+            let mut r = result(ResultType::ExecutorOutput, prompt_path);
+            r.output = Some(run.output);
+            r.exit_code = run.exit_code;
+            r.output_path = run.output_path;
+            task.result = Some(r);
+            Change::new(task, Reason::ExecutorSucceeded)
+        }
+        Happened::ExecutorRan { run, success: false } => {
+            let reason = if run.timed_out {
+                Reason::ExecutorTimeout
+            } else {
+                Reason::ExecutorNonzero
+            };
+            failed_attempt(task, now, prompt_path, run, &policy.retry, reason)
+        }
+        // Retrying cannot help until the user fixes the path, whatever the retry budget.
+        Happened::ExecutorUnusable { error } => {
+            let mut task = task;
+            task.status = Status::Failed;
+            task.failed_at = Some(Stamp(now));
+            task.error = Some(error);
+            task.result = Some(result(ResultType::ExecutorFailed, prompt_path));
+            Change::new(task, Reason::ExecutorUnusable)
+        }
+        Happened::PromptNotWritten { error } => {
+            let run = ExecutorRun {
+                error: Some(format!("could not write the prompt artifact: {error}")),
+                ..ExecutorRun::default()
+            };
+            failed_attempt(
+                task,
+                now,
+                prompt_path,
+                run,
+                &policy.retry,
+                Reason::PromptNotWritten,
+            )
+        }
+        Happened::InvalidId { error } => {
+            let mut task = task;
+            task.status = Status::Failed;
+            task.failed_at = Some(Stamp(now));
+            task.error = Some(error);
+            Change::new(task, Reason::InvalidId)
+        }
+        Happened::Interrupted => {
+            let since = task
+                .started_at
+                .map(|s| format!(" (claimed at {s})"))
+                .unwrap_or_default();
+            let run = ExecutorRun {
+                error: Some(format!(
+                    "interrupted: the runner stopped before recording an outcome{since}"
+                )),
+                ..ExecutorRun::default()
+            };
+            failed_attempt(
+                task,
+                now,
+                prompt_path,
+                run,
+                &policy.retry,
+                Reason::Interrupted,
+            )
+        }
+    };
+    change.with_next(policy, now)
+}
+
+/// A failed attempt: back to `scheduled` while retries remain, else `failed`.
+fn failed_attempt(
+    mut task: Task,
+    now: Timestamp,
+    prompt_path: &str,
+    run: ExecutorRun,
+    retry: &RetryPolicy,
+    reason: Reason,
+) -> Change {
+    let error = run.error.unwrap_or_else(|| "executor failed".to_string());
+    let again = task.attempts < task.max_retries;
+    task.attempts = task.attempts.saturating_add(1);
+    let mut r = if again {
+        result(ResultType::RetryScheduled, prompt_path)
+    } else {
+        result(ResultType::ExecutorFailed, prompt_path)
+    };
+    r.exit_code = run.exit_code;
+    r.output_path = run.output_path;
+    if again {
+        let next = next_run_at(now, retry.delay_for(&task.id, task.attempts));
+        task.status = Status::Scheduled;
+        task.run_at = next;
+        task.last_attempt_at = Some(Stamp(now));
+        task.last_error = Some(error);
+        r.next_run_at = Some(next);
+    } else {
+        task.status = Status::Failed;
+        task.failed_at = Some(Stamp(now));
+        task.error = Some(error);
+    }
+    task.result = Some(r);
+    Change::new(task, reason)
+}
+
+/// A claimed task before it runs: a series occurrence first catches up with missed rule
+/// times, then a task with `--if-late skip` found too late is recorded as missed.
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    /// Run it (the task as relabelled by catch-up); `warning` when its rule could not be read.
+    Run { task: Task, warning: Option<String> },
+    /// Do not run it: the change records it as missed.
+    Skip(Change),
+}
+
+/// Decides whether a claimed task runs; see [`Prepared`].
+pub fn prepare(mut task: Task, policy: &Policy, now: Timestamp) -> Prepared {
+    let warning = catch_up(&mut task, &policy.zone, now)
+        .err()
+        .map(|e| format!("its series rule could not be read: {}", crate::error::chain(&e)));
+    let Some(late) = late::missed_by(&task, now) else {
+        return Prepared::Run { task, warning };
+    };
+    let limit = LateRule::of(&task).map_or_else(|| "10m".to_string(), |r| r.limit_text);
+    let due = task.run_at;
+    task.status = Status::Cancelled;
+    task.cancelled_at = Some(Stamp(now));
+    task.cancel_reason = Some(Some(format!(
+        "missed: due at {due}, found {} late (more than late_after {limit}); skipped by \
+         if_late skip",
+        crate::when::human_duration(late.unsigned_abs()),
+    )));
+    let mut change = Change::new(task, Reason::Missed).with_next(policy, now);
+    if change.warning.is_none() {
+        change.warning = warning;
+    }
+    Prepared::Skip(change)
+}
+
+/// Where a store found the record an operation names.
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// In the active store.
+    Active(Task),
+    /// Only in the archive (the newest copy).
+    Archived(Task),
+    /// Nowhere; the id as asked.
+    Missing(String),
+}
+
+/// `scheduled → cancelled` (`cancel_reason` is `null` when no reason was given, as in the
+/// reference); a series occurrence brings its successor. Any other status, an archived task
+/// or an unknown id is refused.
+pub fn cancel(found: Found, reason: Option<&str>, policy: &Policy, now: Timestamp) -> Result<Change> {
+    let mut task = scheduled_only(found, "cancelled")?;
+    task.status = Status::Cancelled;
+    task.cancelled_at = Some(Stamp(now));
+    task.cancel_reason = Some(reason.map(str::to_string));
+    Ok(Change::new(task, Reason::Cancelled).with_next(policy, now))
+}
+
+/// The record an operation that needs a `scheduled` task may change, or the error that says
+/// why it may not (`action` words it: "cancelled").
+pub fn scheduled_only(found: Found, action: &'static str) -> Result<Task> {
+    match found {
+        Found::Active(task) if task.status == Status::Scheduled => Ok(task),
+        Found::Active(task) => Err(Error::WrongStatus {
+            id: task.id,
+            status: task.status.to_string(),
+            action,
+        }),
+        Found::Archived(task) => Err(Error::WrongStatus {
+            id: task.id,
+            status: format!("{} (archived)", task.status),
+            action,
+        }),
+        Found::Missing(id) => Err(Error::NotFound(id)),
+    }
+}
+
+/// Ending series `series` (`cancel --series`), for one of its records: a pending occurrence is
+/// cancelled and marked ended; a running one is marked ended so that none follows it; any
+/// other record, or one of another series, is left alone (`None`).
+pub fn end_series(task: Task, series: &str, reason: Option<&str>, now: Timestamp) -> Option<Change> {
+    if task.series.as_ref().is_none_or(|s| s.id != series) {
+        return None;
+    }
+    let mut task = task;
+    match task.status {
+        Status::Scheduled => {
+            task.status = Status::Cancelled;
+            task.cancelled_at = Some(Stamp(now));
+            task.cancel_reason = Some(reason.map(str::to_string));
+        }
+        Status::Executing => {}
+        _ => return None,
+    }
+    if let Some(s) = task.series.as_mut() {
+        s.ended = true;
+    }
+    Some(Change::new(task, Reason::SeriesEnded))
+}
+
+/// An outcome about to be saved over the stored record `stored`: when the series was ended
+/// while this occurrence ran (`cancel --series`), the outcome keeps that mark and brings no
+/// next occurrence.
+pub fn keep_series_end(stored: &[u8], change: &mut Change) {
+    if !series_ended(stored) {
+        return;
+    }
+    if let Some(series) = change.task.series.as_mut() {
+        series.ended = true;
+    }
+    change.next = None;
+}
+
+/// Whether a stored record says its series was ended. Read loosely, so a record that does not
+/// fully parse still keeps the mark.
+fn series_ended(stored: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        #[serde(default)]
+        series: Option<EndedFlag>,
+    }
+    #[derive(serde::Deserialize)]
+    struct EndedFlag {
+        #[serde(default)]
+        ended: bool,
+    }
+    serde_json::from_slice::<Peek>(stored)
+        .ok()
+        .and_then(|p| p.series)
+        .is_some_and(|s| s.ended)
+}
+
+/// The archive month (`YYYYMM`) of a terminal record: from `completed_at`, else `failed_at`,
+/// else `cancelled_at`, else `created_at` (SPEC §4).
+pub fn archive_month(task: &Task) -> String {
+    task.completed_at
+        .or(task.failed_at)
+        .or(task.cancelled_at)
+        .unwrap_or(task.created_at)
+        .timestamp()
+        .strftime("%Y%m")
+        .to_string()
+}
+
+fn result(kind: ResultType, prompt_path: &str) -> TaskResult {
+    TaskResult {
+        kind,
+        output: None,
+        next_run_at: None,
+        prompt_path: prompt_path.to_string(),
+        exit_code: None,
+        output_path: None,
+        extra: serde_json::Map::new(),
+    }
+}
+
+fn next_run_at(now: Timestamp, delay: std::time::Duration) -> Stamp {
+    let delay = SignedDuration::try_from(delay).unwrap_or(SignedDuration::MAX);
+    Stamp(now.checked_add(delay).unwrap_or(Timestamp::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Backoff;
+
+    fn task(max_retries: u32) -> Task {
+        let line = format!(
+            r#"{{"id":"t1","created_at":"2026-04-08T16:00:00Z","run_at":"2026-04-08T16:00:00Z","status":"executing","attempts":0,"max_retries":{max_retries}}}"#
+        );
+        Task::from_json(line.as_bytes()).expect("task")
+    }
+
+    fn record(json: &str) -> Task {
+        Task::from_json(json.as_bytes()).expect("task")
+    }
+
+    fn policy(secs: u64) -> Policy {
+        Policy {
+            retry: RetryPolicy {
+                delay: Duration::from_secs(secs),
+                backoff: Backoff::Fixed,
+                max_delay: Duration::from_secs(3600),
+            },
+            zone: TimeZone::get("America/New_York").expect("zone"),
+        }
+    }
+
+    fn now() -> Timestamp {
+        "2026-04-08T17:00:00Z".parse().expect("ts")
+    }
+
+    fn failed(error: &str) -> Happened {
+        Happened::ExecutorRan {
+            run: ExecutorRun {
+                exit_code: Some(3),
+                error: Some(error.into()),
+                ..ExecutorRun::default()
+            },
+            success: false,
+        }
+    }
+
+    #[test]
+    fn failure_with_budget_is_rescheduled_after_the_delay() {
+        let c = finish(task(2), failed("boom"), "/p", &policy(60), now());
+        let t = c.task;
+        assert_eq!(c.reason, Reason::ExecutorNonzero);
+        assert_eq!(t.status, Status::Scheduled);
+        assert_eq!(t.attempts, 1);
+        assert_eq!(t.run_at.to_string(), "2026-04-08T17:01:00Z");
+        assert_eq!(t.last_error.as_deref(), Some("boom"));
+        assert_eq!(
+            t.last_attempt_at.map(|s| s.to_string()).as_deref(),
+            Some("2026-04-08T17:00:00Z")
+        );
+        let r = t.result.expect("result");
+        assert_eq!(r.kind, ResultType::RetryScheduled);
+        assert_eq!(r.exit_code, Some(3));
+        assert_eq!(
+            r.next_run_at.map(|s| s.to_string()).as_deref(),
+            Some("2026-04-08T17:01:00Z")
+        );
+    }
+
+    #[test]
+    fn failure_without_budget_is_terminal() {
+        let t = finish(task(0), failed("boom"), "/p", &policy(60), now()).task;
+        assert_eq!(t.status, Status::Failed);
+        assert_eq!(t.attempts, 1);
+        assert_eq!(t.error.as_deref(), Some("boom"));
+        assert!(t.failed_at.is_some());
+        assert_eq!(t.result.expect("result").kind, ResultType::ExecutorFailed);
+    }
+
+    #[test]
+    fn interrupted_counts_as_an_attempt() {
+        let c = finish(
+            task(1),
+            Happened::Interrupted,
+            "/logs/t1.prompt.txt",
+            &policy(0),
+            now(),
+        );
+        assert_eq!(c.reason, Reason::Interrupted);
+        assert_eq!(c.task.status, Status::Scheduled);
+        assert_eq!(c.task.attempts, 1);
+        assert_eq!(
+            c.task.result.as_ref().expect("result").prompt_path,
+            "/logs/t1.prompt.txt"
+        );
+        assert!(c.task.last_error.expect("error").starts_with("interrupted"));
+        let t = finish(task(0), Happened::Interrupted, "/p", &policy(0), now()).task;
+        assert_eq!(t.status, Status::Failed);
+    }
+
+    #[test]
+    fn an_unusable_executor_fails_at_once_whatever_the_budget() {
+        let c = finish(
+            task(5),
+            Happened::ExecutorUnusable {
+                error: "not executable".into(),
+            },
+            "/p",
+            &policy(60),
+            now(),
+        );
+        assert_eq!(c.task.status, Status::Failed);
+        assert_eq!(c.task.attempts, 0);
+        assert_eq!(c.reason, Reason::ExecutorUnusable);
+    }
+
+    #[test]
+    fn success_and_prompt_prepared_complete() {
+        let ok = Happened::ExecutorRan {
+            run: ExecutorRun {
+                exit_code: Some(0),
+                output: "done".into(),
+                ..ExecutorRun::default()
+            },
+            success: true,
+        };
+        let c = finish(task(0), ok, "/p", &policy(60), now());
+        assert_eq!(c.task.status, Status::Completed);
+        let r = c.task.result.expect("result");
+        assert_eq!(r.kind, ResultType::ExecutorOutput);
+        assert_eq!(r.output.as_deref(), Some("done"));
+        let c = finish(task(0), Happened::PromptPrepared, "/p", &policy(60), now());
+        assert_eq!(c.task.result.expect("result").kind, ResultType::PromptPrepared);
+        assert_eq!(c.reason, Reason::PromptPrepared);
+    }
+
+    const DAILY: &str = r#"{"id":"s","created_at":"2026-04-01T13:00:00Z","run_at":"2026-04-08T13:00:00Z","status":"executing","timezone":"America/New_York","series":{"id":"s","rule":"every 1d","occurrence":3,"scheduled_for":"2026-04-08T13:00:00Z"}}"#;
+
+    #[test]
+    fn a_finished_occurrence_brings_the_next_from_its_scheduled_time() {
+        let c = finish(
+            record(DAILY),
+            Happened::PromptPrepared,
+            "/p",
+            &policy(0),
+            now(),
+        );
+        let next = c.next.expect("next occurrence");
+        assert_eq!(next.id, "s.4");
+        assert_eq!(next.run_at.to_string(), "2026-04-09T13:00:00Z");
+        assert_eq!(next.status, Status::Scheduled);
+        // A retry is not the end of the occurrence: no successor yet.
+        let mut t = record(DAILY);
+        t.max_retries = 1;
+        assert!(finish(t, failed("x"), "/p", &policy(0), now()).next.is_none());
+    }
+
+    #[test]
+    fn cancel_refuses_every_status_but_scheduled() {
+        let mut t = record(DAILY);
+        for status in [
+            Status::Executing,
+            Status::Completed,
+            Status::Failed,
+            Status::Cancelled,
+        ] {
+            t.status = status;
+            let e = cancel(Found::Active(t.clone()), None, &policy(0), now())
+                .expect_err("refused");
+            assert!(
+                e.to_string().contains(&format!("is {status}, not scheduled")),
+                "{e}"
+            );
+            let e = cancel(Found::Archived(t.clone()), None, &policy(0), now())
+                .expect_err("refused");
+            assert!(e.to_string().contains("(archived)"), "{e}");
+        }
+        let e = cancel(Found::Missing("nope".into()), None, &policy(0), now()).expect_err("x");
+        assert!(matches!(e, Error::NotFound(_)));
+        t.status = Status::Scheduled;
+        let c = cancel(Found::Active(t), Some("why"), &policy(0), now()).expect("cancelled");
+        assert_eq!(c.task.status, Status::Cancelled);
+        assert_eq!(c.task.cancel_reason, Some(Some("why".into())));
+        assert_eq!(c.next.expect("successor").id, "s.4");
+    }
+
+    #[test]
+    fn ending_a_series_cancels_the_pending_and_marks_the_running() {
+        let running = end_series(record(DAILY), "s", None, now()).expect("change");
+        assert_eq!(running.task.status, Status::Executing);
+        assert!(running.task.series.as_ref().expect("series").ended);
+        let mut pending = record(DAILY);
+        pending.status = Status::Scheduled;
+        let c = end_series(pending, "s", None, now()).expect("change");
+        assert_eq!(c.task.status, Status::Cancelled);
+        assert!(c.next.is_none());
+        assert!(end_series(record(DAILY), "other", None, now()).is_none());
+    }
+
+    #[test]
+    fn an_outcome_keeps_a_series_end_recorded_while_it_ran() {
+        let mut c = finish(
+            record(DAILY),
+            Happened::PromptPrepared,
+            "/p",
+            &policy(0),
+            now(),
+        );
+        assert!(c.next.is_some());
+        let stored = DAILY.replace(r#""scheduled_for""#, r#""ended":true,"scheduled_for""#);
+        keep_series_end(stored.as_bytes(), &mut c);
+        assert!(c.next.is_none());
+        assert!(c.task.series.expect("series").ended);
+    }
+
+    #[test]
+    fn late_tasks_are_skipped_only_past_the_limit() {
+        let base = r#"{"id":"l","created_at":"2026-04-08T16:00:00Z","run_at":"2026-04-08T16:55:00Z","status":"executing","if_late":"skip""#;
+        // Five minutes late, default limit of ten: runs.
+        let t = record(&format!("{base}}}"));
+        assert!(matches!(prepare(t, &policy(0), now()), Prepared::Run { .. }));
+        // Five minutes late, limit of one: skipped, and says by how much.
+        let t = record(&format!(r#"{base},"late_after":"1m"}}"#));
+        let Prepared::Skip(c) = prepare(t, &policy(0), now()) else {
+            panic!("expected a skip");
+        };
+        assert_eq!(c.task.status, Status::Cancelled);
+        assert_eq!(c.reason, Reason::Missed);
+        let why = c.task.cancel_reason.flatten().expect("reason");
+        assert!(why.contains("5m late") && why.contains("late_after 1m"), "{why}");
+        // A program may write the limit as seconds.
+        let t = record(&format!(r#"{base},"late_after":600}}"#));
+        assert_eq!(LateRule::of(&t).expect("rule").limit_seconds, 600);
+    }
+
+    #[test]
+    fn missed_occurrences_collapse_into_the_latest() {
+        // Due 2026-04-05 09:00 New York, found 2026-04-08 13:00 New York: three missed.
+        let t = record(
+            r#"{"id":"s","created_at":"2026-04-01T13:00:00Z","run_at":"2026-04-05T13:00:00Z","status":"executing","timezone":"America/New_York","series":{"id":"s","rule":"every 1d","occurrence":5,"scheduled_for":"2026-04-05T13:00:00Z","count":7}}"#,
+        );
+        let Prepared::Run { task, warning } = prepare(t, &policy(0), now()) else {
+            panic!("runs");
+        };
+        assert!(warning.is_none());
+        let s = task.series.expect("series");
+        // count 7 bounds the catch-up at occurrence 7 (2026-04-07).
+        assert_eq!(s.occurrence, 7);
+        assert_eq!(s.missed, Some(2));
+        assert_eq!(task.run_at.to_string(), "2026-04-07T13:00:00Z");
+    }
+
+    #[test]
+    fn archive_month_follows_the_terminal_stamp() {
+        let mut t = task(0);
+        assert_eq!(archive_month(&t), "202604");
+        t.cancelled_at = Stamp::parse("2026-05-01T00:00:00Z");
+        assert_eq!(archive_month(&t), "202605");
+        t.completed_at = Stamp::parse("2026-06-30T23:59:59Z");
+        assert_eq!(archive_month(&t), "202606");
+    }
+}

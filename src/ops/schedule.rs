@@ -1,0 +1,358 @@
+//! Scheduling: a time expression and a snapshot of intent become a stored task. The CLI, MCP
+//! and any other front end call [`schedule`] with a [`ScheduleRequest`].
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use jiff::ZonedDateTime as Zoned;
+use serde_json::{Map, Value};
+
+use crate::audit;
+use crate::config::Config;
+use crate::error::{Arg, ArgProblem, Error, Result};
+use crate::record::{
+    AuraLevel, Context, Execution, IfLate, Intent, LateAfter, Mode, Reorient, Series, Stamp,
+    Status, Task, validate_id,
+};
+use crate::recur::Rule;
+use crate::reorient::{self, Lookup};
+use crate::store::Store;
+use crate::record::MAX_RECORD_BYTES;
+use crate::when;
+
+/// Everything a caller (CLI, MCP, another program) can ask of `schedule`.
+#[derive(Debug, Clone, Default)]
+pub struct ScheduleRequest {
+    /// The time expression; may be empty for a recurring task (the rule gives the first time).
+    pub when: String,
+    pub summary: Option<String>,
+    pub intent: Option<Intent>,
+    pub mode: Option<Mode>,
+    pub prompt_template: Option<String>,
+    pub aura_level: Option<AuraLevel>,
+    pub max_retries: Option<u32>,
+    pub key_points: Vec<String>,
+    pub artifacts: Vec<String>,
+    pub constraints: Vec<String>,
+    /// A JSON object (text) merged into the context before the flags' items.
+    pub context_json: Option<String>,
+    pub id: Option<String>,
+    pub reorient: bool,
+    pub project: Option<String>,
+    pub context_file: Option<PathBuf>,
+    /// Repeat every such duration (`1d`, `2h`).
+    pub every: Option<String>,
+    /// Repeat on a five-field cron rule.
+    pub cron: Option<String>,
+    /// With a repeat: no occurrence after this time expression.
+    pub until: Option<String>,
+    /// With a repeat: at most this many occurrences.
+    pub count: Option<u32>,
+    /// Missed-run policy.
+    pub if_late: Option<IfLate>,
+    /// How late counts as missed for `if_late = skip` (default 10m).
+    pub late_after: Option<String>,
+    pub dry_run: bool,
+}
+
+/// A task that was (or, for a dry run, would be) stored, and how its time was understood.
+#[derive(Debug, Clone)]
+pub struct Scheduled {
+    pub task: Task,
+    /// `Fri 2026-11-27 09:00 EST, in 22h 59m`.
+    pub description: String,
+    /// The time resolved to an instant before now (the task is due at once).
+    pub in_past: bool,
+}
+
+/// Builds the record, validates everything, and stores it unless `dry_run`.
+pub fn schedule(config: &Config, store: &dyn Store, req: &ScheduleRequest) -> Result<Scheduled> {
+    let now = config.clock.now_zoned();
+    let mut scheduled = build(config, req, &now)?;
+    if !req.dry_run {
+        let mut tries = 0;
+        loop {
+            match store.insert(&scheduled.task, req.id.is_some()) {
+                // A generated id can meet one made by another host's process with the same
+                // pid in the same second (a shared database): take the next one.
+                Err(Error::DuplicateId(_)) if req.id.is_none() && tries < 5 => {
+                    tries += 1;
+                    let salt = jiff::Timestamp::now().subsec_nanosecond() % 10_000;
+                    scheduled.task.id =
+                        format!("{}_{salt:04}", default_id(scheduled.task.created_at));
+                    if let Some(series) = &mut scheduled.task.series {
+                        series.id = scheduled.task.id.clone();
+                    }
+                }
+                other => break other?,
+            }
+        }
+        let task = &scheduled.task;
+        audit::log(
+            &config.log_file,
+            now.timestamp(),
+            "scheduled",
+            &[
+                ("id", &task.id),
+                ("run_at", &task.run_at.to_string()),
+                ("intent", task.intent.as_str()),
+                ("mode", task.execution.mode.as_str()),
+                ("retries", &task.max_retries.to_string()),
+            ],
+        );
+    }
+    Ok(scheduled)
+}
+
+/// Builds and validates the record without touching the store.
+pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Scheduled> {
+    // Cheap checks first, so a bad flag is reported before any file is read.
+    if let Some(id) = &req.id {
+        validate_id(id)?;
+    }
+    let rule = match (&req.every, &req.cron) {
+        (Some(every), None) => Some(Rule::every(every)?),
+        (None, Some(cron)) => Some(Rule::cron(cron)?),
+        (Some(_), Some(_)) => {
+            return Err(Error::Argument {
+                arg: Arg::Every,
+                value: None,
+                problem: ArgProblem::Conflicts { other: Arg::Cron },
+            });
+        }
+        (None, None) => None,
+    };
+    if rule.is_none() {
+        for (arg, given) in [
+            (Arg::Until, req.until.is_some()),
+            (Arg::Count, req.count.is_some()),
+        ] {
+            if given {
+                return Err(Error::Argument {
+                    arg,
+                    value: None,
+                    problem: ArgProblem::NeedsRepeat,
+                });
+            }
+        }
+    }
+    if req.count == Some(0) {
+        return Err(Error::invalid_arg(
+            Arg::Count,
+            "0",
+            "a series needs at least one occurrence",
+            Some("3"),
+        ));
+    }
+    let when_arg = |e| Error::time_arg(Arg::When, e);
+    let target = match (req.when.trim().is_empty(), &rule) {
+        // No time and no rule: the parser's own "empty time expression" error, which says
+        // what to write and suits every caller (the CLI requires --when before this).
+        (true, None) => when::parse(&req.when, now).map_err(when_arg)?,
+        // The first occurrence of a cron rule is its first time at or after --when.
+        (false, Some(rule @ Rule::Cron { .. })) => {
+            rule.next(&when::parse(&req.when, now).map_err(when_arg)?, true)?
+        }
+        (false, _) => when::parse(&req.when, now).map_err(when_arg)?,
+        (true, Some(rule)) => rule.next(now, false)?,
+    };
+    let until = match &req.until {
+        Some(expr) => {
+            let until = when::parse(expr, now).map_err(|e| Error::time_arg(Arg::Until, e))?;
+            if until.timestamp() < target.timestamp() {
+                return Err(Error::invalid_arg(
+                    Arg::Until,
+                    expr.clone(),
+                    format!(
+                        "{} is before the first occurrence ({})",
+                        Stamp(until.timestamp()),
+                        Stamp(target.timestamp())
+                    ),
+                    None,
+                ));
+            }
+            Some(Stamp(until.timestamp()))
+        }
+        None => None,
+    };
+    let late_after = match &req.late_after {
+        Some(late) => {
+            if req.if_late != Some(IfLate::Skip) {
+                return Err(Error::arg_requires(
+                    Arg::LateAfter,
+                    Arg::IfLate,
+                    Some("skip"),
+                ));
+            }
+            Some(LateAfter::parse(late).map_err(|e| {
+                Error::invalid_arg(Arg::LateAfter, late.clone(), e.to_string(), Some("1h"))
+            })?)
+        }
+        None => None,
+    };
+    let mut context = match &req.context_json {
+        Some(text) => parse_context_json(text)?,
+        None => Context::default(),
+    };
+    if req.reorient {
+        let snapshot = reorient::build(
+            config,
+            &Lookup {
+                context_file: req.context_file.as_deref(),
+                project: req.project.as_deref(),
+            },
+        )?;
+        // The reoriented items come first; an explicit context's summary and origin win.
+        if context.summary.is_empty() {
+            context.summary = snapshot.summary;
+        }
+        context.key_points = prepend(snapshot.key_points, context.key_points);
+        context.artifacts = prepend(snapshot.artifacts, context.artifacts);
+        context.constraints = prepend(snapshot.constraints, context.constraints);
+        if context.reoriented_from.is_none() {
+            context.reoriented_from = Some(snapshot.reoriented_from);
+        }
+    }
+    if let Some(summary) = req.summary.as_ref().filter(|s| !s.trim().is_empty()) {
+        context.summary = summary.clone();
+    }
+    if context.summary.trim().is_empty() {
+        return Err(Error::Argument {
+            arg: Arg::Summary,
+            value: None,
+            problem: ArgProblem::Missing {
+                hint: Some("say what to do; a context or reorientation may also supply it"),
+            },
+        });
+    }
+    context.key_points.extend(req.key_points.iter().cloned());
+    context.artifacts.extend(req.artifacts.iter().cloned());
+    context.constraints.extend(req.constraints.iter().cloned());
+
+    let created_at = Stamp(now.timestamp());
+    let run_at = Stamp(target.timestamp());
+    let id = match &req.id {
+        Some(id) => id.clone(),
+        None => default_id(created_at),
+    };
+    let prompt_template = req
+        .prompt_template
+        .clone()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| context.summary.clone());
+    let mut task = Task {
+        id,
+        created_at,
+        run_at,
+        kind: "deferred_task".into(),
+        intent: req.intent.unwrap_or(Intent::ResumeTask),
+        context,
+        execution: Execution {
+            mode: req.mode.unwrap_or(Mode::Fresh),
+            prompt_template: Some(prompt_template),
+            aura_level: req.aura_level.unwrap_or(AuraLevel::Low),
+            extra: Map::new(),
+        },
+        status: Status::Scheduled,
+        attempts: 0,
+        max_retries: req.max_retries.unwrap_or(0),
+        reorient_requested: req.reorient,
+        reorient: Some(Reorient {
+            requested: req.reorient,
+            project: req.project.clone(),
+            explicit_context_file: req.context_file.as_ref().map(|p| p.display().to_string()),
+            extra: Map::new(),
+        }),
+        when: Some(req.when.trim().to_string()).filter(|w| !w.is_empty()),
+        timezone: Some(config.clock.zone_name()),
+        started_at: None,
+        completed_at: None,
+        failed_at: None,
+        cancelled_at: None,
+        cancel_reason: None,
+        last_attempt_at: None,
+        last_error: None,
+        error: None,
+        result: None,
+        series: rule.as_ref().map(|rule| Series {
+            id: String::new(),
+            rule: rule.clone(),
+            occurrence: 1,
+            scheduled_for: run_at,
+            count: req.count,
+            until,
+            missed: None,
+            ended: false,
+            extra: Map::new(),
+        }),
+        if_late: req.if_late,
+        late_after,
+        extra: Map::new(),
+    };
+    let size = task.to_line().len();
+    if size > MAX_RECORD_BYTES {
+        return Err(Error::Invalid(format!(
+            "the task record would be {size} bytes, over the {} KiB limit: a task is a compact \
+             snapshot, not a transcript; put long material in a file and pass it with --artifact",
+            MAX_RECORD_BYTES / 1024
+        )));
+    }
+    if let Some(series) = &mut task.series {
+        series.id = task.id.clone();
+    }
+    let mut description = when::describe(&target, now);
+    if let Some(series) = &task.series {
+        description.push_str(&format!(", then {}", series.rule.text()));
+        if let Some(count) = series.count {
+            description.push_str(&format!(", {count} times in all"));
+        }
+        if let Some(until) = series.until {
+            description.push_str(&format!(", until {until}"));
+        }
+    }
+    Ok(Scheduled {
+        // Stored stamps are whole seconds, so compare at that precision.
+        in_past: target.timestamp().as_second() < now.timestamp().as_second(),
+        description,
+        task,
+    })
+}
+
+fn prepend(mut first: Vec<String>, then: Vec<String>) -> Vec<String> {
+    first.extend(then);
+    first
+}
+
+/// `--context-json` must be an object; its list fields must be lists of strings. Unknown keys
+/// are kept in the record's context.
+fn parse_context_json(text: &str) -> Result<Context> {
+    let value: Value = serde_json::from_str(text).map_err(|source| Error::Json {
+        what: "--context-json".into(),
+        source,
+    })?;
+    if !value.is_object() {
+        return Err(Error::Invalid(
+            "--context-json must be a JSON object such as {\"summary\":\"...\",\"key_points\":[\"...\"]}"
+                .into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        Error::Invalid(format!(
+            "--context-json has a field of the wrong type ({e}); summary is a string, \
+             key_points/artifacts/constraints are lists of strings"
+        ))
+    })
+}
+
+/// `task_YYYYMMDD_HHMMSS_PID` as the reference makes it; a second id from the same process in
+/// the same second gets a `_N` suffix, so ids never repeat without reading the store.
+fn default_id(created_at: Stamp) -> String {
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let stamp = created_at.timestamp().strftime("%Y%m%d_%H%M%S");
+    let pid = std::process::id();
+    match SEQUENCE.fetch_add(1, Ordering::Relaxed) {
+        0 => format!("task_{stamp}_{pid:04}"),
+        n => format!("task_{stamp}_{pid:04}_{n}"),
+    }
+}
+

@@ -1,0 +1,151 @@
+//! One claimed task, start to finish: the prompt artifact, then the executor if one is
+//! configured, turned into what happened for the lifecycle to decide on.
+
+use super::{RECORD_OUTPUT_CAP, executor, prompt, prompt_path};
+use crate::config::Config;
+use crate::fsutil;
+use crate::lifecycle::{self, Change, ExecutorRun, Happened, Policy, Prepared};
+use crate::record::{Task, validate_id};
+
+/// Runs one claimed task, unless the lifecycle says it is to be skipped as missed.
+pub(super) fn execute_one(config: &Config, policy: &Policy, task: Task) -> Change {
+    let now = config.clock.now();
+    match lifecycle::prepare(task, policy, now) {
+        Prepared::Skip(change) => change,
+        Prepared::Run { task, warning } => {
+            let mut change = run_task(config, policy, task);
+            if change.warning.is_none() {
+                change.warning = warning;
+            }
+            change
+        }
+    }
+}
+
+/// Prompt artifact first, always; then the executor, if one is configured.
+fn run_task(config: &Config, policy: &Policy, task: Task) -> Change {
+    let prompt_path = prompt_path(config, &task.id);
+    let prompt_str = prompt_path.display().to_string();
+    let finish = |task: Task, happened: Happened| {
+        lifecycle::finish(task, happened, &prompt_str, policy, config.clock.now())
+    };
+    if let Err(e) = validate_id(&task.id) {
+        let error = e.to_string();
+        return finish(task, Happened::InvalidId { error });
+    }
+    if let Err(e) = fsutil::write_private(&prompt_path, prompt::render(&task).as_bytes()) {
+        let error = crate::error::chain(&e);
+        return finish(task, Happened::PromptNotWritten { error });
+    }
+    let Some(executor) = &config.executor else {
+        return finish(task, Happened::PromptPrepared);
+    };
+    let program = match executor::check_usable(executor) {
+        Ok(program) => program,
+        Err(executor::Unusable(error)) => {
+            return finish(task, Happened::ExecutorUnusable { error });
+        }
+    };
+    let env = [
+        ("DEFER_TASK_ID", task.id.clone()),
+        ("DEFER_PROMPT_FILE", prompt_str.clone()),
+        ("DEFER_ATTEMPT", (task.attempts + 1).to_string()),
+        (
+            "DEFER_LATENESS_SECONDS",
+            lifecycle::lateness(&task, config.clock.now()).to_string(),
+        ),
+        (
+            "DEFER_RUNTIME_DIR",
+            config.runtime_dir.display().to_string(),
+        ),
+    ];
+    let mut stdin = task.to_line().into_bytes();
+    stdin.push(b'\n');
+    let finished = match executor::execute(&program, stdin, &env, config.executor_timeout) {
+        Ok(f) => f,
+        Err(executor::Unusable(error)) => {
+            return finish(task, Happened::ExecutorUnusable { error });
+        }
+    };
+    let run = summarize(config, &task.id, &finished);
+    let success = finished.success();
+    finish(task, Happened::ExecutorRan { run, success })
+}
+
+/// Caps the output for the record (full text to `<id>.output.txt`) and words the error.
+fn summarize(config: &Config, id: &str, f: &executor::Finished) -> ExecutorRun {
+    let stdout = String::from_utf8_lossy(&f.stdout.bytes);
+    let stderr = String::from_utf8_lossy(&f.stderr.bytes);
+    let mut run = ExecutorRun {
+        exit_code: f.exit_code(),
+        timed_out: f.timed_out,
+        ..ExecutorRun::default()
+    };
+    let capped = f.stdout.total as usize > RECORD_OUTPUT_CAP;
+    if capped {
+        let path = config.log_dir.join(format!("{id}.output.txt"));
+        let mut full = f.stdout.bytes.clone();
+        if f.stdout.total as usize > full.len() {
+            full.extend_from_slice(
+                format!(
+                    "\n[defer: output cut at {} of {} bytes]\n",
+                    full.len(),
+                    f.stdout.total
+                )
+                .as_bytes(),
+            );
+        }
+        match fsutil::write_private(&path, &full) {
+            Ok(()) => run.output_path = Some(path.display().to_string()),
+            Err(e) => eprintln!("warning: full output of {id} not saved: {e}"),
+        }
+        let head = truncate_chars(&stdout, RECORD_OUTPUT_CAP);
+        run.output = format!(
+            "{head}\n[defer: output truncated at {} of {} bytes; full text in {}]",
+            head.len(),
+            f.stdout.total,
+            run.output_path.as_deref().unwrap_or("(not saved)")
+        );
+    } else {
+        run.output = stdout.to_string();
+    }
+    if !f.success() {
+        let detail = if !stderr.trim().is_empty() {
+            stderr.trim_end().to_string()
+        } else {
+            stdout.trim_end().to_string()
+        };
+        let detail = truncate_chars(&detail, RECORD_OUTPUT_CAP).to_string();
+        let error = if f.timed_out {
+            let secs = config.executor_timeout.as_secs();
+            if detail.is_empty() {
+                format!("executor timed out after {secs}s and was killed")
+            } else {
+                format!("executor timed out after {secs}s and was killed: {detail}")
+            }
+        } else if !detail.is_empty() {
+            detail
+        } else if let Some(signal) = f.signal() {
+            format!("executor was killed by signal {signal}")
+        } else {
+            format!(
+                "executor exited with status {}",
+                f.exit_code().unwrap_or(-1)
+            )
+        };
+        run.error = Some(error);
+    }
+    run
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.
+fn truncate_chars(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

@@ -1,0 +1,245 @@
+//! Recording outcomes: executors run on `DEFER_CONCURRENCY` threads while this thread writes
+//! their changes back in batches (at most one store write a second) and logs each one.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::{FLUSH_INTERVAL, RunOptions, RunReport, attempt};
+use crate::audit::AuditLog;
+use crate::config::Config;
+use crate::error::Result;
+use crate::lifecycle::{self, Change, Policy, Reason};
+use crate::output::escape;
+use crate::record::{ResultType, Status, Task};
+use crate::store::Store;
+
+/// Runs the claimed tasks on `DEFER_CONCURRENCY` threads and records outcomes in batches.
+pub(super) fn execute_all(
+    config: &Config,
+    store: &dyn Store,
+    options: &RunOptions,
+    audit: &mut AuditLog,
+    policy: &Policy,
+    claimed: Vec<Task>,
+    report: &mut RunReport,
+) -> Result<()> {
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let total = claimed.len();
+    let next = AtomicUsize::new(0);
+    let workers = config.concurrency.min(total).max(1);
+    let (tx, rx) = mpsc::channel::<Change>();
+    let finished = AtomicBool::new(false);
+    thread::scope(|scope| {
+        if let Some(every) = store.lease_renewal() {
+            let finished = &finished;
+            scope.spawn(move || renew_leases(config, store, every, finished));
+        }
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, claimed) = (&next, &claimed);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(task) = claimed.get(i) else { break };
+                    let outcome = if options.stopping() {
+                        lifecycle::release(task.clone())
+                    } else {
+                        attempt::execute_one(config, policy, task.clone())
+                    };
+                    if tx.send(outcome).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+
+        let mut batch = Vec::new();
+        let mut last_flush = Instant::now();
+        let mut received = 0;
+        let mut result = Ok(());
+        while received < total {
+            let wait = FLUSH_INTERVAL.saturating_sub(last_flush.elapsed());
+            match rx.recv_timeout(wait) {
+                Ok(task) => {
+                    received += 1;
+                    batch.push(task);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            let due = last_flush.elapsed() >= FLUSH_INTERVAL || received == total;
+            if due && !batch.is_empty() {
+                if let Err(e) = flush(config, store, options, audit, &mut batch, report) {
+                    // Keep draining so the workers finish; the error ends the run after.
+                    result = Err(e);
+                    batch.clear();
+                }
+                last_flush = Instant::now();
+            }
+        }
+        finished.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+/// Keeps the claims of running tasks alive (database stores) until `finished`.
+fn renew_leases(config: &Config, store: &dyn Store, every: Duration, finished: &AtomicBool) {
+    let mut last = Instant::now();
+    while !finished.load(Ordering::Relaxed) {
+        thread::sleep(Duration::from_millis(50).min(every));
+        if last.elapsed() >= every {
+            if let Err(e) = store.renew_leases(config.clock.now()) {
+                eprintln!("warning: could not renew task leases: {e}");
+            }
+            last = Instant::now();
+        }
+    }
+}
+
+/// Writes a batch of outcomes to the store, then logs them.
+fn flush(
+    config: &Config,
+    store: &dyn Store,
+    options: &RunOptions,
+    audit: &mut AuditLog,
+    batch: &mut Vec<Change>,
+    report: &mut RunReport,
+) -> Result<()> {
+    crate::failpoint::hit("executed");
+    let rejected: HashSet<String> = store.save_outcomes(batch)?.into_iter().collect();
+    for outcome in batch.drain(..) {
+        if rejected.contains(&outcome.task.id) {
+            // Another runner rescued this task after our lease ran out; its outcome stands.
+            report.rejected += 1;
+            audit.log(
+                config.clock.now(),
+                "outcome rejected",
+                &[("id", &outcome.task.id), ("reason", "lease_lost")],
+            );
+            continue;
+        }
+        log_outcome(config, options, audit, &outcome, report);
+    }
+    Ok(())
+}
+
+/// The audit line (and `-v` line) for a recorded outcome.
+pub(super) fn log_outcome(
+    config: &Config,
+    options: &RunOptions,
+    audit: &mut AuditLog,
+    outcome: &Change,
+    report: &mut RunReport,
+) {
+    let task = &outcome.task;
+    let now = config.clock.now();
+    let kind = task.result.as_ref().map(|r| r.kind);
+    if let Some(warning) = &outcome.warning {
+        let warning = one_line(warning);
+        eprintln!("warning: task {}: {warning}", escape(&task.id));
+        audit.log(now, "warning", &[("id", &task.id), ("problem", &warning)]);
+    }
+    if outcome.reason == Reason::Released {
+        audit.log(now, "released", &[("id", &task.id), ("reason", "stopping")]);
+        return;
+    }
+    match task.status {
+        Status::Completed => {
+            report.completed += 1;
+            let mode = match kind {
+                Some(ResultType::PromptPrepared) => "prompt_prepared",
+                _ => "executor",
+            };
+            audit.log(now, "executed", &[("id", &task.id), ("mode", mode)]);
+            if options.verbose {
+                println!("completed {} ({mode})", escape(&task.id));
+            }
+        }
+        Status::Scheduled => {
+            report.retried += 1;
+            let next = task.run_at.to_string();
+            audit.log(
+                now,
+                "retry scheduled",
+                &[
+                    ("id", &task.id),
+                    ("attempt", &task.attempts.to_string()),
+                    ("next_run_at", &next),
+                ],
+            );
+            if options.verbose {
+                println!(
+                    "retry {} (attempt {} failed: {}; next run {next})",
+                    escape(&task.id),
+                    task.attempts,
+                    one_line(task.last_error.as_deref().unwrap_or(""))
+                );
+            }
+        }
+        Status::Cancelled => {
+            report.missed += 1;
+            let reason = task.cancel_reason.clone().flatten().unwrap_or_default();
+            audit.log(
+                now,
+                "missed",
+                &[("id", &task.id), ("reason", &one_line(&reason))],
+            );
+            if options.verbose {
+                println!("skipped {}: {}", escape(&task.id), one_line(&reason));
+            }
+        }
+        _ => {
+            report.failed += 1;
+            let error = one_line(task.error.as_deref().unwrap_or(""));
+            audit.log(
+                now,
+                "failed",
+                &[
+                    ("id", &task.id),
+                    ("reason", outcome.reason.as_str()),
+                    ("error", &error),
+                ],
+            );
+            if options.verbose {
+                println!("failed {}: {error}", escape(&task.id));
+            }
+        }
+    }
+    if let Some(next) = &outcome.next {
+        let run_at = next.run_at.to_string();
+        let occurrence = next
+            .series
+            .as_ref()
+            .map_or(String::new(), |s| s.occurrence.to_string());
+        audit.log(
+            now,
+            "series next",
+            &[
+                ("id", &next.id),
+                ("run_at", &run_at),
+                ("occurrence", &occurrence),
+            ],
+        );
+        if options.verbose {
+            println!("next {} at {run_at}", escape(&next.id));
+        }
+    }
+}
+
+/// Stored or executor text as one short, terminal-safe line.
+fn one_line(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = escape(&line).into_owned();
+    let mut cut: String = line.chars().take(200).collect();
+    if cut.len() < line.len() {
+        cut.push('…');
+    }
+    cut
+}
+

@@ -1,0 +1,130 @@
+//! The PostgreSQL schema and its versioned migrations, applied under an advisory lock so that
+//! several hosts starting at once agree on one order.
+
+use postgres::Client;
+
+use super::{PgStore, db};
+use crate::error::Result;
+
+/// Schema versions, applied in order; each runs once, in the transaction that records it.
+const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "tasks and archive tables",
+    "CREATE TABLE {s}.tasks (
+         seq         bigserial   NOT NULL UNIQUE,
+         id          text        PRIMARY KEY,
+         status      text        NOT NULL,
+         run_at      timestamptz,
+         record      text        NOT NULL,
+         runner      text,
+         lease_token bigint,
+         lease_until timestamptz
+     );
+     CREATE INDEX tasks_due ON {s}.tasks (run_at) WHERE status = 'scheduled';
+     CREATE INDEX tasks_leases ON {s}.tasks (lease_until) WHERE status = 'executing';
+     CREATE TABLE {s}.archive (
+         seq         bigserial   PRIMARY KEY,
+         id          text        NOT NULL,
+         month       text        NOT NULL,
+         status      text        NOT NULL,
+         archived_at timestamptz NOT NULL DEFAULT now(),
+         record      text        NOT NULL
+     );
+     CREATE INDEX archive_id ON {s}.archive (id);
+     CREATE INDEX archive_month ON {s}.archive (month, seq);",
+)];
+
+/// Serialises migrations across hosts; any constant works as long as every `defer` uses it.
+const MIGRATION_LOCK: i64 = 0x6465_6665_7200_0001;
+
+/// Where the schema stands.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MigrationStatus {
+    pub schema: String,
+    pub version: i32,
+    pub latest: i32,
+    pub pending: Vec<String>,
+}
+
+impl PgStore {
+    /// Applies pending migrations. Safe when several hosts start at once: the work happens
+    /// under a transaction-scoped advisory lock, and each step is recorded in the same
+    /// transaction that applies it.
+    pub fn migrate(&self) -> Result<MigrationStatus> {
+        let mut client = self.client();
+        if let Ok(status) = self.status_with(&mut client)
+            && status.pending.is_empty()
+        {
+            return Ok(status);
+        }
+        let mut tx = client.transaction().map_err(db("starting a migration"))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .map_err(db("taking the migration lock"))?;
+        tx.batch_execute(&self.sql(
+            "CREATE SCHEMA IF NOT EXISTS {s};
+             CREATE TABLE IF NOT EXISTS {s}.migrations (
+                 version    integer     PRIMARY KEY,
+                 name       text        NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             );",
+        ))
+        .map_err(db("creating the schema"))?;
+        let current: i32 = tx
+            .query_one(
+                &self.sql("SELECT coalesce(max(version), 0) FROM {s}.migrations"),
+                &[],
+            )
+            .map_err(db("reading the schema version"))?
+            .get(0);
+        for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+            tx.batch_execute(&self.sql(sql))
+                .map_err(db("applying a migration"))?;
+            tx.execute(
+                &self.sql("INSERT INTO {s}.migrations (version, name) VALUES ($1, $2)"),
+                &[version, name],
+            )
+            .map_err(db("recording a migration"))?;
+        }
+        tx.commit().map_err(db("committing a migration"))?;
+        self.status_with(&mut client)
+    }
+
+    /// The schema version and what is pending.
+    pub fn status(&self) -> Result<MigrationStatus> {
+        let mut client = self.client();
+        self.status_with(&mut client)
+    }
+
+    fn status_with(&self, client: &mut Client) -> Result<MigrationStatus> {
+        // A fresh database has no migrations table yet: version 0, everything pending.
+        let exists: bool = client
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[&format!("\"{}\".migrations", self.schema)],
+            )
+            .map_err(db("reading the schema version"))?
+            .get(0);
+        let version: i32 = if exists {
+            client
+                .query_one(
+                    &self.sql("SELECT coalesce(max(version), 0) FROM {s}.migrations"),
+                    &[],
+                )
+                .map_err(db("reading the schema version"))?
+                .get(0)
+        } else {
+            0
+        };
+        Ok(MigrationStatus {
+            schema: self.schema.clone(),
+            version,
+            latest: MIGRATIONS.last().map_or(0, |m| m.0),
+            pending: MIGRATIONS
+                .iter()
+                .filter(|m| m.0 > version)
+                .map(|m| format!("{} {}", m.0, m.1))
+                .collect(),
+        })
+    }
+
+}
