@@ -261,7 +261,9 @@ pub fn render_argument(
 ) -> String {
     let name = |a: Arg| naming.name(a);
     let this = name(arg);
-    let quoted = value.map(|v| format!(" {}", quote_value(v))).unwrap_or_default();
+    let quoted = value
+        .map(|v| format!(" {}", quote_value(v)))
+        .unwrap_or_default();
     match problem {
         ArgProblem::Invalid { reason, example } => {
             let example = example
@@ -270,9 +272,7 @@ pub fn render_argument(
             format!("{this}{quoted}: {reason}{example}")
         }
         // The grammar's message already quotes the expression and suggests what to write.
-        ArgProblem::Time(e) if arg == Arg::When && naming == Naming::Flags => {
-            e.to_string()
-        }
+        ArgProblem::Time(e) if arg == Arg::When && naming == Naming::Flags => e.to_string(),
         ArgProblem::Time(e) => format!("{this}: {e}"),
         ArgProblem::Requires { other, value } => {
             let other_text = match value {
@@ -290,7 +290,7 @@ pub fn render_argument(
             format!("use {this} or {}, not both", name(*other))
         }
         ArgProblem::Missing { hint } => match hint {
-            Some(hint) => format!("{this} is required ({hint})"),
+            Some(hint) => format!("{this} is required: {hint}"),
             None => format!("{this} is required"),
         },
     }

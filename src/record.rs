@@ -300,9 +300,8 @@ impl<'de> Deserialize<'de> for LateAfter {
                 raw: LateAfterRaw::Seconds(secs),
                 seconds: i64::try_from(secs).unwrap_or(i64::MAX),
             }),
-            Raw::Text(text) => LateAfter::parse(&text).map_err(|e| {
-                serde::de::Error::custom(format!("late_after {text:?}: {e}"))
-            }),
+            Raw::Text(text) => LateAfter::parse(&text)
+                .map_err(|e| serde::de::Error::custom(format!("late_after {text:?}: {e}"))),
         }
     }
 }

@@ -268,7 +268,11 @@ mod tests {
         );
         assert_eq!(steps, 5);
         let soon: Timestamp = "2026-04-08T12:30:00Z".parse().expect("now"); // 08:30 local
-        assert!(hour.latest_missed(&scheduled, soon, u32::MAX).expect("ok").is_none());
+        assert!(
+            hour.latest_missed(&scheduled, soon, u32::MAX)
+                .expect("ok")
+                .is_none()
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Arg, Error, Result};
 
 /// The snapshot built from a CONTEXT.md (the `context` object of a task).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,18 +161,25 @@ pub fn resolve(config: &Config, lookup: &Lookup<'_>) -> Result<PathBuf> {
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(Error::Context(format!(
-                "context file not found: {} (check --context-file)",
-                path.display()
-            )))
+            Err(Error::invalid_arg(
+                Arg::ContextFile,
+                path.display().to_string(),
+                "no such file",
+                None,
+            ))
         };
     }
     if let Some(project) = lookup.project {
         if project.is_empty() || project.contains('/') || project == ".." || project == "." {
-            return Err(Error::Context(format!(
-                "invalid project name {project:?}: give the name of a directory under {}",
-                config.projects_dir.display()
-            )));
+            return Err(Error::invalid_arg(
+                Arg::Project,
+                project,
+                format!(
+                    "not a project name: give the name of a directory under {}",
+                    config.projects_dir.display()
+                ),
+                None,
+            ));
         }
         let path = config.projects_dir.join(project).join("CONTEXT.md");
         return if path.is_file() {
@@ -213,8 +220,8 @@ pub fn resolve(config: &Config, lookup: &Lookup<'_>) -> Result<PathBuf> {
     }
     looked.push("./CONTEXT.md".to_string());
     Err(Error::Context(format!(
-        "no CONTEXT.md found (looked in DEFER_CONTEXT_FILE (unset), {}); pass --context-file \
-         or --project",
+        "no CONTEXT.md found (looked in DEFER_CONTEXT_FILE (unset), {}); name a context file \
+         or a project",
         looked.join(", ")
     )))
 }

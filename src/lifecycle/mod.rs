@@ -208,7 +208,10 @@ pub fn finish(
             task.result = Some(r);
             Change::new(task, Reason::ExecutorSucceeded)
         }
-        Happened::ExecutorRan { run, success: false } => {
+        Happened::ExecutorRan {
+            run,
+            success: false,
+        } => {
             let reason = if run.timed_out {
                 Reason::ExecutorTimeout
             } else {
@@ -317,9 +320,12 @@ pub enum Prepared {
 
 /// Decides whether a claimed task runs; see [`Prepared`].
 pub fn prepare(mut task: Task, policy: &Policy, now: Timestamp) -> Prepared {
-    let warning = catch_up(&mut task, &policy.zone, now)
-        .err()
-        .map(|e| format!("its series rule could not be read: {}", crate::error::chain(&e)));
+    let warning = catch_up(&mut task, &policy.zone, now).err().map(|e| {
+        format!(
+            "its series rule could not be read: {}",
+            crate::error::chain(&e)
+        )
+    });
     let Some(late) = late::missed_by(&task, now) else {
         return Prepared::Run { task, warning };
     };
@@ -353,7 +359,12 @@ pub enum Found {
 /// `scheduled → cancelled` (`cancel_reason` is `null` when no reason was given, as in the
 /// reference); a series occurrence brings its successor. Any other status, an archived task
 /// or an unknown id is refused.
-pub fn cancel(found: Found, reason: Option<&str>, policy: &Policy, now: Timestamp) -> Result<Change> {
+pub fn cancel(
+    found: Found,
+    reason: Option<&str>,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<Change> {
     let mut task = scheduled_only(found, "cancelled")?;
     task.status = Status::Cancelled;
     task.cancelled_at = Some(Stamp(now));
@@ -383,7 +394,12 @@ pub fn scheduled_only(found: Found, action: &'static str) -> Result<Task> {
 /// Ending series `series` (`cancel --series`), for one of its records: a pending occurrence is
 /// cancelled and marked ended; a running one is marked ended so that none follows it; any
 /// other record, or one of another series, is left alone (`None`).
-pub fn end_series(task: Task, series: &str, reason: Option<&str>, now: Timestamp) -> Option<Change> {
+pub fn end_series(
+    task: Task,
+    series: &str,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> Option<Change> {
     if task.series.as_ref().is_none_or(|s| s.id != series) {
         return None;
     }
@@ -593,7 +609,10 @@ mod tests {
         assert_eq!(r.kind, ResultType::ExecutorOutput);
         assert_eq!(r.output.as_deref(), Some("done"));
         let c = finish(task(0), Happened::PromptPrepared, "/p", &policy(60), now());
-        assert_eq!(c.task.result.expect("result").kind, ResultType::PromptPrepared);
+        assert_eq!(
+            c.task.result.expect("result").kind,
+            ResultType::PromptPrepared
+        );
         assert_eq!(c.reason, Reason::PromptPrepared);
     }
 
@@ -615,7 +634,11 @@ mod tests {
         // A retry is not the end of the occurrence: no successor yet.
         let mut t = record(DAILY);
         t.max_retries = 1;
-        assert!(finish(t, failed("x"), "/p", &policy(0), now()).next.is_none());
+        assert!(
+            finish(t, failed("x"), "/p", &policy(0), now())
+                .next
+                .is_none()
+        );
     }
 
     #[test]
@@ -628,14 +651,14 @@ mod tests {
             Status::Cancelled,
         ] {
             t.status = status;
-            let e = cancel(Found::Active(t.clone()), None, &policy(0), now())
-                .expect_err("refused");
+            let e = cancel(Found::Active(t.clone()), None, &policy(0), now()).expect_err("refused");
             assert!(
-                e.to_string().contains(&format!("is {status}, not scheduled")),
+                e.to_string()
+                    .contains(&format!("is {status}, not scheduled")),
                 "{e}"
             );
-            let e = cancel(Found::Archived(t.clone()), None, &policy(0), now())
-                .expect_err("refused");
+            let e =
+                cancel(Found::Archived(t.clone()), None, &policy(0), now()).expect_err("refused");
             assert!(e.to_string().contains("(archived)"), "{e}");
         }
         let e = cancel(Found::Missing("nope".into()), None, &policy(0), now()).expect_err("x");
@@ -681,7 +704,10 @@ mod tests {
         let base = r#"{"id":"l","created_at":"2026-04-08T16:00:00Z","run_at":"2026-04-08T16:55:00Z","status":"executing","if_late":"skip""#;
         // Five minutes late, default limit of ten: runs.
         let t = record(&format!("{base}}}"));
-        assert!(matches!(prepare(t, &policy(0), now()), Prepared::Run { .. }));
+        assert!(matches!(
+            prepare(t, &policy(0), now()),
+            Prepared::Run { .. }
+        ));
         // Five minutes late, limit of one: skipped, and says by how much.
         let t = record(&format!(r#"{base},"late_after":"1m"}}"#));
         let Prepared::Skip(c) = prepare(t, &policy(0), now()) else {
@@ -690,7 +716,10 @@ mod tests {
         assert_eq!(c.task.status, Status::Cancelled);
         assert_eq!(c.reason, Reason::Missed);
         let why = c.task.cancel_reason.flatten().expect("reason");
-        assert!(why.contains("5m late") && why.contains("late_after 1m"), "{why}");
+        assert!(
+            why.contains("5m late") && why.contains("late_after 1m"),
+            "{why}"
+        );
         // A program may write the limit as seconds.
         let t = record(&format!(r#"{base},"late_after":600}}"#));
         assert_eq!(LateRule::of(&t).expect("rule").limit_seconds, 600);

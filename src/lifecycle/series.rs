@@ -72,13 +72,14 @@ pub fn catch_up(task: &mut Task, zone: &TimeZone, now: Timestamp) -> Result<()> 
         return Ok(());
     };
     let scheduled = series.scheduled_for.timestamp().to_zoned_datetime(zone);
-    let not_after = series
-        .until
-        .map_or(now, |until| until.timestamp().min(now));
+    let not_after = series.until.map_or(now, |until| until.timestamp().min(now));
     let max_steps = series
         .count
         .map_or(u32::MAX, |count| count.saturating_sub(series.occurrence));
-    if let Some((latest, skipped)) = series.rule.latest_missed(&scheduled, not_after, max_steps)? {
+    if let Some((latest, skipped)) = series
+        .rule
+        .latest_missed(&scheduled, not_after, max_steps)?
+    {
         series.occurrence = series.occurrence.saturating_add(skipped);
         series.missed = Some(skipped);
         series.scheduled_for = Stamp(latest.timestamp());

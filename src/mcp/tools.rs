@@ -23,9 +23,9 @@ use super::args::{
 };
 use crate::cli;
 use crate::commands::list;
-use crate::ops::{cancel, schedule};
 use crate::config::Config;
 use crate::error::{ArgProblem, Error};
+use crate::ops::{cancel, schedule};
 use crate::record::{Stamp, Status, validate_id};
 use crate::store::Store;
 use crate::when;

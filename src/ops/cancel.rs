@@ -15,7 +15,12 @@ pub fn cancel(config: &Config, store: &dyn Store, id: &str, reason: Option<&str>
     let change = store.modify(id, &mut |found| {
         lifecycle::cancel(found, reason, &policy, now)
     })?;
-    audit::log(&config.log_file, now, "cancelled", &[("id", &change.task.id)]);
+    audit::log(
+        &config.log_file,
+        now,
+        "cancelled",
+        &[("id", &change.task.id)],
+    );
     if let Some(warning) = &change.warning {
         eprintln!("warning: {}", crate::output::escape(warning));
     }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::audit;
 use crate::config::Config;
 use crate::error::{Arg, ArgProblem, Error, Result};
+use crate::record::MAX_RECORD_BYTES;
 use crate::record::{
     AuraLevel, Context, Execution, IfLate, Intent, LateAfter, Mode, Reorient, Series, Stamp,
     Status, Task, validate_id,
@@ -17,7 +18,6 @@ use crate::record::{
 use crate::recur::Rule;
 use crate::reorient::{self, Lookup};
 use crate::store::Store;
-use crate::record::MAX_RECORD_BYTES;
 use crate::when;
 
 /// Everything a caller (CLI, MCP, another program) can ask of `schedule`.
@@ -221,7 +221,9 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
             arg: Arg::Summary,
             value: None,
             problem: ArgProblem::Missing {
-                hint: Some("say what to do; a context or reorientation may also supply it"),
+                hint: Some(
+                    "say what is to be done later (a context or a reorientation may supply it)",
+                ),
             },
         });
     }
@@ -355,4 +357,3 @@ fn default_id(created_at: Stamp) -> String {
         n => format!("task_{stamp}_{pid:04}_{n}"),
     }
 }
-

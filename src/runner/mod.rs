@@ -180,4 +180,3 @@ pub(super) fn pass(
 pub(crate) fn prompt_path(config: &Config, id: &str) -> std::path::PathBuf {
     config.log_dir.join(format!("{id}.prompt.txt"))
 }
-

@@ -242,4 +242,3 @@ fn one_line(text: &str) -> String {
     }
     cut
 }
-

@@ -39,4 +39,3 @@ pub(super) fn record_wake(config: &Config, mode: &str, skipped: bool) {
         eprintln!("warning: could not record the runner's wake: {e}");
     }
 }
-

@@ -77,4 +77,3 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
     );
     Ok(())
 }
-

@@ -639,10 +639,7 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "schedule_task",
             json!({"when": "1h", "context_file": "/nonexistent/CONTEXT.md"}),
-            &[
-                "context file not found: /nonexistent/CONTEXT.md",
-                "check context_file",
-            ],
+            &["context_file \"/nonexistent/CONTEXT.md\": no such file"],
         ),
     ];
     for (tool, arguments, needles) in cases {

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use agent_defer::Config;
-use agent_defer::lifecycle::{self, RetryPolicy};
+use agent_defer::lifecycle::{self, Happened, Policy, RetryPolicy};
 use agent_defer::store::{PgStore, Store};
 
 use crate::util::{Env, read_jsonl};
@@ -182,10 +182,13 @@ fn a_late_outcome_from_a_presumed_dead_runner_is_fenced_off() {
         "--max-retries",
         "1",
     ]);
-    let policy = RetryPolicy {
-        delay: Duration::ZERO,
-        backoff: agent_defer::config::Backoff::Fixed,
-        max_delay: Duration::ZERO,
+    let policy = Policy {
+        retry: RetryPolicy {
+            delay: Duration::ZERO,
+            backoff: agent_defer::config::Backoff::Fixed,
+            max_delay: Duration::ZERO,
+        },
+        zone: jiff::tz::TimeZone::UTC,
     };
     let t0: jiff::Timestamp = "2026-04-08T16:35:00Z".parse().expect("t0");
     let t1: jiff::Timestamp = "2026-04-08T16:36:00Z".parse().expect("t1");
@@ -201,7 +204,7 @@ fn a_late_outcome_from_a_presumed_dead_runner_is_fenced_off() {
     let (_, b) = connect(&env, "2026-04-08T16:36:00Z", "10");
     let rescued = b
         .recover(t1, &mut |t| {
-            (lifecycle::interrupted(t, t1, "/p", &policy), None)
+            lifecycle::finish(t, Happened::Interrupted, "/p", &policy, t1)
         })
         .expect("recover");
     assert_eq!(rescued.len(), 1);
@@ -211,9 +214,15 @@ fn a_late_outcome_from_a_presumed_dead_runner_is_fenced_off() {
     assert_eq!(mine.len(), 1);
 
     // A wakes up and reports success: refused, because the claim is no longer A's.
-    let late = lifecycle::prompt_prepared(claimed[0].clone(), t1, "/a");
+    let late = lifecycle::finish(
+        claimed[0].clone(),
+        Happened::PromptPrepared,
+        "/a",
+        &policy,
+        t1,
+    );
     assert_eq!(
-        a.save_outcomes(&[(late, None)]).expect("save"),
+        a.save_outcomes(&[late]).expect("save"),
         vec!["f1".to_string()]
     );
     let t = env.ok(&["show", "f1"]).json();
@@ -223,8 +232,8 @@ fn a_late_outcome_from_a_presumed_dead_runner_is_fenced_off() {
     );
 
     // B's outcome lands.
-    let done = lifecycle::prompt_prepared(mine[0].clone(), t1, "/b");
-    assert!(b.save_outcomes(&[(done, None)]).expect("save").is_empty());
+    let done = lifecycle::finish(mine[0].clone(), Happened::PromptPrepared, "/b", &policy, t1);
+    assert!(b.save_outcomes(&[done]).expect("save").is_empty());
     let t = env.ok(&["show", "f1"]).json();
     assert_eq!(t["status"], "completed");
     assert_eq!(t["attempts"], 1);
@@ -244,14 +253,17 @@ fn leases_are_renewed_while_the_executor_runs() {
         .expect("renew");
     let (_, b) = connect(&env, "2026-04-08T16:35:25Z", "10");
     let t: jiff::Timestamp = "2026-04-08T16:35:25Z".parse().expect("ts");
-    let policy = RetryPolicy {
-        delay: Duration::ZERO,
-        backoff: agent_defer::config::Backoff::Fixed,
-        max_delay: Duration::ZERO,
+    let policy = Policy {
+        retry: RetryPolicy {
+            delay: Duration::ZERO,
+            backoff: agent_defer::config::Backoff::Fixed,
+            max_delay: Duration::ZERO,
+        },
+        zone: jiff::tz::TimeZone::UTC,
     };
     let rescued = b
         .recover(t, &mut |task| {
-            (lifecycle::interrupted(task, t, "/p", &policy), None)
+            lifecycle::finish(task, Happened::Interrupted, "/p", &policy, t)
         })
         .expect("recover");
     assert!(rescued.is_empty(), "a renewed lease is not rescued");

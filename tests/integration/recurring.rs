@@ -320,7 +320,7 @@ fn a_task_found_too_late_is_skipped_with_the_reason() {
         reason.starts_with("missed: due at 2026-04-08T16:35:00Z, found 3h late"),
         "{reason}"
     );
-    assert!(reason.contains("--late-after 1h"), "{reason}");
+    assert!(reason.contains("late_after 1h"), "{reason}");
     // Default late-after (10m) also applies; a task with no policy runs however late.
     assert_eq!(env.find("ok").expect("archived")["status"], "cancelled");
     assert!(env.log().contains("missed id=late"), "{}", env.log());

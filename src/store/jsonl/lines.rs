@@ -16,7 +16,6 @@ use crate::record::{Stamp, Status, Task};
 /// margin is for stores written by the reference tool, which keeps executor output uncapped.
 pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 
-
 /// A UTF-8 byte order mark, which some editors put at the start of a file.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 

@@ -23,7 +23,6 @@ use serde_json::Value;
 pub mod lines;
 pub mod scan;
 
-use lines::{Line, LineKind, Loaded};
 use super::{Archived, Decide, ExportSink, Problem, Query, RunnerLock, Store};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -31,6 +30,7 @@ use crate::fsutil;
 use crate::lifecycle::{self, Change, Found};
 use crate::lock::LockGuard;
 use crate::record::{Stamp, Status, Task};
+use lines::{Line, LineKind, Loaded};
 
 /// How long a writer waits for another one before giving up with an error.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -282,7 +282,9 @@ impl JsonlStore {
     /// The newest archived record with `id`, parsed.
     fn find_archived(&self, id: &str) -> Result<Option<Task>> {
         match self.find_archived_line(id)? {
-            Some((loaded, index, file)) => parse_task(&loaded, &loaded.lines[index], &file).map(Some),
+            Some((loaded, index, file)) => {
+                parse_task(&loaded, &loaded.lines[index], &file).map(Some)
+            }
             None => Ok(None),
         }
     }
