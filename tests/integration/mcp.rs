@@ -684,7 +684,7 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
     // Failures are logged on stderr, where hosts keep a server's log.
     assert!(
         done.stderr
-            .contains("defer mcp: schedule_task: unsupported time expression"),
+            .contains("defer mcp: schedule_task: when: unsupported time expression"),
         "{}",
         done.stderr
     );
