@@ -4,6 +4,7 @@
 mod util;
 
 mod cli;
+mod conformance;
 mod doctor;
 mod examples;
 mod faults;

@@ -13,6 +13,13 @@ fn ny() -> Env {
     env
 }
 
+/// A fresh env on the same kind of store as `env`, in New York.
+fn another(env: &Env) -> Env {
+    let mut fresh = Env::with_store(env.kind()).expect("the store of the running test");
+    fresh.set("DEFER_TIMEZONE", "America/New_York");
+    fresh
+}
+
 /// Runs `defer run` with "now" at each of `stamps`.
 fn run_at(env: &mut Env, stamps: &[String]) {
     for now in stamps {
@@ -46,9 +53,13 @@ fn run_ats(tasks: &[Value]) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_daily_cron_series_stays_at_nine_local_across_both_dst_changes() {
-    let mut env = ny();
+crate::on_both_stores!(
+    a_daily_cron_series_stays_at_nine_local_across_both_dst_changes,
+    |env: &mut crate::util::Env| {
+        env.set("DEFER_TIMEZONE", "America/New_York");
+    }
+);
+fn a_daily_cron_series_stays_at_nine_local_across_both_dst_changes(mut env: Env) {
     env.set("DEFER_NOW", "2026-03-05T12:00:00Z");
     let first = env
         .ok(&[
@@ -89,7 +100,7 @@ fn a_daily_cron_series_stays_at_nine_local_across_both_dst_changes() {
     assert_eq!(pending[0]["run_at"], "2026-03-11T13:00:00Z");
 
     // And across fall back (Nov 1).
-    let mut env = ny();
+    let mut env = another(&env);
     env.set("DEFER_NOW", "2026-10-30T12:00:00Z");
     env.ok(&[
         "schedule",
@@ -120,9 +131,8 @@ fn a_daily_cron_series_stays_at_nine_local_across_both_dst_changes() {
     );
 }
 
-#[test]
-fn every_hour_has_no_drift_over_forty_eight_occurrences() {
-    let mut env = Env::new();
+crate::on_both_stores!(every_hour_has_no_drift_over_forty_eight_occurrences);
+fn every_hour_has_no_drift_over_forty_eight_occurrences(mut env: Env) {
     let exec = env.script("slow.sh", "cat >/dev/null\necho ok");
     env.set("DEFER_EXECUTOR", exec.as_os_str());
     env.set("DEFER_NOW", "2026-04-08T10:00:00Z");
@@ -159,10 +169,14 @@ fn every_hour_has_no_drift_over_forty_eight_occurrences() {
     }
 }
 
-#[test]
-fn times_in_a_dst_gap_or_fold_run_exactly_once() {
+crate::on_both_stores!(
+    times_in_a_dst_gap_or_fold_run_exactly_once,
+    |env: &mut crate::util::Env| {
+        env.set("DEFER_TIMEZONE", "America/New_York");
+    }
+);
+fn times_in_a_dst_gap_or_fold_run_exactly_once(mut env: Env) {
     // 02:30 does not exist on 2026-03-08 in New York.
-    let mut env = ny();
     env.set("DEFER_NOW", "2026-03-07T12:00:00Z");
     env.ok(&[
         "schedule",
@@ -191,7 +205,7 @@ fn times_in_a_dst_gap_or_fold_run_exactly_once() {
     assert_eq!(on_gap_day, 1, "{:?}", run_ats(&completed(&env)));
 
     // 01:30 happens twice on 2026-11-01.
-    let mut env = ny();
+    let mut env = another(&env);
     env.set("DEFER_NOW", "2026-10-31T12:00:00Z");
     env.ok(&[
         "schedule",
@@ -220,9 +234,8 @@ fn times_in_a_dst_gap_or_fold_run_exactly_once() {
     );
 }
 
-#[test]
-fn count_and_until_end_a_series() {
-    let mut env = Env::new();
+crate::on_both_stores!(count_and_until_end_a_series);
+fn count_and_until_end_a_series(mut env: Env) {
     env.set("DEFER_NOW", "2026-04-08T10:00:00Z");
     let t = env.ok(&[
         "schedule",
@@ -252,7 +265,7 @@ fn count_and_until_end_a_series() {
     assert_eq!(completed(&env).len(), 3);
     assert!(env.records().is_empty(), "no fourth occurrence");
 
-    let mut env = Env::new();
+    let mut env = Env::with_store(env.kind()).expect("same store");
     env.set("DEFER_NOW", "2026-04-08T10:00:00Z");
     env.ok(&[
         "schedule",
@@ -282,9 +295,8 @@ fn count_and_until_end_a_series() {
     assert!(env.records().is_empty());
 }
 
-#[test]
-fn a_task_found_too_late_is_skipped_with_the_reason() {
-    let mut env = Env::new();
+crate::on_both_stores!(a_task_found_too_late_is_skipped_with_the_reason);
+fn a_task_found_too_late_is_skipped_with_the_reason(mut env: Env) {
     env.ok(&[
         "schedule",
         "--when",
@@ -329,7 +341,7 @@ fn a_task_found_too_late_is_skipped_with_the_reason() {
         "a skipped task is not prepared"
     );
 
-    let mut env = Env::new();
+    let mut env = Env::with_store(env.kind()).expect("same store");
     env.ok(&[
         "schedule",
         "--when",
@@ -344,9 +356,8 @@ fn a_task_found_too_late_is_skipped_with_the_reason() {
     assert_eq!(env.find("r").expect("archived")["status"], "completed");
 }
 
-#[test]
-fn a_series_that_missed_five_occurrences_runs_once() {
-    let mut env = Env::new();
+crate::on_both_stores!(a_series_that_missed_five_occurrences_runs_once);
+fn a_series_that_missed_five_occurrences_runs_once(mut env: Env) {
     let log = env.dir.path().join("ran.txt");
     let exec = env.script(
         "count.sh",
@@ -393,9 +404,8 @@ fn a_series_that_missed_five_occurrences_runs_once() {
     assert_eq!(next[0]["run_at"], "2026-04-08T16:00:00Z");
 }
 
-#[test]
-fn cancelling_an_occurrence_schedules_the_next_and_cancel_series_ends_it() {
-    let env = Env::new();
+crate::on_both_stores!(cancelling_an_occurrence_schedules_the_next_and_cancel_series_ends_it);
+fn cancelling_an_occurrence_schedules_the_next_and_cancel_series_ends_it(env: Env) {
     env.ok(&[
         "schedule",
         "--every",
@@ -431,9 +441,8 @@ fn cancelling_an_occurrence_schedules_the_next_and_cancel_series_ends_it() {
     );
 }
 
-#[test]
-fn bad_recurrence_flags_are_refused_and_change_nothing() {
-    let env = Env::new();
+crate::on_both_stores!(bad_recurrence_flags_are_refused_and_change_nothing);
+fn bad_recurrence_flags_are_refused_and_change_nothing(env: Env) {
     for (args, needle) in [
         (&["schedule", "--summary", "x"][..], "--when"),
         (
@@ -653,3 +662,81 @@ fn watch_survives_the_store_being_replaced() {
         .status();
     let _ = watcher.wait();
 }
+
+/// `why` and `run` ask the lifecycle the same question, so what `why` predicts is what `run`
+/// does: with and without an explicit `--late-after`, before and past the limit.
+fn why_and_run_agree_on_missed_runs(mut env: Env) {
+    for (id, extra) in [("dflt", None), ("hour", Some("1h"))] {
+        let mut args = vec![
+            "schedule",
+            "--when",
+            "now",
+            "--if-late",
+            "skip",
+            "--summary",
+            "x",
+            "--id",
+            id,
+        ];
+        if let Some(limit) = extra {
+            args.extend(["--late-after", limit]);
+        }
+        env.ok(&args);
+    }
+    env.set("DEFER_NOW", "2026-04-08T16:50:00Z");
+    let why = env.ok(&["why", "dflt"]).stdout;
+    assert!(
+        why.contains("more than 10m late") && why.contains("past the 10m limit"),
+        "{why}"
+    );
+    let why = env.ok(&["why", "hour"]).stdout;
+    assert!(why.contains("more than 1h late"), "{why}");
+    assert!(!why.contains("past the"), "{why}");
+    env.ok(&["run"]);
+    let skipped = env.find("dflt").expect("dflt");
+    assert_eq!(
+        skipped["status"], "cancelled",
+        "why said it would be skipped"
+    );
+    assert!(
+        skipped["cancel_reason"]
+            .as_str()
+            .expect("reason")
+            .contains("late_after 10m")
+    );
+    assert_eq!(
+        env.find("hour").expect("hour")["status"],
+        "completed",
+        "why said it would run"
+    );
+}
+crate::on_both_stores!(why_and_run_agree_on_missed_runs);
+
+/// A series occurrence found after missed rule times: `why` says it stands in for them, and
+/// `run` runs it once and schedules the next from the rule.
+fn why_and_run_agree_on_a_series_that_missed_occurrences(mut env: Env) {
+    env.set("DEFER_NOW", "2026-04-08T10:00:00Z");
+    env.ok(&[
+        "schedule",
+        "--every",
+        "1h",
+        "--summary",
+        "hourly",
+        "--id",
+        "h",
+    ]);
+    env.set("DEFER_NOW", "2026-04-08T14:30:00Z");
+    let why = env.ok(&["why", "h"]).stdout;
+    assert!(why.contains("Series: occurrence 1 of series h"), "{why}");
+    env.ok(&["run"]);
+    let done = completed(&env);
+    assert_eq!(done.len(), 1, "missed occurrences run once");
+    assert_eq!(done[0]["series"]["missed"], 3);
+    let why = env.ok(&["why", "h.5"]).stdout;
+    assert!(why.contains("Series: occurrence 5 of series h"), "{why}");
+    assert_eq!(
+        env.find("h.5").expect("next")["run_at"],
+        "2026-04-08T15:00:00Z"
+    );
+}
+crate::on_both_stores!(why_and_run_agree_on_a_series_that_missed_occurrences);

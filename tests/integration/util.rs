@@ -22,6 +22,37 @@ pub struct Env {
     pub database: Option<(String, String)>,
 }
 
+/// Makes a JSONL test and a PostgreSQL test of a scenario `fn name(env: Env)`; the latter
+/// skips, saying why, without `DEFER_TEST_DATABASE_URL`. `setup` adjusts the fresh env.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($name:ident) => {
+        $crate::on_both_stores!($name, |_env: &mut $crate::util::Env| {});
+    };
+    ($name:ident, $setup:expr) => {
+        mod $name {
+            #[test]
+            fn jsonl() {
+                if let Some(mut env) = $crate::util::Env::with_store($crate::util::StoreKind::Jsonl)
+                {
+                    ($setup)(&mut env);
+                    super::$name(env);
+                }
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(mut env) =
+                    $crate::util::Env::with_store($crate::util::StoreKind::Postgres)
+                {
+                    ($setup)(&mut env);
+                    super::$name(env);
+                }
+            }
+        }
+    };
+}
+
 /// Which store a scenario runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
@@ -196,20 +227,36 @@ impl Env {
         run
     }
 
+    /// Where the store's records can be read as JSONL files: the runtime dir itself, or for a
+    /// database a fresh `defer export` of it, so assertions read any store the same way.
+    pub fn snapshot(&self) -> PathBuf {
+        if self.database.is_none() {
+            return self.runtime();
+        }
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = self
+            .dir
+            .path()
+            .join(format!("snapshot-{}", N.fetch_add(1, Ordering::Relaxed)));
+        self.ok(&["export", "--runtime-dir", dir.to_str().expect("utf8")]);
+        dir
+    }
+
     /// The store's bytes (empty when it does not exist).
     pub fn store_bytes(&self) -> Vec<u8> {
-        fs::read(self.tasks_file()).unwrap_or_default()
+        fs::read(self.snapshot().join("deferred.jsonl")).unwrap_or_default()
     }
 
     /// Every record in the active store.
     pub fn records(&self) -> Vec<Value> {
-        read_jsonl(&self.tasks_file())
+        read_jsonl(&self.snapshot().join("deferred.jsonl"))
     }
 
     /// Every record in every archive file.
     pub fn archived(&self) -> Vec<Value> {
         let mut out = Vec::new();
-        if let Ok(entries) = fs::read_dir(self.archive_dir()) {
+        if let Ok(entries) = fs::read_dir(self.snapshot().join("archive")) {
             let mut paths: Vec<PathBuf> = entries.map(|e| e.expect("entry").path()).collect();
             paths.sort();
             for p in paths {
@@ -225,6 +272,15 @@ impl Env {
             .into_iter()
             .chain(self.archived())
             .find(|r| r["id"] == id)
+    }
+
+    /// Whether this env's store is a database.
+    pub fn kind(&self) -> StoreKind {
+        if self.database.is_some() {
+            StoreKind::Postgres
+        } else {
+            StoreKind::Jsonl
+        }
     }
 
     /// The audit log's text.

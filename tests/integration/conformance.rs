@@ -1,0 +1,525 @@
+//! One conformance suite for every `Store`: each scenario drives the trait directly, with the
+//! lifecycle deciding every change, and runs against the JSONL store and (with
+//! `DEFER_TEST_DATABASE_URL`) PostgreSQL. A backend passes when it finds, locks and writes
+//! exactly what the lifecycle decided, the way River's `riverdrivertest` checks its drivers.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+
+use agent_defer::error::Error;
+use agent_defer::lifecycle::{self, Change, Happened, Policy, Prepared};
+use agent_defer::record::{Status, Task};
+use agent_defer::store::{self, Query, Store};
+use agent_defer::{Config, ops};
+use jiff::Timestamp;
+
+use crate::util::{Env, StoreKind};
+
+/// The configuration of `env` with "now" at `now`, and a store opened from it.
+fn open(env: &Env, now: &str) -> (Config, Box<dyn Store>) {
+    let vars: HashMap<String, OsString> = env
+        .vars
+        .iter()
+        .cloned()
+        .chain([
+            ("DEFER_NOW".to_string(), OsString::from(now)),
+            ("DEFER_LEASE_SECONDS".to_string(), OsString::from("10")),
+        ])
+        .collect();
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
+    let store = store::open(&config).expect("open store");
+    (config, store)
+}
+
+fn ts(text: &str) -> Timestamp {
+    text.parse().expect("timestamp")
+}
+
+/// A scheduled record as the reference writes it, with `extra` JSON fields spliced in.
+fn task(id: &str, run_at: &str, extra: &str) -> Task {
+    let line = format!(
+        r#"{{"id":"{id}","created_at":"2026-04-08T16:00:00Z","run_at":"{run_at}","type":"deferred_task","intent":"resume_task","context":{{"summary":"task {id}","key_points":[],"artifacts":[],"constraints":[]}},"execution":{{"mode":"fresh","prompt_template":"go","aura_level":"low"}},"status":"scheduled","attempts":0,"max_retries":0{extra}}}"#
+    );
+    Task::from_json(line.as_bytes()).expect("task")
+}
+
+fn ids(store: &dyn Store, query: &Query) -> Vec<String> {
+    let mut out = Vec::new();
+    store
+        .list(query, &mut |line| {
+            let t = Task::from_json(line).expect("listed record parses");
+            out.push(t.id);
+            Ok(())
+        })
+        .expect("list");
+    out
+}
+
+fn status_of(store: &dyn Store, id: &str) -> String {
+    let record = store.show(id).expect("show").expect("found");
+    record["status"].as_str().expect("status").to_string()
+}
+
+fn claim_all(store: &dyn Store, now: Timestamp) -> Vec<Task> {
+    store
+        .claim_due(now, usize::MAX, &HashSet::new(), &mut |t| {
+            lifecycle::claim(t, now)
+        })
+        .expect("claim")
+}
+
+fn prepared(task: Task, config: &Config, now: Timestamp) -> Change {
+    lifecycle::finish(
+        task,
+        Happened::PromptPrepared,
+        "/p",
+        &Policy::from_config(config),
+        now,
+    )
+}
+
+const NOW: &str = "2026-04-08T16:35:00Z";
+
+fn insert_and_duplicate_ids(env: Env) {
+    let (_, store) = open(&env, NOW);
+    store
+        .insert(&task("a", "2026-04-08T17:00:00Z", ""), true)
+        .expect("insert");
+    let e = store
+        .insert(&task("a", "2026-04-08T18:00:00Z", ""), true)
+        .expect_err("a second record with the same id is refused");
+    assert!(matches!(e, Error::DuplicateId(ref id) if id == "a"), "{e}");
+    assert_eq!(ids(&*store, &Query::default()), vec!["a"]);
+}
+crate::on_both_stores!(insert_and_duplicate_ids);
+
+fn list_filters_by_status_and_archive(env: Env) {
+    let (config, store) = open(&env, NOW);
+    for id in ["s1", "s2", "done"] {
+        store
+            .insert(&task(id, "2026-04-08T16:00:00Z", ""), true)
+            .expect("insert");
+    }
+    let now = ts(NOW);
+    let claimed: Vec<Task> = claim_all(&*store, now)
+        .into_iter()
+        .filter(|t| t.id == "done")
+        .collect();
+    let changes: Vec<Change> = claimed
+        .into_iter()
+        .map(|t| prepared(t, &config, now))
+        .collect();
+    assert!(store.save_outcomes(&changes).expect("save").is_empty());
+    let executing = Query {
+        statuses: vec![Status::Executing],
+        include_archive: false,
+    };
+    let mut running = ids(&*store, &executing);
+    running.sort();
+    assert_eq!(running, vec!["s1", "s2"]);
+    store.archive().expect("archive");
+    let completed = Query {
+        statuses: vec![Status::Completed],
+        include_archive: false,
+    };
+    assert!(ids(&*store, &completed).is_empty(), "archived, not active");
+    let completed = Query {
+        statuses: vec![Status::Completed],
+        include_archive: true,
+    };
+    assert_eq!(ids(&*store, &completed), vec!["done"]);
+}
+crate::on_both_stores!(list_filters_by_status_and_archive);
+
+fn claim_takes_due_tasks_earliest_first_within_limit_and_exclusions(env: Env) {
+    let (_, store) = open(&env, NOW);
+    store
+        .insert(&task("late", "2026-04-08T16:30:00Z", ""), true)
+        .expect("insert");
+    store
+        .insert(&task("early", "2026-04-08T16:00:00Z", ""), true)
+        .expect("insert");
+    store
+        .insert(&task("middle", "2026-04-08T16:10:00Z", ""), true)
+        .expect("insert");
+    store
+        .insert(&task("future", "2026-04-08T17:00:00Z", ""), true)
+        .expect("insert");
+    let now = ts(NOW);
+    let exclude: HashSet<String> = ["middle".to_string()].into();
+    let claimed = store
+        .claim_due(now, 1, &exclude, &mut |t| lifecycle::claim(t, now))
+        .expect("claim");
+    assert_eq!(
+        claimed.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        vec!["early"]
+    );
+    assert_eq!(claimed[0].status, Status::Executing);
+    let rest = store
+        .claim_due(now, 10, &exclude, &mut |t| lifecycle::claim(t, now))
+        .expect("claim");
+    assert_eq!(
+        rest.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        vec!["late"],
+        "excluded and future tasks stay"
+    );
+    assert_eq!(status_of(&*store, "middle"), "scheduled");
+    assert_eq!(status_of(&*store, "future"), "scheduled");
+    assert_eq!(
+        store.next_due().expect("next due"),
+        Some(ts("2026-04-08T16:10:00Z"))
+    );
+}
+crate::on_both_stores!(claim_takes_due_tasks_earliest_first_within_limit_and_exclusions);
+
+fn outcomes_are_saved_as_decided(env: Env) {
+    let (config, store) = open(&env, NOW);
+    let mut retried = task("retry", "2026-04-08T16:00:00Z", "");
+    retried.max_retries = 1;
+    store.insert(&retried, true).expect("insert");
+    store
+        .insert(&task("ok", "2026-04-08T16:00:00Z", ""), true)
+        .expect("insert");
+    let now = ts(NOW);
+    let policy = Policy::from_config(&config);
+    let changes: Vec<Change> = claim_all(&*store, now)
+        .into_iter()
+        .map(|t| {
+            let happened = if t.id == "retry" {
+                Happened::ExecutorRan {
+                    run: lifecycle::ExecutorRun {
+                        exit_code: Some(1),
+                        error: Some("boom".into()),
+                        ..Default::default()
+                    },
+                    success: false,
+                }
+            } else {
+                Happened::PromptPrepared
+            };
+            lifecycle::finish(t, happened, "/p", &policy, now)
+        })
+        .collect();
+    assert!(store.save_outcomes(&changes).expect("save").is_empty());
+    let r = store.show("retry").expect("show").expect("found");
+    assert_eq!(r["status"], "scheduled");
+    assert_eq!(r["attempts"], 1);
+    assert_eq!(r["last_error"], "boom");
+    assert_eq!(r["result"]["type"], "retry_scheduled");
+    assert_eq!(status_of(&*store, "ok"), "completed");
+}
+crate::on_both_stores!(outcomes_are_saved_as_decided);
+
+fn tasks_of_a_gone_runner_are_recovered(env: Env) {
+    let (config, store) = open(&env, NOW);
+    store
+        .insert(&task("r", "2026-04-08T16:00:00Z", ""), true)
+        .expect("insert");
+    claim_all(&*store, ts(NOW));
+    drop(store);
+    // Later, another process (and for a database: past the 10 s lease).
+    let later = "2026-04-08T16:45:00Z";
+    let (_, store) = open(&env, later);
+    let _lock = store.try_runner_lock().expect("lock").expect("free");
+    let policy = Policy::from_config(&config);
+    let recovered = store
+        .recover(ts(later), &mut |t| {
+            lifecycle::finish(t, Happened::Interrupted, "/p", &policy, ts(later))
+        })
+        .expect("recover");
+    assert_eq!(recovered.len(), 1);
+    let r = store.show("r").expect("show").expect("found");
+    assert_eq!(r["status"], "failed");
+    assert!(
+        r["error"]
+            .as_str()
+            .expect("error")
+            .starts_with("interrupted")
+    );
+}
+crate::on_both_stores!(tasks_of_a_gone_runner_are_recovered);
+
+fn cancel_refuses_every_status_but_scheduled(env: Env) {
+    let (config, store) = open(&env, NOW);
+    let now = ts(NOW);
+    let policy = Policy::from_config(&config);
+    for id in ["run", "done", "old"] {
+        store
+            .insert(&task(id, "2026-04-08T16:00:00Z", ""), true)
+            .expect("insert");
+    }
+    store
+        .insert(&task("wait", "2026-04-08T18:00:00Z", ""), true)
+        .expect("insert");
+    let claimed = claim_all(&*store, now);
+    let changes: Vec<Change> = claimed
+        .into_iter()
+        .filter(|t| t.id != "run")
+        .map(|t| prepared(t, &config, now))
+        .collect();
+    store.save_outcomes(&changes).expect("save");
+    let cancel = |id: &str| {
+        let before = env.store_bytes();
+        let result = store.modify(id, &mut |found| {
+            lifecycle::cancel(found, Some("no longer needed"), &policy, now)
+        });
+        if result.is_err() {
+            assert_eq!(env.store_bytes(), before, "a refused cancel writes nothing");
+        }
+        result
+    };
+    let e = cancel("run").expect_err("executing");
+    assert!(e.to_string().contains("is executing, not scheduled"), "{e}");
+    let e = cancel("done").expect_err("completed");
+    assert!(e.to_string().contains("is completed, not scheduled"), "{e}");
+    assert_eq!(store.archive().expect("archive").len(), 2);
+    let e = cancel("old").expect_err("archived");
+    assert!(e.to_string().contains("completed (archived)"), "{e}");
+    let e = cancel("nope").expect_err("missing");
+    assert!(matches!(e, Error::NotFound(_)), "{e}");
+    let change = cancel("wait").expect("scheduled");
+    assert_eq!(change.task.status, Status::Cancelled);
+    let r = store.show("wait").expect("show").expect("found");
+    assert_eq!(r["status"], "cancelled");
+    assert_eq!(r["cancel_reason"], "no longer needed");
+    let e = cancel("wait").expect_err("already cancelled");
+    assert!(e.to_string().contains("is cancelled"), "{e}");
+}
+crate::on_both_stores!(cancel_refuses_every_status_but_scheduled);
+
+const SERIES: &str = r#","timezone":"UTC","series":{"id":"s","rule":"every 1h","occurrence":1,"scheduled_for":"2026-04-08T16:00:00Z","count":3}"#;
+
+fn series_next_occurrence_is_written_with_the_outcome(env: Env) {
+    let (config, store) = open(&env, NOW);
+    store
+        .insert(&task("s", "2026-04-08T16:00:00Z", SERIES), true)
+        .expect("insert");
+    let mut now = ts(NOW);
+    let mut done = Vec::new();
+    for _ in 0..5 {
+        let claimed = claim_all(&*store, now);
+        let changes: Vec<Change> = claimed
+            .into_iter()
+            .map(|t| {
+                done.push(t.id.clone());
+                prepared(t, &config, now)
+            })
+            .collect();
+        store.save_outcomes(&changes).expect("save");
+        now = now
+            .checked_add(jiff::SignedDuration::from_hours(1))
+            .expect("time");
+    }
+    assert_eq!(done, vec!["s", "s.2", "s.3"], "--count 3 ends the series");
+    let all = Query {
+        statuses: vec![],
+        include_archive: true,
+    };
+    assert_eq!(ids(&*store, &all).len(), 3);
+    assert_eq!(
+        store.show("s.2").expect("show").expect("found")["run_at"],
+        "2026-04-08T17:00:00Z",
+        "from the scheduled time, not the run time"
+    );
+}
+crate::on_both_stores!(series_next_occurrence_is_written_with_the_outcome);
+
+fn until_ends_a_series(env: Env) {
+    let (config, store) = open(&env, NOW);
+    let series = r#","timezone":"UTC","series":{"id":"u","rule":"every 1h","occurrence":1,"scheduled_for":"2026-04-08T16:00:00Z","until":"2026-04-08T16:30:00Z"}"#;
+    store
+        .insert(&task("u", "2026-04-08T16:00:00Z", series), true)
+        .expect("insert");
+    let now = ts(NOW);
+    let changes: Vec<Change> = claim_all(&*store, now)
+        .into_iter()
+        .map(|t| prepared(t, &config, now))
+        .collect();
+    assert!(changes[0].next.is_none(), "17:00 is after --until");
+    store.save_outcomes(&changes).expect("save");
+    assert_eq!(ids(&*store, &Query::default()), vec!["u"]);
+}
+crate::on_both_stores!(until_ends_a_series);
+
+fn ending_a_series_while_it_runs(env: Env) {
+    let (config, store) = open(&env, NOW);
+    store
+        .insert(&task("s", "2026-04-08T16:00:00Z", SERIES), true)
+        .expect("insert");
+    let now = ts(NOW);
+    let claimed = claim_all(&*store, now);
+    // While "s" runs, its series is ended.
+    let ended = ops::cancel::cancel_series(&config, &*store, "s", None).expect("end");
+    assert!(ended.is_empty(), "nothing scheduled to cancel");
+    let changes: Vec<Change> = claimed
+        .into_iter()
+        .map(|t| prepared(t, &config, now))
+        .collect();
+    assert!(changes[0].next.is_some(), "decided before the end was seen");
+    store.save_outcomes(&changes).expect("save");
+    let r = store.show("s").expect("show").expect("found");
+    assert_eq!(r["status"], "completed");
+    assert_eq!(r["series"]["ended"], true, "the end mark is kept");
+    assert!(
+        store.show("s.2").expect("show").is_none(),
+        "no occurrence follows an ended series"
+    );
+    // A pending occurrence is cancelled by the end.
+    store
+        .insert(
+            &task(
+                "t",
+                "2026-04-08T18:00:00Z",
+                &SERIES.replace("\"s\"", "\"t\""),
+            ),
+            true,
+        )
+        .expect("insert");
+    let ended = ops::cancel::cancel_series(&config, &*store, "t", None).expect("end");
+    assert_eq!(ended.len(), 1);
+    assert_eq!(status_of(&*store, "t"), "cancelled");
+}
+crate::on_both_stores!(ending_a_series_while_it_runs);
+
+fn a_late_task_is_recorded_as_missed(env: Env) {
+    let (config, store) = open(&env, NOW);
+    let late = r#","if_late":"skip","late_after":"5m""#;
+    store
+        .insert(&task("late", "2026-04-08T16:00:00Z", late), true)
+        .expect("insert");
+    store
+        .insert(&task("ontime", "2026-04-08T16:33:00Z", late), true)
+        .expect("insert");
+    let now = ts(NOW);
+    let policy = Policy::from_config(&config);
+    let mut changes = Vec::new();
+    for t in claim_all(&*store, now) {
+        match lifecycle::prepare(t, &policy, now) {
+            Prepared::Skip(change) => changes.push(change),
+            Prepared::Run { task, .. } => changes.push(prepared(task, &config, now)),
+        }
+    }
+    store.save_outcomes(&changes).expect("save");
+    let r = store.show("late").expect("show").expect("found");
+    assert_eq!(r["status"], "cancelled");
+    assert!(
+        r["cancel_reason"]
+            .as_str()
+            .expect("reason")
+            .contains("35m late")
+    );
+    assert_eq!(status_of(&*store, "ontime"), "completed");
+}
+crate::on_both_stores!(a_late_task_is_recorded_as_missed);
+
+fn archive_sweeps_terminal_tasks_and_show_finds_them(env: Env) {
+    let (config, store) = open(&env, NOW);
+    store
+        .insert(&task("a", "2026-04-08T16:00:00Z", ""), true)
+        .expect("insert");
+    store
+        .insert(&task("b", "2026-04-08T18:00:00Z", ""), true)
+        .expect("insert");
+    let now = ts(NOW);
+    let changes: Vec<Change> = claim_all(&*store, now)
+        .into_iter()
+        .map(|t| prepared(t, &config, now))
+        .collect();
+    store.save_outcomes(&changes).expect("save");
+    let archived = store.archive().expect("archive");
+    assert_eq!(archived.len(), 1);
+    assert_eq!(archived[0].id, "a");
+    assert!(
+        archived[0].file.display().to_string().contains("202604"),
+        "month of completed_at: {}",
+        archived[0].file.display()
+    );
+    assert!(store.archive().expect("again").is_empty(), "swept once");
+    assert_eq!(status_of(&*store, "a"), "completed");
+    assert_eq!(ids(&*store, &Query::default()), vec!["b"]);
+}
+crate::on_both_stores!(archive_sweeps_terminal_tasks_and_show_finds_them);
+
+fn a_second_runner_cannot_overwrite_the_first(env: Env) {
+    let (config, a) = open(&env, NOW);
+    a.insert(&task("f", "2026-04-08T16:00:00Z", ""), true)
+        .expect("insert");
+    let lock_a = a.try_runner_lock().expect("lock").expect("free");
+    let now = ts(NOW);
+    let claimed = claim_all(&*a, now);
+    let (_, b) = open(&env, "2026-04-08T16:45:00Z");
+    match env.kind() {
+        // One runner works a file at a time: the second cannot even start.
+        StoreKind::Jsonl => {
+            assert!(b.try_runner_lock().expect("lock").is_none());
+            drop(lock_a);
+        }
+        // Runners share a database; B rescues the expired claim, and A's late outcome is
+        // refused by the fencing check.
+        StoreKind::Postgres => {
+            let later = ts("2026-04-08T16:45:00Z");
+            let policy = Policy::from_config(&config);
+            b.recover(later, &mut |t| {
+                lifecycle::finish(t, Happened::Interrupted, "/b", &policy, later)
+            })
+            .expect("rescue");
+            let late: Vec<Change> = claimed
+                .into_iter()
+                .map(|t| prepared(t, &config, now))
+                .collect();
+            assert_eq!(a.save_outcomes(&late).expect("save"), vec!["f".to_string()]);
+            assert_eq!(status_of(&*b, "f"), "failed");
+        }
+    }
+}
+crate::on_both_stores!(a_second_runner_cannot_overwrite_the_first);
+
+fn export_and_import_round_trip(env: Env) {
+    let (config, store) = open(&env, NOW);
+    store
+        .insert(
+            &task("keep", "2026-04-08T18:00:00Z", r#","custom":{"x":[1,2]}"#),
+            true,
+        )
+        .expect("insert");
+    store
+        .insert(&task("done", "2026-04-08T16:00:00Z", ""), true)
+        .expect("insert");
+    let now = ts(NOW);
+    let changes: Vec<Change> = claim_all(&*store, now)
+        .into_iter()
+        .map(|t| prepared(t, &config, now))
+        .collect();
+    store.save_outcomes(&changes).expect("save");
+    store.archive().expect("archive");
+    let exported = |s: &dyn Store| {
+        let mut out: Vec<(Option<String>, Vec<u8>)> = Vec::new();
+        s.export(&mut |month, line| {
+            out.push((month.map(str::to_string), line.to_vec()));
+            Ok(())
+        })
+        .expect("export");
+        out
+    };
+    let first = exported(&*store);
+    assert_eq!(first.len(), 2);
+    let fresh = Env::with_store(env.kind()).expect("same store kind");
+    let (_, other) = open(&fresh, NOW);
+    let active: Vec<Vec<u8>> = first
+        .iter()
+        .filter(|(m, _)| m.is_none())
+        .map(|(_, l)| l.clone())
+        .collect();
+    let archived: Vec<(String, Vec<u8>)> = first
+        .iter()
+        .filter_map(|(m, l)| m.clone().map(|m| (m, l.clone())))
+        .collect();
+    other.import(&active, &archived).expect("import");
+    assert_eq!(exported(&*other), first, "byte for byte");
+    let e = other
+        .import(&active, &[])
+        .expect_err("an id already there is refused");
+    assert!(matches!(e, Error::DuplicateId(_)), "{e}");
+    assert_eq!(exported(&*other), first, "a refused import writes nothing");
+}
+crate::on_both_stores!(export_and_import_round_trip);
