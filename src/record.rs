@@ -449,14 +449,6 @@ impl Task {
             _ => &self.context.summary,
         }
     }
-
-    /// The stamp that decides the archive month (SPEC §4).
-    pub fn archive_stamp(&self) -> Stamp {
-        self.completed_at
-            .or(self.failed_at)
-            .or(self.cancelled_at)
-            .unwrap_or(self.created_at)
-    }
 }
 
 fn unreachable_json(e: serde_json::Error) -> String {

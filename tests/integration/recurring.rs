@@ -7,12 +7,6 @@ use serde_json::Value;
 
 use crate::util::Env;
 
-fn ny() -> Env {
-    let mut env = Env::new();
-    env.set("DEFER_TIMEZONE", "America/New_York");
-    env
-}
-
 /// A fresh env on the same kind of store as `env`, in New York.
 fn another(env: &Env) -> Env {
     let mut fresh = Env::with_store(env.kind()).expect("the store of the running test");
