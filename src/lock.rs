@@ -68,6 +68,20 @@ impl LockGuard {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Whether the file this guard locks is no longer the one at its path (deleted, or
+    /// replaced by `rm -rf` of the runtime dir and a new file): another process could then
+    /// take a "fresh" lock beside ours, so the holder must stop relying on it.
+    pub fn lost(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(held) = self.file.metadata() else {
+            return true;
+        };
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(now) => now.dev() != held.dev() || now.ino() != held.ino(),
+            Err(_) => true,
+        }
+    }
 }
 
 impl Drop for LockGuard {

@@ -23,9 +23,19 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
         &RunOptions {
             verbose: args.verbose,
             watch: false,
-            stop: None,
+            // SIGTERM, SIGINT or SIGHUP: running executors finish and are recorded (each
+            // bounded by DEFER_EXECUTOR_TIMEOUT_SECONDS), claimed tasks not yet started go
+            // back to `scheduled` unchanged.
+            stop: Some(runner::stop_on_signals()),
         },
     )?;
+    if report.released > 0 {
+        eprintln!(
+            "defer: stopped by a signal: running executors finished and were recorded; {} \
+             claimed task(s) that had not started are scheduled again",
+            report.released
+        );
+    }
     if args.verbose {
         if report.skipped {
             println!("skipped: another runner holds the lock");

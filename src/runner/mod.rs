@@ -20,6 +20,7 @@ mod unix;
 mod wake;
 mod watch;
 
+pub use unix::stop_on_signals;
 pub use wake::{Wake, last_wake, wake_file};
 pub use watch::watch;
 
@@ -31,7 +32,7 @@ use crate::audit::AuditLog;
 use crate::config::Config;
 use crate::error::Result;
 use crate::lifecycle::{self, Happened, Policy};
-use crate::store::Store;
+use crate::store::{RunnerLock, Store};
 use wake::record_wake;
 
 /// Output kept in the record; the rest goes to `<id>.output.txt`.
@@ -54,6 +55,8 @@ pub struct RunReport {
     pub rejected: usize,
     /// Tasks recorded as missed by `--if-late skip`.
     pub missed: usize,
+    /// Claimed tasks given back unstarted because the runner was asked to stop.
+    pub released: usize,
 }
 
 impl std::fmt::Display for RunReport {
@@ -69,6 +72,9 @@ impl std::fmt::Display for RunReport {
         }
         if self.rejected > 0 {
             write!(f, " rejected {}", self.rejected)?;
+        }
+        if self.released > 0 {
+            write!(f, " released {}", self.released)?;
         }
         Ok(())
     }
@@ -102,7 +108,7 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
         if options.watch { "watch" } else { "cron" },
         lock.is_none(),
     );
-    let Some(_runner_lock) = lock else {
+    let Some(runner_lock) = lock else {
         audit.log(
             config.clock.now(),
             "runner skipped",
@@ -111,7 +117,24 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
         report.skipped = true;
         return Ok(report);
     };
-    pass(config, store, options, &mut audit)
+    pass(config, store, &*runner_lock, options, &mut audit)
+}
+
+/// Refuses to go on when the runner lock stopped excluding other runners.
+fn check_lock(lock: &dyn RunnerLock, audit: &mut AuditLog, config: &Config) -> Result<()> {
+    if !lock.lost() {
+        return Ok(());
+    }
+    audit.log(
+        config.clock.now(),
+        "runner stopped",
+        &[("reason", "lock_lost")],
+    );
+    Err(crate::Error::Invalid(
+        "the runner lock file was deleted or replaced while this runner held it; stopped \
+         claiming so that two runners never work one store (start the runner again)"
+            .into(),
+    ))
 }
 
 /// One pass over the store while holding the runner lock: recover, claim and execute in
@@ -119,11 +142,15 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
 pub(super) fn pass(
     config: &Config,
     store: &dyn Store,
+    lock: &dyn RunnerLock,
     options: &RunOptions,
     audit: &mut AuditLog,
 ) -> Result<RunReport> {
     let mut report = RunReport::default();
     let policy = Policy::from_config(config);
+    // A lock whose file was replaced no longer proves that no other runner is at work, so
+    // nothing found `executing` may be taken for interrupted.
+    check_lock(lock, audit, config)?;
 
     let now = config.clock.now();
     let recovered = store.recover(now, &mut |task| {
@@ -140,6 +167,7 @@ pub(super) fn pass(
     let limit = store.claim_limit();
     let mut handled: HashSet<String> = HashSet::new();
     while !options.stopping() {
+        check_lock(lock, audit, config)?;
         let now = config.clock.now();
         let claimed = store.claim_due(now, limit, &handled, &mut |task| {
             lifecycle::claim(task, now)

@@ -146,6 +146,7 @@ pub(super) fn log_outcome(
         audit.log(now, "warning", &[("id", &task.id), ("problem", &warning)]);
     }
     if outcome.reason == Reason::Released {
+        report.released += 1;
         audit.log(now, "released", &[("id", &task.id), ("reason", "stopping")]);
         return;
     }

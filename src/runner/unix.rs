@@ -73,7 +73,7 @@ pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> bool {
     rc >= 0
 }
 
-/// Set by SIGTERM or SIGINT once [`stop_on_signals`] has run.
+/// Set by SIGTERM, SIGINT or SIGHUP once [`stop_on_signals`] has run.
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 extern "C" fn on_stop_signal(_: libc::c_int) {
@@ -81,11 +81,12 @@ extern "C" fn on_stop_signal(_: libc::c_int) {
     STOP.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Makes SIGTERM and SIGINT set a flag instead of killing the process, so a long-lived runner
-/// can finish what it started; returns the flag.
+/// Makes SIGTERM, SIGINT and SIGHUP (a closed terminal) set a flag instead of killing the
+/// process, so a runner can finish what it started and give back what it did not; returns
+/// the flag.
 pub fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
     let handler: extern "C" fn(libc::c_int) = on_stop_signal;
-    for signal in [libc::SIGTERM, libc::SIGINT] {
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe; `sa` is
         // fully initialised (zeroed, then the handler and an empty mask are set).
         unsafe {

@@ -29,7 +29,7 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
     };
     let mut audit = AuditLog::new(&config.log_file);
     let mut waiting_logged = false;
-    let _lock = loop {
+    let lock = loop {
         if let Some(lock) = store.try_runner_lock()? {
             break lock;
         }
@@ -49,7 +49,7 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
     );
     while !stop.load(Ordering::Relaxed) {
         record_wake(config, "watch", false);
-        let report = pass(config, store, &options, &mut audit)?;
+        let report = pass(config, store, &*lock, &options, &mut audit)?;
         if verbose && report.claimed + report.recovered + report.archived > 0 {
             println!("{report}");
         }

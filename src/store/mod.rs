@@ -113,7 +113,13 @@ pub type Decide<'a> = dyn FnMut(Found) -> Result<Change> + 'a;
 pub type ExportSink<'a> = dyn FnMut(Option<&str>, &[u8]) -> Result<()> + 'a;
 
 /// Held by the one runner allowed to work a store; released on drop.
-pub trait RunnerLock: Debug + Send {}
+pub trait RunnerLock: Debug + Send {
+    /// The lock no longer excludes other runners (its file was deleted or replaced); a runner
+    /// that sees this stops claiming.
+    fn lost(&self) -> bool {
+        false
+    }
+}
 
 /// Task storage with the operations of the lifecycle.
 pub trait Store: Debug + Send + Sync {

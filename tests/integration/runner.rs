@@ -1034,3 +1034,145 @@ fn archive_sweeps_a_cancelled_task_and_show_still_finds_it() {
     assert_eq!(again.stdout, "");
     assert_eq!(read_jsonl(&file).len(), 1);
 }
+
+/// Sends `signal` to a process this test started (never pid 0 or 1).
+fn signal_child(child: &Child, signal: libc::c_int) {
+    let pid = child.id();
+    assert!(pid > 1, "refusing to signal pid {pid}");
+    // SAFETY: plain kill(2) on a pid this test spawned and has not yet reaped.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(rc, 0, "kill {pid}");
+}
+
+#[test]
+fn a_signalled_run_finishes_the_running_executor_and_gives_back_the_rest() {
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        let mut env = Env::new();
+        let started = env.dir.path().join("started");
+        let exec = env.script(
+            "slow.sh",
+            &format!(
+                "cat >/dev/null\necho x >> {}\nsleep 2\necho done",
+                started.display()
+            ),
+        );
+        env.set("DEFER_EXECUTOR", exec.as_os_str());
+        let lines: Vec<String> = (0..5)
+            .map(|i| reference_line(&format!("t{i}"), "slow"))
+            .collect();
+        write_store(&env, &lines);
+        let runner = env
+            .cmd(&["run"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        assert!(wait_until(Duration::from_secs(10), || started.exists()));
+        signal_child(&runner, signal);
+        let out = runner.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "signal {signal}: {stderr}");
+        assert!(stderr.contains("scheduled again"), "{stderr}");
+        let records = env.records();
+        let archived = env.archived();
+        let completed = archived
+            .iter()
+            .filter(|t| t["status"] == "completed")
+            .count();
+        let waiting: Vec<&Value> = records
+            .iter()
+            .filter(|t| t["status"] == "scheduled")
+            .collect();
+        assert_eq!(completed, 1, "the running executor finished: {archived:?}");
+        assert_eq!(waiting.len(), 4, "the rest are given back: {records:?}");
+        assert!(
+            waiting.iter().all(|t| t["attempts"] == 0),
+            "no attempt spent"
+        );
+        assert_eq!(
+            fs::read_to_string(&started)
+                .expect("started")
+                .lines()
+                .count(),
+            1,
+            "nothing else started after the signal"
+        );
+    }
+}
+
+#[test]
+fn a_watcher_whose_lock_file_is_deleted_stops_claiming() {
+    let mut env = Env::new();
+    env.unset("DEFER_NOW");
+    let watcher = env
+        .cmd(&["run", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watcher");
+    let wake = env.runtime().join(".runner-wake.json");
+    assert!(wait_until(Duration::from_secs(10), || wake.exists()));
+    fs::remove_file(env.runtime().join(".deferred.jsonl.runner.lock")).expect("rm lock");
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--id",
+        "after",
+    ]);
+    let mut watcher = watcher;
+    let stopped = wait_until(Duration::from_secs(10), || {
+        matches!(watcher.try_wait(), Ok(Some(_)))
+    });
+    if !stopped {
+        signal_child(&watcher, libc::SIGKILL);
+    }
+    let out = watcher.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stopped, "the watcher must stop: {stderr}");
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("runner lock file was deleted or replaced"),
+        "{stderr}"
+    );
+    assert_eq!(
+        active(&env, "after").expect("still active")["status"],
+        "scheduled",
+        "not claimed without the lock"
+    );
+}
+
+#[test]
+fn a_watcher_reports_an_unreadable_due_line_once_and_does_not_spin() {
+    let mut env = Env::new();
+    env.unset("DEFER_NOW");
+    // The quick look sees a due record; the full record lacks created_at.
+    let mut bad: Value = serde_json::from_str(&reference_line("bad", "x")).expect("json");
+    bad.as_object_mut().expect("object").remove("created_at");
+    write_store(&env, &[bad.to_string()]);
+    let mut watcher = env
+        .cmd(&["run", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watcher");
+    sleep(Duration::from_millis(1500));
+    signal_child(&watcher, libc::SIGTERM);
+    assert!(wait_until(Duration::from_secs(10), || {
+        matches!(watcher.try_wait(), Ok(Some(_)))
+    }));
+    let out = watcher.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("warning:").count(),
+        1,
+        "one report, not one per wake: {stderr}"
+    );
+    assert_eq!(
+        env.store_bytes(),
+        format!("{bad}\n").into_bytes(),
+        "kept as is"
+    );
+}

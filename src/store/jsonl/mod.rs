@@ -35,7 +35,11 @@ use lines::{Line, LineKind, Loaded};
 /// How long a writer waits for another one before giving up with an error.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
-impl RunnerLock for LockGuard {}
+impl RunnerLock for LockGuard {
+    fn lost(&self) -> bool {
+        LockGuard::lost(self)
+    }
+}
 
 /// The file-backed store.
 #[derive(Debug)]
@@ -50,6 +54,10 @@ pub struct JsonlStore {
     /// The file as last read, with the identity it had: a run's recover, claim and archive
     /// steps read an unchanged store once, not three times.
     cache: Mutex<Option<(FileIdent, Arc<Loaded>)>>,
+    /// Lines (by content hash) that the quick look took for records but the full parse
+    /// refused: reported once, and left out of `next_due` so a watcher does not wake for a
+    /// line it can never claim.
+    unusable: Mutex<HashSet<u64>>,
     /// The store's identity when a watcher last looked (`wait_for_change`).
     watched: Mutex<Option<Option<FileIdent>>>,
 }
@@ -109,6 +117,7 @@ impl JsonlStore {
             lock_path: dir.join(format!(".{name}.lock")),
             runner_lock_path: dir.join(format!(".{name}.runner.lock")),
             warned: Mutex::new(HashSet::new()),
+            unusable: Mutex::new(HashSet::new()),
             cache: Mutex::new(None),
             watched: Mutex::new(None),
         }
@@ -261,6 +270,24 @@ impl JsonlStore {
             fsutil::sync_dir(fsutil::parent_dir(path))?;
         }
         Ok(())
+    }
+
+    /// The full record, or `None` for a line that only looked like one: reported once (per
+    /// content) and remembered, so `next_due` leaves it out.
+    fn parse_or_warn(&self, loaded: &Loaded, line: &Line) -> Option<Task> {
+        match parse_task(loaded, line, &self.tasks_file) {
+            Ok(task) => Some(task),
+            Err(e) => {
+                let mut unusable = self.unusable.lock().unwrap_or_else(|p| p.into_inner());
+                if unusable.insert(hash(loaded.bytes(line))) {
+                    eprintln!(
+                        "warning: {} (kept as is; `defer check` lists such lines)",
+                        crate::output::escape(&crate::error::chain(&e))
+                    );
+                }
+                None
+            }
+        }
     }
 
     /// Finds the newest record with `id` in the archives (newest month first, last line of
@@ -451,7 +478,7 @@ impl Store for JsonlStore {
             if !matches!(status, Status::Scheduled | Status::Executing) {
                 continue;
             }
-            let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
+            let Some(task) = self.parse_or_warn(&loaded, line) else {
                 continue;
             };
             if task.series.as_ref().is_none_or(|s| s.id != series) {
@@ -490,7 +517,7 @@ impl Store for JsonlStore {
             ) {
                 continue;
             }
-            let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
+            let Some(task) = self.parse_or_warn(&loaded, line) else {
                 continue;
             };
             let change = recover(task);
@@ -539,7 +566,7 @@ impl Store for JsonlStore {
                 break;
             }
             let line = &loaded.lines[index];
-            let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
+            let Some(task) = self.parse_or_warn(&loaded, line) else {
                 continue;
             };
             let task = claim(task);
@@ -611,7 +638,7 @@ impl Store for JsonlStore {
             if !status.is_terminal() {
                 continue;
             }
-            let Some(task) = parse_or_warn(&loaded, line, &self.tasks_file) else {
+            let Some(task) = self.parse_or_warn(&loaded, line) else {
                 continue;
             };
             let file = self.archive_path(&lifecycle::archive_month(&task));
@@ -738,13 +765,20 @@ impl Store for JsonlStore {
     fn next_due(&self) -> Result<Option<Timestamp>> {
         self.refuse_directory()?;
         let loaded = Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?);
+        let unusable = self.unusable.lock().unwrap_or_else(|p| p.into_inner());
         Ok(loaded
             .lines
             .iter()
             .filter_map(|l| match l.kind {
-                LineKind::Task { run_at, .. } => run_at.map(|r| r.timestamp()),
+                LineKind::Task {
+                    run_at: Some(run_at),
+                    status: Status::Scheduled,
+                    ..
+                } => Some((l, run_at.timestamp())),
                 _ => None,
             })
+            .filter(|(l, _)| unusable.is_empty() || !unusable.contains(&hash(loaded.bytes(l))))
+            .map(|(_, at)| at)
             .min())
     }
 
@@ -821,17 +855,6 @@ fn parse_task(loaded: &Loaded, line: &Line, file: &Path) -> Result<Task> {
         what: format!("{} line {}", file.display(), line.number),
         source,
     })
-}
-
-/// The full record, or a warning and `None` for a line that only looked like one.
-fn parse_or_warn(loaded: &Loaded, line: &Line, file: &Path) -> Option<Task> {
-    match parse_task(loaded, line, file) {
-        Ok(task) => Some(task),
-        Err(e) => {
-            eprintln!("warning: {e} (kept as is; `defer check` lists such lines)");
-            None
-        }
-    }
 }
 
 fn strip_cr(bytes: &[u8]) -> &[u8] {
