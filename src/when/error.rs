@@ -67,14 +67,53 @@ pub enum TimeError {
         /// The IANA name of the zone in use, when known.
         zone: Option<String>,
     },
-    /// A number too large to hold, or a result outside the supported range of years.
+    /// A number too large to hold, or a result outside the instants jiff can represent.
     #[error(
         "time expression {expr:?} is out of range: the number is too large or the time falls \
-         outside the years -9999 to 9999 (use a smaller number)"
+         outside -9999-01-02T01:59:59Z to 9999-12-30T22:00:00Z, the range of instants jiff \
+         supports (use a smaller number or an earlier date)"
     )]
     Overflow {
         /// The expression as given (trimmed).
         expr: String,
+    },
+    /// A part of the day that has already passed today (`this morning` at 10am).
+    #[error(
+        "{part:?} ({at}) has already passed today, so {expr:?} names no time ahead; say \
+         \"tomorrow {part}\" or give a clock time"
+    )]
+    PartPassed {
+        /// The expression as given (trimmed).
+        expr: String,
+        /// The part of the day (`morning`).
+        part: String,
+        /// Its fixed hour, `09:00`.
+        at: String,
+    },
+    /// A numeric date such as `12/25`, which reads differently across locales.
+    #[error(
+        "ambiguous date {text:?} in {expr:?}: day and month order differs between countries; \
+         write the month as a word (\"dec 25\") or an ISO date (\"2026-12-25\")"
+    )]
+    NumericDate {
+        /// The expression as given (trimmed).
+        expr: String,
+        /// The numeric date as given.
+        text: String,
+    },
+    /// An `every ...` phrase that could not be read; `part` is where it went wrong.
+    #[error(
+        "cannot read the repeating time {expr:?} at {part:?}: {reason} (try \"every day at \
+         9am\", \"every weekday at 9am\", \"every monday and thursday at 10:30\", \
+         \"every 2 hours\" or \"every month on the 1st at 9am\")"
+    )]
+    Repeat {
+        /// The expression as given (trimmed).
+        expr: String,
+        /// The word or words that could not be read.
+        part: String,
+        /// What was wrong there.
+        reason: String,
     },
 }
 

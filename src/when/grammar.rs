@@ -1,5 +1,6 @@
 //! The phrase grammar over tokens: a [`Parser`] that reads the whole token list into an
-//! [`Ast`] or refuses it with the reason.
+//! [`Ast`] or refuses it with the reason. Durations live here; clock times are read in
+//! `clock.rs` and day phrases in `days.rs`, as further `impl Parser` blocks.
 
 use jiff::{
     civil::{Date, DateTime, Time, Weekday},
@@ -8,9 +9,12 @@ use jiff::{
 
 use super::error::{Ctx, TimeError};
 use super::lexer::{Kind, Tok};
+use super::vocab::{self, Part};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Unit {
+    Year,
+    Month,
     Week,
     Day,
     Hour,
@@ -18,9 +22,17 @@ pub(super) enum Unit {
     Second,
 }
 
+/// The unit words, for "did you mean" after a number.
+pub(super) const UNIT_WORDS: &[&str] = &[
+    "weeks", "week", "days", "day", "hours", "hour", "minutes", "minute", "mins", "seconds",
+    "second", "secs", "months", "month", "years", "year",
+];
+
 impl Unit {
     pub(super) fn from_word(w: &str) -> Option<Unit> {
         Some(match w {
+            "y" | "yr" | "yrs" | "year" | "years" => Unit::Year,
+            "mo" | "mos" | "month" | "months" => Unit::Month,
             "w" | "wk" | "wks" | "week" | "weeks" => Unit::Week,
             "d" | "day" | "days" => Unit::Day,
             "h" | "hr" | "hrs" | "hour" | "hours" => Unit::Hour,
@@ -30,10 +42,10 @@ impl Unit {
         })
     }
 
-    /// Length in nanoseconds of the elapsed units (weeks and days are calendar units).
+    /// Length in nanoseconds of the elapsed units (years to days are calendar units).
     pub(super) fn nanos(self) -> i128 {
         match self {
-            Unit::Week | Unit::Day => 0,
+            Unit::Year | Unit::Month | Unit::Week | Unit::Day => 0,
             Unit::Hour => 3_600_000_000_000,
             Unit::Minute => 60_000_000_000,
             Unit::Second => 1_000_000_000,
@@ -41,32 +53,21 @@ impl Unit {
     }
 }
 
-pub(super) fn is_month_word(w: &str) -> bool {
-    matches!(
-        w,
-        "mo" | "mos" | "month" | "months" | "y" | "yr" | "yrs" | "year" | "years"
-    )
-}
-
-pub(super) fn weekday(w: &str) -> Option<Weekday> {
-    Some(match w {
-        "monday" | "mon" => Weekday::Monday,
-        "tuesday" | "tue" | "tues" => Weekday::Tuesday,
-        "wednesday" | "wed" | "weds" => Weekday::Wednesday,
-        "thursday" | "thu" | "thur" | "thurs" => Weekday::Thursday,
-        "friday" | "fri" => Weekday::Friday,
-        "saturday" | "sat" => Weekday::Saturday,
-        "sunday" | "sun" => Weekday::Sunday,
-        _ => return None,
-    })
-}
-
-/// A duration split the way it is applied: calendar days first, then elapsed nanoseconds.
+/// A duration split the way it is applied: calendar months, then calendar days, then elapsed
+/// nanoseconds.
 #[derive(Debug, Default)]
 pub(super) struct Dur {
+    pub(super) months: i64,
     pub(super) days: i64,
     pub(super) nanos: i128,
-    pub(super) seen: [bool; 5],
+    pub(super) seen: [bool; 7],
+}
+
+impl Dur {
+    /// Whole calendar days only (no months, no elapsed part): what can count from a day.
+    pub(super) fn whole_days(&self) -> Option<i64> {
+        (self.months == 0 && self.nanos == 0).then_some(self.days)
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -74,18 +75,41 @@ pub(super) struct Clock {
     pub(super) time: Time,
     /// Spelled `midnight`, which is refused next to a day (start or end of that day?).
     pub(super) midnight: bool,
+    /// A part of the day (`morning`), which names today when no day is given and must then
+    /// still be ahead.
+    pub(super) part: Option<Part>,
+    /// Spelled `tonight`, which already names the day.
+    pub(super) tonight: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Day {
     Today,
     Tomorrow,
+    /// `day after tomorrow`: that many calendar days ahead.
+    InDays(i64),
     NextWeek,
+    NextMonth,
+    NextYear,
     Weekday {
         wd: Weekday,
         strictly_after_today: bool,
     },
+    /// `next week monday`, `in 2 weeks on friday`: that weekday of the Monday-based week
+    /// `weeks` after this one.
+    WeekOf {
+        weeks: i64,
+        wd: Weekday,
+    },
+    /// `next weekday`: the first Monday-to-Friday day strictly after today.
+    NextWorkday,
     Date(Date),
+    /// `dec 25`, `25 december 2026`: without a year, the next one not yet past.
+    Dated {
+        month: i8,
+        day: i8,
+        year: Option<i16>,
+    },
 }
 
 #[derive(Debug)]
@@ -102,6 +126,8 @@ pub(super) enum Ast {
     Day {
         day: Option<Day>,
         clock: Option<Clock>,
+        /// Calendar days added after the day is resolved (`a week from friday`).
+        shift: i64,
     },
 }
 
@@ -166,6 +192,9 @@ impl<'a> Parser<'a> {
                     Some(_) => Err(self.unexpected()),
                 }
             }
+            Kind::Word("every" | "everyday") => Err(self.ctx.unsupported(
+                r#"an "every ..." phrase repeats, so it is a rule rather than one time: give it as --when of "defer schedule" (or --every / --cron), or name the first time here"#,
+            )),
             Kind::Word("in") | Kind::Plus => {
                 self.pos += 1;
                 self.relative(false)
@@ -180,7 +209,7 @@ impl<'a> Parser<'a> {
             Kind::Num { .. }
                 if self
                     .peek_word(1)
-                    .is_some_and(|w| Unit::from_word(w).is_some() || is_month_word(w)) =>
+                    .is_some_and(|w| Unit::from_word(w).is_some()) =>
             {
                 self.relative(true)
             }
@@ -188,11 +217,20 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A duration and an optional clock; `bare` (no `in`/`+` prefix) allows `from now`.
+    /// A duration and an optional clock; `bare` (no `in`/`+` prefix) allows `from now` and
+    /// `from <day>` (`a week from friday`).
     pub(super) fn relative(&mut self, bare: bool) -> Result<Ast, TimeError> {
         let dur = self.duration()?;
-        if bare && self.peek_word(0) == Some("from") && self.peek_word(1) == Some("now") {
-            self.pos += 2;
+        if bare && self.peek_word(0) == Some("from") {
+            if self.peek_word(1) == Some("now") {
+                self.pos += 2;
+            } else {
+                self.pos += 1;
+                return self.counted_from_day(&dur);
+            }
+        }
+        if self.peek_word(0) == Some("on") && self.peek_word(1).and_then(vocab::weekday).is_some() {
+            return self.weeks_on(&dur);
         }
         let clock = if self.at_clock_start() {
             let start = self.pos;
@@ -213,26 +251,112 @@ impl<'a> Parser<'a> {
         Ok(Ast::Relative { dur, clock })
     }
 
+    /// `<days> from <day phrase>`: the day phrase, then that many calendar days.
+    fn counted_from_day(&mut self, dur: &Dur) -> Result<Ast, TimeError> {
+        let Some(days) = dur.whole_days() else {
+            return Err(self.ctx.unsupported(
+                r#"only whole days or weeks can count from a day, e.g. "a week from friday""#,
+            ));
+        };
+        match self.day_clock()? {
+            Ast::Day {
+                day: Some(day),
+                clock,
+                shift,
+            } => Ok(Ast::Day {
+                day: Some(day),
+                clock,
+                shift: shift.checked_add(days).ok_or_else(|| self.ctx.overflow())?,
+            }),
+            _ => Err(self.ctx.unsupported(
+                r#"expected a day after "from", e.g. "a week from friday" or "10 minutes from now""#,
+            )),
+        }
+    }
+
+    /// `in N weeks on <weekday> [clock]`: that weekday in the week N weeks ahead.
+    fn weeks_on(&mut self, dur: &Dur) -> Result<Ast, TimeError> {
+        let weeks = match dur.whole_days() {
+            Some(days) if days > 0 && days % 7 == 0 => days / 7,
+            _ => {
+                return Err(self.ctx.unsupported(
+                    r#"a weekday after a duration needs whole weeks, e.g. "in 2 weeks on friday""#,
+                ));
+            }
+        };
+        self.pos += 1; // `on`
+        let wd = self.peek_word(0).and_then(vocab::weekday);
+        let Some(wd) = wd else {
+            return Err(self.unexpected());
+        };
+        self.pos += 1;
+        let clock = if self.pos < self.toks.len() {
+            let start = self.pos;
+            let clock = self.clock()?;
+            if clock.midnight {
+                return Err(self.midnight_with_day(start));
+            }
+            Some(clock)
+        } else {
+            None
+        };
+        self.expect_end()?;
+        Ok(Ast::Day {
+            day: Some(Day::WeekOf { weeks, wd }),
+            clock,
+            shift: 0,
+        })
+    }
+
     pub(super) fn duration(&mut self) -> Result<Dur, TimeError> {
         let mut dur = Dur::default();
-        self.term(&mut dur)?;
+        let mut unit = self.term(&mut dur)?;
         loop {
             match self.peek() {
+                // `an hour and a half`: half of the unit just read.
+                Some(Kind::Word("and"))
+                    if matches!(self.peek_word(1), Some("a" | "an"))
+                        && self.peek_word(2) == Some("half") =>
+                {
+                    self.pos += 3;
+                    if unit.nanos() == 0 {
+                        return Err(self.fractional_calendar());
+                    }
+                    dur.nanos = dur
+                        .nanos
+                        .checked_add(unit.nanos() / 2)
+                        .ok_or_else(|| self.ctx.overflow())?;
+                }
                 Some(Kind::Word("and")) => {
                     self.pos += 1;
-                    self.term(&mut dur)?;
+                    unit = self.term(&mut dur)?;
                 }
-                Some(Kind::Word("a" | "an" | "half")) => self.term(&mut dur)?,
+                Some(Kind::Word("a" | "an" | "half")) => unit = self.term(&mut dur)?,
                 // A number followed by a word continues the duration (`2h 30m`, or an error
                 // naming a missing unit); any other number is a clock (`in 2 days 9am`, `1430`).
-                Some(Kind::Num { .. }) if self.peek_word(1).is_some() => self.term(&mut dur)?,
+                // A month name after it makes a date instead (`in 2 days 25 dec` is refused
+                // later, as a clock).
+                Some(Kind::Num { .. })
+                    if self
+                        .peek_word(1)
+                        .is_some_and(|w| vocab::month(w).is_none() && !is_ordinal(w)) =>
+                {
+                    unit = self.term(&mut dur)?;
+                }
                 _ => return Ok(dur),
             }
         }
     }
 
-    /// One `number unit`, `a unit` or `half a unit`, added to `dur`.
-    pub(super) fn term(&mut self, dur: &mut Dur) -> Result<(), TimeError> {
+    fn fractional_calendar(&self) -> TimeError {
+        self.ctx.unsupported(
+            "fractional days, weeks, months and years are not supported (a calendar day is not \
+             always 24 hours); write hours instead, e.g. \"36h\" for 1.5 days",
+        )
+    }
+
+    /// One `number unit`, `a unit` or `half a unit`, added to `dur`; returns the unit.
+    pub(super) fn term(&mut self, dur: &mut Dur) -> Result<Unit, TimeError> {
         let num_at = self.pos;
         let (int, frac) = match self.peek() {
             Some(Kind::Num { int, frac }) => {
@@ -258,19 +382,19 @@ impl<'a> Parser<'a> {
             }
             Some(_) => return Err(self.unexpected()),
         };
-        let unit = match self.peek_word(0) {
-            Some(w) if Unit::from_word(w).is_some() => Unit::from_word(w),
-            Some(w) if is_month_word(w) => None,
-            _ => {
+        let Some(unit) = self.peek_word(0).and_then(Unit::from_word) else {
+            let typed = self.tok_text(num_at);
+            if let Some(w) = self.peek_word(0)
+                && let Some(near) = vocab::closest_in(w, UNIT_WORDS)
+            {
                 return Err(self.ctx.unsupported(format!(
-                    "missing unit after {:?} (add w, d, h, m or s, e.g. \"{}m\")",
-                    self.tok_text(num_at),
-                    self.tok_text(num_at)
+                    "unknown unit {:?} after {typed:?} (did you mean {near:?}?)",
+                    self.tok_text(self.pos)
                 )));
             }
-        };
-        let Some(unit) = unit else {
-            return Err(self.unexpected());
+            return Err(self.ctx.unsupported(format!(
+                "missing unit after {typed:?} (add w, d, h, m, s, mo or y, e.g. \"{typed}m\")"
+            )));
         };
         self.pos += 1;
         let idx = unit as usize;
@@ -283,263 +407,48 @@ impl<'a> Parser<'a> {
         dur.seen[idx] = true;
         let frac = frac.filter(|f| f.bytes().any(|b| b != b'0'));
         let int = parse_u64(int).ok_or_else(|| self.ctx.overflow())?;
+        let overflow = || self.ctx.overflow();
         match unit {
-            Unit::Week | Unit::Day => {
+            Unit::Year | Unit::Month | Unit::Week | Unit::Day => {
                 if frac.is_some() {
-                    return Err(self.ctx.unsupported(
-                        "fractional days and weeks are not supported (a calendar day is not \
-                         always 24 hours); write hours instead, e.g. \"36h\" for 1.5 days",
-                    ));
+                    return Err(self.fractional_calendar());
                 }
-                let per = if unit == Unit::Week { 7 } else { 1 };
-                dur.days = i64::try_from(int)
+                let (field, per) = match unit {
+                    Unit::Year => (&mut dur.months, 12),
+                    Unit::Month => (&mut dur.months, 1),
+                    Unit::Week => (&mut dur.days, 7),
+                    _ => (&mut dur.days, 1),
+                };
+                *field = i64::try_from(int)
                     .ok()
                     .and_then(|n| n.checked_mul(per))
-                    .and_then(|n| n.checked_add(dur.days))
-                    .ok_or_else(|| self.ctx.overflow())?;
+                    .and_then(|n| n.checked_add(*field))
+                    .ok_or_else(overflow)?;
             }
             Unit::Hour | Unit::Minute | Unit::Second => {
                 let per = unit.nanos();
                 let whole = i128::from(int) * per; // < 2^64 * 2^42, far below i128::MAX
                 let part = frac.map_or(0, |f| frac_nanos(f, per));
-                dur.nanos = dur
-                    .nanos
-                    .checked_add(whole + part)
-                    .ok_or_else(|| self.ctx.overflow())?;
+                dur.nanos = dur.nanos.checked_add(whole + part).ok_or_else(overflow)?;
             }
         }
-        Ok(())
+        Ok(unit)
     }
+}
 
-    pub(super) fn at_clock_start(&self) -> bool {
-        matches!(
-            self.peek(),
-            Some(Kind::Word("at" | "noon" | "midnight") | Kind::Clock { .. } | Kind::Num { .. })
-        )
-    }
+/// `st`, `nd`, `rd`, `th` after a day of the month.
+pub(super) fn is_ordinal(w: &str) -> bool {
+    matches!(w, "st" | "nd" | "rd" | "th")
+}
 
-    /// `["at"] clock`
-    pub(super) fn clock(&mut self) -> Result<Clock, TimeError> {
-        if self.peek_word(0) == Some("at") {
-            self.pos += 1;
-        }
-        let start = self.pos;
-        let ctx = self.ctx;
-        let (hour, minute, second) = match self.peek() {
-            Some(Kind::Word("noon")) => {
-                self.pos += 1;
-                return Ok(Clock {
-                    time: jiff::civil::time(12, 0, 0, 0),
-                    midnight: false,
-                });
-            }
-            Some(Kind::Word("midnight")) => {
-                self.pos += 1;
-                return Ok(Clock {
-                    time: Time::midnight(),
-                    midnight: true,
-                });
-            }
-            Some(Kind::Clock {
-                hour,
-                minute,
-                second,
-            }) => (hour, Some(minute), second),
-            Some(Kind::Num { int, frac: None }) => (int, None, None),
-            Some(Kind::Num { frac: Some(_), .. }) => {
-                let t = self.tok_text(start);
-                return Err(ctx.invalid_clock(
-                    self.toks[start].start,
-                    self.toks[start].end,
-                    format!(
-                        "write hours and minutes with a colon, e.g. {:?}",
-                        t.replace('.', ":")
-                    ),
-                ));
-            }
-            None => {
-                return Err(ctx.unsupported(r#"expected a clock time after "at", e.g. "at 3pm""#));
-            }
-            Some(_) => return Err(self.unexpected()),
-        };
-        self.pos += 1;
-        let meridiem = match self.peek() {
-            Some(Kind::Meridiem { pm }) => {
-                self.pos += 1;
-                Some(pm)
-            }
-            _ => None,
-        };
-        let (from, to) = (self.toks[start].start, self.toks[self.pos - 1].end);
-        let bad = |reason: String| ctx.invalid_clock(from, to, reason);
-        let h = parse_u64(hour).unwrap_or(u64::MAX);
-        let m = minute.map_or(Some(0), parse_u64).unwrap_or(u64::MAX);
-        let s = second.map_or(Some(0), parse_u64).unwrap_or(u64::MAX);
-        let (h, m) = match (minute, meridiem) {
-            (None, None) => {
-                if self
-                    .peek_word(0)
-                    .is_some_and(|w| Unit::from_word(w).is_some())
-                {
-                    return Err(ctx.unsupported(
-                        r#"a duration cannot follow a day or clock; write "in 1 day 2 hours" or "tomorrow 2pm""#,
-                    ));
-                }
-                match hour.len() {
-                    4 => (h / 100, h % 100),
-                    1 | 2 => {
-                        return Err(TimeError::Ambiguous {
-                            expr: ctx.expr.to_owned(),
-                            number: hour.to_owned(),
-                        });
-                    }
-                    3 => {
-                        return Err(bad(format!(
-                            "write it with a colon, e.g. \"{}:{}\" or \"0{}:{}\"",
-                            &hour[..1],
-                            &hour[1..],
-                            &hour[..1],
-                            &hour[1..]
-                        )));
-                    }
-                    _ => {
-                        return Err(bad(
-                            r#"not a clock time; write 24-hour time as "14:30" or "1430""#.into(),
-                        ));
-                    }
-                }
-            }
-            (Some(_), _) if hour.len() > 2 => {
-                return Err(bad(
-                    "hours take one or two digits, e.g. 9:30 or 14:30".into()
-                ));
-            }
-            (Some(_), None) => (h, m),
-            (_, Some(pm)) => {
-                if minute.is_none() && hour.len() > 2 {
-                    let split = hour.len() - 2;
-                    return Err(bad(format!(
-                        "write hours and minutes with a colon, e.g. \"{}:{}{}\"",
-                        &hour[..split],
-                        &hour[split..],
-                        if pm { "pm" } else { "am" }
-                    )));
-                }
-                if !(1..=12).contains(&h) {
-                    let hint = if h == 0 {
-                        "with am/pm the hour runs from 1 to 12 (12am is midnight, 12pm is noon)"
-                            .to_owned()
-                    } else if h <= 23 {
-                        format!(
-                            "with am/pm the hour runs from 1 to 12; write \"{h}:{m:02}\" \
-                             without am/pm, or \"{}:{m:02}pm\"",
-                            h - 12
-                        )
-                    } else {
-                        "with am/pm the hour runs from 1 to 12".to_owned()
-                    };
-                    return Err(bad(hint));
-                }
-                (h % 12 + if pm { 12 } else { 0 }, m)
-            }
-        };
-        if h > 23 {
-            return Err(bad(
-                r#"hours run from 0 to 23; for the start of a day write "00:00" or "midnight""#
-                    .into(),
-            ));
-        }
-        if m > 59 || s > 59 {
-            return Err(bad("minutes and seconds run from 00 to 59".into()));
-        }
-        // All three are range-checked above, so the conversions and `Time::new` succeed.
-        let time = Time::new(small(h), small(m), small(s), 0).map_err(|e| bad(e.to_string()))?;
-        Ok(Clock {
-            time,
-            midnight: false,
-        })
-    }
-
-    pub(super) fn midnight_with_day(&self, clock_tok: usize) -> TimeError {
-        let clock_tok = if self.tok_text(clock_tok).eq_ignore_ascii_case("at") {
-            clock_tok + 1
-        } else {
-            clock_tok
-        };
-        let (from, to) = self
-            .toks
-            .get(clock_tok)
-            .map_or((0, self.ctx.expr.len()), |t| (t.start, t.end));
-        self.ctx.invalid_clock(
-            from,
-            to,
-            r#""midnight" next to a day is ambiguous (the start or the end of that day?); write "00:00" with the day that follows, e.g. "saturday 00:00", or use "midnight" alone for the next one"#,
-        )
-    }
-
-    /// `day [clock] | clock [day]`, each at most once.
-    pub(super) fn day_clock(&mut self) -> Result<Ast, TimeError> {
-        let mut day = None;
-        let mut clock = None;
-        let mut clock_at = 0;
-        while self.pos < self.toks.len() {
-            if clock.is_none() && self.at_clock_start() {
-                clock_at = self.pos;
-                clock = Some(self.clock()?);
-            } else if day.is_none() {
-                day = Some(self.day()?);
-            } else {
-                return Err(self.unexpected());
-            }
-        }
-        if day.is_some() && clock.is_some_and(|c| c.midnight) {
-            return Err(self.midnight_with_day(clock_at));
-        }
-        Ok(Ast::Day { day, clock })
-    }
-
-    /// `today | tomorrow | next week | [on|this|next] weekday | [on] date`
-    pub(super) fn day(&mut self) -> Result<Day, TimeError> {
-        let weekday_here = |p: &Self| p.peek_word(0).and_then(weekday);
-        let day = match self.peek() {
-            Some(Kind::Word("today")) => Day::Today,
-            Some(Kind::Word("tomorrow")) => Day::Tomorrow,
-            Some(Kind::Date(d)) => Day::Date(d),
-            Some(Kind::Word(w @ ("this" | "next" | "on"))) => {
-                self.pos += 1;
-                match (w, self.peek(), weekday_here(self)) {
-                    (_, _, Some(wd)) => Day::Weekday {
-                        wd,
-                        strictly_after_today: w == "next",
-                    },
-                    ("next", Some(Kind::Word("week")), _) => Day::NextWeek,
-                    ("on", Some(Kind::Date(d)), _) => Day::Date(d),
-                    (_, Some(Kind::Word(x)), _) if is_month_word(x) => {
-                        return Err(self.unexpected());
-                    }
-                    _ => {
-                        let what = match w {
-                            "next" => r#"a weekday or "week""#,
-                            "on" => "a weekday or a date",
-                            _ => "a weekday",
-                        };
-                        let after = self.tok_text(self.pos - 1);
-                        return Err(self
-                            .ctx
-                            .unsupported(format!("expected {what} after {after:?}")));
-                    }
-                }
-            }
-            _ => match weekday_here(self) {
-                Some(wd) => Day::Weekday {
-                    wd,
-                    strictly_after_today: false,
-                },
-                None => return Err(self.unexpected()),
-            },
-        };
-        self.pos += 1;
-        Ok(day)
+/// The ordinal suffix English writes after `n` (`1st`, `2nd`, `11th`, `23rd`).
+pub(super) fn ordinal_suffix(n: u64) -> &'static str {
+    match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
     }
 }
 
@@ -549,17 +458,17 @@ pub(super) fn word_hint(w: &str, as_typed: &str) -> String {
         "ago" | "yesterday" | "last" | "before" | "earlier" => {
             format!("{as_typed:?} points to the past; a deferred task needs a time from now on")
         }
-        _ if is_month_word(w) => format!(
-            "{as_typed:?}: months and years are not supported; use days or weeks (\"30d\", \"4w\") \
-             or a date (\"2026-12-25\")"
-        ),
-        "tonight" | "morning" | "afternoon" | "evening" | "night" => {
-            format!("{as_typed:?} is not a clock time; name one, e.g. \"today 8pm\"")
+        _ => {
+            if let Some(phrase) = vocab::phrase_for(w) {
+                format!("unexpected word {as_typed:?} (say {phrase:?})")
+            } else if let Some(near) = vocab::closest(w) {
+                format!("unexpected word {as_typed:?} (did you mean {near:?}?)")
+            } else {
+                format!("unexpected word {as_typed:?}")
+            }
         }
-        _ => format!("unexpected word {as_typed:?}"),
     }
 }
-
 /// Checked decimal parse of an all-digit string (`None` when it does not fit in a `u64`).
 pub(super) fn parse_u64(digits: &str) -> Option<u64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {

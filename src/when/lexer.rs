@@ -61,6 +61,12 @@ pub(super) fn lex<'a>(ctx: &Ctx<'_>, s: &'a str) -> Result<Vec<Tok<'a>>, TimeErr
     for (i, &(start, c)) in chunks.iter().enumerate() {
         // ISO pieces are checked by jiff's parser instead (`17:05+02:00` after a date is fine).
         let iso = is_iso_start(c) || (i > 0 && joins_date(chunks[i - 1].1, c));
+        if is_numeric_date(c) {
+            return Err(TimeError::NumericDate {
+                expr: ctx.expr.to_owned(),
+                text: ctx.text(start, start + c.len()).to_owned(),
+            });
+        }
         if !iso && let Some((from, to)) = zone_like(c, i == 0) {
             return Err(ctx.zone_suffix(start + from, start + to));
         }
@@ -105,6 +111,15 @@ pub(super) fn joins_date(date: &str, time: &str) -> bool {
         && b[2] == b':'
         && b.iter()
             .all(|&x| x.is_ascii_digit() || matches!(x, b':' | b'.' | b',' | b'+' | b'-' | b'z'))
+}
+
+/// `12/25`, `25/12/2026`: digits around one or two slashes, which read differently by locale.
+fn is_numeric_date(c: &str) -> bool {
+    let parts: Vec<&str> = c.split('/').collect();
+    (2..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|p| (1..=4).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Zone abbreviations and names people append to times. None collides with a grammar word.
@@ -167,6 +182,17 @@ pub(super) fn lex_iso<'a>(
         let from = ctx.text(start, end).find('[').map_or(start, |p| start + p);
         return Err(ctx.zone_suffix(from, end));
     }
+    // jiff reads second 60 as 59 and offsets up to ±25:59; neither is a real time here.
+    if pieces.time().is_some_and(|t| t.second() == 59) && has_leap_second(text) {
+        return Err(invalid(
+            "seconds run from 00 to 59 (a leap second 60 cannot be scheduled)".to_owned(),
+        ));
+    }
+    if let Some(offset) = pieces.to_numeric_offset()
+        && offset.seconds().abs() > 23 * 3600 + 59 * 60
+    {
+        return Err(invalid("offsets run from -23:59 to +23:59".to_owned()));
+    }
     let kind = match (pieces.time(), pieces.to_numeric_offset()) {
         (None, None) => Kind::Date(pieces.date()),
         (None, Some(_)) => return Err(invalid("an offset needs a time of day".to_owned())),
@@ -176,6 +202,17 @@ pub(super) fn lex_iso<'a>(
         },
     };
     Ok(Tok { kind, start, end })
+}
+
+/// Whether the time part of an ISO text has the seconds field `60` (`17:05:60`, `170560`).
+fn has_leap_second(text: &str) -> bool {
+    let time = text.split(['t', 'T']).nth(1).unwrap_or("");
+    let digits: String = time
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ':')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.get(4..6) == Some("60")
 }
 
 /// Length of `a.m.`, `a.m`, `p.m.` or `p.m` at the start of `b`, with whether it is pm.
@@ -275,6 +312,15 @@ pub(super) fn lex_chunk<'a>(
                     }
                 }
             }
+            // `:15`, minutes past the hour (`every hour at :15`).
+            b':' if j == 0 && b.len() == 3 && b[1..].iter().all(u8::is_ascii_digit) => (
+                Kind::Clock {
+                    hour: "",
+                    minute: &c[1..],
+                    second: None,
+                },
+                3,
+            ),
             b'+' => (Kind::Plus, j + 1),
             b'-' => (Kind::Minus, j + 1),
             _ => {

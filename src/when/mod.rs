@@ -84,20 +84,25 @@
 //! - Results outside jiff's range (years -9999 to 9999) and numbers too large to hold are
 //!   errors ([`TimeError::Overflow`]); nothing saturates and nothing panics.
 
+mod clock;
+mod days;
 mod error;
 mod grammar;
 mod interval;
 mod lexer;
 mod print;
+mod repeat;
 mod resolve;
 #[cfg(test)]
 mod tests;
+mod vocab;
 
 use jiff::ZonedDateTime;
 
 pub use error::TimeError;
 pub use interval::{Interval, parse_interval};
-pub use print::{describe, human_duration, local_time};
+pub use print::{describe, describe_as_typed, human_duration, local_time};
+pub use repeat::{RepeatSpec, parse_repeat};
 
 use error::Ctx;
 use grammar::{Ast, Parser};

@@ -2,6 +2,8 @@
 
 use jiff::{ZonedDateTime, civil::Weekday};
 
+use super::vocab::Part;
+
 /// A short human description for confirmation lines: `Fri 2026-11-27 09:00 EST, in 22h 59m`.
 ///
 /// The distance is elapsed time truncated to whole seconds, shown in its largest two units
@@ -67,4 +69,34 @@ pub fn human_duration(secs: u64) -> String {
         Some(&(n2, u2)) if n2 != 0 => format!("{n}{u} {n2}{u2}"),
         _ => format!("{n}{u}"),
     }
+}
+
+/// [`describe`], plus the fixed hour of each part of the day the expression names, so the user
+/// sees what "morning" was taken to mean: `Fri 2026-11-27 09:00 EST, in 22h 59m (morning =
+/// 09:00)`.
+pub fn describe_as_typed(expr: &str, target: &ZonedDateTime, now: &ZonedDateTime) -> String {
+    let mut line = describe(target, now);
+    let lower = expr.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut notes: Vec<String> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let part = match *w {
+            "end" if words.get(i + 1) == Some(&"of") => Some(("end of day", Part::EndOfDay)),
+            "eod" => Some(("eod", Part::EndOfDay)),
+            _ => Part::from_word(w).map(|p| (*w, p)),
+        };
+        if let Some((name, part)) = part {
+            let note = format!("{name} = {:02}:00", part.hour());
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+    }
+    if !notes.is_empty() {
+        line.push_str(&format!(" ({})", notes.join(", ")));
+    }
+    line
 }
