@@ -610,9 +610,7 @@ pub(crate) fn process_alive(pid: u32) -> bool {
 
 /// `Wed 2026-04-08 12:35 EDT` in the user's zone.
 pub(crate) fn local(config: &Config, at: Timestamp) -> String {
-    at.to_zoned_datetime(config.clock.zone().clone())
-        .strftime("%a %Y-%m-%d %H:%M %Z")
-        .to_string()
+    when::local_time(&at.to_zoned_datetime(config.clock.zone().clone()))
 }
 
 /// `Wed 2026-04-08 12:35 EDT, 3h ago` / `…, in 2d 4h`.

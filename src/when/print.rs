@@ -1,0 +1,102 @@
+//! Human printing of instants and lengths: confirmation lines, `doctor` and `why`.
+
+use jiff::{ZonedDateTime, civil::Weekday};
+
+use super::vocab::Part;
+
+/// A short human description for confirmation lines: `Fri 2026-11-27 09:00 EST, in 22h 59m`.
+///
+/// The distance is elapsed time truncated to whole seconds, shown in its largest two units
+/// among days (24h), hours and minutes, or in seconds when under a minute: `in 2d 3h`, `in 1h`,
+/// `in 45s`, `3h 5m ago`, or `now` when under a second. The zone abbreviation is the one in
+/// force at the target instant, so a date across a DST change shows the right one.
+pub fn describe(target: &ZonedDateTime, now: &ZonedDateTime) -> String {
+    let when = local_time(target);
+    let secs = target.duration_since(now).as_secs();
+    if secs == 0 {
+        return format!("{when}, now");
+    }
+    let span = human_duration(secs.unsigned_abs());
+    if secs > 0 {
+        format!("{when}, in {span}")
+    } else {
+        format!("{when}, {span} ago")
+    }
+}
+
+/// `Wed 2026-04-08 12:35 EDT`: the wall clock in the instant's own zone, minute precision, so
+/// `doctor`, `why` and confirmation lines show a time the same way.
+pub fn local_time(target: &ZonedDateTime) -> String {
+    let info = target.time_zone().to_offset_info(target.timestamp());
+    format!(
+        "{} {:04}-{:02}-{:02} {:02}:{:02} {}",
+        weekday_abbr(target.weekday()),
+        target.year(),
+        target.month(),
+        target.day(),
+        target.hour(),
+        target.minute(),
+        info.abbreviation()
+    )
+}
+
+fn weekday_abbr(wd: Weekday) -> &'static str {
+    match wd {
+        Weekday::Monday => "Mon",
+        Weekday::Tuesday => "Tue",
+        Weekday::Wednesday => "Wed",
+        Weekday::Thursday => "Thu",
+        Weekday::Friday => "Fri",
+        Weekday::Saturday => "Sat",
+        Weekday::Sunday => "Sun",
+    }
+}
+
+/// `secs` as the largest two non-zero-led units among d/h/m (`3h 5m`, `2d`), or seconds under
+/// a minute (`45s`): how confirmation lines, `doctor` and missed-run reasons say a length.
+pub fn human_duration(secs: u64) -> String {
+    if secs < 60 {
+        return format!("{secs}s");
+    }
+    let parts = [
+        (secs / 86_400, 'd'),
+        (secs % 86_400 / 3_600, 'h'),
+        (secs % 3_600 / 60, 'm'),
+    ];
+    let first = parts.iter().position(|&(n, _)| n != 0).unwrap_or(2);
+    let (n, u) = parts[first];
+    match parts.get(first + 1) {
+        Some(&(n2, u2)) if n2 != 0 => format!("{n}{u} {n2}{u2}"),
+        _ => format!("{n}{u}"),
+    }
+}
+
+/// [`describe`], plus the fixed hour of each part of the day the expression names, so the user
+/// sees what "morning" was taken to mean: `Fri 2026-11-27 09:00 EST, in 22h 59m (morning =
+/// 09:00)`.
+pub fn describe_as_typed(expr: &str, target: &ZonedDateTime, now: &ZonedDateTime) -> String {
+    let mut line = describe(target, now);
+    let lower = expr.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut notes: Vec<String> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let part = match *w {
+            "end" if words.get(i + 1) == Some(&"of") => Some(("end of day", Part::EndOfDay)),
+            "eod" => Some(("eod", Part::EndOfDay)),
+            _ => Part::from_word(w).map(|p| (*w, p)),
+        };
+        if let Some((name, part)) = part {
+            let note = format!("{name} = {:02}:00", part.hour());
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+    }
+    if !notes.is_empty() {
+        line.push_str(&format!(" ({})", notes.join(", ")));
+    }
+    line
+}
