@@ -65,11 +65,13 @@ pub enum Error {
     #[error("Task not found: {0}")]
     NotFound(String),
 
-    /// An operation that needs a `scheduled` task met one in another state.
-    #[error("task {id} is {status}, not scheduled; only scheduled tasks can be {action}")]
+    /// An operation met a task in a state it does not apply to (`allowed` names the states it
+    /// does apply to: "scheduled", "failed or missed").
+    #[error("task {id} is {status}, not {allowed}; only {allowed} tasks can be {action}")]
     WrongStatus {
         id: String,
         status: String,
+        allowed: &'static str,
         action: &'static str,
     },
 

@@ -66,6 +66,12 @@ pub enum Reason {
     Cancelled,
     /// `defer cancel --series`.
     SeriesEnded,
+    /// `defer retry`: a failed or missed task scheduled again.
+    Retried,
+    /// `defer reschedule`: a scheduled task moved to a new time.
+    Rescheduled,
+    /// `defer run --id`: claimed now, whether or not it is due.
+    RunNow,
 }
 
 impl Reason {
@@ -84,6 +90,9 @@ impl Reason {
             Reason::Missed => "missed",
             Reason::Cancelled => "cancelled",
             Reason::SeriesEnded => "series_ended",
+            Reason::Retried => "retried",
+            Reason::Rescheduled => "rescheduled",
+            Reason::RunNow => "run_now",
         }
     }
 }
@@ -382,15 +391,116 @@ pub fn scheduled_only(found: Found, action: &'static str) -> Result<Task> {
         Found::Active(task) => Err(Error::WrongStatus {
             id: task.id,
             status: task.status.to_string(),
+            allowed: "scheduled",
             action,
         }),
         Found::Archived(task) => Err(Error::WrongStatus {
             id: task.id,
             status: format!("{} (archived)", task.status),
+            allowed: "scheduled",
             action,
         }),
         Found::Missing(id) => Err(Error::NotFound(id)),
     }
+}
+
+/// Whether `task` is one the runner recorded as missed (`--if-late skip`): cancelled, with a
+/// reason that says so.
+pub fn is_missed(task: &Task) -> bool {
+    task.status == Status::Cancelled
+        && matches!(&task.cancel_reason, Some(Some(reason)) if reason.starts_with("missed:"))
+}
+
+/// `failed` (or missed) `→ scheduled` at `run_at`, active or archived (an archived task comes
+/// back to the active store; its archived copy stays as history). The attempt count starts
+/// again, so the task gets its whole `max_retries` budget anew; `retried` counts how often
+/// this happened, and the last error moves to `last_error`. Any other status is refused.
+pub fn retry(found: Found, run_at: Timestamp, now: Timestamp) -> Result<Change> {
+    let mut task = match found {
+        Found::Active(task) | Found::Archived(task)
+            if task.status == Status::Failed || is_missed(&task) =>
+        {
+            task
+        }
+        Found::Active(task) => {
+            return Err(Error::WrongStatus {
+                id: task.id,
+                status: task.status.to_string(),
+                allowed: "failed or missed",
+                action: "retried",
+            });
+        }
+        Found::Archived(task) => {
+            return Err(Error::WrongStatus {
+                id: task.id,
+                status: format!("{} (archived)", task.status),
+                allowed: "failed or missed",
+                action: "retried",
+            });
+        }
+        Found::Missing(id) => return Err(Error::NotFound(id)),
+    };
+    let previous = task
+        .error
+        .take()
+        .or_else(|| task.cancel_reason.take().flatten());
+    task.status = Status::Scheduled;
+    task.run_at = Stamp(run_at);
+    task.attempts = 0;
+    task.started_at = None;
+    task.failed_at = None;
+    task.cancelled_at = None;
+    task.cancel_reason = None;
+    task.completed_at = None;
+    if previous.is_some() {
+        task.last_error = previous;
+    }
+    task.last_attempt_at = task.last_attempt_at.or(Some(Stamp(now)));
+    let retried = task
+        .extra
+        .get("retried")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    task.extra
+        .insert("retried".into(), serde_json::Value::from(retried + 1));
+    Ok(Change::new(task, Reason::Retried))
+}
+
+/// A new time for a scheduled task: same id and record, `when` and `timezone` updated. For a
+/// series occurrence this moves this occurrence only (the next one still follows the rule
+/// from its own time) unless `move_series` is set, which moves the rule's anchor too, so later
+/// occurrences shift with it.
+pub fn reschedule(
+    found: Found,
+    run_at: Timestamp,
+    when: &str,
+    zone_name: &str,
+    move_series: bool,
+) -> Result<Change> {
+    let mut task = scheduled_only(found, "rescheduled")?;
+    if move_series && task.series.is_none() {
+        return Err(Error::Argument {
+            arg: crate::error::Arg::Series,
+            value: None,
+            problem: crate::error::ArgProblem::Invalid {
+                reason: format!("task {} is not part of a series", task.id),
+                example: None,
+            },
+        });
+    }
+    task.run_at = Stamp(run_at);
+    task.when = Some(when.trim().to_string()).filter(|w| !w.is_empty());
+    task.timezone = Some(zone_name.to_string());
+    if move_series && let Some(series) = task.series.as_mut() {
+        series.scheduled_for = Stamp(run_at);
+    }
+    Ok(Change::new(task, Reason::Rescheduled))
+}
+
+/// `scheduled → executing` now, due or not (`defer run --id`).
+pub fn claim_now(found: Found, now: Timestamp) -> Result<Change> {
+    let task = scheduled_only(found, "run now")?;
+    Ok(Change::new(claim(task, now), Reason::RunNow))
 }
 
 /// Ending series `series` (`cancel --series`), for one of its records: a pending occurrence is
@@ -752,5 +862,91 @@ mod tests {
         assert_eq!(archive_month(&t), "202605");
         t.completed_at = Stamp::parse("2026-06-30T23:59:59Z");
         assert_eq!(archive_month(&t), "202606");
+    }
+
+    #[test]
+    fn retry_takes_failed_or_missed_tasks_back_with_a_fresh_budget() {
+        let mut t = record(DAILY);
+        t.status = Status::Failed;
+        t.attempts = 3;
+        t.error = Some("boom".into());
+        let later = ts("2026-04-08T18:00:00Z");
+        let c = retry(Found::Archived(t.clone()), later, now()).expect("retry");
+        assert_eq!(c.reason, Reason::Retried);
+        assert_eq!(c.task.status, Status::Scheduled);
+        assert_eq!(c.task.attempts, 0);
+        assert_eq!(c.task.run_at, Stamp(later));
+        assert_eq!(c.task.last_error.as_deref(), Some("boom"));
+        assert!(c.task.error.is_none() && c.task.failed_at.is_none());
+        assert_eq!(c.task.extra["retried"], 1);
+        assert!(
+            c.next.is_none(),
+            "its successor was written when it finished"
+        );
+        let again = retry(
+            Found::Active(Task {
+                status: Status::Failed,
+                ..c.task
+            }),
+            later,
+            now(),
+        )
+        .expect("again");
+        assert_eq!(again.task.extra["retried"], 2);
+        let mut missed = record(DAILY);
+        missed.status = Status::Cancelled;
+        missed.cancel_reason = Some(Some("missed: due at ...".into()));
+        assert!(retry(Found::Active(missed.clone()), later, now()).is_ok());
+        missed.cancel_reason = Some(None);
+        let e = retry(Found::Active(missed), later, now()).expect_err("a plain cancel");
+        assert!(e.to_string().contains("not failed or missed"), "{e}");
+        for status in [Status::Scheduled, Status::Executing, Status::Completed] {
+            let mut t = record(DAILY);
+            t.status = status;
+            assert!(retry(Found::Active(t), later, now()).is_err());
+        }
+    }
+
+    #[test]
+    fn reschedule_moves_one_occurrence_or_the_series_anchor() {
+        let mut t = record(DAILY);
+        t.status = Status::Scheduled;
+        let at = ts("2026-04-08T20:00:00Z");
+        let c = reschedule(Found::Active(t.clone()), at, "in 1h", "UTC", false).expect("ok");
+        assert_eq!(c.task.run_at, Stamp(at));
+        assert_eq!(c.task.when.as_deref(), Some("in 1h"));
+        assert_eq!(
+            c.task
+                .series
+                .as_ref()
+                .expect("series")
+                .scheduled_for
+                .to_string(),
+            "2026-04-08T13:00:00Z",
+            "the rule's time stays: the next occurrence follows the rule"
+        );
+        let c = reschedule(Found::Active(t.clone()), at, "8pm", "UTC", true).expect("ok");
+        assert_eq!(c.task.series.expect("series").scheduled_for, Stamp(at));
+        t.status = Status::Executing;
+        let e = reschedule(Found::Active(t), at, "8pm", "UTC", false).expect_err("running");
+        assert!(e.to_string().contains("is executing, not scheduled"), "{e}");
+        let mut plain = task(0);
+        plain.status = Status::Scheduled;
+        assert!(reschedule(Found::Active(plain), at, "8pm", "UTC", true).is_err());
+    }
+
+    #[test]
+    fn run_now_claims_a_scheduled_task_only() {
+        let mut t = record(DAILY);
+        t.status = Status::Scheduled;
+        let c = claim_now(Found::Active(t.clone()), now()).expect("claim");
+        assert_eq!(c.task.status, Status::Executing);
+        assert_eq!(c.reason, Reason::RunNow);
+        t.status = Status::Completed;
+        assert!(claim_now(Found::Archived(t), now()).is_err());
+    }
+
+    fn ts(text: &str) -> Timestamp {
+        text.parse().expect("ts")
     }
 }

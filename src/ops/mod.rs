@@ -3,4 +3,7 @@
 //! ends only translate their input into these calls and the results into their output.
 
 pub mod cancel;
+pub mod logs;
+pub mod reschedule;
+pub mod retry;
 pub mod schedule;

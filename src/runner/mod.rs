@@ -120,6 +120,71 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
     pass(config, store, &*runner_lock, options, &mut audit)
 }
 
+/// `defer run --id ID`: runs one scheduled task now, due or not. It holds the runner lock like
+/// any run (so it never runs beside another runner of a file store) and ends with the
+/// archive sweep; the task goes through the same attempt and outcome steps as a due one.
+pub fn run_one(
+    config: &Config,
+    store: &dyn Store,
+    id: &str,
+    options: &RunOptions,
+) -> Result<RunReport> {
+    let mut report = RunReport::default();
+    let mut audit = AuditLog::new(&config.log_file);
+    let Some(lock) = store.try_runner_lock()? else {
+        return Err(crate::Error::Invalid(
+            "another runner holds the lock (a cron wake or `defer run --watch`); try again when \
+             it has finished, or let it run the task"
+                .into(),
+        ));
+    };
+    check_lock(&*lock, &mut audit, config)?;
+    let policy = Policy::from_config(config);
+    let now = config.clock.now();
+    let change = store.claim_id(id, &mut |found| lifecycle::claim_now(found, now))?;
+    audit.log(
+        now,
+        "runner claimed",
+        &[
+            ("id", &change.task.id),
+            ("run_at", &change.task.run_at.to_string()),
+            ("reason", change.reason.as_str()),
+        ],
+    );
+    report.claimed = 1;
+    outcomes::execute_all(
+        config,
+        store,
+        options,
+        &mut audit,
+        &policy,
+        vec![change.task],
+        &mut report,
+    )?;
+    sweep(config, store, &mut audit, &mut report)?;
+    Ok(report)
+}
+
+/// Moves terminal tasks to the archive and logs each.
+fn sweep(
+    config: &Config,
+    store: &dyn Store,
+    audit: &mut AuditLog,
+    report: &mut RunReport,
+) -> Result<()> {
+    let archived = store.archive()?;
+    let now = config.clock.now();
+    for a in &archived {
+        audit.log(
+            now,
+            "archived",
+            &[("id", &a.id), ("file", &a.file.display().to_string())],
+        );
+    }
+    report.archived = archived.len();
+    Ok(())
+}
+
 /// Refuses to go on when the runner lock stopped excluding other runners.
 fn check_lock(lock: &dyn RunnerLock, audit: &mut AuditLog, config: &Config) -> Result<()> {
     if !lock.lost() {
@@ -191,16 +256,7 @@ pub(super) fn pass(
         }
     }
 
-    let archived = store.archive()?;
-    let now = config.clock.now();
-    for a in &archived {
-        audit.log(
-            now,
-            "archived",
-            &[("id", &a.id), ("file", &a.file.display().to_string())],
-        );
-    }
-    report.archived = archived.len();
+    sweep(config, store, audit, &mut report)?;
     Ok(report)
 }
 

@@ -177,6 +177,13 @@ pub trait Store: Debug + Send + Sync {
         claim: &mut dyn FnMut(Task) -> Task,
     ) -> Result<Vec<Task>>;
 
+    /// Claims the task `id` whatever its `run_at` (`defer run --id`): `decide` (the
+    /// lifecycle's `claim_now`) sees where it was found and returns the claimed record, which
+    /// is written as a claim of this process (with a lease where the store has leases).
+    fn claim_id(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
+        self.modify(id, decide)
+    }
+
     /// How many tasks one claim should take: everything for a store only one runner works,
     /// a batch where runners share the queue.
     fn claim_limit(&self) -> usize {

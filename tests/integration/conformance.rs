@@ -523,3 +523,90 @@ fn export_and_import_round_trip(env: Env) {
     assert_eq!(exported(&*other), first, "a refused import writes nothing");
 }
 crate::on_both_stores!(export_and_import_round_trip);
+
+fn retry_brings_a_failed_task_back_from_the_archive(env: Env) {
+    let (config, store) = open(&env, NOW);
+    store
+        .insert(&task("f", "2026-04-08T16:00:00Z", ""), true)
+        .expect("insert");
+    let now = ts(NOW);
+    let policy = Policy::from_config(&config);
+    let changes: Vec<Change> = claim_all(&*store, now)
+        .into_iter()
+        .map(|t| lifecycle::finish(t, Happened::Interrupted, "/p", &policy, now))
+        .collect();
+    store.save_outcomes(&changes).expect("save");
+    store.archive().expect("archive");
+    assert_eq!(status_of(&*store, "f"), "failed");
+    let task = ops::retry::retry(&config, &*store, "f", Some("in 1h")).expect("retry");
+    assert_eq!(task.status, Status::Scheduled);
+    assert_eq!(task.run_at.to_string(), "2026-04-08T17:35:00Z");
+    let r = store.show("f").expect("show").expect("found");
+    assert_eq!(r["status"], "scheduled", "the active copy wins: {r}");
+    assert_eq!(r["attempts"], 0);
+    assert_eq!(r["retried"], 1);
+    assert_eq!(ids(&*store, &Query::default()), vec!["f"]);
+    // A second retry of a scheduled task is refused and changes nothing.
+    let before = env.store_bytes();
+    let e = ops::retry::retry(&config, &*store, "f", None).expect_err("scheduled");
+    assert!(
+        e.to_string().contains("is scheduled, not failed or missed"),
+        "{e}"
+    );
+    assert_eq!(env.store_bytes(), before);
+}
+crate::on_both_stores!(retry_brings_a_failed_task_back_from_the_archive);
+
+fn reschedule_moves_a_scheduled_task_and_refuses_others(env: Env) {
+    let (config, store) = open(&env, NOW);
+    store
+        .insert(&task("r", "2026-04-08T17:00:00Z", ""), true)
+        .expect("insert");
+    store
+        .insert(&task("busy", "2026-04-08T16:00:00Z", ""), true)
+        .expect("insert");
+    claim_all(&*store, ts(NOW));
+    let (task, _) =
+        ops::reschedule::reschedule(&config, &*store, "r", "tomorrow 9am", false).expect("ok");
+    assert_eq!(task.run_at.to_string(), "2026-04-09T09:00:00Z");
+    let r = store.show("r").expect("show").expect("found");
+    assert_eq!(r["run_at"], "2026-04-09T09:00:00Z");
+    assert_eq!(r["when"], "tomorrow 9am");
+    assert_eq!(
+        store.next_due().expect("next"),
+        Some(ts("2026-04-09T09:00:00Z"))
+    );
+    let before = env.store_bytes();
+    let e =
+        ops::reschedule::reschedule(&config, &*store, "busy", "1h", false).expect_err("executing");
+    assert!(e.to_string().contains("is executing, not scheduled"), "{e}");
+    let e =
+        ops::reschedule::reschedule(&config, &*store, "r", "blah", false).expect_err("bad time");
+    assert!(e.to_string().contains("unsupported time expression"), "{e}");
+    let e =
+        ops::reschedule::reschedule(&config, &*store, "nope", "1h", false).expect_err("unknown");
+    assert!(matches!(e, Error::NotFound(_)), "{e}");
+    assert_eq!(env.store_bytes(), before, "refusals change nothing");
+}
+crate::on_both_stores!(reschedule_moves_a_scheduled_task_and_refuses_others);
+
+fn a_task_can_be_claimed_by_id_before_it_is_due(env: Env) {
+    let (config, store) = open(&env, NOW);
+    store
+        .insert(&task("later", "2026-04-09T09:00:00Z", ""), true)
+        .expect("insert");
+    let now = ts(NOW);
+    let change = store
+        .claim_id("later", &mut |found| lifecycle::claim_now(found, now))
+        .expect("claim");
+    assert_eq!(change.task.status, Status::Executing);
+    // Its outcome is accepted: the claim is this process's (fencing passes on a database).
+    let done = prepared(change.task, &config, now);
+    assert!(store.save_outcomes(&[done]).expect("save").is_empty());
+    assert_eq!(status_of(&*store, "later"), "completed");
+    let e = store
+        .claim_id("later", &mut |found| lifecycle::claim_now(found, now))
+        .expect_err("completed");
+    assert!(e.to_string().contains("is completed"), "{e}");
+}
+crate::on_both_stores!(a_task_can_be_claimed_by_id_before_it_is_due);

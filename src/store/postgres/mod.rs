@@ -435,6 +435,64 @@ impl Store for PgStore {
         Ok(claimed)
     }
 
+    fn claim_id(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db("starting a claim"))?;
+        let row = tx
+            .query_opt(
+                &self.sql("SELECT record FROM {s}.tasks WHERE id = $1 FOR UPDATE"),
+                &[&id],
+            )
+            .map_err(db("reading a task"))?;
+        let found = match row {
+            Some(row) => Found::Active(parse(row.get(0), id)?),
+            None => {
+                let archived = tx
+                    .query_opt(
+                        &self.sql(
+                            "SELECT record FROM {s}.archive WHERE id = $1
+                             ORDER BY month DESC, seq DESC LIMIT 1",
+                        ),
+                        &[&id],
+                    )
+                    .map_err(db("reading a task"))?;
+                match archived {
+                    Some(row) => Found::Archived(parse(row.get(0), id)?),
+                    None => Found::Missing(id.to_string()),
+                }
+            }
+        };
+        let change = decide(found)?;
+        let now = change
+            .task
+            .started_at
+            .map_or_else(Timestamp::now, |s| s.timestamp());
+        let lease_until = Stamp(now.saturating_add(self.lease).unwrap_or(now)).to_string();
+        let token = random_token()?;
+        tx.execute(
+            &self.sql(
+                "UPDATE {s}.tasks SET status = $2, run_at = NULL, record = $3,
+                     runner = $4, lease_token = $5, lease_until = $6::text::timestamptz
+                 WHERE id = $1",
+            ),
+            &[
+                &change.task.id,
+                &change.task.status.as_str(),
+                &change.task.to_line(),
+                &self.runner,
+                &token,
+                &lease_until,
+            ],
+        )
+        .map_err(db("claiming a task"))?;
+        tx.commit().map_err(db("committing a claim"))?;
+        self.claims
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(change.task.id.clone(), token);
+        Ok(change)
+    }
+
     fn claim_limit(&self) -> usize {
         self.batch
     }
