@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::journal::StartJournal;
 use super::{FLUSH_INTERVAL, RunOptions, RunReport, attempt};
 use crate::audit::AuditLog;
 use crate::config::Config;
@@ -16,13 +17,20 @@ use crate::output::escape;
 use crate::record::{ResultType, Status, Task};
 use crate::store::Store;
 
+/// What every attempt of a pass shares: the lifecycle's policy and the start journal.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Attempts<'a> {
+    pub policy: &'a Policy,
+    pub journal: Option<&'a StartJournal>,
+}
+
 /// Runs the claimed tasks on `DEFER_CONCURRENCY` threads and records outcomes in batches.
 pub(super) fn execute_all(
     config: &Config,
     store: &dyn Store,
     options: &RunOptions,
     audit: &mut AuditLog,
-    policy: &Policy,
+    attempts: &Attempts<'_>,
     claimed: Vec<Task>,
     report: &mut RunReport,
 ) -> Result<()> {
@@ -49,7 +57,12 @@ pub(super) fn execute_all(
                     let outcome = if options.stopping() {
                         lifecycle::release(task.clone())
                     } else {
-                        attempt::execute_one(config, policy, task.clone())
+                        attempt::execute_one(
+                            config,
+                            attempts.policy,
+                            attempts.journal,
+                            task.clone(),
+                        )
                     };
                     if tx.send(outcome).is_err() {
                         break;
@@ -145,10 +158,33 @@ pub(super) fn log_outcome(
         eprintln!("warning: task {}: {warning}", escape(&task.id));
         audit.log(now, "warning", &[("id", &task.id), ("problem", &warning)]);
     }
-    if outcome.reason == Reason::Released {
-        report.released += 1;
-        audit.log(now, "released", &[("id", &task.id), ("reason", "stopping")]);
-        return;
+    match outcome.reason {
+        Reason::Released | Reason::NotStarted => {
+            report.released += usize::from(outcome.reason == Reason::Released);
+            report.recovered += usize::from(outcome.reason == Reason::NotStarted);
+            audit.log(
+                now,
+                "released",
+                &[("id", &task.id), ("reason", outcome.reason.as_str())],
+            );
+            return;
+        }
+        Reason::PromptNotWritten => {
+            report.unstarted += 1;
+            let error = one_line(task.last_error.as_deref().unwrap_or(""));
+            audit.log(
+                now,
+                "not started",
+                &[
+                    ("id", &task.id),
+                    ("reason", outcome.reason.as_str()),
+                    ("error", &error),
+                ],
+            );
+            report.unstarted_error.get_or_insert(error);
+            return;
+        }
+        _ => {}
     }
     match task.status {
         Status::Completed => {

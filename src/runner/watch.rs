@@ -48,6 +48,19 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
         &[("pid", &std::process::id().to_string())],
     );
     while !stop.load(Ordering::Relaxed) {
+        // The dir or the store may have been opened up (or swapped for another user's file)
+        // since the watcher started: check before every pass, as each one-shot command does.
+        if let Err(e) = config.check_permissions() {
+            audit.log(
+                config.clock.now(),
+                "runner stopped",
+                &[
+                    ("reason", "permissions"),
+                    ("error", &crate::error::chain(&e)),
+                ],
+            );
+            return Err(e);
+        }
         record_wake(config, "watch", false);
         let report = pass(config, store, &*lock, &options, &mut audit)?;
         if verbose && report.claimed + report.recovered + report.archived > 0 {
@@ -57,7 +70,11 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
         let until_due = store
             .next_due()?
             .map(|due| Duration::try_from(due.duration_since(now)).unwrap_or(Duration::ZERO));
-        let sleep = until_due.map_or(rescan, |d| d.min(rescan));
+        let mut sleep = until_due.map_or(rescan, |d| d.min(rescan));
+        if report.unstarted > 0 {
+            // A full disk is not fixed by trying again at once.
+            sleep = sleep.max(rescan.min(Duration::from_secs(30)));
+        }
         let deadline = Instant::now() + sleep;
         // Wake for a change, the next due time, the rescan, or a stop signal.
         loop {

@@ -431,3 +431,42 @@ fn a_reference_store_moves_to_postgres_losslessly() {
         fixture
     );
 }
+
+#[test]
+fn a_row_that_is_not_a_record_is_skipped_and_reported_not_blocking_the_queue() {
+    let Some(env) = Env::postgres() else { return };
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "valid",
+        "--id",
+        "good",
+    ]);
+    let (url, schema) = env.database.clone().expect("database");
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    // Due earlier than the valid task, and missing created_at.
+    client
+        .execute(
+            &format!(
+                "INSERT INTO \"{schema}\".tasks (id, status, run_at, record)
+                 VALUES ('poison', 'scheduled', '2026-04-08T16:00:00Z', $1)"
+            ),
+            &[&r#"{"id":"poison","run_at":"2026-04-08T16:00:00Z","status":"scheduled"}"#],
+        )
+        .expect("plant");
+    let run = env.ok(&["run"]);
+    assert_eq!(
+        run.stderr.matches("warning:").count(),
+        1,
+        "reported once: {}",
+        run.stderr
+    );
+    assert_eq!(env.ok(&["show", "good"]).json()["status"], "completed");
+    let check = env.fails(&["check"]);
+    assert!(
+        check.stdout.contains("missing field `created_at`"),
+        "{check:?}"
+    );
+}

@@ -49,6 +49,8 @@ pub struct PgStore {
     url: String,
     /// That connection, opened on the first `wait_for_change`.
     listener: Mutex<Option<Client>>,
+    /// Rows that are not valid records (see `poison`).
+    poison: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -81,6 +83,7 @@ impl PgStore {
             claims: Mutex::new(HashMap::new()),
             url: url.to_string(),
             listener: Mutex::new(None),
+            poison: Mutex::new(HashSet::new()),
         };
         store.migrate()?;
         Ok(store)
@@ -106,6 +109,28 @@ impl PgStore {
     /// `{s}` in `sql` becomes the schema (a validated identifier, see `Config`).
     fn sql(&self, sql: &str) -> String {
         sql.replace("{s}", &format!("\"{}\"", self.schema))
+    }
+
+    /// Ids of rows found not to be valid records, so claims and the watcher's wake look
+    /// past them.
+    fn poisoned(&self) -> Vec<String> {
+        self.poison
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Remembers (and reports once) a row that is not a valid record; `defer check` lists it.
+    fn poison(&self, id: &str, e: &Error) {
+        let mut poison = self.poison.lock().unwrap_or_else(|p| p.into_inner());
+        if poison.insert(id.to_string()) {
+            eprintln!(
+                "warning: {} (skipped; `defer check` lists such rows)",
+                crate::output::escape(&chain(e))
+            );
+        }
     }
 
     /// Adds a series' next occurrence; an id that already exists (written by an earlier,
@@ -350,10 +375,15 @@ impl Store for PgStore {
                     "SELECT id, record FROM {s}.tasks
                      WHERE status = 'executing'
                        AND (lease_until IS NULL OR lease_until < $1::text::timestamptz)
+                       AND NOT (id = ANY($3))
                      ORDER BY lease_until NULLS FIRST
                      LIMIT $2 FOR UPDATE SKIP LOCKED",
                 ),
-                &[&Stamp(now).to_string(), &(self.batch as i64)],
+                &[
+                    &Stamp(now).to_string(),
+                    &(self.batch as i64),
+                    &self.poisoned(),
+                ],
             )
             .map_err(db("finding expired leases"))?;
         let mut recovered = Vec::with_capacity(rows.len());
@@ -364,7 +394,14 @@ impl Store for PgStore {
         );
         for row in rows {
             let id: &str = row.get(0);
-            let change = recover(parse(row.get(1), id)?);
+            let task = match parse(row.get(1), id) {
+                Ok(task) => task,
+                Err(e) => {
+                    self.poison(id, &e);
+                    continue;
+                }
+            };
+            let change = recover(task);
             Self::update(&mut tx, &sql, &change.task)?;
             if let Some(next) = &change.next {
                 self.insert_follow_up(&mut tx, next)?;
@@ -382,23 +419,45 @@ impl Store for PgStore {
         exclude: &HashSet<String>,
         claim: &mut dyn FnMut(Task) -> Task,
     ) -> Result<Vec<Task>> {
-        let exclude: Vec<&str> = exclude.iter().map(String::as_str).collect();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut skip: Vec<String> = exclude.iter().cloned().collect();
+        skip.extend(self.poisoned());
         let lease_until = Stamp(now.saturating_add(self.lease).unwrap_or(now)).to_string();
         let mut client = self.client();
         let mut tx = client.transaction().map_err(db("starting a claim"))?;
-        let rows = tx
-            .query(
-                &self.sql(
-                    "SELECT id, record FROM {s}.tasks
-                     WHERE status = 'scheduled' AND run_at <= $1::text::timestamptz
-                       AND NOT (id = ANY($2))
-                     ORDER BY run_at, seq
-                     LIMIT $3 FOR UPDATE SKIP LOCKED",
-                ),
-                &[&Stamp(now).to_string(), &exclude, &limit],
-            )
-            .map_err(db("finding due tasks"))?;
+        let select = self.sql(
+            "SELECT id, record FROM {s}.tasks
+             WHERE status = 'scheduled' AND run_at <= $1::text::timestamptz
+               AND NOT (id = ANY($2))
+             ORDER BY run_at, seq
+             LIMIT $3 FOR UPDATE SKIP LOCKED",
+        );
+        // Rows that are not valid records are skipped (and reported once), never allowed to
+        // stop the queue: the next query looks past them.
+        let mut rows = Vec::new();
+        loop {
+            let want = i64::try_from(limit.saturating_sub(rows.len())).unwrap_or(i64::MAX);
+            let found = tx
+                .query(&select, &[&Stamp(now).to_string(), &skip, &want])
+                .map_err(db("finding due tasks"))?;
+            if found.is_empty() {
+                break;
+            }
+            let mut poisoned = false;
+            for row in found {
+                let id: String = row.get(0);
+                match parse(row.get(1), &id) {
+                    Ok(task) => rows.push(task),
+                    Err(e) => {
+                        self.poison(&id, &e);
+                        skip.push(id);
+                        poisoned = true;
+                    }
+                }
+            }
+            if !poisoned || rows.len() >= limit {
+                break;
+            }
+        }
         let sql = self.sql(
             "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
                  runner = $5, lease_token = $6, lease_until = $7::text::timestamptz
@@ -406,9 +465,8 @@ impl Store for PgStore {
         );
         let mut claimed = Vec::with_capacity(rows.len());
         let mut tokens = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: &str = row.get(0);
-            let task = claim(parse(row.get(1), id)?);
+        for task in rows {
+            let task = claim(task);
             let token = random_token()?;
             tx.execute(
                 &sql,
@@ -619,7 +677,13 @@ impl Store for PgStore {
         for row in rows {
             let id: &str = row.get(0);
             let record: &str = row.get(1);
-            let task = parse(record, id)?;
+            let task = match parse(record, id) {
+                Ok(task) => task,
+                Err(e) => {
+                    self.poison(id, &e);
+                    continue;
+                }
+            };
             let month = lifecycle::archive_month(&task);
             tx.execute(&insert, &[&id, &month, &task.status.as_str(), &record])
                 .map_err(db("archiving a task"))?;
@@ -640,9 +704,9 @@ impl Store for PgStore {
             .query_one(
                 &self.sql(
                     "SELECT extract(epoch FROM min(run_at))::bigint FROM {s}.tasks
-                     WHERE status = 'scheduled'",
+                     WHERE status = 'scheduled' AND NOT (id = ANY($1))",
                 ),
-                &[],
+                &[&self.poisoned()],
             )
             .map_err(db("reading the next due time"))?;
         let secs: Option<i64> = row.get(0);
