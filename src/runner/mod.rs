@@ -201,6 +201,16 @@ fn sweep(
     Ok(())
 }
 
+/// Whether recovery would count task `id`, found `executing` with its runner gone, as an
+/// interrupted attempt (`true`: its runner's start journal says it started, or the store keeps
+/// no journal) or give it back unstarted (`false`) — the question `pass` asks, for `why`.
+pub fn recovery_counts_attempt(store: &dyn Store, id: &str) -> bool {
+    match store.start_journal() {
+        Some(path) => journal::StartJournal::read(&path).map_or(true, |s| s.contains(id)),
+        None => true,
+    }
+}
+
 /// Refuses to go on when the runner lock stopped excluding other runners.
 fn check_lock(lock: &dyn RunnerLock, audit: &mut AuditLog, config: &Config) -> Result<()> {
     if !lock.lost() {

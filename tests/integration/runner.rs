@@ -1190,6 +1190,11 @@ fn a_killed_runner_costs_an_attempt_only_for_the_task_it_had_started() {
     for id in ["b", "c"] {
         assert_eq!(active(&env, id).expect(id)["status"], "executing");
     }
+    // `why` predicts what recovery will do, from the same journal.
+    let why = env.ok(&["why", "a"]).stdout;
+    assert!(why.contains("counts this as a failed attempt"), "{why}");
+    let why = env.ok(&["why", "b"]).stdout;
+    assert!(why.contains("with no attempt spent"), "{why}");
     let ok = env.script("ok.sh", "cat >/dev/null\necho fine");
     env.set("DEFER_EXECUTOR", ok.as_os_str());
     env.ok(&["run"]);
