@@ -140,28 +140,38 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
     if let Some(id) = &req.id {
         validate_id(id)?;
     }
+    // `--when "every weekday at 9am"` is the rule itself; its first time is the next match.
+    let repeat = match (&req.every, &req.cron) {
+        (None, None) => when::parse_repeat(&req.when)?,
+        _ => None,
+    };
+    let when_text = if repeat.is_some() {
+        ""
+    } else {
+        req.when.as_str()
+    };
     let rule = match (&req.every, &req.cron) {
         (Some(every), None) => Some(Rule::every(every)?),
         (None, Some(cron)) => Some(Rule::cron(cron)?),
         (Some(_), Some(_)) => {
             return Err(Error::Invalid("use --every or --cron, not both".into()));
         }
-        (None, None) => None,
+        (None, None) => repeat.map(|r| Rule::parse(&r.rule)).transpose()?,
     };
     if rule.is_none() && (req.until.is_some() || req.count.is_some()) {
         return Err(Error::Invalid(
             "--until and --count only apply to a repeating task: add --every or --cron".into(),
         ));
     }
-    let target = match (req.when.trim().is_empty(), &rule) {
+    let target = match (when_text.trim().is_empty(), &rule) {
         // No time and no rule: the parser's own "empty time expression" error, which says
         // what to write and suits every caller (the CLI requires --when before this).
-        (true, None) => when::parse(&req.when, now)?,
+        (true, None) => when::parse(when_text, now)?,
         // The first occurrence of a cron rule is its first time at or after --when.
         (false, Some(rule @ Rule::Cron { .. })) => {
-            rule.next(&when::parse(&req.when, now)?, true)?
+            rule.next(&when::parse(when_text, now)?, true)?
         }
-        (false, _) => when::parse(&req.when, now)?,
+        (false, _) => when::parse(when_text, now)?,
         (true, Some(rule)) => rule.next(now, false)?,
     };
     let until = match &req.until {
@@ -259,7 +269,7 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
             explicit_context_file: req.context_file.as_ref().map(|p| p.display().to_string()),
             extra: Map::new(),
         }),
-        when: Some(req.when.trim().to_string()).filter(|w| !w.is_empty()),
+        when: Some(when_text.trim().to_string()).filter(|w| !w.is_empty()),
         timezone: Some(config.clock.zone_name()),
         started_at: None,
         completed_at: None,
@@ -296,7 +306,7 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
     if let Some(series) = &mut task.series {
         series.id = task.id.clone();
     }
-    let mut description = when::describe(&target, now);
+    let mut description = when::describe_as_typed(when_text, &target, now);
     if let Some(series) = &task.series {
         description.push_str(&format!(", then {}", series.rule));
         if let Some(count) = series.count {
