@@ -95,6 +95,8 @@ mod repeat;
 mod resolve;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_people;
 mod vocab;
 
 use jiff::ZonedDateTime;
