@@ -51,6 +51,10 @@ pub struct PgStore {
     listener: Mutex<Option<Client>>,
     /// Rows that are not valid records (see `poison`).
     poison: Mutex<HashSet<String>>,
+    /// This process's liveness key: a session-level advisory lock on it is held for as long
+    /// as the connection lives, and claims carry it (`runner_key`), so a rescuer can tell a
+    /// dead runner's claims without waiting for their leases.
+    liveness: Mutex<Option<i64>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -84,6 +88,7 @@ impl PgStore {
             url: url.to_string(),
             listener: Mutex::new(None),
             poison: Mutex::new(HashSet::new()),
+            liveness: Mutex::new(None),
         };
         store.migrate()?;
         Ok(store)
@@ -109,6 +114,26 @@ impl PgStore {
     /// `{s}` in `sql` becomes the schema (a validated identifier, see `Config`).
     fn sql(&self, sql: &str) -> String {
         sql.replace("{s}", &format!("\"{}\"", self.schema))
+    }
+
+    /// The key of this process's liveness lock, taken on first use on the store's connection.
+    fn liveness_key(&self, tx: &mut Transaction<'_>) -> Result<i64> {
+        let mut held = self.liveness.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(key) = *held {
+            return Ok(key);
+        }
+        loop {
+            let key = random_token()?;
+            // Session-level: it outlives this transaction and ends with the connection.
+            let taken: bool = tx
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                .map_err(db("marking this runner alive"))?
+                .get(0);
+            if taken {
+                *held = Some(key);
+                return Ok(key);
+            }
+        }
     }
 
     /// Ids of rows found not to be valid records, so claims and the watcher's wake look
@@ -182,24 +207,31 @@ impl Store for PgStore {
     fn insert(&self, task: &Task, _check_id: bool) -> Result<()> {
         let mut client = self.client();
         // The primary key refuses a duplicate id whether it was given or generated.
-        let inserted = client
-            .execute(
+        // One round trip: the insert, and the notification only when it inserted.
+        let inserted: i64 = client
+            .query_one(
                 &self.sql(
-                    "INSERT INTO {s}.tasks (id, status, run_at, record)
-                     VALUES ($1, $2, $3::text::timestamptz, $4) ON CONFLICT (id) DO NOTHING",
+                    "WITH added AS (
+                         INSERT INTO {s}.tasks (id, status, run_at, record)
+                         VALUES ($1, $2, $3::text::timestamptz, $4)
+                         ON CONFLICT (id) DO NOTHING RETURNING 1
+                     )
+                     SELECT count(*) FROM added, pg_notify($5, '')",
                 ),
                 &[
                     &task.id,
                     &task.status.as_str(),
                     &task.run_at.to_string(),
                     &task.to_line(),
+                    &self.channel(),
                 ],
             )
-            .map_err(db("adding a task"))?;
+            .map_err(db("adding a task"))?
+            .get(0);
         if inserted == 0 {
             return Err(Error::DuplicateId(task.id.clone()));
         }
-        self.notify(&mut *client)
+        Ok(())
     }
 
     fn list(
@@ -372,9 +404,16 @@ impl Store for PgStore {
         let rows = tx
             .query(
                 &self.sql(
-                    "SELECT id, record FROM {s}.tasks
+                    "SELECT id, record FROM {s}.tasks AS t
                      WHERE status = 'executing'
-                       AND (lease_until IS NULL OR lease_until < $1::text::timestamptz)
+                       AND (lease_until IS NULL OR lease_until < $1::text::timestamptz
+                            OR (runner_key IS NOT NULL AND NOT EXISTS (
+                                SELECT 1 FROM pg_locks l
+                                WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+                                  AND l.database = (SELECT oid FROM pg_database
+                                                    WHERE datname = current_database())
+                                  AND ((l.classid::bigint << 32) | l.objid::bigint)
+                                      = t.runner_key)))
                        AND NOT (id = ANY($3))
                      ORDER BY lease_until NULLS FIRST
                      LIMIT $2 FOR UPDATE SKIP LOCKED",
@@ -389,7 +428,7 @@ impl Store for PgStore {
         let mut recovered = Vec::with_capacity(rows.len());
         let sql = self.sql(
             "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
-                 runner = NULL, lease_token = NULL, lease_until = NULL
+                 runner = NULL, lease_token = NULL, lease_until = NULL, runner_key = NULL
              WHERE id = $1",
         );
         for row in rows {
@@ -458,32 +497,33 @@ impl Store for PgStore {
                 break;
             }
         }
-        let sql = self.sql(
-            "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
-                 runner = $5, lease_token = $6, lease_until = $7::text::timestamptz
-             WHERE id = $1",
-        );
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.liveness_key(&mut tx)?;
         let mut claimed = Vec::with_capacity(rows.len());
         let mut tokens = Vec::with_capacity(rows.len());
+        let mut records = Vec::with_capacity(rows.len());
         for task in rows {
             let task = claim(task);
-            let token = random_token()?;
-            tx.execute(
-                &sql,
-                &[
-                    &task.id,
-                    &task.status.as_str(),
-                    &None::<String>,
-                    &task.to_line(),
-                    &self.runner,
-                    &token,
-                    &lease_until,
-                ],
-            )
-            .map_err(db("claiming a task"))?;
-            tokens.push((task.id.clone(), token));
+            tokens.push((task.id.clone(), random_token()?));
+            records.push(task.to_line());
             claimed.push(task);
         }
+        let (ids, values): (Vec<&str>, Vec<i64>) =
+            tokens.iter().map(|(id, t)| (id.as_str(), *t)).unzip();
+        // One statement for the whole batch.
+        tx.execute(
+            &self.sql(
+                "UPDATE {s}.tasks AS t SET status = 'executing', run_at = NULL, record = c.record,
+                     runner = $4, lease_token = c.token, lease_until = $5::text::timestamptz,
+                     runner_key = $6
+                 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(id, record, token)
+                 WHERE t.id = c.id",
+            ),
+            &[&ids, &records, &values, &self.runner, &lease_until, &key],
+        )
+        .map_err(db("claiming tasks"))?;
         tx.commit().map_err(db("committing a claim"))?;
         crate::failpoint::hit("claimed");
         self.claims
@@ -527,10 +567,12 @@ impl Store for PgStore {
             .map_or_else(Timestamp::now, |s| s.timestamp());
         let lease_until = Stamp(now.saturating_add(self.lease).unwrap_or(now)).to_string();
         let token = random_token()?;
+        let key = self.liveness_key(&mut tx)?;
         tx.execute(
             &self.sql(
                 "UPDATE {s}.tasks SET status = $2, run_at = NULL, record = $3,
-                     runner = $4, lease_token = $5, lease_until = $6::text::timestamptz
+                     runner = $4, lease_token = $5, lease_until = $6::text::timestamptz,
+                     runner_key = $7
                  WHERE id = $1",
             ),
             &[
@@ -540,6 +582,7 @@ impl Store for PgStore {
                 &self.runner,
                 &token,
                 &lease_until,
+                &key,
             ],
         )
         .map_err(db("claiming a task"))?;
@@ -555,44 +598,82 @@ impl Store for PgStore {
         self.batch
     }
 
+    /// A batch in four statements, whatever its size: one `SELECT … FOR UPDATE` of the rows
+    /// that still carry this process's lease tokens (the fencing check, per row), one
+    /// `UPDATE … FROM unnest(…)` of their new records, one `INSERT … SELECT FROM unnest(…)` of
+    /// the series' next occurrences, and the `NOTIFY`.
     fn save_outcomes(&self, outcomes: &[Change]) -> Result<Vec<String>> {
+        if outcomes.is_empty() {
+            return Ok(Vec::new());
+        }
         let tokens: Vec<Option<i64>> = {
             let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
             outcomes.iter().map(|c| claims.remove(&c.task.id)).collect()
         };
+        let (ids, held): (Vec<&str>, Vec<i64>) = outcomes
+            .iter()
+            .zip(&tokens)
+            .filter_map(|(c, t)| t.map(|t| (c.task.id.as_str(), t)))
+            .unzip();
         let mut client = self.client();
         let mut tx = client
             .transaction()
             .map_err(db("starting to save outcomes"))?;
-        let select = self.sql(
-            "SELECT record FROM {s}.tasks
-             WHERE id = $1 AND status = 'executing' AND lease_token = $2 FOR UPDATE",
-        );
-        let update = self.sql(
-            "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
-                 runner = NULL, lease_token = NULL, lease_until = NULL
-             WHERE id = $1",
-        );
+        // Fencing: only rows that still carry the token this process claimed them with.
+        let stored: HashMap<String, String> = tx
+            .query(
+                &self.sql(
+                    "SELECT t.id, t.record FROM {s}.tasks t
+                     JOIN unnest($1::text[], $2::bigint[]) AS held(id, token)
+                       ON t.id = held.id AND t.lease_token = held.token
+                     WHERE t.status = 'executing'
+                     FOR UPDATE OF t",
+                ),
+                &[&ids, &held],
+            )
+            .map_err(db("saving outcomes"))?
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
         let mut rejected = Vec::new();
-        for (change, token) in outcomes.iter().zip(&tokens) {
-            // Fencing: the row must still carry the token this process claimed it with.
-            let stored = match token {
-                Some(token) => tx
-                    .query_opt(&select, &[&change.task.id, token])
-                    .map_err(db("saving an outcome"))?,
-                None => None,
-            };
-            let Some(stored) = stored else {
+        let mut rows = Rows::default();
+        let mut next = Rows::default();
+        for change in outcomes {
+            let Some(record) = stored.get(&change.task.id) else {
                 rejected.push(change.task.id.clone());
                 continue;
             };
-            let stored: &str = stored.get(0);
             let mut change = change.clone();
-            lifecycle::keep_series_end(stored.as_bytes(), &mut change);
-            Self::update(&mut tx, &update, &change.task)?;
-            if let Some(next) = &change.next {
-                self.insert_follow_up(&mut tx, next)?;
+            lifecycle::keep_series_end(record.as_bytes(), &mut change);
+            rows.push(&change.task);
+            if let Some(n) = &change.next {
+                next.push(n);
             }
+        }
+        tx.execute(
+            &self.sql(
+                "UPDATE {s}.tasks AS t SET status = o.status, run_at = o.run_at::timestamptz,
+                     record = o.record, runner = NULL, lease_token = NULL, lease_until = NULL,
+                     runner_key = NULL
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                     AS o(id, status, run_at, record)
+                 WHERE t.id = o.id",
+            ),
+            &[&rows.ids, &rows.statuses, &rows.run_ats, &rows.records],
+        )
+        .map_err(db("saving outcomes"))?;
+        if !next.ids.is_empty() {
+            tx.execute(
+                &self.sql(
+                    "INSERT INTO {s}.tasks (id, status, run_at, record)
+                     SELECT id, status, run_at::timestamptz, record
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                         AS n(id, status, run_at, record)
+                     ON CONFLICT (id) DO NOTHING",
+                ),
+                &[&next.ids, &next.statuses, &next.run_ats, &next.records],
+            )
+            .map_err(db("adding the next occurrences"))?;
         }
         self.notify(&mut tx)?;
         tx.commit().map_err(db("committing outcomes"))?;
@@ -804,6 +885,26 @@ fn parse(record: &str, id: &str) -> Result<Task> {
         what: format!("stored record {id}"),
         source,
     })
+}
+
+/// Columns of several records, for one statement over `unnest` arrays.
+#[derive(Debug, Default)]
+struct Rows {
+    ids: Vec<String>,
+    statuses: Vec<&'static str>,
+    /// `run_at` for scheduled records, NULL otherwise (the due index covers only those).
+    run_ats: Vec<Option<String>>,
+    records: Vec<String>,
+}
+
+impl Rows {
+    fn push(&mut self, task: &Task) {
+        self.ids.push(task.id.clone());
+        self.statuses.push(task.status.as_str());
+        self.run_ats
+            .push((task.status == Status::Scheduled).then(|| task.run_at.to_string()));
+        self.records.push(task.to_line());
+    }
 }
 
 /// Wraps a database error with what we were doing, keeping the driver's error as the source.
