@@ -42,6 +42,10 @@ pub(super) fn execute_all(
     let workers = config.concurrency.min(total).max(1);
     let (tx, rx) = mpsc::channel::<Change>();
     let finished = AtomicBool::new(false);
+    // Set when outcomes could not be written: nothing new starts (claimed tasks are given
+    // back), running executors finish, and their outcomes are written when the store is
+    // reachable again.
+    let failing = AtomicBool::new(false);
     thread::scope(|scope| {
         if let Some(every) = store.lease_renewal() {
             let finished = &finished;
@@ -49,12 +53,12 @@ pub(super) fn execute_all(
         }
         for _ in 0..workers {
             let tx = tx.clone();
-            let (next, claimed) = (&next, &claimed);
+            let (next, claimed, failing) = (&next, &claimed, &failing);
             scope.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(task) = claimed.get(i) else { break };
-                    let outcome = if options.stopping() {
+                    let outcome = if options.stopping() || failing.load(Ordering::Relaxed) {
                         lifecycle::release(task.clone())
                     } else {
                         attempt::execute_one(
@@ -88,13 +92,24 @@ pub(super) fn execute_all(
             }
             let due = last_flush.elapsed() >= FLUSH_INTERVAL || received == total;
             if due && !batch.is_empty() {
-                if let Err(e) = flush(config, store, options, audit, &mut batch, report) {
-                    // Keep draining so the workers finish; the error ends the run after.
-                    result = Err(e);
-                    batch.clear();
+                // A failed batch stays in `batch` and is written with the next one.
+                result = flush(config, store, options, audit, &mut batch, report);
+                if let Err(e) = &result
+                    && !failing.swap(true, Ordering::Relaxed)
+                {
+                    eprintln!(
+                        "defer: could not record outcomes ({}); starting nothing new and \
+                         trying again",
+                        crate::error::chain(e)
+                    );
                 }
                 last_flush = Instant::now();
             }
+        }
+        if !batch.is_empty() {
+            // One last try: the store (a database connection) may be back.
+            thread::sleep(FLUSH_INTERVAL);
+            result = flush(config, store, options, audit, &mut batch, report);
         }
         finished.store(true, Ordering::Relaxed);
         result

@@ -191,6 +191,12 @@ pub trait Store: Debug + Send + Sync {
         None
     }
 
+    /// How often a watcher should make a pass even when nothing is due, so that claims of
+    /// runners that died are rescued promptly (`None`: a file store recovers at every pass).
+    fn rescue_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// How many tasks one claim should take: everything for a store only one runner works,
     /// a batch where runners share the queue.
     fn claim_limit(&self) -> usize {

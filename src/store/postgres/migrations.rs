@@ -58,7 +58,7 @@ impl PgStore {
     /// under a transaction-scoped advisory lock, and each step is recorded in the same
     /// transaction that applies it.
     pub fn migrate(&self) -> Result<MigrationStatus> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         if let Ok(status) = self.status_with(&mut client)
             && status.pending.is_empty()
         {
@@ -98,7 +98,7 @@ impl PgStore {
 
     /// The schema version and what is pending.
     pub fn status(&self) -> Result<MigrationStatus> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         self.status_with(&mut client)
     }
 

@@ -94,8 +94,17 @@ impl PgStore {
         Ok(store)
     }
 
-    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
-        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    /// The connection, opened anew when the server closed the old one (a restart, an idle
+    /// timeout, `pg_terminate_backend`). A new connection holds no liveness lock: the claims
+    /// of the old one may already be rescued, and fencing decides whose outcome stands.
+    fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>> {
+        let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if client.is_closed() {
+            eprintln!("defer: the database connection was closed; connecting again");
+            *client = connect(&self.url)?;
+            *self.liveness.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        Ok(client)
     }
 
     /// The `LISTEN`/`NOTIFY` channel of this schema.
@@ -193,7 +202,7 @@ impl PgStore {
         params: &[&(dyn postgres::types::ToSql + Sync)],
         each: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let rows = client.query(sql, params).map_err(db("listing tasks"))?;
         for row in rows {
             let record: &str = row.get(0);
@@ -205,7 +214,7 @@ impl PgStore {
 
 impl Store for PgStore {
     fn insert(&self, task: &Task, _check_id: bool) -> Result<()> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         // The primary key refuses a duplicate id whether it was given or generated.
         // One round trip: the insert, and the notification only when it inserted.
         let inserted: i64 = client
@@ -260,7 +269,7 @@ impl Store for PgStore {
     }
 
     fn show(&self, id: &str) -> Result<Option<Value>> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let row = client
             .query_opt(
                 &self.sql(
@@ -284,7 +293,7 @@ impl Store for PgStore {
     }
 
     fn modify(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a change"))?;
         let row = tx
             .query_opt(
@@ -341,7 +350,7 @@ impl Store for PgStore {
         series: &str,
         decide: &mut dyn FnMut(Task) -> Option<Change>,
     ) -> Result<Vec<Change>> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client
             .transaction()
             .map_err(db("starting to end a series"))?;
@@ -399,7 +408,7 @@ impl Store for PgStore {
         now: Timestamp,
         recover: &mut dyn FnMut(Task) -> Change,
     ) -> Result<Vec<Change>> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a rescue"))?;
         let rows = tx
             .query(
@@ -461,7 +470,7 @@ impl Store for PgStore {
         let mut skip: Vec<String> = exclude.iter().cloned().collect();
         skip.extend(self.poisoned());
         let lease_until = Stamp(now.saturating_add(self.lease).unwrap_or(now)).to_string();
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a claim"))?;
         let select = self.sql(
             "SELECT id, record FROM {s}.tasks
@@ -534,7 +543,7 @@ impl Store for PgStore {
     }
 
     fn claim_id(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a claim"))?;
         let row = tx
             .query_opt(
@@ -606,16 +615,21 @@ impl Store for PgStore {
         if outcomes.is_empty() {
             return Ok(Vec::new());
         }
+        // Looked up, not taken: a batch that fails to commit is tried again with the same
+        // tokens.
         let tokens: Vec<Option<i64>> = {
-            let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
-            outcomes.iter().map(|c| claims.remove(&c.task.id)).collect()
+            let claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+            outcomes
+                .iter()
+                .map(|c| claims.get(&c.task.id).copied())
+                .collect()
         };
         let (ids, held): (Vec<&str>, Vec<i64>) = outcomes
             .iter()
             .zip(&tokens)
             .filter_map(|(c, t)| t.map(|t| (c.task.id.as_str(), t)))
             .unzip();
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client
             .transaction()
             .map_err(db("starting to save outcomes"))?;
@@ -677,6 +691,10 @@ impl Store for PgStore {
         }
         self.notify(&mut tx)?;
         tx.commit().map_err(db("committing outcomes"))?;
+        let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+        for change in outcomes {
+            claims.remove(&change.task.id);
+        }
         Ok(rejected)
     }
 
@@ -684,6 +702,9 @@ impl Store for PgStore {
     /// schema's channel, so a watcher on any host wakes at once.
     fn wait_for_change(&self, timeout: Duration) -> Result<bool> {
         let mut listener = self.listener.lock().unwrap_or_else(|p| p.into_inner());
+        if listener.as_ref().is_some_and(Client::is_closed) {
+            *listener = None;
+        }
         if listener.is_none() {
             let mut client = connect(&self.url)?;
             client
@@ -705,6 +726,10 @@ impl Store for PgStore {
         Ok(woke)
     }
 
+    fn rescue_interval(&self) -> Option<Duration> {
+        Some(Duration::from_secs(5))
+    }
+
     fn lease_renewal(&self) -> Option<Duration> {
         Some(self.lease / 3)
     }
@@ -722,7 +747,7 @@ impl Store for PgStore {
         }
         let (ids, tokens): (Vec<String>, Vec<i64>) = held.into_iter().unzip();
         let until = Stamp(now.saturating_add(self.lease).unwrap_or(now)).to_string();
-        self.client()
+        self.client()?
             .execute(
                 &self.sql(
                     "UPDATE {s}.tasks AS t SET lease_until = $3::text::timestamptz
@@ -737,7 +762,7 @@ impl Store for PgStore {
     }
 
     fn archive(&self) -> Result<Vec<Archived>> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client
             .transaction()
             .map_err(db("starting the archive sweep"))?;
@@ -781,7 +806,7 @@ impl Store for PgStore {
 
     fn next_due(&self) -> Result<Option<Timestamp>> {
         let row = self
-            .client()
+            .client()?
             .query_one(
                 &self.sql(
                     "SELECT extract(epoch FROM min(run_at))::bigint FROM {s}.tasks
@@ -798,7 +823,7 @@ impl Store for PgStore {
         let mut problems = Vec::new();
         for table in ["tasks", "archive"] {
             let rows = self
-                .client()
+                .client()?
                 .query(
                     &self.sql(&format!("SELECT seq, record FROM {{s}}.{table}")),
                     &[],
@@ -819,7 +844,7 @@ impl Store for PgStore {
     }
 
     fn export(&self, each: &mut ExportSink<'_>) -> Result<()> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let rows = client
             .query(&self.sql("SELECT record FROM {s}.tasks ORDER BY seq"), &[])
             .map_err(db("exporting tasks"))?;
@@ -843,7 +868,7 @@ impl Store for PgStore {
 
     fn import(&self, active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<()> {
         super::validate_import(active, archived)?;
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting an import"))?;
         let insert = self.sql(
             "INSERT INTO {s}.tasks (id, status, run_at, record)
@@ -918,7 +943,7 @@ fn db(action: &'static str) -> impl Fn(postgres::Error) -> Error {
 fn driver_error(e: postgres::Error) -> DatabaseError {
     let message = e
         .as_db_error()
-        .map_or_else(|| e.to_string(), |d| d.message().to_string());
+        .map_or_else(|| chain(&e), |d| d.message().to_string());
     DatabaseError::new(message, Box::new(e))
 }
 
@@ -943,18 +968,37 @@ enum Tls {
 /// read here and passed on as `require` with certificate checks turned on.
 fn connect(url: &str) -> Result<Client> {
     let (url, tls) = read_sslmode(url);
-    let config: postgres::Config = url.parse().map_err(|e| Error::Database {
+    let mut config: postgres::Config = url.parse().map_err(|e| Error::Database {
         action: "reading DEFER_DATABASE_URL",
         source: driver_error(e),
     })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let options = config.get_options().unwrap_or_default().to_string();
+    if !options.contains("statement_timeout") {
+        let ms = STATEMENT_TIMEOUT.as_millis();
+        config.options(format!("{options} -c statement_timeout={ms}").trim());
+    }
+    let target = describe_target(&config);
     let tls = match (tls, config.get_ssl_mode()) {
         (Some(tls), _) => tls,
         (None, postgres::config::SslMode::Disable) => Tls::Off,
         (None, _) => Tls::Unverified,
     };
-    let connecting = |e| Error::Database {
-        action: "connecting to DEFER_DATABASE_URL",
-        source: driver_error(e),
+    let connecting = |e: postgres::Error| {
+        if e.as_db_error().is_some() {
+            // The server answered (a wrong password, an unknown database): its own words.
+            Error::Database {
+                action: "connecting to DEFER_DATABASE_URL",
+                source: driver_error(e),
+            }
+        } else {
+            Error::DatabaseUnreachable {
+                target: target.clone(),
+                source: driver_error(e),
+            }
+        }
     };
     if tls == Tls::Off {
         return config.connect(NoTls).map_err(connecting);
@@ -970,6 +1014,25 @@ fn connect(url: &str) -> Result<Client> {
     config
         .connect(postgres_native_tls::MakeTlsConnector::new(connector))
         .map_err(connecting)
+}
+
+/// How long a connection attempt may take unless the URL says (`connect_timeout=`): a server
+/// that does not answer must not hang a cron wake.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest one statement may run unless the URL's `options` set `statement_timeout`:
+/// every statement `defer` sends is short (batches of at most `DEFER_CLAIM_BATCH` rows), so
+/// one that runs this long is stuck behind a lock or a sick server.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `host:port` (or the socket directory) for messages, without the password.
+fn describe_target(config: &postgres::Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => format!("{host}:{port}"),
+        Some(postgres::config::Host::Unix(dir)) => format!("{} (socket)", dir.display()),
+        None => format!("localhost:{port}"),
+    }
 }
 
 /// Takes `sslmode=verify-ca|verify-full` out of the URL (the driver refuses them), leaving
