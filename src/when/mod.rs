@@ -209,7 +209,7 @@ TIME EXPRESSIONS (--when; read in DEFER_TIMEZONE, case-insensitive)
   repeating       every day at 9am  every weekday at 9am  every 2 hours
                   every monday and thursday at 10:30  every 15 minutes
                   every month on the 1st at 9am  every hour at :15
-                  (as --when of schedule: the series rule, first run next)
+                  (to schedule: the series rule, first run at its next time)
 Hours, minutes and seconds are elapsed time; days, weeks, months and years
 keep the wall-clock time across DST changes (Jan 31 + 1 month = Feb 28).
 A time skipped by DST moves forward by the gap; a repeated time takes the
