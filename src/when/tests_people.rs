@@ -455,3 +455,40 @@ fn errors_name_the_nearest_word() {
     assert!(msg("22th dec").contains(r#"write "22nd""#));
     assert!(msg("dec 32").contains("not a day of the month"));
 }
+
+#[test]
+fn grammar_help_lists_the_new_forms() {
+    for form in [
+        "in 3 months",
+        "next month",
+        "1mo",
+        "dec 25",
+        "25 december 2026",
+        "dec 25 at 9:30pm",
+        "on december 25th",
+        "tomorrow morning",
+        "this evening",
+        "tonight",
+        "friday afternoon",
+        "eod",
+        "end of day friday",
+        "morning 09:00",
+        "teatime 16:00",
+        "day after tomorrow",
+        "next week monday",
+        "monday next week",
+        "in 2 weeks on friday",
+        "a week from friday",
+        "next weekday 9am",
+        "every day at 9am",
+        "every weekday at 9am",
+        "every monday and thursday at 10:30",
+        "every 2 hours",
+        "every 15 minutes",
+        "every month on the 1st at 9am",
+        "every hour at :15",
+        "an hour and a half",
+    ] {
+        assert!(GRAMMAR_HELP.contains(form), "{form}");
+    }
+}
