@@ -47,12 +47,18 @@ fn run_task(
     // Recorded before anything can happen, so that recovery after a crash knows this task
     // may have done something.
     if let Some(Err(e)) = journal.map(|j| j.started(&task.id)) {
-        let error = crate::error::chain(&e);
-        return finish(task, Happened::PromptNotWritten { error });
+        let error = format!(
+            "could not write the start journal: {}",
+            crate::error::chain(&e)
+        );
+        return finish(task, Happened::HostFault { error });
     }
     if let Err(e) = fsutil::write_private(&prompt_path, prompt::render(&task).as_bytes()) {
-        let error = crate::error::chain(&e);
-        return finish(task, Happened::PromptNotWritten { error });
+        let error = format!(
+            "could not write the prompt artifact: {}",
+            crate::error::chain(&e)
+        );
+        return finish(task, Happened::HostFault { error });
     }
     let Some(executor) = &config.executor else {
         return finish(task, Happened::PromptPrepared);
@@ -60,7 +66,7 @@ fn run_task(
     let program = match executor::check_usable(executor) {
         Ok(program) => program,
         Err(executor::Unusable(error)) => {
-            return finish(task, Happened::ExecutorUnusable { error });
+            return finish(task, Happened::HostFault { error });
         }
     };
     let env = [
@@ -81,7 +87,7 @@ fn run_task(
     let finished = match executor::execute(&program, stdin, &env, config.executor_timeout) {
         Ok(f) => f,
         Err(executor::Unusable(error)) => {
-            return finish(task, Happened::ExecutorUnusable { error });
+            return finish(task, Happened::HostFault { error });
         }
     };
     let run = summarize(config, &task.id, &finished);

@@ -148,6 +148,7 @@ pub fn run_one(
         ));
     };
     check_lock(&*lock, &mut audit, config)?;
+    check_executor(config, &mut audit)?;
     let policy = Policy::from_config(config);
     let now = config.clock.now();
     let change = store.claim_id(id, &mut |found| lifecycle::claim_now(found, now))?;
@@ -211,6 +212,25 @@ pub fn recovery_counts_attempt(store: &dyn Store, id: &str) -> bool {
     }
 }
 
+/// A `DEFER_EXECUTOR` that cannot be run is a setup fault, not the tasks': the run stops
+/// before claiming anything, so every task stays `scheduled` until the setting is fixed.
+fn check_executor(config: &Config, audit: &mut AuditLog) -> Result<()> {
+    let Some(path) = &config.executor else {
+        return Ok(());
+    };
+    let Err(executor::Unusable(reason)) = executor::check_usable(path) else {
+        return Ok(());
+    };
+    audit.log(
+        config.clock.now(),
+        "runner stopped",
+        &[("reason", "executor_unusable"), ("error", &reason)],
+    );
+    Err(crate::Error::Invalid(format!(
+        "{reason}; nothing was claimed, every task stays scheduled"
+    )))
+}
+
 /// Refuses to go on when the runner lock stopped excluding other runners.
 fn check_lock(lock: &dyn RunnerLock, audit: &mut AuditLog, config: &Config) -> Result<()> {
     if !lock.lost() {
@@ -242,6 +262,7 @@ pub(super) fn pass(
     // A lock whose file was replaced no longer proves that no other runner is at work, so
     // nothing found `executing` may be taken for interrupted.
     check_lock(lock, audit, config)?;
+    check_executor(config, audit)?;
 
     let now = config.clock.now();
     let journal_path = store.start_journal();

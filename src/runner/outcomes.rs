@@ -184,7 +184,7 @@ pub(super) fn log_outcome(
             );
             return;
         }
-        Reason::PromptNotWritten => {
+        Reason::HostFault => {
             report.unstarted += 1;
             let error = one_line(task.last_error.as_deref().unwrap_or(""));
             audit.log(
