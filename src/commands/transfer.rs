@@ -86,8 +86,11 @@ fn runtime_store(dir: &Path) -> JsonlStore {
     JsonlStore::at(&dir.join("deferred.jsonl"), &dir.join("archive"))
 }
 
+/// Records as stored: the active ones, and the archived ones with their month.
+type Collected = (Vec<Vec<u8>>, Vec<(String, Vec<u8>)>);
+
 /// Every record of `store`: the active ones, and the archived ones with their month.
-fn collect(store: &dyn Store) -> Result<(Vec<Vec<u8>>, Vec<(String, Vec<u8>)>)> {
+fn collect(store: &dyn Store) -> Result<Collected> {
     let mut active = Vec::new();
     let mut archived = Vec::new();
     store.export(&mut |month, record| {

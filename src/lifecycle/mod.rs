@@ -311,6 +311,8 @@ fn failed_attempt(
 /// A claimed task before it runs: a series occurrence first catches up with missed rule
 /// times, then a task with `--if-late skip` found too late is recorded as missed.
 #[derive(Debug, Clone)]
+// One value per claimed task, moved once into the runner: boxing either side buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Prepared {
     /// Run it (the task as relabelled by catch-up); `warning` when its rule could not be read.
     Run { task: Task, warning: Option<String> },
