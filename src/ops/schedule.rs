@@ -2,7 +2,6 @@
 //! and any other front end call [`schedule`] with a [`ScheduleRequest`].
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use jiff::ZonedDateTime as Zoned;
 use serde_json::{Map, Value};
@@ -73,13 +72,11 @@ pub fn schedule(config: &Config, store: &dyn Store, req: &ScheduleRequest) -> Re
         let mut tries = 0;
         loop {
             match store.insert(&scheduled.task, req.id.is_some()) {
-                // A generated id can meet one made by another host's process with the same
-                // pid in the same second (a shared database): take the next one.
+                // A generated id has a random part, so meeting an existing one is all but
+                // impossible; if it happens anyway, the store refused it: take a fresh one.
                 Err(Error::DuplicateId(_)) if req.id.is_none() && tries < 5 => {
                     tries += 1;
-                    let salt = jiff::Timestamp::now().subsec_nanosecond() % 10_000;
-                    scheduled.task.id =
-                        format!("{}_{salt:04}", default_id(scheduled.task.created_at));
+                    scheduled.task.id = default_id(scheduled.task.created_at)?;
                     if let Some(series) = &mut scheduled.task.series {
                         series.id = scheduled.task.id.clone();
                     }
@@ -235,7 +232,7 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
     let run_at = Stamp(target.timestamp());
     let id = match &req.id {
         Some(id) => id.clone(),
-        None => default_id(created_at),
+        None => default_id(created_at)?,
     };
     let prompt_template = req
         .prompt_template
@@ -346,14 +343,48 @@ fn parse_context_json(text: &str) -> Result<Context> {
     })
 }
 
-/// `task_YYYYMMDD_HHMMSS_PID` as the reference makes it; a second id from the same process in
-/// the same second gets a `_N` suffix, so ids never repeat without reading the store.
-fn default_id(created_at: Stamp) -> String {
-    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+/// `task_YYYYMMDD_HHMMSS_PID_RANDOM`: the reference's prefix (so ids still sort by creation
+/// second and name the process), then 8 base-36 characters (about 41 bits) from the OS's random
+/// source. The pid alone does not separate two `schedule`s in one second: in a container every
+/// process can be pid 1, and two hosts sharing a database have overlapping pids. With the random
+/// part two ids collide with a probability of about 2^-41 per pair made in the same second and
+/// process id, and the store still refuses the rare collision (`DuplicateId`), so `schedule`
+/// takes a fresh id.
+fn default_id(created_at: Stamp) -> Result<String> {
     let stamp = created_at.timestamp().strftime("%Y%m%d_%H%M%S");
     let pid = std::process::id();
-    match SEQUENCE.fetch_add(1, Ordering::Relaxed) {
-        0 => format!("task_{stamp}_{pid:04}"),
-        n => format!("task_{stamp}_{pid:04}_{n}"),
+    let mut bits = getrandom::u64().map_err(|e| Error::Io {
+        path: "/dev/urandom".into(),
+        action: "reading random bits for a task id from",
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let mut suffix = [0u8; 8];
+    for c in &mut suffix {
+        *c = b"0123456789abcdefghijklmnopqrstuvwxyz"[(bits % 36) as usize];
+        bits /= 36;
+    }
+    let suffix = String::from_utf8_lossy(&suffix);
+    Ok(format!("task_{stamp}_{pid:04}_{suffix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn generated_ids_in_one_second_and_one_process_never_repeat() {
+        let created = Stamp::parse("2026-11-30T22:15:00Z").expect("stamp");
+        let mut seen = HashSet::new();
+        for _ in 0..20_000 {
+            let id = default_id(created).expect("random bits");
+            assert!(
+                id.starts_with(&format!("task_20261130_221500_{:04}_", std::process::id())),
+                "{id}"
+            );
+            assert!(validate_id(&id).is_ok(), "{id}");
+            assert!(seen.insert(id.clone()), "repeated id {id}");
+        }
     }
 }

@@ -92,9 +92,18 @@ fn default_ids_follow_the_reference_pattern() {
         .json();
     let id = t["id"].as_str().expect("id");
     assert!(id.starts_with("task_20260408_163500_"), "{id}");
+    // `<pid>_<8 random base-36 characters>`: the pid alone repeats (pid 1 in containers).
     let suffix = &id["task_20260408_163500_".len()..];
+    let (pid, random) = suffix.split_once('_').expect("pid and random part");
     assert!(
-        suffix.len() >= 4 && suffix.bytes().all(|b| b.is_ascii_digit()),
+        pid.len() >= 4 && pid.bytes().all(|b| b.is_ascii_digit()),
+        "{id}"
+    );
+    assert!(
+        random.len() == 8
+            && random
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()),
         "{id}"
     );
 }
