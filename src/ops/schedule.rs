@@ -17,6 +17,7 @@ use crate::record::{
 use crate::recur::Rule;
 use crate::reorient::{self, Lookup};
 use crate::store::Store;
+use crate::store::jsonl::scan::MAX_DEPTH;
 use crate::when;
 
 /// Everything a caller (CLI, MCP, another program) can ask of `schedule`.
@@ -329,6 +330,23 @@ fn parse_context_json(text: &str) -> Result<Context> {
         what: "--context-json".into(),
         source,
     })?;
+    // The record holds the context inside its own object: one level more than the context.
+    let depth = 1 + nesting(&value);
+    if depth > MAX_DEPTH {
+        return Err(Error::Argument {
+            arg: Arg::ContextJson,
+            value: None,
+            problem: ArgProblem::Invalid {
+                reason: format!(
+                    "nests {} levels of objects and arrays; a task record may nest at most {} \
+                     (the context counts one level inside the record)",
+                    depth - 1,
+                    MAX_DEPTH - 1
+                ),
+                example: None,
+            },
+        });
+    }
     if !value.is_object() {
         return Err(Error::Invalid(
             "--context-json must be a JSON object such as {\"summary\":\"...\",\"key_points\":[\"...\"]}"
@@ -341,6 +359,24 @@ fn parse_context_json(text: &str) -> Result<Context> {
              key_points/artifacts/constraints are lists of strings"
         ))
     })
+}
+
+/// How many objects and arrays `value` nests (0 for a string, number, boolean or null).
+/// Iterative, so a hostile depth cannot exhaust the stack (serde_json already refused more
+/// than 127 levels while parsing, so the numbers stay small).
+fn nesting(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    deepest
 }
 
 /// `task_YYYYMMDD_HHMMSS_PID_RANDOM`: the reference's prefix (so ids still sort by creation
