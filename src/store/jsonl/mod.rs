@@ -257,9 +257,26 @@ impl JsonlStore {
         }
         let created = file_len == 0;
         let mut file = fsutil::open_append(path)?;
-        file.write_all(&out)
-            .map_err(Error::io("appending to", path))?;
-        file.sync_data().map_err(Error::io("flushing", path))?;
+        // The length we append after; the store lock keeps every other writer out.
+        let len = file
+            .metadata()
+            .map_err(Error::io("reading metadata of", path))?
+            .len();
+        let appended = file
+            .write_all(&out)
+            .map_err(Error::io("appending to", path))
+            .and_then(|()| file.sync_data().map_err(Error::io("flushing", path)));
+        if let Err(e) = appended {
+            // As in `insert`: a failed sweep leaves the month file as it was, not with part of
+            // a line (a full disk takes what fits) that the next sweep would append after.
+            if let Err(undo) = file.set_len(len).and_then(|()| file.sync_data()) {
+                eprintln!(
+                    "warning: could not remove a partial line from {}: {undo}",
+                    crate::output::escape(&path.display().to_string())
+                );
+            }
+            return Err(e);
+        }
         if created {
             fsutil::sync_dir(fsutil::parent_dir(path))?;
         }
