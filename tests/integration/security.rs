@@ -579,3 +579,91 @@ fn nothing_a_task_or_an_executor_says_can_forge_an_audit_line() {
     }
     assert!(log.contains("failed id=f1"), "{log}");
 }
+
+/// Runs `defer args` with a deadline: a FIFO or `/dev/zero` must be refused at once, never
+/// block or read forever.
+fn within_seconds(
+    env: &Env,
+    args: &[&str],
+    extra: &[(&str, &std::path::Path)],
+) -> crate::util::Run {
+    let mut cmd = env.cmd(args);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn defer");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("defer {args:?} {extra:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    crate::util::Run::from(child.wait_with_output().expect("output"))
+}
+
+/// A store or context file that is a FIFO or a device is refused with one line: before, a
+/// FIFO hung `list`, `/dev/zero` was read until memory ran out, and `--context-file
+/// /dev/zero` said "not found".
+#[test]
+fn a_fifo_or_device_as_store_or_context_file_is_refused() {
+    let env = Env::new();
+    env.ok(&["schedule", "--when", "1h", "--summary", "x", "--id", "a"]);
+    let fifo = env.runtime().join("fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg("-m")
+        .arg("600")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let zero = std::path::Path::new("/dev/zero");
+    for odd in [fifo.as_path(), zero] {
+        for args in [
+            &["list"][..],
+            &["show", "a"],
+            &["cancel", "--id", "a"],
+            &["check"],
+        ] {
+            let run = within_seconds(&env, args, &[("DEFER_TASKS_FILE", odd)]);
+            assert!(!run.success(), "{args:?} with {odd:?}");
+            let line = run.stderr.trim_end();
+            assert!(
+                !line.contains('\n') && line.starts_with("error: "),
+                "{args:?}: {line:?}"
+            );
+            if odd == fifo.as_path() {
+                assert!(line.contains("not a regular file"), "{line:?}");
+            }
+        }
+        let file = odd.to_str().expect("utf-8 path");
+        for args in [
+            &["reorient", "--context-file", file][..],
+            &[
+                "schedule",
+                "--when",
+                "1h",
+                "--reorient",
+                "--context-file",
+                file,
+            ],
+        ] {
+            let run = within_seconds(&env, args, &[]);
+            assert!(!run.success(), "{args:?}");
+            let line = run.stderr.trim_end();
+            assert!(
+                !line.contains('\n') && line.contains("not a regular file"),
+                "{args:?}: {line:?}"
+            );
+        }
+        let run = within_seconds(&env, &["reorient"], &[("DEFER_CONTEXT_FILE", odd)]);
+        assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    }
+    assert_eq!(env.ok(&["show", "a"]).json()["status"], "scheduled");
+}

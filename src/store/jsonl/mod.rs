@@ -825,10 +825,8 @@ impl JsonlStore {
 
 /// The last `want` bytes of a file (all of it if shorter), and the file's length.
 fn read_tail(path: &Path, want: usize) -> Result<(Vec<u8>, u64)> {
-    let mut file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-        Err(e) => return Err(Error::io("reading", path)(e)),
+    let Some(mut file) = fsutil::open_regular(path)? else {
+        return Ok((Vec::new(), 0));
     };
     let len = file
         .metadata()
