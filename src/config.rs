@@ -118,13 +118,12 @@ impl Config {
             context_file: path("DEFER_CONTEXT_FILE"),
             projects_dir,
             home,
-            retry_delay: Duration::from_secs(seconds(&var, "DEFER_RETRY_DELAY_SECONDS", 60, 0)?),
+            retry_delay: Duration::from_secs(delay(&var, "DEFER_RETRY_DELAY_SECONDS", 60)?),
             retry_backoff,
-            retry_max_delay: Duration::from_secs(seconds(
+            retry_max_delay: Duration::from_secs(delay(
                 &var,
                 "DEFER_RETRY_MAX_DELAY_SECONDS",
                 3600,
-                0,
             )?),
             executor_timeout: Duration::from_secs(seconds(
                 &var,
@@ -213,6 +212,26 @@ fn seconds(
             reason: format!("use a whole number of at least {min}"),
         }),
     }
+}
+
+/// The longest retry delay: 30 days. A larger one used to be accepted and, added to now,
+/// clamped to the year 9999, so the retry silently never came.
+pub const MAX_RETRY_DELAY_SECONDS: u64 = 30 * 86_400;
+
+/// A retry delay in seconds, 0 to [`MAX_RETRY_DELAY_SECONDS`].
+fn delay(var: &impl Fn(&str) -> Option<OsString>, name: &'static str, default: u64) -> Result<u64> {
+    let n = seconds(var, name, default, 0)?;
+    if n > MAX_RETRY_DELAY_SECONDS {
+        return Err(Error::Config {
+            var: name,
+            value: n.to_string(),
+            reason: format!(
+                "at most {MAX_RETRY_DELAY_SECONDS} seconds (30 days); a retry further away \
+                 is better scheduled as a new task"
+            ),
+        });
+    }
+    Ok(n)
 }
 
 /// `~/x` in a variable means `$HOME/x`, as a shell would have expanded it.
@@ -340,6 +359,14 @@ mod tests {
                 "DEFER_RETRY_DELAY_SECONDS",
             ),
             (vec![("DEFER_CONCURRENCY", "0")], "DEFER_CONCURRENCY"),
+            (
+                vec![("DEFER_RETRY_DELAY_SECONDS", "99999999999")],
+                "at most 2592000 seconds",
+            ),
+            (
+                vec![("DEFER_RETRY_MAX_DELAY_SECONDS", "2592001")],
+                "DEFER_RETRY_MAX_DELAY_SECONDS",
+            ),
             (
                 vec![("DEFER_RETRY_BACKOFF", "random")],
                 "DEFER_RETRY_BACKOFF",

@@ -133,6 +133,16 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
                     (true, false) => "its group",
                     _ => "others",
                 };
+                // A shared directory (sticky, like /tmp) must stay writable by everyone:
+                // advising `chmod 700` on it would break every other user of the machine.
+                if is_shared_dir(&real, &meta, uid) {
+                    return Err(Error::Invalid(format!(
+                        "{} is a shared directory (mode {mode:04o}): another user could plant \
+                         tasks there for your executor to run; do not change its mode, use a \
+                         private directory instead (one under your home; defer creates it 0700)",
+                        dir.display()
+                    )));
+                }
                 return Err(Error::Invalid(format!(
                     "{} is writable by {who} (mode {mode:04o}): another user could plant tasks \
                      there for your executor to run; fix it with `chmod 700 {}`",
@@ -160,6 +170,16 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
         Some(from) => check_ancestors(dir, &from, uid),
         None => Ok(()),
     }
+}
+
+/// A directory the system shares between users: `/tmp`, `/var/tmp`, `/dev/shm`, or a sticky
+/// one that belongs to someone else (root). A sticky directory of the user's own is theirs to
+/// `chmod`.
+fn is_shared_dir(real: &Path, meta: &fs::Metadata, uid: u32) -> bool {
+    (meta.mode() & 0o1000 != 0 && meta.uid() != uid)
+        || ["/tmp", "/var/tmp", "/dev/shm"]
+            .iter()
+            .any(|shared| real == Path::new(shared))
 }
 
 /// `from` and every directory above it: owned by the user or root, and not writable by others

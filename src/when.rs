@@ -250,9 +250,9 @@ impl Interval {
     /// `from` plus this interval: calendar days first (same wall-clock time across DST), then
     /// elapsed time.
     pub fn add_to(&self, from: &ZonedDateTime) -> Result<ZonedDateTime, TimeError> {
-        let overflow = |_| TimeError::Overflow {
-            expr: format!("{from} + {self:?}"),
-        };
+        // Worded as the user would write it: "2026-04-08 16:35 UTC + every 99999999999d".
+        let expr = || format!("{} + {self}", from.strftime("%Y-%m-%d %H:%M %Z"));
+        let overflow = |_| TimeError::Overflow { expr: expr() };
         let mut z = from.clone();
         if self.days != 0 {
             z = z
@@ -260,11 +260,8 @@ impl Interval {
                 .map_err(overflow)?;
         }
         if self.nanos != 0 {
-            let elapsed = SignedDuration::try_from_nanos_i128(self.nanos).ok_or_else(|| {
-                TimeError::Overflow {
-                    expr: format!("{from} + {self:?}"),
-                }
-            })?;
+            let elapsed = SignedDuration::try_from_nanos_i128(self.nanos)
+                .ok_or_else(|| TimeError::Overflow { expr: expr() })?;
             z = z.checked_add(elapsed).map_err(overflow)?;
         }
         Ok(z)
@@ -274,6 +271,33 @@ impl Interval {
     pub fn approx_seconds(&self) -> i64 {
         let secs = i128::from(self.days) * 86_400 + self.nanos / 1_000_000_000;
         i64::try_from(secs).unwrap_or(i64::MAX)
+    }
+}
+
+/// `3d 2h 5m 10s` (days, then the elapsed part in whole units; fractions of a second shown
+/// in milliseconds), as the grammar reads it back.
+impl std::fmt::Display for Interval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if self.days != 0 {
+            parts.push(format!("{}d", self.days));
+        }
+        let mut rest = self.nanos;
+        for (unit, size) in [
+            ("h", 3_600_000_000_000i128),
+            ("m", 60_000_000_000),
+            ("s", 1_000_000_000),
+            ("ms", 1_000_000),
+        ] {
+            if rest.abs() >= size {
+                parts.push(format!("{}{unit}", rest / size));
+                rest %= size;
+            }
+        }
+        if parts.is_empty() {
+            parts.push("0s".into());
+        }
+        f.write_str(&parts.join(" "))
     }
 }
 
@@ -289,6 +313,9 @@ pub fn parse_interval(expr: &str) -> Result<Interval, TimeError> {
         return Err(TimeError::Empty);
     }
     let ctx = Ctx { expr, zone: None };
+    if expr.starts_with('-') {
+        return Err(ctx.unsupported("a negative interval is not allowed; give a positive one"));
+    }
     match parse_ast(&ctx)? {
         Ast::Relative { dur, clock: None } if dur.days > 0 || dur.nanos > 0 => Ok(Interval {
             days: dur.days,

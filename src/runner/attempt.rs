@@ -123,10 +123,19 @@ fn summarize(config: &Config, id: &str, f: &executor::Finished) -> ExecutorRun {
             } else {
                 format!("executor timed out after {secs}s and was killed: {detail}")
             }
+        } else if let Some(signal) = f.signal() {
+            // Said whatever the executor printed: a crash or an OOM kill is the fact that
+            // matters, and the output alone would hide it.
+            let name = signal_name(signal)
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            if detail.is_empty() {
+                format!("executor was killed by signal {signal}{name}")
+            } else {
+                format!("executor was killed by signal {signal}{name}: {detail}")
+            }
         } else if !detail.is_empty() {
             detail
-        } else if let Some(signal) = f.signal() {
-            format!("executor was killed by signal {signal}")
         } else {
             format!(
                 "executor exited with status {}",
@@ -136,6 +145,27 @@ fn summarize(config: &Config, id: &str, f: &executor::Finished) -> ExecutorRun {
         run.error = Some(error);
     }
     run
+}
+
+/// The usual name of a signal number (Linux and the BSDs agree on these).
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        _ => return None,
+    })
 }
 
 /// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.

@@ -790,3 +790,107 @@ fn help_documents_the_time_grammar() {
         assert!(help.contains(needle), "schedule --help lacks {needle:?}");
     }
 }
+
+/// Each refusal is one plain line that says what is wrong, in words: no advice to `chmod` a
+/// shared system directory, no detail printed twice, no Debug print, no nanosecond stamps,
+/// and the same verdict on a bad id from `cancel` as from `show`.
+#[test]
+fn refusals_are_worded_once_and_plainly() {
+    let mut env = Env::new();
+    let error = |run: &crate::util::Run| run.stderr.trim_end().to_string();
+
+    // A shared system directory: never advise changing its mode.
+    env.set("DEFER_LOG_DIR", "/tmp");
+    let msg = error(&env.fails(&["list"]));
+    assert!(!msg.contains("chmod"), "{msg}");
+    assert!(
+        msg.contains("shared directory") && msg.contains("private directory"),
+        "{msg}"
+    );
+    env.unset("DEFER_LOG_DIR");
+
+    // Syntax errors say "not valid JSON" once; schema errors do not say it at all.
+    let msg = error(&env.fails(&["schedule", "--when", "1h", "--context-json", "{bad"]));
+    assert!(msg.contains("is not valid JSON"), "{msg}");
+    let detail = "key must be a string at line 1 column 2";
+    assert_eq!(msg.matches(detail).count(), 1, "{msg}");
+    let mut line = reference_line_with_bad_type();
+    line.push('\n');
+    fs::create_dir_all(env.runtime()).expect("runtime");
+    fs::write(env.tasks_file(), &line).expect("store");
+    let msg = error(&env.fails(&["cancel", "--id", "bad_type"]));
+    assert!(!msg.contains("is not valid JSON"), "{msg}");
+    assert!(msg.contains("not the expected fields or types"), "{msg}");
+    fs::remove_file(env.tasks_file()).expect("remove store");
+
+    // Negative intervals reach the library, which says why.
+    for (flag, value) in [("--every", "-1h"), ("--late-after", "-5m")] {
+        let mut args = vec!["schedule", "--when", "1h", "--summary", "x", flag, value];
+        if flag == "--late-after" {
+            args.extend(["--every", "1h", "--if-late", "skip"]);
+        }
+        let msg = error(&env.fails(&args));
+        assert!(msg.contains("negative interval is not allowed"), "{msg}");
+    }
+
+    // A cron rule that never fires, in words, with no nanosecond stamp.
+    let msg = error(&env.fails(&["schedule", "--summary", "x", "--cron", "0 0 31 2 *"]));
+    assert!(msg.contains("never occurs"), "{msg}");
+    assert!(!msg.contains(".000") && !msg.contains("[UTC]"), "{msg}");
+
+    // An interval too large to add: worded, not a Debug print.
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--every",
+        "99999999999d",
+    ]);
+    let run = env.run(&["run"]);
+    let all = format!("{}{}", run.stderr, env.ok(&["list", "--all"]).stdout);
+    assert!(
+        !all.contains("Interval {") && !all.contains("nanos"),
+        "{all}"
+    );
+    assert!(all.contains("99999999999d"), "{all}");
+
+    // `cancel` judges an id as `show` does.
+    let shown = error(&env.fails(&["show", "../x"]));
+    let cancelled = error(&env.fails(&["cancel", "--id", "../x"]));
+    assert!(shown.contains("invalid task id"), "{shown}");
+    assert_eq!(cancelled, shown);
+
+    // A retry delay that would land in the year 9999 is refused.
+    env.set("DEFER_RETRY_DELAY_SECONDS", "99999999999");
+    let msg = error(&env.fails(&["list"]));
+    assert!(
+        msg.contains("DEFER_RETRY_DELAY_SECONDS") && msg.contains("30 days"),
+        "{msg}"
+    );
+}
+
+/// A record that is valid JSON but has a string where a number belongs.
+fn reference_line_with_bad_type() -> String {
+    let mut v: Value =
+        serde_json::from_str(&crate::util::reference_line("bad_type", "x")).expect("json");
+    v["attempts"] = Value::from("three");
+    v.to_string()
+}
+
+/// An executor killed by a signal is recorded as killed, with the signal's name, even when it
+/// printed something first.
+#[test]
+fn an_executor_killed_by_a_signal_says_so_whatever_it_printed() {
+    let mut env = Env::new();
+    let executor = env.script("crash.sh", "cat >/dev/null; echo working; kill -9 $$");
+    env.set("DEFER_EXECUTOR", executor.as_os_str());
+    env.ok(&["schedule", "--when", "now", "--summary", "x", "--id", "k"]);
+    env.run(&["run"]);
+    let text = env.find("k").expect("task").to_string();
+    assert!(
+        text.contains("killed by signal 9 (SIGKILL): working"),
+        "{text}"
+    );
+}
