@@ -43,6 +43,10 @@ pub struct Config {
     pub retry_max_delay: Duration,
     pub executor_timeout: Duration,
     pub concurrency: usize,
+    /// `DEFER_EXECUTOR_KEEP_SECRETS=1`: pass the database URL and libpq secrets to the
+    /// executor (by default they are removed from its environment; see
+    /// [`crate::runner::executor::SECRET_VARS`]).
+    pub executor_keep_secrets: bool,
     /// `DEFER_DATABASE_URL`: when set, tasks live in PostgreSQL instead of the JSONL file.
     pub database_url: Option<String>,
     /// `DEFER_DATABASE_SCHEMA` (default `defer`): the schema holding the tables.
@@ -133,6 +137,18 @@ impl Config {
             )?),
             concurrency: usize::try_from(seconds(&var, "DEFER_CONCURRENCY", 1, 1)?)
                 .unwrap_or(usize::MAX),
+            executor_keep_secrets: match var("DEFER_EXECUTOR_KEEP_SECRETS") {
+                None => false,
+                Some(v) if v == "1" => true,
+                Some(v) if v == "0" => false,
+                Some(v) => {
+                    return Err(Error::Config {
+                        var: "DEFER_EXECUTOR_KEEP_SECRETS",
+                        value: v.to_string_lossy().into_owned(),
+                        reason: "use 1 to pass secrets to the executor, or 0 (the default)".into(),
+                    });
+                }
+            },
             database_url: var("DEFER_DATABASE_URL").map(|v| v.to_string_lossy().into_owned()),
             database_schema: schema_name(var("DEFER_DATABASE_SCHEMA"))?,
             lease: Duration::from_secs(seconds(&var, "DEFER_LEASE_SECONDS", 300, 3)?),

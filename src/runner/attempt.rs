@@ -61,7 +61,13 @@ fn run_task(config: &Config, policy: &Policy, task: Task) -> Change {
     ];
     let mut stdin = task.to_line().into_bytes();
     stdin.push(b'\n');
-    let finished = match executor::execute(&program, stdin, &env, config.executor_timeout) {
+    let finished = match executor::execute(
+        &program,
+        stdin,
+        &env,
+        config.executor_timeout,
+        !config.executor_keep_secrets,
+    ) {
         Ok(f) => f,
         Err(executor::Unusable(error)) => {
             return finish(task, Happened::ExecutorUnusable { error });

@@ -102,6 +102,8 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
         if options.watch { "watch" } else { "cron" },
         lock.is_none(),
     );
+    // Descendants an executor abandons come back to us, to be ended (see `kill_orphans`).
+    unix::become_subreaper();
     let Some(_runner_lock) = lock else {
         audit.log(
             config.clock.now(),

@@ -667,3 +667,99 @@ fn a_fifo_or_device_as_store_or_context_file_is_refused() {
     }
     assert_eq!(env.ok(&["show", "a"]).json()["status"], "scheduled");
 }
+
+/// What the executor saw in its environment: `NAME=value` lines.
+fn executor_env(env: &mut Env, tag: &str) -> String {
+    let dump = env.dir.path().join(format!("{tag}.env"));
+    let executor = env.script(
+        &format!("{tag}.sh"),
+        &format!("cat >/dev/null; env > '{}'", dump.display()),
+    );
+    env.set("DEFER_EXECUTOR", executor.as_os_str());
+    env.ok(&["schedule", "--id", tag, "--when", "now", "--summary", "x"]);
+    env.ok(&["run"]);
+    fs::read_to_string(&dump).expect("env dump")
+}
+
+/// The database URL (which may hold a password) and libpq's secrets do not reach the
+/// executor unless `DEFER_EXECUTOR_KEEP_SECRETS=1` says so.
+#[test]
+fn the_executor_does_not_inherit_database_secrets() {
+    let secrets = [
+        ("PGPASSWORD", "hunter2"),
+        ("PGPASSFILE", "/home/u/.pgpass"),
+        ("PGSERVICEFILE", "/home/u/.pg_service.conf"),
+        ("DEFER_TEST_DATABASE_URL", "postgres://u:hunter2@db/test"),
+    ];
+    let mut env = Env::new();
+    for (k, v) in secrets {
+        env.set(k, v);
+    }
+    env.set("SOME_USER_SETTING", "kept");
+    let seen = executor_env(&mut env, "strip");
+    assert!(seen.contains("SOME_USER_SETTING=kept"), "{seen}");
+    for (k, _) in secrets {
+        assert!(
+            !seen.contains(&format!("{k}=")),
+            "{k} reached the executor:\n{seen}"
+        );
+    }
+    env.set("DEFER_EXECUTOR_KEEP_SECRETS", "1");
+    let seen = executor_env(&mut env, "keep");
+    for (k, v) in secrets {
+        assert!(
+            seen.contains(&format!("{k}={v}")),
+            "{k} was not passed:\n{seen}"
+        );
+    }
+
+    // With the PostgreSQL store, its own URL (when a test server is configured).
+    if let Some(mut env) = Env::postgres() {
+        let seen = executor_env(&mut env, "pg");
+        assert!(!seen.contains("DEFER_DATABASE_URL="), "{seen}");
+    }
+}
+
+/// A grandchild that leaves the executor's process group with `setsid` is still ended when
+/// the executor times out: the runner is its subreaper and kills what its executors left.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_setsid_grandchild_does_not_outlive_the_executor_timeout() {
+    let mut env = Env::new();
+    let pid_file = env.dir.path().join("grandchild.pid");
+    let executor = env.script(
+        "escape.sh",
+        &format!(
+            "cat >/dev/null; setsid sleep 30 </dev/null >/dev/null 2>&1 & echo $! > '{}'; sleep 60",
+            pid_file.display()
+        ),
+    );
+    env.set("DEFER_EXECUTOR", executor.as_os_str());
+    env.set("DEFER_EXECUTOR_TIMEOUT_SECONDS", "1");
+    env.ok(&["schedule", "--id", "esc", "--when", "now", "--summary", "x"]);
+    env.run(&["run"]);
+    let pid: i32 = fs::read_to_string(&pid_file)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    assert!(pid > 1);
+    // Gone, or at most a zombie about to be reaped by whoever adopted it.
+    let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let alive = state
+        .rsplit_once(')')
+        .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'));
+    if alive && state.contains("(sleep)") {
+        // Clean up the process this test started before failing.
+        // SAFETY: kill takes plain integers; pid > 1 is the sleep our executor started.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    assert!(
+        !(alive && state.contains("(sleep)")),
+        "the setsid grandchild survived: {state}"
+    );
+    let task = env.find("esc").expect("task").to_string();
+    assert!(task.contains("timed out"), "{task}");
+}
