@@ -103,7 +103,11 @@ fn summarize(config: &Config, id: &str, f: &executor::Finished) -> ExecutorRun {
         }
         match fsutil::write_private(&path, &full) {
             Ok(()) => run.output_path = Some(path.display().to_string()),
-            Err(e) => eprintln!("warning: full output of {id} not saved: {e}"),
+            Err(e) => eprintln!(
+                "warning: full output of {} not saved: {}",
+                crate::output::escape(id),
+                crate::output::escape(&e.to_string())
+            ),
         }
         let head = truncate_chars(&stdout, RECORD_OUTPUT_CAP);
         run.output = format!(

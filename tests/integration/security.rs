@@ -763,3 +763,47 @@ fn a_setsid_grandchild_does_not_outlive_the_executor_timeout() {
     let task = env.find("esc").expect("task").to_string();
     assert!(task.contains("timed out"), "{task}");
 }
+
+/// Text from a hand-edited store (ids, summaries, errors) reaches the terminal escaped in
+/// `doctor` and `why`: no ESC or BEL byte gets through.
+#[test]
+fn doctor_and_why_escape_what_the_store_says() {
+    let env = Env::new();
+    env.ok(&["schedule", "--id", "seed", "--when", "1h", "--summary", "x"]);
+    let hostile = "\u{1b}]0;owned\u{7}\u{1b}[31mred";
+    let mut ok: Value =
+        serde_json::from_str(&crate::util::reference_line("ok1", hostile)).expect("json");
+    ok["status"] = Value::from("failed");
+    ok["last_error"] = Value::from(format!("boom {hostile}"));
+    ok["attempts"] = Value::from(1);
+    let mut stuck: Value = serde_json::from_str(&crate::util::reference_line(
+        &format!("bad{hostile}"),
+        hostile,
+    ))
+    .expect("json");
+    stuck["status"] = Value::from("executing");
+    let mut due: Value =
+        serde_json::from_str(&crate::util::reference_line("due1", hostile)).expect("json");
+    due["run_at"] = Value::from("2026-04-08T10:00:00Z");
+    let text = format!("{ok}\n{stuck}\n{due}\n{{\"id\":\"{}\"\n", "\\u001b[2Jx");
+    let mut store = fs::read(env.tasks_file()).expect("store");
+    store.extend_from_slice(text.as_bytes());
+    fs::write(env.tasks_file(), store).expect("write store");
+
+    for args in [
+        &["doctor"][..],
+        &["why", "ok1"],
+        &["why", "due1"],
+        &["run", "-v"],
+        &["why", "bad\u{1b}x"],
+    ] {
+        let run = env.run(args);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            !all.contains('\u{1b}') && !all.contains('\u{7}'),
+            "{args:?} let a control character through: {all:?}"
+        );
+    }
+    let why = env.ok(&["why", "ok1"]).stdout;
+    assert!(why.contains("\\u{1b}"), "{why}");
+}

@@ -873,7 +873,11 @@ fn parse_or_warn(loaded: &Loaded, line: &Line, file: &Path) -> Option<Task> {
     match parse_task(loaded, line, file) {
         Ok(task) => Some(task),
         Err(e) => {
-            eprintln!("warning: {e} (kept as is; `defer check` lists such lines)");
+            // serde's message can quote the record's text.
+            eprintln!(
+                "warning: {} (kept as is; `defer check` lists such lines)",
+                crate::output::escape(&e.to_string())
+            );
             None
         }
     }
