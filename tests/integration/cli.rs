@@ -894,3 +894,34 @@ fn an_executor_killed_by_a_signal_says_so_whatever_it_printed() {
         "{text}"
     );
 }
+
+/// Unknown fields keep their exact text through a change to the record: numbers are not
+/// respelled (a big integer, an exponent, a negative zero), at the top level or nested.
+#[test]
+fn unknown_fields_keep_their_exact_text_through_a_cancel() {
+    let env = Env::new();
+    env.ok(&["schedule", "--id", "seed", "--when", "1h", "--summary", "x"]);
+    let line = crate::util::reference_line("odd", "odd numbers");
+    let custom = r#""custom":123456789012345678901234567890,"e":1e2,"E":1E+2,"z":-0,"f":1.50,"nested":{"n":[1e2, -0.0]}"#;
+    let line = format!("{},{custom}}}", line.strip_suffix('}').expect("object")).replacen(
+        r#""context":{"#,
+        r#""context":{"team_size":1e2,"big":-123456789012345678901234567890,"#,
+        1,
+    );
+    let mut store = fs::read(env.tasks_file()).expect("store");
+    store.extend_from_slice(format!("{line}\n").as_bytes());
+    fs::write(env.tasks_file(), store).expect("write store");
+
+    env.ok(&["cancel", "--id", "odd"]);
+    let text = fs::read_to_string(env.tasks_file()).expect("store");
+    let stored = text
+        .lines()
+        .find(|l| l.contains(r#""id":"odd""#))
+        .expect("the record");
+    assert!(stored.contains(r#""status":"cancelled""#), "{stored}");
+    assert!(stored.contains(custom), "{stored}");
+    assert!(
+        stored.contains(r#""team_size":1e2,"big":-123456789012345678901234567890"#),
+        "{stored}"
+    );
+}

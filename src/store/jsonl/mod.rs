@@ -184,7 +184,8 @@ impl JsonlStore {
                     continue;
                 }
                 if let Some(new) = edit.replace.get(&index) {
-                    out.write_all(new.as_bytes())?;
+                    let kept = crate::record::keep_spelling(loaded.bytes(line), new);
+                    out.write_all(kept.as_bytes())?;
                 } else if line.kind == LineKind::Blank {
                     continue;
                 } else {
