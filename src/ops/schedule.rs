@@ -289,7 +289,17 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         late_after,
         extra: Map::new(),
     };
-    let size = task.to_line().len();
+    let line = task.to_line();
+    // The same check the loader makes, so whatever a front end put in the context (MCP passes
+    // it as data, not as --context-json text), the record reads back.
+    if let Err(e) = crate::store::jsonl::scan::scan(line.as_bytes()) {
+        return Err(Error::Invalid(format!(
+            "the task record would not read back ({}): nest its context at most {} levels deep",
+            e.what,
+            MAX_DEPTH - 1
+        )));
+    }
+    let size = line.len();
     if size > MAX_RECORD_BYTES {
         return Err(Error::Invalid(format!(
             "the task record would be {size} bytes, over the {} KiB limit: a task is a compact \
