@@ -357,15 +357,23 @@ fn parse_context_json(text: &str) -> Result<Context> {
             },
         });
     }
+    // Argument errors, so each front end names the argument its own way.
+    let invalid = |reason: String| Error::Argument {
+        arg: Arg::ContextJson,
+        value: None,
+        problem: ArgProblem::Invalid {
+            reason,
+            example: None,
+        },
+    };
     if !value.is_object() {
-        return Err(Error::Invalid(
-            "--context-json must be a JSON object such as {\"summary\":\"...\",\"key_points\":[\"...\"]}"
-                .into(),
+        return Err(invalid(
+            "must be a JSON object such as {\"summary\":\"...\",\"key_points\":[\"...\"]}".into(),
         ));
     }
     serde_json::from_value(value).map_err(|e| {
-        Error::Invalid(format!(
-            "--context-json has a field of the wrong type ({e}); summary is a string, \
+        invalid(format!(
+            "has a field of the wrong type ({e}); summary is a string, \
              key_points/artifacts/constraints are lists of strings"
         ))
     })
