@@ -18,11 +18,17 @@
 pub mod args;
 pub mod tools;
 
+mod oversized;
+
 use std::io;
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CustomRequest, CustomResult, ErrorCode, ErrorData, Implementation, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ServerHandler, ServiceExt, tool_handler};
 
 use crate::config::Config;
@@ -78,6 +84,27 @@ impl ServerHandler for DeferServer {
             )
             .with_instructions(self.instructions())
     }
+
+    /// The stand-in for a request too large to read (see [`oversized`]): answered with an
+    /// error the client can see, instead of the silence of a dropped line.
+    fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> impl Future<Output = std::result::Result<CustomResult, ErrorData>> + Send + '_ {
+        let answer = if request.method == oversized::METHOD {
+            let bytes = request
+                .params
+                .as_ref()
+                .and_then(|p| p.get("bytes"))
+                .and_then(|b| b.as_u64())
+                .unwrap_or_default();
+            ErrorData::invalid_request(oversized::message(bytes), None)
+        } else {
+            ErrorData::new(ErrorCode::METHOD_NOT_FOUND, request.method, None)
+        };
+        std::future::ready(Err(answer))
+    }
 }
 
 /// Serves MCP on stdin/stdout, over `store`, until the client closes stdin.
@@ -93,8 +120,11 @@ pub fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
         .build()
         .map_err(Error::io("starting the MCP runtime for", "stdio"))?;
     runtime.block_on(async move {
+        // Requests reach rmcp through a filter that answers those over its line limit.
+        let (to_rmcp, from_filter) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(oversized::filter(tokio::io::stdin(), to_rmcp));
         let running = server
-            .serve(rmcp::transport::stdio())
+            .serve((from_filter, tokio::io::stdout()))
             .await
             .map_err(|e| stdio_error(e.to_string()))?;
         running

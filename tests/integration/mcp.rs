@@ -885,3 +885,31 @@ fn the_official_python_sdk_drives_the_server() {
     let task = env.find("interop_1").expect("the client's task");
     assert_eq!(task["status"], "cancelled");
 }
+
+/// A request over the 16 MiB line limit gets an error answer with its id (rmcp alone drops it
+/// without a word, and the client waits forever); the server then keeps answering.
+#[test]
+fn a_request_over_the_line_limit_is_answered_and_the_server_keeps_serving() {
+    let env = Env::new();
+    let mut server = Server::ready(&env);
+    let big = "x".repeat(17 * 1024 * 1024);
+    let line = json!({
+        "jsonrpc": "2.0",
+        "id": 4242,
+        "method": "tools/call",
+        "params": {"name": "schedule_task", "arguments": {"when": "1h", "summary": big}}
+    })
+    .to_string();
+    server.send_line(&line);
+    let answer = server.response(4242);
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("over the 16 MiB limit")
+            && message.contains(&(line.len() + 1).to_string()),
+        "{answer}"
+    );
+    server.ok("normalize_time", json!({"when": "1h"}));
+    let finished = server.finish();
+    assert!(finished.status.success(), "{}", finished.stderr);
+    assert!(env.records().is_empty());
+}
