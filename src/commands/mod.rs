@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod list;
 pub mod logs;
 pub mod mcp;
+pub mod progress;
 pub mod reorient;
 pub mod reschedule;
 pub mod retry;

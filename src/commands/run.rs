@@ -1,7 +1,10 @@
 //! `defer run`: the cron entry point. Quiet unless `-v`, because cron mails any output.
 //! `defer run --id ID` runs one scheduled task now, due or not, and prints its record.
 
+use std::sync::Arc;
+
 use crate::cli::RunArgs;
+use crate::commands::progress;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::output;
@@ -22,6 +25,9 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
     if let Some(id) = &args.id {
         return run_now(config, store, id, args.verbose);
     }
+    // With -v on a terminal, a progress bar over the claimed tasks (on stderr).
+    let bar = (args.verbose && progress::on_terminal())
+        .then(|| Arc::new(progress::RunBar(progress::counter("tasks"))));
     let report = runner::run(
         config,
         store,
@@ -32,8 +38,13 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
             // bounded by DEFER_EXECUTOR_TIMEOUT_SECONDS), claimed tasks not yet started go
             // back to `scheduled` unchanged.
             stop: Some(runner::stop_on_signals()),
+            progress: bar.clone().map(|b| b as Arc<dyn runner::Progress>),
         },
-    )?;
+    );
+    if let Some(bar) = &bar {
+        bar.0.finish_and_clear();
+    }
+    let report = report?;
     if report.released > 0 {
         eprintln!(
             "defer: stopped by a signal: running executors finished and were recorded; {} \
@@ -62,6 +73,7 @@ fn run_now(config: &Config, store: &dyn Store, id: &str, verbose: bool) -> Resul
             verbose,
             watch: false,
             stop: Some(runner::stop_on_signals()),
+            progress: None,
         },
     )?;
     if verbose {

@@ -486,6 +486,8 @@ fn on_pty(env: &Env, cols: u16, args: &str) -> Option<String> {
     if let Some(path) = std::env::var_os("PATH") {
         cmd.env("PATH", path);
     }
+    // A terminal says what it is (indicatif draws nothing without TERM).
+    cmd.env("TERM", "xterm-256color");
     for (k, v) in &env.vars {
         cmd.env(k, v);
     }
@@ -784,4 +786,60 @@ fn man_page_is_roff_from_the_same_definitions() {
     for command in ["schedule", "logs", "retry", "reschedule", "completions"] {
         assert!(page.contains(command), "{command} missing");
     }
+}
+
+// progress ---------------------------------------------------------------------------------
+
+/// A runtime dir with `n` due tasks in the reference format.
+fn many_due(env: &Env, n: usize) -> PathBuf {
+    let dir = env.dir.path().join("many");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&crate::util::reference_line(
+            &format!("t{i}"),
+            &format!("task {i}"),
+        ));
+        text.push('\n');
+    }
+    std::fs::write(dir.join("deferred.jsonl"), text).expect("write");
+    dir
+}
+
+#[test]
+fn long_work_shows_a_progress_bar_on_a_terminal_and_nothing_when_piped() {
+    let env = Env::new();
+    let source = many_due(&env, 1200);
+    let source = source.to_str().expect("utf8");
+    // Piped: the one summary line, as before.
+    let run = env.ok(&["import", "--runtime-dir", source]);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        format!("imported 1200 active and 0 archived task(s) from {source}\n")
+    );
+    let run = env.ok(&["run", "-v"]);
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        run.stdout.lines().count(),
+        1201,
+        "one line per task and the summary"
+    );
+    assert!(!run.stdout.contains('\u{1b}'));
+
+    // On a terminal: a bar (on stderr), cleared at the end; the -v lines still print.
+    let other = Env::new();
+    let Some(screen) = on_pty(&other, 100, &format!("import --runtime-dir '{source}'")) else {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    };
+    assert!(screen.contains("tasks read"), "{screen:?}");
+    assert!(screen.contains("imported 1200 active"), "{screen:?}");
+    let screen = on_pty(&other, 100, "run -v").expect("pty");
+    assert!(screen.contains("/1200 tasks"), "{screen:?}");
+    assert!(
+        screen.contains("completed t1199 (prompt_prepared)"),
+        "{screen:?}"
+    );
+    assert!(screen.contains("claimed 1200 completed 1200"), "{screen:?}");
 }
