@@ -97,8 +97,15 @@ pub enum Command {
     /// Print a shell completion script (task ids complete too).
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
-    /// Print the manual page (roff) to stdout.
-    Man,
+    /// Print the manual page (roff) to stdout: defer(1), or a command's own page.
+    Man(ManArgs),
+}
+
+/// Flags of `defer man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command whose page to print (`defer man schedule` prints defer-schedule(1)).
+    pub command: Option<String>,
 }
 
 const COMPLETIONS_HELP: &str = "\
@@ -443,12 +450,52 @@ fn parse_retries(s: &str) -> Result<u32, String> {
 /// `defer --when ...` without a subcommand means `defer schedule --when ...` (the reference's
 /// form). Rewrites the arguments before clap sees them.
 pub fn implicit_schedule(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let first = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
-    let is_flag = first.starts_with("--")
-        && !matches!(first, "--help" | "--version" | "--color")
-        && !first.starts_with("--color=");
+    // The global `--color WHEN` may come first: look past it.
+    let mut at = 1;
+    loop {
+        match args.get(at).and_then(|a| a.to_str()) {
+            Some("--color") => at += 2,
+            Some(a) if a.starts_with("--color=") => at += 1,
+            _ => break,
+        }
+    }
+    let first = args.get(at).and_then(|a| a.to_str()).unwrap_or("");
+    let is_flag = first.starts_with("--") && !matches!(first, "--help" | "--version");
     if is_flag {
-        args.insert(1, "schedule".into());
+        args.insert(at, "schedule".into());
     }
     args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::implicit_schedule;
+
+    fn rewrite(args: &[&str]) -> Vec<String> {
+        implicit_schedule(args.iter().map(Into::into).collect())
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_leading_flag_means_schedule_even_after_color() {
+        assert_eq!(
+            rewrite(&["defer", "--when", "1h"]),
+            ["defer", "schedule", "--when", "1h"]
+        );
+        assert_eq!(
+            rewrite(&["defer", "--color", "never", "--when", "1h"]),
+            ["defer", "--color", "never", "schedule", "--when", "1h"]
+        );
+        assert_eq!(
+            rewrite(&["defer", "--color=always", "list"]),
+            ["defer", "--color=always", "list"]
+        );
+        assert_eq!(
+            rewrite(&["defer", "--color", "never", "list"]),
+            ["defer", "--color", "never", "list"]
+        );
+        assert_eq!(rewrite(&["defer", "--help"]), ["defer", "--help"]);
+    }
 }

@@ -36,7 +36,7 @@ pub fn run(cli: cli::Cli) -> Result<()> {
     // stop a shell from loading its completions).
     match &cli.command {
         cli::Command::Completions(args) => return commands::completions::completions(args),
-        cli::Command::Man => return commands::completions::man(),
+        cli::Command::Man(args) => return commands::completions::man(args),
         _ => {}
     }
     let config = Config::from_env()?;

@@ -11,7 +11,7 @@ use std::io::Write;
 use clap::CommandFactory;
 use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
 
-use crate::cli::{Cli, CompletionsArgs, Shell};
+use crate::cli::{Cli, CompletionsArgs, ManArgs, Shell};
 use crate::error::{Error, Result};
 
 /// The environment variable the scripts set when they call `defer` back.
@@ -33,10 +33,26 @@ pub fn completions(args: &CompletionsArgs) -> Result<()> {
     write_stdout(&script)
 }
 
-/// The CLI: `defer man`.
-pub fn man() -> Result<()> {
+/// The CLI: `defer man [COMMAND]`.
+pub fn man(args: &ManArgs) -> Result<()> {
+    let mut cli = Cli::command().disable_help_subcommand(true);
+    // Built, each subcommand knows its full name (`defer-schedule`) and usage.
+    cli.build();
+    let command = match &args.command {
+        None => cli,
+        Some(name) => cli
+            .find_subcommand(name)
+            .filter(|c| !c.is_hide_set())
+            .cloned()
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "no command {:?}; `defer --help` lists them",
+                    crate::output::escape(name)
+                ))
+            })?,
+    };
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    clap_mangen::Man::new(command)
         .render(&mut page)
         .map_err(Error::io("writing", "the manual page"))?;
     write_stdout(&page)

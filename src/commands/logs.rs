@@ -156,7 +156,7 @@ impl Printer {
             }
             (None, _) => {
                 self.heading("prompt")?;
-                self.note("no prompt artifact: the task has not run yet")
+                self.note("no prompt artifact (it is written when the task runs)")
             }
         }
     }

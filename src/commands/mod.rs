@@ -58,6 +58,6 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
         Command::Doctor(args) => doctor::run(config, args),
         Command::Why(args) => why::run(config, &*open()?, args),
         Command::Completions(args) => completions::completions(&args),
-        Command::Man => completions::man(),
+        Command::Man(args) => completions::man(&args),
     }
 }

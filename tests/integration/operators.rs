@@ -786,6 +786,29 @@ fn man_page_is_roff_from_the_same_definitions() {
     for command in ["schedule", "logs", "retry", "reschedule", "completions"] {
         assert!(page.contains(command), "{command} missing");
     }
+    let page = env.ok(&["man", "reschedule"]).stdout;
+    assert!(page.contains(".TH defer-reschedule 1"), "{page}");
+    assert!(page.contains("\\-\\-series"), "{page}");
+    let run = env.fails(&["man", "nope"]);
+    assert!(run.stderr.contains("no command \"nope\""), "{}", run.stderr);
+    // man(1), where installed, renders the page without complaint.
+    let path = env.dir.path().join("defer.1");
+    std::fs::write(&path, env.ok(&["man"]).stdout).expect("write");
+    if let Ok(out) = Command::new("man")
+        .args(["--warnings", "-E", "UTF-8", "-l"])
+        .arg(&path)
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "80")
+        .output()
+    {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("reschedule"), "{text}");
+    }
 }
 
 // progress ---------------------------------------------------------------------------------
