@@ -279,7 +279,6 @@ pub fn task_card(term: &Terminal, config: &Config, record: &Value) -> String {
     add("status", String::from("-"));
     add("summary", text(record, "/context/summary"));
     add("due", at("/run_at"));
-    add("as typed", text(record, "/when"));
     let mut kind = text(record, "/intent");
     let mode = text(record, "/execution/mode");
     if !mode.is_empty() {
