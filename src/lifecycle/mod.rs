@@ -52,8 +52,10 @@ pub enum Reason {
     ExecutorTimeout,
     /// `DEFER_EXECUTOR` could not be started.
     ExecutorUnusable,
-    /// The prompt artifact could not be written.
+    /// The prompt artifact could not be written (a host problem: no attempt is spent).
     PromptNotWritten,
+    /// Claimed by a runner that died before starting it (no attempt is spent).
+    NotStarted,
     /// The record's id cannot name a file.
     InvalidId,
     /// Found `executing` with its runner gone.
@@ -87,6 +89,7 @@ impl Reason {
             Reason::InvalidId => "invalid_id",
             Reason::Interrupted => "interrupted",
             Reason::Released => "stopping",
+            Reason::NotStarted => "not_started",
             Reason::Missed => "missed",
             Reason::Cancelled => "cancelled",
             Reason::SeriesEnded => "series_ended",
@@ -154,6 +157,14 @@ pub fn claim(mut task: Task, now: Timestamp) -> Task {
 pub fn release(mut task: Task) -> Change {
     task.status = Status::Scheduled;
     Change::new(task, Reason::Released)
+}
+
+/// Found `executing` with its runner gone, and the runner's start journal says it never
+/// started it: back to `scheduled`, no attempt spent (only a started task can have done
+/// anything).
+pub fn never_started(mut task: Task) -> Change {
+    task.status = Status::Scheduled;
+    Change::new(task, Reason::NotStarted)
 }
 
 /// What an executor run produced, already capped for the record.
@@ -237,19 +248,13 @@ pub fn finish(
             task.result = Some(result(ResultType::ExecutorFailed, prompt_path));
             Change::new(task, Reason::ExecutorUnusable)
         }
+        // A full or broken log dir is the host's fault, not the task's: no attempt is spent,
+        // the task waits for the next wake, and the runner reports the failure.
         Happened::PromptNotWritten { error } => {
-            let run = ExecutorRun {
-                error: Some(format!("could not write the prompt artifact: {error}")),
-                ..ExecutorRun::default()
-            };
-            failed_attempt(
-                task,
-                now,
-                prompt_path,
-                run,
-                &policy.retry,
-                Reason::PromptNotWritten,
-            )
+            let mut task = task;
+            task.status = Status::Scheduled;
+            task.last_error = Some(format!("could not write the prompt artifact: {error}"));
+            Change::new(task, Reason::PromptNotWritten)
         }
         Happened::InvalidId { error } => {
             let mut task = task;

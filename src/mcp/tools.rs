@@ -488,7 +488,7 @@ pub(super) fn normalize_time(config: &Config, arguments: JsonObject) -> Result<R
     let a: TimeArgs = args::parse("normalize_time", TIME_EXAMPLE, arguments)?;
     let now = config.clock.now_zoned();
     let at = when::parse(&a.when, &now).map_err(Error::from)?;
-    let description = when::describe(&at, &now);
+    let description = when::describe_as_typed(&a.when, &at, &now);
     let instant = Stamp(at.timestamp());
     // Compared at whole seconds, as schedule_task stores them.
     let in_past = at.timestamp().as_second() < now.timestamp().as_second();

@@ -16,3 +16,4 @@ mod recurring;
 mod runner;
 mod security;
 mod stores;
+mod time_words;

@@ -1176,3 +1176,96 @@ fn a_watcher_reports_an_unreadable_due_line_once_and_does_not_spin() {
         "kept as is"
     );
 }
+
+#[test]
+fn a_killed_runner_costs_an_attempt_only_for_the_task_it_had_started() {
+    let mut env = Env::new();
+    let lines: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|id| reference_line(id, "x"))
+        .collect();
+    write_store(&env, &lines);
+    // Concurrency 1: the runner claims all three, starts "a" and hangs in it.
+    interrupt_runner(&mut env, "a");
+    for id in ["b", "c"] {
+        assert_eq!(active(&env, id).expect(id)["status"], "executing");
+    }
+    // `why` predicts what recovery will do, from the same journal.
+    let why = env.ok(&["why", "a"]).stdout;
+    assert!(why.contains("counts this as a failed attempt"), "{why}");
+    let why = env.ok(&["why", "b"]).stdout;
+    assert!(why.contains("with no attempt spent"), "{why}");
+    let ok = env.script("ok.sh", "cat >/dev/null\necho fine");
+    env.set("DEFER_EXECUTOR", ok.as_os_str());
+    env.ok(&["run"]);
+    let a = archived(&env, "a").expect("a");
+    assert_eq!(
+        a["status"], "failed",
+        "a had started: an interrupted attempt"
+    );
+    assert!(
+        a["error"]
+            .as_str()
+            .expect("error")
+            .starts_with("interrupted")
+    );
+    for id in ["b", "c"] {
+        let t = archived(&env, id).expect(id);
+        assert_eq!(
+            t["status"], "completed",
+            "{id} never started: it simply runs: {t}"
+        );
+        assert_eq!(t["attempts"], 0, "{t}");
+        assert!(t.get("last_error").is_none(), "{t}");
+    }
+    assert_eq!(
+        log_lines(&env, "reason=not_started").len(),
+        2,
+        "{}",
+        env.log()
+    );
+}
+
+#[test]
+fn a_watcher_stops_when_its_runtime_dir_is_opened_to_others() {
+    let mut env = Env::new();
+    env.unset("DEFER_NOW");
+    let mut watcher = env
+        .cmd(&["run", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watcher");
+    let wake = env.runtime().join(".runner-wake.json");
+    assert!(wait_until(Duration::from_secs(10), || wake.exists()));
+    env.ok(&[
+        "schedule",
+        "--when",
+        "1h",
+        "--summary",
+        "x",
+        "--id",
+        "later",
+    ]);
+    fs::set_permissions(env.runtime(), fs::Permissions::from_mode(0o777)).expect("chmod");
+    // Any change wakes it; the next pass checks the dir before reading the store.
+    fs::write(env.runtime().join("poke"), b"").expect("poke");
+    fs::set_permissions(env.tasks_file(), fs::Permissions::from_mode(0o600)).expect("touch");
+    let stopped = wait_until(Duration::from_secs(10), || {
+        matches!(watcher.try_wait(), Ok(Some(_)))
+    });
+    if !stopped {
+        signal_child(&watcher, libc::SIGKILL);
+    }
+    let out = watcher.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    fs::set_permissions(env.runtime(), fs::Permissions::from_mode(0o700)).expect("chmod back");
+    assert!(stopped, "the watcher must stop: {stderr}");
+    assert!(!out.status.success());
+    assert!(stderr.contains("chmod 700"), "{stderr}");
+    assert!(
+        env.log().contains("runner stopped reason=permissions"),
+        "{}",
+        env.log()
+    );
+}
