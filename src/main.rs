@@ -2,12 +2,17 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+use clap_complete::CompleteEnv;
 
 use agent_defer::cli::{Cli, implicit_schedule};
 
 fn main() -> ExitCode {
+    // A shell asking for completions (`COMPLETE=bash defer -- defer show ta`): answer, exit.
+    CompleteEnv::with_factory(Cli::command)
+        .var(agent_defer::commands::completions::COMPLETE_VAR)
+        .complete();
     let args = implicit_schedule(std::env::args_os().collect());
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,

@@ -1,8 +1,11 @@
-//! `defer list`: records as a JSON array, streamed to stdout as they are read.
+//! `defer list`: records as a JSON array, streamed to stdout as they are read; on a terminal
+//! (without `--json`/`--compact`), a table instead (`commands/view.rs`).
 
 use std::io::{self, BufWriter, Write};
 
-use crate::cli::ListArgs;
+use crate::cli::{ColorChoice, ListArgs};
+use crate::commands::view::{self, Terminal};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::record::Status;
 use crate::store::jsonl::scan;
@@ -67,7 +70,22 @@ pub fn write_array(
 }
 
 /// The CLI.
-pub fn run(store: &dyn Store, args: ListArgs) -> Result<()> {
+pub fn run(config: &Config, store: &dyn Store, args: ListArgs, color: ColorChoice) -> Result<()> {
+    if let Some(term) = Terminal::detect(color, args.json || args.compact) {
+        let mut records = Vec::new();
+        let problems = store.list(&query(&args), &mut |bytes| {
+            records.push(serde_json::from_slice(bytes).map_err(|source| Error::Json {
+                what: "a stored record".into(),
+                source,
+            })?);
+            Ok(())
+        })?;
+        warn(&problems);
+        if records.is_empty() {
+            return crate::output::print("no tasks (`defer list --all` includes the archives)");
+        }
+        return crate::output::print(view::task_table(&term, config, &records).trim_end());
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     let problems = match write_array(store, &query(&args), args.compact, &mut out) {
@@ -78,7 +96,13 @@ pub fn run(store: &dyn Store, args: ListArgs) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    for p in &problems {
+    warn(&problems);
+    Ok(())
+}
+
+/// One warning line per store line that is not a record.
+fn warn(problems: &[crate::store::Problem]) {
+    for p in problems {
         eprintln!(
             "warning: {} line {}: {} (kept as is; `defer check` lists such lines)",
             p.file.display(),
@@ -86,5 +110,4 @@ pub fn run(store: &dyn Store, args: ListArgs) -> Result<()> {
             p.reason
         );
     }
-    Ok(())
 }

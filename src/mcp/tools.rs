@@ -386,6 +386,7 @@ pub(super) fn list_tasks(
     let query = list::query(&cli::ListArgs {
         statuses,
         all,
+        json: false,
         compact: false,
     });
     let limit = a.limit.unwrap_or(DEFAULT_LIMIT);

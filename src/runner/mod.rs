@@ -99,11 +99,44 @@ pub struct RunOptions {
     /// Set by SIGTERM/SIGINT in `--watch`: start no new executor; claimed tasks not yet
     /// started go back to `scheduled`; running executors finish and are recorded.
     pub stop: Option<&'static AtomicBool>,
+    /// Told how the run advances (the CLI draws a progress bar on a terminal).
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
+}
+
+/// Hears how a run advances: tasks claimed, tasks whose executor finished, and the `-v`
+/// lines, which it prints so that they do not tear whatever it draws.
+pub trait Progress: Send + Sync + std::fmt::Debug {
+    /// `n` more tasks were claimed.
+    fn claimed(&self, n: usize);
+    /// One claimed task has finished (its outcome is about to be recorded).
+    fn finished(&self);
+    /// Prints one `-v` line to stdout.
+    fn println(&self, line: &str);
 }
 
 impl RunOptions {
     pub(super) fn stopping(&self) -> bool {
         self.stop.is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+
+    /// Prints a `-v` line (through the progress reporter when there is one).
+    pub(super) fn say(&self, line: &str) {
+        match &self.progress {
+            Some(progress) => progress.println(line),
+            None => println!("{line}"),
+        }
+    }
+
+    fn claimed(&self, n: usize) {
+        if let Some(progress) = &self.progress {
+            progress.claimed(n);
+        }
+    }
+
+    pub(super) fn finished(&self) {
+        if let Some(progress) = &self.progress {
+            progress.finished();
+        }
     }
 }
 
@@ -165,6 +198,7 @@ pub fn run_one(
         ],
     );
     report.claimed = 1;
+    options.claimed(1);
     let journal = match store.start_journal() {
         Some(path) => Some(journal::StartJournal::resume(&path)?),
         None => None,
@@ -303,6 +337,7 @@ pub(super) fn pass(
             break;
         }
         report.claimed += claimed.len();
+        options.claimed(claimed.len());
         for task in &claimed {
             handled.insert(task.id.clone());
             audit.log(

@@ -85,6 +85,7 @@ pub(super) fn execute_all(
             match rx.recv_timeout(wait) {
                 Ok(task) => {
                     received += 1;
+                    options.finished();
                     batch.push(task);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -213,7 +214,7 @@ pub(super) fn log_outcome(
             };
             audit.log(now, "executed", &[("id", &task.id), ("mode", mode)]);
             if options.verbose {
-                println!("completed {} ({mode})", escape(&task.id));
+                options.say(&format!("completed {} ({mode})", escape(&task.id)));
             }
         }
         Status::Scheduled => {
@@ -229,12 +230,12 @@ pub(super) fn log_outcome(
                 ],
             );
             if options.verbose {
-                println!(
+                options.say(&format!(
                     "retry {} (attempt {} failed: {}; next run {next})",
                     escape(&task.id),
                     task.attempts,
                     one_line(task.last_error.as_deref().unwrap_or(""))
-                );
+                ));
             }
         }
         Status::Cancelled => {
@@ -246,7 +247,11 @@ pub(super) fn log_outcome(
                 &[("id", &task.id), ("reason", &one_line(&reason))],
             );
             if options.verbose {
-                println!("skipped {}: {}", escape(&task.id), one_line(&reason));
+                options.say(&format!(
+                    "skipped {}: {}",
+                    escape(&task.id),
+                    one_line(&reason)
+                ));
             }
         }
         _ => {
@@ -262,7 +267,7 @@ pub(super) fn log_outcome(
                 ],
             );
             if options.verbose {
-                println!("failed {}: {error}", escape(&task.id));
+                options.say(&format!("failed {}: {error}", escape(&task.id)));
             }
         }
     }
@@ -282,7 +287,7 @@ pub(super) fn log_outcome(
             ],
         );
         if options.verbose {
-            println!("next {} at {run_at}", escape(&next.id));
+            options.say(&format!("next {} at {run_at}", escape(&next.id)));
         }
     }
 }

@@ -9,6 +9,7 @@ mod doctor;
 mod examples;
 mod faults;
 mod mcp;
+mod operators;
 mod postgres;
 mod props;
 mod recurring;
