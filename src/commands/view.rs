@@ -91,7 +91,12 @@ impl Terminal {
 
     /// A status cell, coloured by state.
     fn status(&self, status: &str) -> Cell {
-        let cell = Cell::new(output::escape(status));
+        self.status_text(status, status)
+    }
+
+    /// A cell showing `shown`, coloured by the state `status`.
+    fn status_text(&self, status: &str, shown: &str) -> Cell {
+        let cell = Cell::new(output::escape(shown));
         if !self.color {
             return cell;
         }
@@ -173,8 +178,15 @@ fn attempts(record: &Value) -> String {
 /// Each row is one line; the summary (and anything else too wide) is cut with `…`.
 pub fn task_table(term: &Terminal, config: &Config, records: &[Value]) -> String {
     let mut table = term.table();
-    let any_series = records.iter().any(|r| r.pointer("/series/rule").is_some());
     let wide = term.width >= WIDE;
+    // Ids are long (34 characters) and never cut, so a narrow terminal keeps the summary
+    // readable by marking series members with `↻` after the status (the rule is in
+    // `defer show`) and by showing attempts only when some task has retries or used any.
+    let any_series = wide && records.iter().any(|r| r.pointer("/series/rule").is_some());
+    let show_runs = wide
+        || records.iter().any(|r| {
+            r["attempts"].as_u64().unwrap_or(0) > 0 || r["max_retries"].as_u64().unwrap_or(0) > 0
+        });
     let due_header = if wide {
         format!("DUE ({})", output::escape(&config.clock.zone_name()))
     } else {
@@ -184,8 +196,10 @@ pub fn task_table(term: &Terminal, config: &Config, records: &[Value]) -> String
         term.header("ID"),
         term.header("STATUS"),
         term.header(&due_header),
-        term.header("RUNS"),
     ];
+    if show_runs {
+        header.push(term.header("RUNS"));
+    }
     if any_series {
         header.push(term.header("SERIES"));
     }
@@ -201,12 +215,20 @@ pub fn task_table(term: &Terminal, config: &Config, records: &[Value]) -> String
                 }
             })
             .unwrap_or_default();
+        let status = record.get("status").and_then(Value::as_str).unwrap_or("");
+        let marked = if !wide && record.pointer("/series/rule").is_some() {
+            format!("{status} ↻")
+        } else {
+            status.to_string()
+        };
         let mut cells = vec![
             Cell::new(text(record, "/id")),
-            term.status(record.get("status").and_then(Value::as_str).unwrap_or("")),
+            term.status_text(status, &marked),
             Cell::new(due),
-            Cell::new(attempts(record)).set_alignment(CellAlignment::Right),
         ];
+        if show_runs {
+            cells.push(Cell::new(attempts(record)).set_alignment(CellAlignment::Right));
+        }
         if any_series {
             cells.push(Cell::new(text(record, "/series/rule")));
         }
@@ -216,12 +238,7 @@ pub fn task_table(term: &Terminal, config: &Config, records: &[Value]) -> String
         table.add_row(row);
     }
     // Ids are what people copy: never cut them. Status and runs are short.
-    let mut constraints = vec![
-        ColumnConstraint::ContentWidth,
-        ColumnConstraint::ContentWidth,
-        ColumnConstraint::ContentWidth,
-        ColumnConstraint::ContentWidth,
-    ];
+    let mut constraints = vec![ColumnConstraint::ContentWidth; if show_runs { 4 } else { 3 }];
     if any_series {
         constraints.push(ColumnConstraint::UpperBoundary(Width::Fixed(if wide {
             24

@@ -590,7 +590,10 @@ fn table_on_a_terminal_fits_80_columns_and_escapes_stored_text() {
         "shown escaped: {screen}"
     );
     assert!(row("evil").contains("in 30m"), "{screen}");
-    assert!(row("wide").contains("every 1d"), "{screen}");
+    assert!(
+        row("wide").contains("scheduled ↻"),
+        "a narrow table marks series members; the rule is in `show`: {screen}"
+    );
     assert!(row("wide").contains("日本"), "{screen}");
     assert!(row("wide").ends_with('…'), "cut: {screen}");
     assert!(row("long").contains("0/3"), "{screen}");
