@@ -61,6 +61,14 @@ pub enum Error {
     #[error("task id {0:?} is already in the store; choose another id or leave it out")]
     DuplicateId(String),
 
+    /// An explicit id that a task in the archive already carries: reusing it would make
+    /// `show` and `why` ambiguous.
+    #[error(
+        "task id {0:?} belongs to a finished task in the archive (`defer show {0}` shows it); \
+         choose another id"
+    )]
+    ArchivedId(String),
+
     /// No record with this id exists (the wording is the reference tool's).
     #[error("Task not found: {0}")]
     NotFound(String),

@@ -347,6 +347,9 @@ impl Store for JsonlStore {
             if find_line(&loaded, &task.id).is_some() {
                 return Err(Error::DuplicateId(task.id.clone()));
             }
+            if self.find_archived_line(&task.id)?.is_some() {
+                return Err(Error::ArchivedId(task.id.clone()));
+            }
         } else if self.id_in_tail(&task.id)? {
             return Err(Error::DuplicateId(task.id.clone()));
         }
