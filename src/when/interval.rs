@@ -71,6 +71,7 @@ pub fn parse_interval(expr: &str) -> Result<Interval, TimeError> {
     if expr.is_empty() {
         return Err(TimeError::Empty);
     }
+    super::error::check_length(expr)?;
     let ctx = Ctx { expr, zone: None };
     match parse_ast(&ctx)? {
         Ast::Relative { dur, clock: None } if dur.months > 0 || dur.days > 0 || dur.nanos > 0 => {
@@ -81,7 +82,7 @@ pub fn parse_interval(expr: &str) -> Result<Interval, TimeError> {
             })
         }
         Ast::Relative { clock: None, .. } => {
-            Err(ctx.unsupported("a repeat interval must be more than zero"))
+            Err(ctx.unsupported("a duration must be more than zero"))
         }
         _ => Err(ctx.unsupported("expected a duration such as 1d, 2h, 30m or 1 week")),
     }
