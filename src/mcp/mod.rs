@@ -16,14 +16,19 @@
 //! that reads and answers protocol messages.
 
 pub mod args;
+pub mod resources;
 pub mod tools;
 
 use std::io;
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{ServerHandler, ServiceExt, tool_handler};
+use rmcp::model::{
+    Implementation, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -44,10 +49,18 @@ pub struct DeferServer {
 impl DeferServer {
     /// A server over `store`, with times read in `config`'s zone and clock.
     pub fn new(config: Config, store: Arc<dyn Store>) -> DeferServer {
+        let mut tool_router = DeferServer::tool_router();
+        let note = tools::zone_note(&config);
+        for name in tools::TIME_TOOLS {
+            if let Some(route) = tool_router.map.get_mut(name) {
+                let text = route.attr.description.take().unwrap_or_default();
+                route.attr.description = Some(format!("{text}{note}").into());
+            }
+        }
         DeferServer {
             config: Arc::new(config),
             store,
-            tool_router: DeferServer::tool_router(),
+            tool_router,
             turn: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
@@ -70,13 +83,50 @@ impl DeferServer {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for DeferServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("defer", env!("CARGO_PKG_VERSION"))
-                    .with_title("agent-defer")
-                    .with_description("Deferred tasks for AI agents: schedule, list, cancel."),
-            )
-            .with_instructions(self.instructions())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("defer", env!("CARGO_PKG_VERSION"))
+                .with_title("agent-defer")
+                .with_description(
+                    "Deferred tasks for AI agents: schedule, list, reschedule, retry, cancel.",
+                ),
+        )
+        .with_instructions(self.instructions())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        self.on_store(|_, store| resources::list(store))
+            .await
+            .map_err(panicked)?
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let uri = request.uri;
+        self.on_store(move |_, store| resources::read(store, &uri))
+            .await
+            .map_err(panicked)?
+            .map(ReadResourceResponse::from)
     }
 }
 
@@ -103,6 +153,14 @@ pub fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
             .map_err(|e| stdio_error(e.to_string()))?;
         Ok(())
     })
+}
+
+/// A store call that panicked: an internal error, and the server carries on.
+fn panicked(e: tokio::task::JoinError) -> ErrorData {
+    ErrorData::internal_error(
+        format!("internal error: the request did not complete ({e}); it can be retried"),
+        None,
+    )
 }
 
 /// The session could not start or ended abnormally; either way the cause is the conversation

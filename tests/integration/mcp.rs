@@ -16,12 +16,15 @@ use crate::util::{Env, defer_bin};
 /// How long any one answer may take; generous for a loaded CI machine.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-const TOOLS: [&str; 5] = [
+const TOOLS: [&str; 8] = [
     "cancel_task",
     "list_tasks",
     "normalize_time",
+    "reschedule_task",
+    "retry_task",
     "schedule_task",
     "show_task",
+    "task_output",
 ];
 
 /// A running `defer mcp` and the client side of its stdio.
@@ -583,10 +586,7 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "schedule_task",
             json!({"when": "1h", "summary": "x", "intent": "later"}),
-            &[
-                "unknown intent \"later\"",
-                "resume_task, notify, execute_action",
-            ],
+            &["intent \"later\": use one of resume_task, notify, execute_action"],
         ),
         (
             "schedule_task",
@@ -606,7 +606,7 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "list_tasks",
             json!({"status": 3}),
-            &["status must be a status name or a list"],
+            &["status must be a list, not the number 3"],
         ),
         // Arguments that do not fit the schema: the field is named and a valid call shown.
         (
@@ -617,17 +617,17 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "schedule_task",
             json!({"when": 30, "summary": "x"}),
-            &["`when` must be a string, not the number 30"],
+            &["when must be a string, not the number 30"],
         ),
         (
             "schedule_task",
             json!({"when": "1h", "summary": "x", "max_retries": "two"}),
-            &["`max_retries` must be a whole number"],
+            &["max_retries must be a whole number from 0 to 4294967295"],
         ),
         (
             "schedule_task",
             json!({"when": "1h", "summary": "x", "key_points": "one"}),
-            &["`key_points` must be a list"],
+            &["key_points must be a list"],
         ),
         (
             "schedule_task",
