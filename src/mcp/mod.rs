@@ -17,6 +17,7 @@
 
 pub mod args;
 pub mod resources;
+pub mod stdio;
 pub mod tools;
 
 use std::io;
@@ -143,15 +144,20 @@ pub fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
         .build()
         .map_err(Error::io("starting the MCP runtime for", "stdio"))?;
     runtime.block_on(async move {
-        let running = server
-            .serve(rmcp::transport::stdio())
+        // rmcp speaks to the pre-processor in `stdio`, which speaks to the client.
+        let rmcp = move |input, output| {
+            tokio::spawn(async move {
+                let running = server
+                    .serve((input, output))
+                    .await
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+                running.waiting().await.map_err(io::Error::other)?;
+                Ok(())
+            })
+        };
+        stdio::serve(rmcp, tokio::io::stdin(), tokio::io::stdout())
             .await
-            .map_err(|e| stdio_error(e.to_string()))?;
-        running
-            .waiting()
-            .await
-            .map_err(|e| stdio_error(e.to_string()))?;
-        Ok(())
+            .map_err(|e| stdio_error(e.to_string()))
     })
 }
 
