@@ -1,15 +1,19 @@
 //! `defer mcp`: the defer tools served over the Model Context Protocol on stdio.
 //!
 //! Agents expect tools over MCP rather than a CLI whose output they must parse. This module is
-//! a front end like `commands/`: every tool calls the same library functions as the CLI
-//! (`commands::schedule::schedule`, `commands::cancel::cancel`, the [`Store`] trait,
-//! `when::parse`), so the two can never disagree about what a time or a record means.
+//! a front end like `commands/`: every tool calls the same library operations as the CLI
+//! (`ops::schedule`, `ops::cancel`, `ops::reschedule`, `ops::retry`, `ops::logs`, the
+//! [`Store`] trait, `when::parse`), so the two can never disagree about what a time or a
+//! record means.
 //!
 //! - [`args`] — what each tool accepts and returns, with the JSON Schemas hosts show to models.
 //! - [`tools`] — the tools, their descriptions, and how answers and errors are worded.
+//! - [`resources`] — the pending tasks and each task as resources (`defer://tasks`).
+//! - [`stdio`] — the boundary: the JSON-RPC answers rmcp does not give (parse errors, invalid
+//!   params, batches) are given there, before rmcp sees a line.
 //!
-//! The server only stores, lists, shows and cancels tasks; it never runs an executor (`defer
-//! run`, woken by cron, does). Standard output carries protocol messages and nothing else;
+//! The server stores, lists, shows, moves, retries and cancels tasks; it never runs an
+//! executor (`defer run`, woken by cron, does). Standard output carries protocol messages and nothing else;
 //! diagnostics go to standard error. The tokio runtime rmcp needs is built here, inside `defer
 //! mcp`, so every other command starts as fast as before. Store calls block (file locks, a
 //! database round trip), so each tool call runs on tokio's blocking pool, never on the thread
@@ -72,10 +76,12 @@ impl DeferServer {
         format!(
             "defer stores \"do this later\" tasks: a compact snapshot of intent (summary, key \
              points, artifacts, constraints) and a time. `defer run`, woken by cron every \
-             minute, runs each task when it is due; this server only schedules, lists, shows \
-             and cancels them and never runs anything itself. Times are read in {zone}. Use \
+             minute, runs each task when it is due; this server schedules, lists, shows, \
+             reschedules, retries and cancels them, shows what a run left behind \
+             (task_output), and never runs anything itself. Times are read in {zone}. Use \
              normalize_time (or schedule_task with dry_run: true) to check how a time is \
-             understood before committing to it.",
+             understood before committing to it. The pending tasks are also the resource \
+             defer://tasks, and each task is defer://tasks/{{id}}.",
             zone = self.config.clock.zone_name(),
         )
     }

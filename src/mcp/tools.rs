@@ -1,5 +1,5 @@
-//! The five tools: their descriptions, the library call each makes, and how the answer and
-//! the errors are worded for a model.
+//! The tools: their descriptions, the library call each makes, and how the answer and the
+//! errors are worded for a model.
 //!
 //! Each tool is a thin `#[tool]` method that hands its argument object to a plain function
 //! returning `Result<Reply, ToolError>`; `respond` turns that into a `CallToolResult`. A
@@ -172,10 +172,19 @@ fn explain(e: &Error) -> String {
             "Task not found: {id}. list_tasks shows the ids of pending tasks; list_tasks with \
              {{\"all\": true}} also shows finished and archived ones"
         ),
-        Error::WrongStatus { .. } => format!(
-            "{e}. list_tasks with {{\"status\": [\"scheduled\"]}} shows the tasks that can be \
-             cancelled"
-        ),
+        Error::WrongStatus {
+            allowed, action, ..
+        } => {
+            // Missed occurrences are stored as cancelled (with a reason saying missed).
+            let statuses = match *allowed {
+                "scheduled" => r#"["scheduled"]"#,
+                _ => r#"["failed", "cancelled"]"#,
+            };
+            format!(
+                "{e}. list_tasks with {{\"status\": {statuses}}} shows the tasks that can be \
+                 {action}"
+            )
+        }
         Error::InvalidId(_) => format!("{e}, e.g. \"review_followup\""),
         Error::Time(_)
         | Error::Argument {

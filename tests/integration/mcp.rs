@@ -1258,7 +1258,14 @@ fn reschedule_retry_and_output_call_the_library_operations() {
     let again = server.ok("retry_task", json!({"id": "f_1", "when": "10m"}));
     assert_eq!(again["task"]["status"], "scheduled");
     assert_eq!(again["run_at"], "2026-04-08T16:45:00Z");
-    server.err("retry_task", json!({"id": "r_1"}), &["scheduled"]);
+    server.err(
+        "retry_task",
+        json!({"id": "r_1"}),
+        &[
+            "r_1 is scheduled",
+            "list_tasks with {\"status\": [\"failed\", \"cancelled\"]} shows the tasks that can be retried",
+        ],
+    );
     server.err(
         "task_output",
         json!({"id": "nope"}),
