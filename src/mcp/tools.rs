@@ -649,7 +649,7 @@ pub(super) fn normalize_time(config: &Config, arguments: JsonObject) -> Result<R
     Reply::new(text, &output)
 }
 
-/// `reschedule_task`: the CLI's `reschedule`.
+/// `reschedule_task`: the library operation `ops::reschedule`.
 pub(super) fn reschedule_task(
     config: &Config,
     store: &dyn Store,
@@ -663,7 +663,7 @@ pub(super) fn reschedule_task(
     moved(config, text, &task, description)
 }
 
-/// `retry_task`: the CLI's `retry`.
+/// `retry_task`: the library operation `ops::retry`.
 pub(super) fn retry_task(
     config: &Config,
     store: &dyn Store,
@@ -700,7 +700,7 @@ fn moved(
     Reply::new(text, &output)
 }
 
-/// `task_output`: the CLI's `logs`.
+/// `task_output`: the library operation `ops::logs`.
 pub(super) fn task_output(
     config: &Config,
     store: &dyn Store,
