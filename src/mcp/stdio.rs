@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
 /// The MCP revision that has JSON-RPC batches (added in it, removed in 2025-06-18).
 const BATCH_REVISION: &str = "2025-03-26";
@@ -383,29 +383,99 @@ where
     let inbound = Inbound { shared };
     let mut lines = BufReader::new(input);
     let mut line = Vec::new();
-    loop {
+    let mut rmcp = rmcp;
+    let mut rmcp_done = None;
+    'lines: loop {
         line.clear();
-        if lines.read_until(b'\n', &mut line).await? == 0 {
-            break;
-        }
-        let text = line.strip_suffix(b"\n").unwrap_or(&line);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        let action = inbound.line(text);
+        let read = tokio::select! {
+            read = read_line(&mut lines, &mut line, MAX_LINE) => read?,
+            // rmcp stopped on its own: stop reading, as rmcp alone would have.
+            done = &mut rmcp => {
+                rmcp_done = Some(done);
+                break 'lines;
+            }
+        };
+        let action = match read {
+            Line::Eof => break,
+            Line::Oversized => Action::answer(error(
+                Value::Null,
+                INVALID_REQUEST,
+                format!("Invalid Request: a message is at most {MAX_LINE} bytes"),
+            )),
+            Line::Read => {
+                let text = line.strip_suffix(b"\n").unwrap_or(&line);
+                inbound.line(text.strip_suffix(b"\r").unwrap_or(text))
+            }
+        };
         if let Some(answer) = action.answer {
             write_line(&output, answer.to_string().as_bytes()).await?;
         }
         for message in action.forward {
             if to_rmcp.write_all(&message).await.is_err() || to_rmcp.write_all(b"\n").await.is_err()
             {
-                break; // rmcp has stopped; the loop ends at the client's EOF
+                break 'lines; // rmcp has stopped
             }
         }
     }
     to_rmcp.shutdown().await.ok();
     drop(to_rmcp);
-    rmcp.await.map_err(std::io::Error::other)??;
+    let done = match rmcp_done {
+        Some(done) => done,
+        None => rmcp.await,
+    };
+    done.map_err(std::io::Error::other)??;
     writer.await.map_err(std::io::Error::other)??;
     output.lock().await.flush().await
+}
+
+/// The longest message read (rmcp's own limit).
+const MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// What [`read_line`] found.
+#[derive(Debug, PartialEq)]
+enum Line {
+    Read,
+    /// A line over the limit, skipped up to its newline.
+    Oversized,
+    Eof,
+}
+
+/// Reads one line (with its newline) into `line`, holding at most `max` bytes of it.
+async fn read_line<R: AsyncBufRead + Unpin>(
+    input: &mut R,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Line> {
+    let mut oversized = false;
+    loop {
+        let buf = input.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok(match (oversized, line.is_empty()) {
+                (true, _) => Line::Oversized,
+                (false, true) => Line::Eof,
+                (false, false) => Line::Read, // a last line without a newline
+            });
+        }
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..=i], true),
+            None => (buf, false),
+        };
+        let used = chunk.len();
+        if !oversized && line.len() + used <= max {
+            line.extend_from_slice(chunk);
+        } else {
+            oversized = true;
+            line.clear();
+        }
+        input.consume(used);
+        if done {
+            return Ok(if oversized {
+                Line::Oversized
+            } else {
+                Line::Read
+            });
+        }
+    }
 }
 
 async fn write_line<W: AsyncWrite + Unpin>(
@@ -528,6 +598,30 @@ mod tests {
             .collect();
         got.sort_by_key(Value::to_string);
         assert_eq!(got, vec![json!("a"), json!(2), Value::Null]);
+    }
+
+    #[tokio::test]
+    async fn long_lines_are_skipped_whole() {
+        let input = b"0123456789\nabc\n\nlast".to_vec();
+        let mut reader = BufReader::with_capacity(4, &input[..]);
+        let mut line = Vec::new();
+        let mut got = Vec::new();
+        loop {
+            line.clear();
+            match read_line(&mut reader, &mut line, 5).await.expect("read") {
+                Line::Eof => break,
+                other => got.push((other, String::from_utf8_lossy(&line).into_owned())),
+            }
+        }
+        assert_eq!(
+            got,
+            vec![
+                (Line::Oversized, String::new()),
+                (Line::Read, "abc\n".into()),
+                (Line::Read, "\n".into()),
+                (Line::Read, "last".into()),
+            ]
+        );
     }
 
     #[test]

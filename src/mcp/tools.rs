@@ -209,7 +209,7 @@ pub(super) fn respond(tool: &str, outcome: Result<Reply, ToolError>) -> CallTool
         }
         Err(e) => {
             let message = cut(e.to_string());
-            eprintln!("defer mcp: {tool}: {}", message.escape_debug());
+            eprintln!("defer mcp: {tool}: {}", message.replace('\n', " "));
             CallToolResult::error(vec![ContentBlock::text(message)])
         }
     }

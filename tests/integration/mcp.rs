@@ -1020,6 +1020,15 @@ fn raw_json_rpc_is_answered_by_the_book() {
         "2026-04-08T17:35:00Z"
     );
     assert_eq!(by_id(json!(8))["error"]["code"], -32602);
+    // A message over the 16 MiB limit is skipped whole and answered; the next one is read.
+    server.send_line(&format!(
+        r#"{{"jsonrpc":"2.0","id":50,"x":"{}"}}"#,
+        "x".repeat(17 << 20)
+    ));
+    let too_long = server.next_message();
+    assert_eq!(too_long["id"], Value::Null, "{too_long}");
+    assert_eq!(too_long["error"]["code"], -32600, "{too_long}");
+    assert_eq!(server.request("ping", Value::Null)["result"], json!({}));
     // A batch of things that are not messages: an array of errors (JSON-RPC 2.0, section 6).
     server.send_line("[1, 2]");
     let errors = server.next_message();
