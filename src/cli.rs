@@ -129,10 +129,11 @@ pub struct TransferArgs {
 /// `defer time ...`
 #[derive(Debug, Subcommand)]
 pub enum TimeCommand {
-    /// Print the UTC stamp (YYYY-MM-DDTHH:MM:SSZ) an expression resolves to.
+    /// Print the UTC stamp (YYYY-MM-DDTHH:MM:SSZ) an expression resolves to ("every ..."
+    /// phrases: the next three), or with "-" answer each stdin line with one JSON line.
     #[command(after_help = crate::when::GRAMMAR_HELP)]
     Normalize {
-        /// The time expression, e.g. "tomorrow 9am".
+        /// The time expression, e.g. "tomorrow 9am", or "-" to read one per line from stdin.
         #[arg(allow_hyphen_values = true)]
         expr: String,
     },

@@ -109,6 +109,17 @@ pub enum Error {
         needed_for: &'static str,
     },
 
+    /// The database server could not be reached (refused, unreachable, timed out).
+    #[error(
+        "cannot reach the database at {target} (is PostgreSQL running there, and does \
+         DEFER_DATABASE_URL name it?)"
+    )]
+    DatabaseUnreachable {
+        target: String,
+        #[source]
+        source: DatabaseError,
+    },
+
     /// The database store failed (connection, query, migration).
     #[error("database error while {action}")]
     Database {

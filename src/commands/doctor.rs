@@ -505,8 +505,9 @@ fn executing_finding(config: &Config, store: &dyn Store, tasks: &[Brief]) -> Fin
                 Level::Warn,
                 format!(
                     "{what} but no runner holds the lock: the runner that claimed them is gone; \
-                     the next `defer run` recovers them as failed attempts (retried if they have \
-                     retries left)"
+                     the next `defer run` recovers them: those it had started as failed attempts \
+                     (retried if they have retries left), the others are run with no attempt \
+                     spent"
                 ),
             );
         }

@@ -43,5 +43,16 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
             println!("{report}");
         }
     }
+    if report.unstarted > 0 {
+        // Cron mails a failed run: the host needs attention, the tasks wait unharmed.
+        return Err(crate::Error::Invalid(format!(
+            "{} due task(s) could not start and stay scheduled with no attempt spent: {}",
+            report.unstarted,
+            report
+                .unstarted_error
+                .as_deref()
+                .unwrap_or("the prompt artifact was not written")
+        )));
+    }
     Ok(())
 }

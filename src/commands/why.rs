@@ -124,10 +124,15 @@ fn status_line(config: &Config, store: &dyn Store, task: &Task) -> String {
         Status::Executing => {
             let holder = match runner_now(config, store) {
                 RunnerNow::Busy => " A runner holds the lock now, so it is still being worked.",
+                RunnerNow::Idle if runner::recovery_counts_attempt(store, &task.id) => {
+                    " No runner holds the lock now, so the runner that claimed it is gone after \
+                     starting it: the next `defer run` counts this as a failed attempt (retried \
+                     if retries are left)."
+                }
                 RunnerNow::Idle => {
-                    " No runner holds the lock now, so the runner that claimed it is gone: the \
-                     next `defer run` counts this as a failed attempt (retried if retries are \
-                     left)."
+                    " No runner holds the lock now, so the runner that claimed it is gone before \
+                     starting it: the next `defer run` gives it back and runs it, with no \
+                     attempt spent."
                 }
                 RunnerNow::Unknown => "",
             };

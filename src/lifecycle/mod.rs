@@ -50,10 +50,11 @@ pub enum Reason {
     ExecutorNonzero,
     /// The executor ran past `DEFER_EXECUTOR_TIMEOUT_SECONDS` and was killed.
     ExecutorTimeout,
-    /// `DEFER_EXECUTOR` could not be started.
-    ExecutorUnusable,
-    /// The prompt artifact could not be written.
-    PromptNotWritten,
+    /// A fault of the host, not the task's (the prompt artifact could not be written, the
+    /// executor vanished or lost its execute bit): no attempt is spent.
+    HostFault,
+    /// Claimed by a runner that died before starting it (no attempt is spent).
+    NotStarted,
     /// The record's id cannot name a file.
     InvalidId,
     /// Found `executing` with its runner gone.
@@ -82,11 +83,11 @@ impl Reason {
             Reason::ExecutorSucceeded => "executor",
             Reason::ExecutorNonzero => "executor_nonzero",
             Reason::ExecutorTimeout => "executor_timeout",
-            Reason::ExecutorUnusable => "executor_not_executable",
-            Reason::PromptNotWritten => "prompt_not_written",
+            Reason::HostFault => "host_fault",
             Reason::InvalidId => "invalid_id",
             Reason::Interrupted => "interrupted",
             Reason::Released => "stopping",
+            Reason::NotStarted => "not_started",
             Reason::Missed => "missed",
             Reason::Cancelled => "cancelled",
             Reason::SeriesEnded => "series_ended",
@@ -156,6 +157,14 @@ pub fn release(mut task: Task) -> Change {
     Change::new(task, Reason::Released)
 }
 
+/// Found `executing` with its runner gone, and the runner's start journal says it never
+/// started it: back to `scheduled`, no attempt spent (only a started task can have done
+/// anything).
+pub fn never_started(mut task: Task) -> Change {
+    task.status = Status::Scheduled;
+    Change::new(task, Reason::NotStarted)
+}
+
 /// What an executor run produced, already capped for the record.
 #[derive(Debug, Clone, Default)]
 pub struct ExecutorRun {
@@ -178,10 +187,9 @@ pub enum Happened {
     PromptPrepared,
     /// The executor ran; `success` is exit 0.
     ExecutorRan { run: ExecutorRun, success: bool },
-    /// `DEFER_EXECUTOR` is set but cannot be run.
-    ExecutorUnusable { error: String },
-    /// The prompt artifact could not be written.
-    PromptNotWritten { error: String },
+    /// Something the task cannot help went wrong before it started: the prompt artifact could
+    /// not be written, `DEFER_EXECUTOR` could not be started.
+    HostFault { error: String },
     /// The id cannot name a file, so nothing can be run for it.
     InvalidId { error: String },
     /// The runner that claimed it is gone.
@@ -228,28 +236,14 @@ pub fn finish(
             };
             failed_attempt(task, now, prompt_path, run, &policy.retry, reason)
         }
-        // Retrying cannot help until the user fixes the path, whatever the retry budget.
-        Happened::ExecutorUnusable { error } => {
+        // A full or broken log dir, an executor that vanished: the host's fault, not the
+        // task's. No attempt is spent, the task waits for the next wake, and the runner
+        // reports the failure.
+        Happened::HostFault { error } => {
             let mut task = task;
-            task.status = Status::Failed;
-            task.failed_at = Some(Stamp(now));
-            task.error = Some(error);
-            task.result = Some(result(ResultType::ExecutorFailed, prompt_path));
-            Change::new(task, Reason::ExecutorUnusable)
-        }
-        Happened::PromptNotWritten { error } => {
-            let run = ExecutorRun {
-                error: Some(format!("could not write the prompt artifact: {error}")),
-                ..ExecutorRun::default()
-            };
-            failed_attempt(
-                task,
-                now,
-                prompt_path,
-                run,
-                &policy.retry,
-                Reason::PromptNotWritten,
-            )
+            task.status = Status::Scheduled;
+            task.last_error = Some(error);
+            Change::new(task, Reason::HostFault)
         }
         Happened::InvalidId { error } => {
             let mut task = task;
@@ -690,19 +684,25 @@ mod tests {
     }
 
     #[test]
-    fn an_unusable_executor_fails_at_once_whatever_the_budget() {
+    fn a_host_fault_spends_no_attempt() {
         let c = finish(
             task(5),
-            Happened::ExecutorUnusable {
-                error: "not executable".into(),
+            Happened::HostFault {
+                error: "could not write the prompt artifact: disk full".into(),
             },
             "/p",
             &policy(60),
             now(),
         );
-        assert_eq!(c.task.status, Status::Failed);
+        assert_eq!(c.task.status, Status::Scheduled);
         assert_eq!(c.task.attempts, 0);
-        assert_eq!(c.reason, Reason::ExecutorUnusable);
+        assert_eq!(
+            c.task.run_at.to_string(),
+            "2026-04-08T16:00:00Z",
+            "time unchanged"
+        );
+        assert_eq!(c.reason, Reason::HostFault);
+        assert!(c.task.last_error.expect("error").contains("disk full"));
     }
 
     #[test]

@@ -27,8 +27,9 @@ use crate::record::{AuraLevel, IfLate, Intent, Mode, ResultType, Status};
 pub struct ScheduleArgs {
     /// When the task (or, with every or cron, its first occurrence) runs, read in the server's
     /// time zone: "30m", "in 2 hours", "tomorrow 9am", "next friday 3pm", "in 2 days at
-    /// 9am", "2026-12-25 9am", "2026-04-08T17:05:00Z" or "now". One time only: to repeat, add
-    /// every or cron. Check an interpretation first with normalize_time.
+    /// 9am", "2026-12-25 9am", "2026-04-08T17:05:00Z" or "now". A repeating phrase ("every
+    /// weekday at 9am", "every 2 hours") makes a series that starts at the rule's next time.
+    /// Check a one-time expression with normalize_time, a repeating one with dry_run.
     pub when: String,
     /// One sentence saying what the future run should do, e.g. "Resume the architecture review
     /// at the scheduler section". Required unless reorient is true.

@@ -63,9 +63,10 @@ fn schedule_description() -> String {
          Returns the record and when it runs in the user's time zone (\"Fri 2026-11-27 09:00 \
          EST, in 22h 59m\"): read it back to check the time was understood. dry_run: true \
          previews without storing anything.\n\
-         Repeating: `when` is one time. To repeat, add every (\"every day\" is every: \"1d\", \
-         \"every 2 hours\" is every: \"2h\") or cron (\"weekdays at 9am\" is cron: \"0 9 * * \
-         1-5\" with when: \"now\"), and optionally until or count.\n\
+         Repeating: write it in `when` (\"every weekday at 9am\", \"every 2 hours\", \"every \
+         month on the 1st at 9am\"), or give `when` as the first time and add every (a \
+         duration: every: \"1d\") or cron (cron: \"0 9 * * 1-5\"); until or count end the \
+         series.\n\
          Errors (isError) name the argument and show a valid value.\n\
          Time expressions (`when`, `until`; case-insensitive):\n{}",
         grammar()
@@ -623,7 +624,7 @@ pub(super) fn normalize_time(config: &Config, arguments: JsonObject) -> Result<R
     let a: TimeArgs = args::parse("normalize_time", TIME_EXAMPLE, arguments)?;
     let now = config.clock.now_zoned();
     let at = when::parse(&a.when, &now).map_err(Error::from)?;
-    let description = when::describe(&at, &now);
+    let description = when::describe_as_typed(&a.when, &at, &now);
     let instant = Stamp(at.timestamp());
     // Compared at whole seconds, as schedule_task stores them.
     let in_past = at.timestamp().as_second() < now.timestamp().as_second();

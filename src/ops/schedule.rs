@@ -110,6 +110,16 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
     if let Some(id) = &req.id {
         validate_id(id)?;
     }
+    // `--when "every weekday at 9am"` is the rule itself; its first time is the next match.
+    let repeat = match (&req.every, &req.cron) {
+        (None, None) => when::parse_repeat(&req.when).map_err(|e| Error::time_arg(Arg::When, e))?,
+        _ => None,
+    };
+    let when_text = if repeat.is_some() {
+        ""
+    } else {
+        req.when.as_str()
+    };
     let rule = match (&req.every, &req.cron) {
         (Some(every), None) => Some(Rule::every(every)?),
         (None, Some(cron)) => Some(Rule::cron(cron)?),
@@ -120,7 +130,7 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
                 problem: ArgProblem::Conflicts { other: Arg::Cron },
             });
         }
-        (None, None) => None,
+        (None, None) => repeat.map(|r| Rule::parse(&r.rule)).transpose()?,
     };
     if rule.is_none() {
         for (arg, given) in [
@@ -145,15 +155,15 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         ));
     }
     let when_arg = |e| Error::time_arg(Arg::When, e);
-    let target = match (req.when.trim().is_empty(), &rule) {
+    let target = match (when_text.trim().is_empty(), &rule) {
         // No time and no rule: the parser's own "empty time expression" error, which says
         // what to write and suits every caller (the CLI requires --when before this).
-        (true, None) => when::parse(&req.when, now).map_err(when_arg)?,
+        (true, None) => when::parse(when_text, now).map_err(when_arg)?,
         // The first occurrence of a cron rule is its first time at or after --when.
         (false, Some(rule @ Rule::Cron { .. })) => {
-            rule.next(&when::parse(&req.when, now).map_err(when_arg)?, true)?
+            rule.next(&when::parse(when_text, now).map_err(when_arg)?, true)?
         }
-        (false, _) => when::parse(&req.when, now).map_err(when_arg)?,
+        (false, _) => when::parse(when_text, now).map_err(when_arg)?,
         (true, Some(rule)) => rule.next(now, false)?,
     };
     let until = match &req.until {
@@ -265,7 +275,7 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
             explicit_context_file: req.context_file.as_ref().map(|p| p.display().to_string()),
             extra: Map::new(),
         }),
-        when: Some(req.when.trim().to_string()).filter(|w| !w.is_empty()),
+        when: Some(when_text.trim().to_string()).filter(|w| !w.is_empty()),
         timezone: Some(config.clock.zone_name()),
         started_at: None,
         completed_at: None,
@@ -301,7 +311,7 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
     if let Some(series) = &mut task.series {
         series.id = task.id.clone();
     }
-    let mut description = when::describe(&target, now);
+    let mut description = when::describe_as_typed(when_text, &target, now);
     if let Some(series) = &task.series {
         description.push_str(&format!(", then {}", series.rule.text()));
         if let Some(count) = series.count {

@@ -1,6 +1,7 @@
 //! One claimed task, start to finish: the prompt artifact, then the executor if one is
 //! configured, turned into what happened for the lifecycle to decide on.
 
+use super::journal::StartJournal;
 use super::{RECORD_OUTPUT_CAP, executor, prompt, prompt_path};
 use crate::config::Config;
 use crate::fsutil;
@@ -8,12 +9,17 @@ use crate::lifecycle::{self, Change, ExecutorRun, Happened, Policy, Prepared};
 use crate::record::{Task, validate_id};
 
 /// Runs one claimed task, unless the lifecycle says it is to be skipped as missed.
-pub(super) fn execute_one(config: &Config, policy: &Policy, task: Task) -> Change {
+pub(super) fn execute_one(
+    config: &Config,
+    policy: &Policy,
+    journal: Option<&StartJournal>,
+    task: Task,
+) -> Change {
     let now = config.clock.now();
     match lifecycle::prepare(task, policy, now) {
         Prepared::Skip(change) => change,
         Prepared::Run { task, warning } => {
-            let mut change = run_task(config, policy, task);
+            let mut change = run_task(config, policy, journal, task);
             if change.warning.is_none() {
                 change.warning = warning;
             }
@@ -23,7 +29,12 @@ pub(super) fn execute_one(config: &Config, policy: &Policy, task: Task) -> Chang
 }
 
 /// Prompt artifact first, always; then the executor, if one is configured.
-fn run_task(config: &Config, policy: &Policy, task: Task) -> Change {
+fn run_task(
+    config: &Config,
+    policy: &Policy,
+    journal: Option<&StartJournal>,
+    task: Task,
+) -> Change {
     let prompt_path = prompt_path(config, &task.id);
     let prompt_str = prompt_path.display().to_string();
     let finish = |task: Task, happened: Happened| {
@@ -33,9 +44,21 @@ fn run_task(config: &Config, policy: &Policy, task: Task) -> Change {
         let error = e.to_string();
         return finish(task, Happened::InvalidId { error });
     }
+    // Recorded before anything can happen, so that recovery after a crash knows this task
+    // may have done something.
+    if let Some(Err(e)) = journal.map(|j| j.started(&task.id)) {
+        let error = format!(
+            "could not write the start journal: {}",
+            crate::error::chain(&e)
+        );
+        return finish(task, Happened::HostFault { error });
+    }
     if let Err(e) = fsutil::write_private(&prompt_path, prompt::render(&task).as_bytes()) {
-        let error = crate::error::chain(&e);
-        return finish(task, Happened::PromptNotWritten { error });
+        let error = format!(
+            "could not write the prompt artifact: {}",
+            crate::error::chain(&e)
+        );
+        return finish(task, Happened::HostFault { error });
     }
     let Some(executor) = &config.executor else {
         return finish(task, Happened::PromptPrepared);
@@ -43,7 +66,7 @@ fn run_task(config: &Config, policy: &Policy, task: Task) -> Change {
     let program = match executor::check_usable(executor) {
         Ok(program) => program,
         Err(executor::Unusable(error)) => {
-            return finish(task, Happened::ExecutorUnusable { error });
+            return finish(task, Happened::HostFault { error });
         }
     };
     let env = [
@@ -64,7 +87,7 @@ fn run_task(config: &Config, policy: &Policy, task: Task) -> Change {
     let finished = match executor::execute(&program, stdin, &env, config.executor_timeout) {
         Ok(f) => f,
         Err(executor::Unusable(error)) => {
-            return finish(task, Happened::ExecutorUnusable { error });
+            return finish(task, Happened::HostFault { error });
         }
     };
     let run = summarize(config, &task.id, &finished);

@@ -68,27 +68,34 @@ pub struct Captured {
 pub struct Unusable(pub String);
 
 /// Checks that `path` names an executable regular file (or a program on `PATH` when it has
-/// no slash), so a misconfiguration fails the task at once with a message naming the path.
+/// no slash), saying which of those it is not, so a setup fault stops a run before it claims
+/// anything.
 pub fn check_usable(path: &Path) -> Result<PathBuf, Unusable> {
     let resolved = if path.components().count() == 1 && !path.to_string_lossy().contains('/') {
         search_path(path).ok_or_else(|| {
             Unusable(format!(
-                "Configured DEFER_EXECUTOR is not executable: {} (not found on PATH; use an \
-                 absolute path)",
+                "DEFER_EXECUTOR {} was not found on PATH; set it to the program's absolute path",
                 path.display()
             ))
         })?
     } else {
         path.to_path_buf()
     };
-    if unix::is_executable_file(&resolved) {
-        Ok(resolved)
-    } else {
-        Err(Unusable(format!(
-            "Configured DEFER_EXECUTOR is not executable: {} (it must be an executable file; \
-             try chmod +x)",
-            resolved.display()
-        )))
+    let shown = resolved.display();
+    match std::fs::metadata(&resolved) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Unusable(format!(
+            "DEFER_EXECUTOR {shown} does not exist; set it to the path of an executable program"
+        ))),
+        Err(e) => Err(Unusable(format!(
+            "DEFER_EXECUTOR {shown} cannot be read: {e}"
+        ))),
+        Ok(meta) if !meta.is_file() => Err(Unusable(format!(
+            "DEFER_EXECUTOR {shown} is not a regular file; point it at an executable program"
+        ))),
+        Ok(_) if !unix::is_executable_file(&resolved) => Err(Unusable(format!(
+            "DEFER_EXECUTOR {shown} is not executable; make it so with chmod +x {shown}"
+        ))),
+        Ok(_) => Ok(resolved),
     }
 }
 

@@ -14,6 +14,7 @@
 
 mod attempt;
 pub mod executor;
+mod journal;
 mod outcomes;
 pub mod prompt;
 mod unix;
@@ -57,6 +58,11 @@ pub struct RunReport {
     pub missed: usize,
     /// Claimed tasks given back unstarted because the runner was asked to stop.
     pub released: usize,
+    /// Due tasks that could not start for a reason of the host's (the prompt artifact could
+    /// not be written: a full disk): left scheduled, no attempt spent.
+    pub unstarted: usize,
+    /// Why the first of them could not start.
+    pub unstarted_error: Option<String>,
 }
 
 impl std::fmt::Display for RunReport {
@@ -75,6 +81,9 @@ impl std::fmt::Display for RunReport {
         }
         if self.released > 0 {
             write!(f, " released {}", self.released)?;
+        }
+        if self.unstarted > 0 {
+            write!(f, " not started {}", self.unstarted)?;
         }
         Ok(())
     }
@@ -139,6 +148,7 @@ pub fn run_one(
         ));
     };
     check_lock(&*lock, &mut audit, config)?;
+    check_executor(config, &mut audit)?;
     let policy = Policy::from_config(config);
     let now = config.clock.now();
     let change = store.claim_id(id, &mut |found| lifecycle::claim_now(found, now))?;
@@ -152,12 +162,19 @@ pub fn run_one(
         ],
     );
     report.claimed = 1;
+    let journal = match store.start_journal() {
+        Some(path) => Some(journal::StartJournal::resume(&path)?),
+        None => None,
+    };
     outcomes::execute_all(
         config,
         store,
         options,
         &mut audit,
-        &policy,
+        &outcomes::Attempts {
+            policy: &policy,
+            journal: journal.as_ref(),
+        },
         vec![change.task],
         &mut report,
     )?;
@@ -183,6 +200,35 @@ fn sweep(
     }
     report.archived = archived.len();
     Ok(())
+}
+
+/// Whether recovery would count task `id`, found `executing` with its runner gone, as an
+/// interrupted attempt (`true`: its runner's start journal says it started, or the store keeps
+/// no journal) or give it back unstarted (`false`) — the question `pass` asks, for `why`.
+pub fn recovery_counts_attempt(store: &dyn Store, id: &str) -> bool {
+    match store.start_journal() {
+        Some(path) => journal::StartJournal::read(&path).map_or(true, |s| s.contains(id)),
+        None => true,
+    }
+}
+
+/// A `DEFER_EXECUTOR` that cannot be run is a setup fault, not the tasks': the run stops
+/// before claiming anything, so every task stays `scheduled` until the setting is fixed.
+fn check_executor(config: &Config, audit: &mut AuditLog) -> Result<()> {
+    let Some(path) = &config.executor else {
+        return Ok(());
+    };
+    let Err(executor::Unusable(reason)) = executor::check_usable(path) else {
+        return Ok(());
+    };
+    audit.log(
+        config.clock.now(),
+        "runner stopped",
+        &[("reason", "executor_unusable"), ("error", &reason)],
+    );
+    Err(crate::Error::Invalid(format!(
+        "{reason}; nothing was claimed, every task stays scheduled"
+    )))
 }
 
 /// Refuses to go on when the runner lock stopped excluding other runners.
@@ -216,12 +262,25 @@ pub(super) fn pass(
     // A lock whose file was replaced no longer proves that no other runner is at work, so
     // nothing found `executing` may be taken for interrupted.
     check_lock(lock, audit, config)?;
+    check_executor(config, audit)?;
 
     let now = config.clock.now();
+    let journal_path = store.start_journal();
+    let started = match &journal_path {
+        Some(path) => Some(journal::StartJournal::read(path)?),
+        None => None,
+    };
     let recovered = store.recover(now, &mut |task| {
+        if started.as_ref().is_some_and(|s| !s.contains(&task.id)) {
+            return lifecycle::never_started(task);
+        }
         let prompt = prompt_path(config, &task.id).display().to_string();
         lifecycle::finish(task, Happened::Interrupted, &prompt, &policy, now)
     })?;
+    let journal = match &journal_path {
+        Some(path) => Some(journal::StartJournal::begin(path)?),
+        None => None,
+    };
     for change in &recovered {
         report.recovered += 1;
         outcomes::log_outcome(config, options, audit, change, &mut report);
@@ -250,7 +309,18 @@ pub(super) fn pass(
             );
         }
         let last_round = claimed.len() < limit;
-        outcomes::execute_all(config, store, options, audit, &policy, claimed, &mut report)?;
+        outcomes::execute_all(
+            config,
+            store,
+            options,
+            audit,
+            &outcomes::Attempts {
+                policy: &policy,
+                journal: journal.as_ref(),
+            },
+            claimed,
+            &mut report,
+        )?;
         if last_round {
             break;
         }

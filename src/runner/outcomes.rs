@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::journal::StartJournal;
 use super::{FLUSH_INTERVAL, RunOptions, RunReport, attempt};
 use crate::audit::AuditLog;
 use crate::config::Config;
@@ -16,13 +17,20 @@ use crate::output::escape;
 use crate::record::{ResultType, Status, Task};
 use crate::store::Store;
 
+/// What every attempt of a pass shares: the lifecycle's policy and the start journal.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Attempts<'a> {
+    pub policy: &'a Policy,
+    pub journal: Option<&'a StartJournal>,
+}
+
 /// Runs the claimed tasks on `DEFER_CONCURRENCY` threads and records outcomes in batches.
 pub(super) fn execute_all(
     config: &Config,
     store: &dyn Store,
     options: &RunOptions,
     audit: &mut AuditLog,
-    policy: &Policy,
+    attempts: &Attempts<'_>,
     claimed: Vec<Task>,
     report: &mut RunReport,
 ) -> Result<()> {
@@ -34,6 +42,10 @@ pub(super) fn execute_all(
     let workers = config.concurrency.min(total).max(1);
     let (tx, rx) = mpsc::channel::<Change>();
     let finished = AtomicBool::new(false);
+    // Set when outcomes could not be written: nothing new starts (claimed tasks are given
+    // back), running executors finish, and their outcomes are written when the store is
+    // reachable again.
+    let failing = AtomicBool::new(false);
     thread::scope(|scope| {
         if let Some(every) = store.lease_renewal() {
             let finished = &finished;
@@ -41,15 +53,20 @@ pub(super) fn execute_all(
         }
         for _ in 0..workers {
             let tx = tx.clone();
-            let (next, claimed) = (&next, &claimed);
+            let (next, claimed, failing) = (&next, &claimed, &failing);
             scope.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(task) = claimed.get(i) else { break };
-                    let outcome = if options.stopping() {
+                    let outcome = if options.stopping() || failing.load(Ordering::Relaxed) {
                         lifecycle::release(task.clone())
                     } else {
-                        attempt::execute_one(config, policy, task.clone())
+                        attempt::execute_one(
+                            config,
+                            attempts.policy,
+                            attempts.journal,
+                            task.clone(),
+                        )
                     };
                     if tx.send(outcome).is_err() {
                         break;
@@ -75,13 +92,24 @@ pub(super) fn execute_all(
             }
             let due = last_flush.elapsed() >= FLUSH_INTERVAL || received == total;
             if due && !batch.is_empty() {
-                if let Err(e) = flush(config, store, options, audit, &mut batch, report) {
-                    // Keep draining so the workers finish; the error ends the run after.
-                    result = Err(e);
-                    batch.clear();
+                // A failed batch stays in `batch` and is written with the next one.
+                result = flush(config, store, options, audit, &mut batch, report);
+                if let Err(e) = &result
+                    && !failing.swap(true, Ordering::Relaxed)
+                {
+                    eprintln!(
+                        "defer: could not record outcomes ({}); starting nothing new and \
+                         trying again",
+                        crate::error::chain(e)
+                    );
                 }
                 last_flush = Instant::now();
             }
+        }
+        if !batch.is_empty() {
+            // One last try: the store (a database connection) may be back.
+            thread::sleep(FLUSH_INTERVAL);
+            result = flush(config, store, options, audit, &mut batch, report);
         }
         finished.store(true, Ordering::Relaxed);
         result
@@ -145,10 +173,33 @@ pub(super) fn log_outcome(
         eprintln!("warning: task {}: {warning}", escape(&task.id));
         audit.log(now, "warning", &[("id", &task.id), ("problem", &warning)]);
     }
-    if outcome.reason == Reason::Released {
-        report.released += 1;
-        audit.log(now, "released", &[("id", &task.id), ("reason", "stopping")]);
-        return;
+    match outcome.reason {
+        Reason::Released | Reason::NotStarted => {
+            report.released += usize::from(outcome.reason == Reason::Released);
+            report.recovered += usize::from(outcome.reason == Reason::NotStarted);
+            audit.log(
+                now,
+                "released",
+                &[("id", &task.id), ("reason", outcome.reason.as_str())],
+            );
+            return;
+        }
+        Reason::HostFault => {
+            report.unstarted += 1;
+            let error = one_line(task.last_error.as_deref().unwrap_or(""));
+            audit.log(
+                now,
+                "not started",
+                &[
+                    ("id", &task.id),
+                    ("reason", outcome.reason.as_str()),
+                    ("error", &error),
+                ],
+            );
+            report.unstarted_error.get_or_insert(error);
+            return;
+        }
+        _ => {}
     }
     match task.status {
         Status::Completed => {

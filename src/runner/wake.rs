@@ -35,7 +35,8 @@ pub(super) fn record_wake(config: &Config, mode: &str, skipped: bool) {
         skipped,
     };
     let text = serde_json::to_string(&wake).unwrap_or_default();
-    if let Err(e) = fsutil::write_private(&wake_file(config), text.as_bytes()) {
+    // Replaced atomically: a full disk leaves the previous record, never an empty file.
+    if let Err(e) = fsutil::replace_file(&wake_file(config), text.as_bytes()) {
         eprintln!("warning: could not record the runner's wake: {e}");
     }
 }

@@ -8,8 +8,8 @@ use super::wake::record_wake;
 use super::{RunOptions, pass, unix};
 use crate::audit::AuditLog;
 use crate::config::Config;
-use crate::error::Result;
-use crate::store::Store;
+use crate::error::{Error, Result};
+use crate::store::{RunnerLock, Store};
 
 /// `defer run --watch`: one long-lived runner that holds the runner lock (cron runs step
 /// aside while it lives) and makes a pass whenever a task falls due or the store changes.
@@ -47,27 +47,47 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
         "watch started",
         &[("pid", &std::process::id().to_string())],
     );
+    let mut failures: u32 = 0;
     while !stop.load(Ordering::Relaxed) {
-        record_wake(config, "watch", false);
-        let report = pass(config, store, &*lock, &options, &mut audit)?;
-        if verbose && report.claimed + report.recovered + report.archived > 0 {
-            println!("{report}");
+        // The dir or the store may have been opened up (or swapped for another user's file)
+        // since the watcher started: check before every pass, as each one-shot command does.
+        if let Err(e) = config.check_permissions() {
+            audit.log(
+                config.clock.now(),
+                "runner stopped",
+                &[
+                    ("reason", "permissions"),
+                    ("error", &crate::error::chain(&e)),
+                ],
+            );
+            return Err(e);
         }
-        let now = config.clock.now();
-        let until_due = store
-            .next_due()?
-            .map(|due| Duration::try_from(due.duration_since(now)).unwrap_or(Duration::ZERO));
-        let sleep = until_due.map_or(rescan, |d| d.min(rescan));
-        let deadline = Instant::now() + sleep;
-        // Wake for a change, the next due time, the rescan, or a stop signal.
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || stop.load(Ordering::Relaxed) {
-                break;
+        record_wake(config, "watch", false);
+        match watch_once(config, store, &*lock, &options, &mut audit, rescan) {
+            Ok(()) => failures = 0,
+            // A database that went away (a restart, a failover) comes back: try again with
+            // a capped backoff, saying so each time. Anything else stops the watcher.
+            Err(e @ (Error::Database { .. } | Error::DatabaseUnreachable { .. })) => {
+                failures = failures.saturating_add(1);
+                let wait = RECONNECT_BACKOFF
+                    .saturating_mul(1 << failures.min(5))
+                    .min(MAX_RECONNECT_BACKOFF);
+                let error = crate::error::chain(&e);
+                eprintln!(
+                    "defer: the store is unreachable ({error}); trying again in {}s",
+                    wait.as_secs()
+                );
+                audit.log(
+                    config.clock.now(),
+                    "store unreachable",
+                    &[("error", &error), ("retry_in", &wait.as_secs().to_string())],
+                );
+                let deadline = Instant::now() + wait;
+                while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                    thread::sleep(Duration::from_millis(100));
+                }
             }
-            if store.wait_for_change(left.min(Duration::from_millis(200)))? {
-                break;
-            }
+            Err(e) => return Err(e),
         }
     }
     audit.log(
@@ -76,4 +96,46 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
         &[("pid", &std::process::id().to_string())],
     );
     Ok(())
+}
+
+/// The first wait after the store became unreachable; it doubles up to the cap.
+const RECONNECT_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_RECONNECT_BACKOFF: Duration = Duration::from_secs(30);
+
+/// One pass, then the sleep until the next due time, a change, the rescan or a stop.
+fn watch_once(
+    config: &Config,
+    store: &dyn Store,
+    lock: &dyn RunnerLock,
+    options: &RunOptions,
+    audit: &mut AuditLog,
+    rescan: Duration,
+) -> Result<()> {
+    let report = pass(config, store, lock, options, audit)?;
+    if options.verbose && report.claimed + report.recovered + report.archived > 0 {
+        println!("{report}");
+    }
+    let now = config.clock.now();
+    let until_due = store
+        .next_due()?
+        .map(|due| Duration::try_from(due.duration_since(now)).unwrap_or(Duration::ZERO));
+    let mut sleep = until_due.map_or(rescan, |d| d.min(rescan));
+    if report.unstarted > 0 {
+        // A full disk is not fixed by trying again at once.
+        sleep = sleep.max(rescan.min(Duration::from_secs(30)));
+    }
+    if let Some(every) = store.rescue_interval() {
+        // Claims of runners that died are rescued by a pass; look often enough.
+        sleep = sleep.min(every);
+    }
+    let deadline = Instant::now() + sleep;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || options.stopping() {
+            return Ok(());
+        }
+        if store.wait_for_change(left.min(Duration::from_millis(200)))? {
+            return Ok(());
+        }
+    }
 }

@@ -184,6 +184,19 @@ pub trait Store: Debug + Send + Sync {
         self.modify(id, decide)
     }
 
+    /// Where a runner of this store keeps its start journal (see `runner::journal`): the file
+    /// store, which one runner works at a time; `None` for a shared database, whose rescue
+    /// goes by leases.
+    fn start_journal(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
+    /// How often a watcher should make a pass even when nothing is due, so that claims of
+    /// runners that died are rescued promptly (`None`: a file store recovers at every pass).
+    fn rescue_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// How many tasks one claim should take: everything for a store only one runner works,
     /// a batch where runners share the queue.
     fn claim_limit(&self) -> usize {

@@ -240,9 +240,9 @@ impl Parser<'_> {
         self.pos += 1;
         if let Some(suffix) = self.peek_word(0).filter(|w| is_ordinal(w)) {
             if suffix != ordinal_suffix(n) {
+                let typed = self.ctx.text(self.toks[at].start, self.toks[self.pos].end);
                 return Err(self.ctx.unsupported(format!(
-                    "{:?}{suffix:?} is not an ordinal; write \"{n}{}\"",
-                    self.tok_text(at),
+                    "{typed:?} is not an ordinal; write \"{n}{}\"",
                     ordinal_suffix(n)
                 )));
             }

@@ -206,10 +206,15 @@ impl<'a> Parser<'a> {
                 Ok(Ast::Absolute { dt, offset })
             }
             Kind::Word("a" | "an" | "half") => self.relative(true),
+            // A number before a unit, or before a near miss of one (`10 minuts`, which then
+            // gets "did you mean").
             Kind::Num { .. }
-                if self
-                    .peek_word(1)
-                    .is_some_and(|w| Unit::from_word(w).is_some()) =>
+                if self.peek_word(1).is_some_and(|w| {
+                    Unit::from_word(w).is_some()
+                        || (vocab::month(w).is_none()
+                            && !is_ordinal(w)
+                            && vocab::closest_in(w, UNIT_WORDS).is_some())
+                }) =>
             {
                 self.relative(true)
             }

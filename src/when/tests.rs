@@ -4,7 +4,7 @@ use super::*;
 use jiff::Timestamp;
 
 /// Thursday 2026-11-26, 10:01 EST (the day before the example in `describe`'s docs).
-const THU: &str = "2026-11-26T10:01:00-05:00[America/New_York]";
+pub(super) const THU: &str = "2026-11-26T10:01:00-05:00[America/New_York]";
 /// Friday 2026-11-27, 10:00 and 16:00 EST.
 const FRI_10: &str = "2026-11-27T10:00:00-05:00[America/New_York]";
 const FRI_16: &str = "2026-11-27T16:00:00-05:00[America/New_York]";
@@ -15,16 +15,16 @@ const SPRING_NIGHT: &str = "2026-03-08T00:30:00-05:00[America/New_York]";
 const FALL_EVE: &str = "2026-10-31T12:00:00-04:00[America/New_York]";
 const FALL_NIGHT: &str = "2026-11-01T00:30:00-04:00[America/New_York]";
 
-fn zoned(s: &str) -> ZonedDateTime {
+pub(super) fn zoned(s: &str) -> ZonedDateTime {
     s.parse().expect("fixture is a valid zoned datetime")
 }
 
 /// RFC 3339 with the local offset, so a table entry pins both the instant and the offset.
-fn rfc3339(z: &ZonedDateTime) -> String {
+pub(super) fn rfc3339(z: &ZonedDateTime) -> String {
     z.timestamp().display_with_offset(z.offset()).to_string()
 }
 
-fn check(now: &str, cases: &[(&str, &str)]) {
+pub(super) fn check(now: &str, cases: &[(&str, &str)]) {
     let now = zoned(now);
     for &(input, want) in cases {
         let got = parse(input, &now).unwrap_or_else(|e| panic!("{input:?} failed: {e}"));
@@ -693,28 +693,6 @@ fn never_panics() {
         Err(TimeError::Overflow { .. })
     ));
     assert!(parse("now", &min).is_ok());
-}
-#[test]
-fn scratch_probe() {
-    println!("MIN {} MAX {}", Timestamp::MIN, Timestamp::MAX);
-    println!("OMAX {:?}", jiff::tz::Offset::MAX);
-    for t in [
-        "2026-04-08T17:05:00+24:00",
-        "2026-04-08T17:05:60Z",
-        "2026-04-08T23:59:60",
-        "9999-12-31T00:00:00Z",
-    ] {
-        let p = jiff::fmt::temporal::Pieces::parse(t);
-        println!("{t}: {:?}", p.map(|p| (p.time(), p.to_numeric_offset())));
-    }
-    let now = zoned(THU);
-    for t in [
-        "9999-12-31T00:00:00Z",
-        "2026-04-08T17:05:00+24:00",
-        "2026-04-08T17:05:60Z",
-    ] {
-        println!("{t} -> {:?}", parse(t, &now));
-    }
 }
 
 #[test]

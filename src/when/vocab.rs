@@ -160,6 +160,7 @@ const PHRASES: &[(&str, &str)] = &[
     ("tmr", "tomorrow"),
     ("tonite", "tonight"),
     ("eow", "end of day friday"),
+    ("end", "end of day friday"),
     ("dusk", "this evening"),
     ("dawn", "tomorrow morning"),
 ];

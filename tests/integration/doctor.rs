@@ -236,10 +236,7 @@ fn doctor_reports_each_problem_in_a_broken_setup() {
         &run,
         "problem: ",
         &[
-            &format!(
-                "Configured DEFER_EXECUTOR is not executable: {}",
-                executor.display()
-            ),
+            &format!("DEFER_EXECUTOR {} is not executable", executor.display()),
             "chmod +x",
         ],
     );

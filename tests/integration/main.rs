@@ -15,3 +15,4 @@ mod recurring;
 mod runner;
 mod security;
 mod stores;
+mod time_words;

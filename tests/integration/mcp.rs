@@ -841,6 +841,13 @@ fn recurring_tasks_and_the_missed_run_policy_are_available_over_mcp() {
             .contains("then cron 0 9 * * 1-5"),
         "{s}"
     );
+    // A repeating phrase in `when` is the series rule, as on the CLI.
+    let s = server.ok(
+        "schedule_task",
+        json!({"when": "every weekday at 9am", "summary": "Stand-up", "dry_run": true}),
+    );
+    assert_eq!(s["task"]["series"]["rule"], "cron 0 9 * * 1-5");
+    assert_eq!(s["run_at"], "2026-04-09T09:00:00Z");
     let message = server.err(
         "schedule_task",
         json!({"when": "now", "summary": "x", "every": "0s"}),

@@ -90,11 +90,12 @@ fn four_runners_execute_two_thousand_tasks_exactly_once() {
 }
 
 #[test]
-fn a_killed_runner_is_rescued_after_its_lease_and_the_task_completes() {
+fn a_killed_runner_is_rescued_at_once_and_the_task_completes() {
     let Some(mut env) = Env::postgres() else {
         return;
     };
-    env.set("DEFER_LEASE_SECONDS", "3");
+    // The default lease (300 s): the rescue must not wait for it, as the dead runner's
+    // liveness lock ended with its connection.
     env.set("DEFER_RETRY_DELAY_SECONDS", "0");
     let pidfile = env.dir.path().join("exec.pid");
     let slow = env.script(
@@ -148,15 +149,23 @@ fn a_killed_runner_is_rescued_after_its_lease_and_the_task_completes() {
     }
     assert_eq!(env.ok(&["show", "k1"]).json()["status"], "executing");
 
-    // Within the lease nobody touches it.
+    // The next wake, at the same instant and well within the lease, rescues it (a failed
+    // attempt) and runs it again. The server notices the dead connection at once on a local
+    // socket; allow it a moment.
     let ok = env.script("ok.sh", "cat >/dev/null\necho rescued");
     env.set("DEFER_EXECUTOR", ok.as_os_str());
-    env.ok(&["run"]);
-    assert_eq!(env.ok(&["show", "k1"]).json()["status"], "executing");
-
-    // After the lease, any runner rescues it (a failed attempt) and runs it again.
-    env.set("DEFER_NOW", "2026-04-08T16:35:10Z");
-    env.ok(&["run"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        env.ok(&["run"]);
+        if env.ok(&["show", "k1"]).json()["status"] != "executing" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not rescued without waiting for the lease"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let t = env.ok(&["show", "k1"]).json();
     assert_eq!(t["status"], "completed", "{t}");
     assert_eq!(t["attempts"], 1);
@@ -291,7 +300,7 @@ fn two_hosts_migrating_at_once_both_succeed() {
         assert_eq!(status["pending"], serde_json::json!([]));
     }
     let status = env.ok(&["db", "status"]).json();
-    assert_eq!(status["version"], 1);
+    assert_eq!(status["version"], 2);
     // The schema works.
     env.ok(&["schedule", "--when", "1h", "--summary", "x", "--id", "m1"]);
     assert_eq!(env.ok(&["show", "m1"]).json()["id"], "m1");
@@ -306,8 +315,11 @@ fn db_commands_need_a_database() {
     bad.set("DEFER_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none");
     let run = bad.fails(&["list"]);
     assert!(
-        run.stderr.contains("connecting to DEFER_DATABASE_URL"),
-        "{}",
+        run.stderr
+            .contains("cannot reach the database at 127.0.0.1:1 (is PostgreSQL running there")
+            && run.stderr.contains("Connection refused")
+            && run.stderr.lines().count() == 1,
+        "one line naming the host: {}",
         run.stderr
     );
     bad.set("DEFER_DATABASE_SCHEMA", "Robert'); DROP TABLE x;--");
@@ -430,4 +442,178 @@ fn a_reference_store_moves_to_postgres_losslessly() {
         fs::read_to_string(out.join("deferred.jsonl")).expect("back"),
         fixture
     );
+}
+
+#[test]
+fn a_row_that_is_not_a_record_is_skipped_and_reported_not_blocking_the_queue() {
+    let Some(env) = Env::postgres() else { return };
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "valid",
+        "--id",
+        "good",
+    ]);
+    let (url, schema) = env.database.clone().expect("database");
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    // Due earlier than the valid task, and missing created_at.
+    client
+        .execute(
+            &format!(
+                "INSERT INTO \"{schema}\".tasks (id, status, run_at, record)
+                 VALUES ('poison', 'scheduled', '2026-04-08T16:00:00Z', $1)"
+            ),
+            &[&r#"{"id":"poison","run_at":"2026-04-08T16:00:00Z","status":"scheduled"}"#],
+        )
+        .expect("plant");
+    let run = env.ok(&["run"]);
+    assert_eq!(
+        run.stderr.matches("warning:").count(),
+        1,
+        "reported once: {}",
+        run.stderr
+    );
+    assert_eq!(env.ok(&["show", "good"]).json()["status"], "completed");
+    let check = env.fails(&["check"]);
+    assert!(
+        check.stdout.contains("missing field `created_at`"),
+        "{check:?}"
+    );
+}
+
+/// Ends every server session of this test's `defer` processes (they connect with the
+/// application name `app`), as a server restart or a failover would.
+fn terminate_sessions(url: &str, app: &str) -> i64 {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    client
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            &[&app],
+        )
+        .expect("terminate")
+        .get(0)
+}
+
+#[test]
+fn a_watcher_survives_its_database_connections_being_cut() {
+    let Some(mut env) = Env::postgres() else {
+        return;
+    };
+    let (url, schema) = env.database.clone().expect("database");
+    let app = format!("defer_{schema}");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    env.set(
+        "DEFER_DATABASE_URL",
+        format!("{url}{sep}application_name={app}").as_str(),
+    );
+    env.unset("DEFER_NOW");
+    let watcher = env
+        .cmd(&["run", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watcher");
+    let wake = env.runtime().join(".runner-wake.json");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !wake.exists() {
+        assert!(Instant::now() < deadline, "watcher never woke");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--id",
+        "before",
+    ]);
+    let done = |env: &Env, id: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let status = env.ok(&["show", id]).json()["status"].clone();
+            if status == "completed" {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    assert!(done(&env, "before"));
+    // Cut the watcher's connections (its store and its LISTEN), then give it work.
+    assert!(terminate_sessions(&url, &app) >= 1);
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--id",
+        "after",
+    ]);
+    let recovered = done(&env, "after");
+    let pid = watcher.id();
+    assert!(pid > 1);
+    // SAFETY: kill(2) on the watcher this test started.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+    let out = watcher.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        recovered,
+        "the watcher must carry on after reconnecting: {stderr}"
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("connecting again") || stderr.contains("trying again"),
+        "it says what happened: {stderr}"
+    );
+}
+
+#[test]
+fn a_runner_whose_connection_is_cut_records_outcomes_on_a_new_one() {
+    let Some(mut env) = Env::postgres() else {
+        return;
+    };
+    let (url, schema) = env.database.clone().expect("database");
+    let app = format!("defer_run_{schema}");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    env.set(
+        "DEFER_DATABASE_URL",
+        format!("{url}{sep}application_name={app}").as_str(),
+    );
+    let started = env.dir.path().join("started");
+    let slow = env.script(
+        "slow.sh",
+        &format!(
+            "cat >/dev/null\ntouch '{}'\nsleep 1.5\necho fine",
+            started.display()
+        ),
+    );
+    env.set("DEFER_EXECUTOR", slow.as_os_str());
+    env.ok(&["schedule", "--when", "now", "--summary", "x", "--id", "cut"]);
+    let runner = env
+        .cmd(&["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "executor never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(terminate_sessions(&url, &app) >= 1);
+    let out = runner.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let t = env.ok(&["show", "cut"]).json();
+    assert_eq!(t["status"], "completed", "{t} {stderr}");
+    assert_eq!(t["result"]["output"], "fine\n");
 }

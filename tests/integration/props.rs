@@ -370,6 +370,82 @@ fn jsonish_bytes() -> impl Strategy<Value = Vec<u8>> {
 // ---------------------------------------------------------------------------------------------
 // The time grammar
 
+/// Expressions of the grammar that always name a time ahead of now: positive durations,
+/// calendar months, bare clocks, named later days, day-month dates without a year, parts of a
+/// later day.
+fn forward_expression() -> impl Strategy<Value = String> {
+    const WEEKDAYS: &[&str] = &[
+        "monday",
+        "tue",
+        "wednesday",
+        "thu",
+        "friday",
+        "sat",
+        "sunday",
+    ];
+    const MONTHS: &[&str] = &[
+        "jan",
+        "february",
+        "mar",
+        "april",
+        "may",
+        "jun",
+        "july",
+        "aug",
+        "september",
+        "oct",
+        "nov",
+        "december",
+    ];
+    const PARTS: &[&str] = &[
+        "morning",
+        "afternoon",
+        "teatime",
+        "eod",
+        "end of day",
+        "evening",
+        "night",
+    ];
+    let clock = (1u8..13, 0u8..60, any::<bool>())
+        .prop_map(|(h, m, pm)| format!("{h}:{m:02}{}", if pm { "pm" } else { "am" }));
+    let clock24 = (0u8..24, 0u8..60).prop_map(|(h, m)| format!("{h:02}:{m:02}"));
+    let weekday = || proptest::sample::select(WEEKDAYS);
+    let part = || proptest::sample::select(PARTS);
+    prop_oneof![
+        Just("now".to_owned()),
+        (
+            1u32..5000,
+            proptest::sample::select(
+                &[
+                    "m", "minutes", "h", "hours", "s", "d", "days", "w", "weeks", "mo", "months",
+                    "y"
+                ][..]
+            )
+        )
+            .prop_map(|(n, u)| format!("in {n} {u}")),
+        (1u32..48).prop_map(|n| format!("{n} months")),
+        Just("an hour and a half".to_owned()),
+        clock.clone(),
+        clock24.clone(),
+        clock.clone().prop_map(|c| format!("tomorrow at {c}")),
+        (1u32..30, clock24.clone()).prop_map(|(n, c)| format!("in {n} days at {c}")),
+        (1u32..13, clock.clone()).prop_map(|(n, c)| format!("in {n} months at {c}")),
+        weekday().prop_map(|w| format!("next {w}")),
+        (weekday(), clock.clone()).prop_map(|(w, c)| format!("{w} {c}")),
+        (weekday(), clock24.clone()).prop_map(|(w, c)| format!("next week {w} {c}")),
+        (1u32..5, weekday()).prop_map(|(n, w)| format!("in {n} weeks on {w}")),
+        weekday().prop_map(|w| format!("a week from {w}")),
+        (weekday(), part()).prop_map(|(w, p)| format!("{w} {p}")),
+        part().prop_map(|p| format!("tomorrow {p}")),
+        Just("day after tomorrow".to_owned()),
+        Just("next month".to_owned()),
+        Just("next weekday 9am".to_owned()),
+        (proptest::sample::select(MONTHS), 1u8..29).prop_map(|(m, d)| format!("{m} {d}")),
+        (proptest::sample::select(MONTHS), 1u8..29, clock)
+            .prop_map(|(m, d, c)| format!("{d} {m} at {c}")),
+    ]
+}
+
 proptest! {
     #![proptest_config(config(512))]
 
@@ -435,6 +511,20 @@ proptest! {
             let civil = got.date().at(h, m, 0, 0);
             let offset = got.time_zone().to_ambiguous_timestamp(civil).offset();
             prop_assert!(matches!(offset, AmbiguousOffset::Gap { .. }), "{h}:{m:02} at {now} gave {got}");
+        }
+    }
+
+    /// Every form that names a time ahead (issue 14's included) gives an instant strictly
+    /// after now, in any zone and at any now; `now` gives now itself.
+    #[test]
+    fn forward_forms_are_strictly_after_now(expr in forward_expression(), now in now_strategy()) {
+        let got = when::parse(&expr, &now);
+        prop_assert!(got.is_ok(), "{:?} at {} failed: {:?}", expr, now, got.err().map(|e| e.to_string()));
+        let got = got.expect("ok");
+        if expr == "now" {
+            prop_assert_eq!(got.timestamp(), now.timestamp());
+        } else {
+            prop_assert!(got.timestamp() > now.timestamp(), "{:?} at {} gave {}", expr, now, got);
         }
     }
 

@@ -506,18 +506,23 @@ fn retry_waits_for_the_retry_delay() {
 // 4. ---------------------------------------------------------------------------------------
 
 #[test]
-fn unusable_executor_fails_the_task_at_once_naming_the_path() {
-    for case in ["no_x_bit", "missing"] {
+fn an_unusable_executor_stops_the_run_before_it_claims_anything() {
+    for (case, words) in [
+        ("no_x_bit", "is not executable; make it so with chmod +x"),
+        ("missing", "does not exist"),
+        ("directory", "is not a regular file"),
+    ] {
         let mut env = Env::new();
-        let path: PathBuf = if case == "no_x_bit" {
-            let p = env.script("plain.sh", "echo should-not-run");
-            fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).expect("chmod");
-            p
-        } else {
-            env.dir.path().join("does/not/exist.sh")
+        let path: PathBuf = match case {
+            "no_x_bit" => {
+                let p = env.script("plain.sh", "echo should-not-run");
+                fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).expect("chmod");
+                p
+            }
+            "missing" => env.dir.path().join("does/not/exist.sh"),
+            _ => env.dir.path().to_path_buf(),
         };
         env.set("DEFER_EXECUTOR", path.as_os_str());
-        env.set("DEFER_RETRY_DELAY_SECONDS", "0");
         schedule(
             &env,
             &[
@@ -531,21 +536,31 @@ fn unusable_executor_fails_the_task_at_once_naming_the_path() {
                 "3",
             ],
         );
-        env.ok(&["run"]);
-        assert!(active(&env, case).is_none(), "{case}: still active");
-        let r = archived(&env, case).unwrap_or_else(|| panic!("{case}: not archived"));
-        assert_eq!(r["status"], "failed", "{case}: {r}");
-        assert_eq!(r["failed_at"], NOW, "{case}: {r}");
-        assert_eq!(r["result"]["type"], "executor_failed", "{case}: {r}");
-        let error = r["error"].as_str().expect("error text");
+        let before = env.store_bytes();
+        let run = env.fails(&["run"]);
+        assert_eq!(run.stderr.lines().count(), 1, "{case}: {}", run.stderr);
+        assert!(run.stderr.contains(words), "{case}: {}", run.stderr);
         assert!(
-            error.contains(&path.display().to_string()),
-            "{case}: error must name the path: {error}"
+            run.stderr.contains(&path.display().to_string()),
+            "{case}: the error names the path: {}",
+            run.stderr
         );
-        assert_eq!(log_lines(&env, "retry scheduled").len(), 0, "{case}");
-        assert_eq!(log_lines(&env, &format!("failed id={case} ")).len(), 1);
-        // The prompt is still prepared first.
-        assert!(env.log_dir().join(format!("{case}.prompt.txt")).is_file());
+        assert_eq!(
+            env.store_bytes(),
+            before,
+            "{case}: nothing claimed or changed"
+        );
+        assert!(
+            env.log()
+                .contains("runner stopped reason=executor_unusable")
+        );
+        // Fixed, the same task runs with its whole budget.
+        let ok = env.script("ok.sh", "cat >/dev/null\necho fixed");
+        env.set("DEFER_EXECUTOR", ok.as_os_str());
+        env.ok(&["run"]);
+        let r = archived(&env, case).unwrap_or_else(|| panic!("{case}: not archived"));
+        assert_eq!(r["status"], "completed", "{case}: {r}");
+        assert_eq!(r["attempts"], 0, "{case}: {r}");
     }
 }
 
@@ -1174,5 +1189,98 @@ fn a_watcher_reports_an_unreadable_due_line_once_and_does_not_spin() {
         env.store_bytes(),
         format!("{bad}\n").into_bytes(),
         "kept as is"
+    );
+}
+
+#[test]
+fn a_killed_runner_costs_an_attempt_only_for_the_task_it_had_started() {
+    let mut env = Env::new();
+    let lines: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|id| reference_line(id, "x"))
+        .collect();
+    write_store(&env, &lines);
+    // Concurrency 1: the runner claims all three, starts "a" and hangs in it.
+    interrupt_runner(&mut env, "a");
+    for id in ["b", "c"] {
+        assert_eq!(active(&env, id).expect(id)["status"], "executing");
+    }
+    // `why` predicts what recovery will do, from the same journal.
+    let why = env.ok(&["why", "a"]).stdout;
+    assert!(why.contains("counts this as a failed attempt"), "{why}");
+    let why = env.ok(&["why", "b"]).stdout;
+    assert!(why.contains("with no attempt spent"), "{why}");
+    let ok = env.script("ok.sh", "cat >/dev/null\necho fine");
+    env.set("DEFER_EXECUTOR", ok.as_os_str());
+    env.ok(&["run"]);
+    let a = archived(&env, "a").expect("a");
+    assert_eq!(
+        a["status"], "failed",
+        "a had started: an interrupted attempt"
+    );
+    assert!(
+        a["error"]
+            .as_str()
+            .expect("error")
+            .starts_with("interrupted")
+    );
+    for id in ["b", "c"] {
+        let t = archived(&env, id).expect(id);
+        assert_eq!(
+            t["status"], "completed",
+            "{id} never started: it simply runs: {t}"
+        );
+        assert_eq!(t["attempts"], 0, "{t}");
+        assert!(t.get("last_error").is_none(), "{t}");
+    }
+    assert_eq!(
+        log_lines(&env, "reason=not_started").len(),
+        2,
+        "{}",
+        env.log()
+    );
+}
+
+#[test]
+fn a_watcher_stops_when_its_runtime_dir_is_opened_to_others() {
+    let mut env = Env::new();
+    env.unset("DEFER_NOW");
+    let mut watcher = env
+        .cmd(&["run", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watcher");
+    let wake = env.runtime().join(".runner-wake.json");
+    assert!(wait_until(Duration::from_secs(10), || wake.exists()));
+    env.ok(&[
+        "schedule",
+        "--when",
+        "1h",
+        "--summary",
+        "x",
+        "--id",
+        "later",
+    ]);
+    fs::set_permissions(env.runtime(), fs::Permissions::from_mode(0o777)).expect("chmod");
+    // Any change wakes it; the next pass checks the dir before reading the store.
+    fs::write(env.runtime().join("poke"), b"").expect("poke");
+    fs::set_permissions(env.tasks_file(), fs::Permissions::from_mode(0o600)).expect("touch");
+    let stopped = wait_until(Duration::from_secs(10), || {
+        matches!(watcher.try_wait(), Ok(Some(_)))
+    });
+    if !stopped {
+        signal_child(&watcher, libc::SIGKILL);
+    }
+    let out = watcher.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    fs::set_permissions(env.runtime(), fs::Permissions::from_mode(0o700)).expect("chmod back");
+    assert!(stopped, "the watcher must stop: {stderr}");
+    assert!(!out.status.success());
+    assert!(stderr.contains("chmod 700"), "{stderr}");
+    assert!(
+        env.log().contains("runner stopped reason=permissions"),
+        "{}",
+        env.log()
     );
 }

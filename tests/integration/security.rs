@@ -266,15 +266,18 @@ fn symlinks_planted_where_defer_writes_are_never_followed() {
     untouched();
     fs::remove_file(env.log_file()).expect("unplant");
 
-    // A prompt artifact: the task fails (or retries) without writing through the link.
+    // A prompt artifact: the task does not start (a host problem, so no attempt is spent),
+    // nothing is written through the link, and the run exits non-zero so cron reports it.
     env.ok(&["schedule", "--id", "p1", "--when", "now", "--summary", "x"]);
     plant(&env.log_dir().join("p1.prompt.txt"));
-    env.ok(&["run"]);
+    let run = env.fails(&["run"]);
+    assert!(run.stderr.contains("stay scheduled"), "{}", run.stderr);
     untouched();
     let p1 = env.find("p1").expect("p1 is kept");
-    assert_eq!(p1["status"], "failed", "{p1}");
+    assert_eq!(p1["status"], "scheduled", "{p1}");
+    assert_eq!(p1["attempts"], 0, "{p1}");
     assert!(
-        p1["error"]
+        p1["last_error"]
             .as_str()
             .unwrap_or("")
             .contains("prompt artifact"),
@@ -384,14 +387,11 @@ fn the_executor_is_never_run_through_a_shell() {
         format!("/bin/echo hi; touch {canary_str}"),
     );
     env.ok(&["schedule", "--id", "a", "--when", "now", "--summary", "x"]);
-    env.ok(&["run"]);
+    // Not a program: the run stops before claiming, naming the whole value as one path.
+    let run = env.fails(&["run"]);
     assert!(!canary.exists());
-    let a = env.find("a").expect("a");
-    assert_eq!(a["status"], "failed");
-    assert!(
-        a["error"].as_str().unwrap_or("").contains("not executable"),
-        "{a}"
-    );
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert_eq!(env.find("a").expect("a")["status"], "scheduled");
 
     // Task text full of shell syntax reaches the executor as data, byte for byte.
     let received = env.dir.path().join("stdin.json");

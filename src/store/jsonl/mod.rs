@@ -493,6 +493,15 @@ impl Store for JsonlStore {
         Ok(changes)
     }
 
+    fn start_journal(&self) -> Option<PathBuf> {
+        let name = self
+            .tasks_file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "deferred.jsonl".into());
+        Some(fsutil::parent_dir(&self.tasks_file).join(format!(".{name}.started")))
+    }
+
     fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>> {
         Ok(LockGuard::try_acquire(&self.runner_lock_path)?
             .map(|guard| Box::new(guard) as Box<dyn RunnerLock>))

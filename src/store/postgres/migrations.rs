@@ -7,10 +7,11 @@ use super::{PgStore, db};
 use crate::error::Result;
 
 /// Schema versions, applied in order; each runs once, in the transaction that records it.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "tasks and archive tables",
-    "CREATE TABLE {s}.tasks (
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "tasks and archive tables",
+        "CREATE TABLE {s}.tasks (
          seq         bigserial   NOT NULL UNIQUE,
          id          text        PRIMARY KEY,
          status      text        NOT NULL,
@@ -32,7 +33,13 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[(
      );
      CREATE INDEX archive_id ON {s}.archive (id);
      CREATE INDEX archive_month ON {s}.archive (month, seq);",
-)];
+    ),
+    (
+        2,
+        "runner liveness keys",
+        "ALTER TABLE {s}.tasks ADD COLUMN runner_key bigint;",
+    ),
+];
 
 /// Serialises migrations across hosts; any constant works as long as every `defer` uses it.
 const MIGRATION_LOCK: i64 = 0x6465_6665_7200_0001;
@@ -51,7 +58,7 @@ impl PgStore {
     /// under a transaction-scoped advisory lock, and each step is recorded in the same
     /// transaction that applies it.
     pub fn migrate(&self) -> Result<MigrationStatus> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         if let Ok(status) = self.status_with(&mut client)
             && status.pending.is_empty()
         {
@@ -91,7 +98,7 @@ impl PgStore {
 
     /// The schema version and what is pending.
     pub fn status(&self) -> Result<MigrationStatus> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         self.status_with(&mut client)
     }
 

@@ -49,6 +49,12 @@ pub struct PgStore {
     url: String,
     /// That connection, opened on the first `wait_for_change`.
     listener: Mutex<Option<Client>>,
+    /// Rows that are not valid records (see `poison`).
+    poison: Mutex<HashSet<String>>,
+    /// This process's liveness key: a session-level advisory lock on it is held for as long
+    /// as the connection lives, and claims carry it (`runner_key`), so a rescuer can tell a
+    /// dead runner's claims without waiting for their leases.
+    liveness: Mutex<Option<i64>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -81,13 +87,24 @@ impl PgStore {
             claims: Mutex::new(HashMap::new()),
             url: url.to_string(),
             listener: Mutex::new(None),
+            poison: Mutex::new(HashSet::new()),
+            liveness: Mutex::new(None),
         };
         store.migrate()?;
         Ok(store)
     }
 
-    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
-        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    /// The connection, opened anew when the server closed the old one (a restart, an idle
+    /// timeout, `pg_terminate_backend`). A new connection holds no liveness lock: the claims
+    /// of the old one may already be rescued, and fencing decides whose outcome stands.
+    fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>> {
+        let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if client.is_closed() {
+            eprintln!("defer: the database connection was closed; connecting again");
+            *client = connect(&self.url)?;
+            *self.liveness.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        Ok(client)
     }
 
     /// The `LISTEN`/`NOTIFY` channel of this schema.
@@ -106,6 +123,48 @@ impl PgStore {
     /// `{s}` in `sql` becomes the schema (a validated identifier, see `Config`).
     fn sql(&self, sql: &str) -> String {
         sql.replace("{s}", &format!("\"{}\"", self.schema))
+    }
+
+    /// The key of this process's liveness lock, taken on first use on the store's connection.
+    fn liveness_key(&self, tx: &mut Transaction<'_>) -> Result<i64> {
+        let mut held = self.liveness.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(key) = *held {
+            return Ok(key);
+        }
+        loop {
+            let key = random_token()?;
+            // Session-level: it outlives this transaction and ends with the connection.
+            let taken: bool = tx
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                .map_err(db("marking this runner alive"))?
+                .get(0);
+            if taken {
+                *held = Some(key);
+                return Ok(key);
+            }
+        }
+    }
+
+    /// Ids of rows found not to be valid records, so claims and the watcher's wake look
+    /// past them.
+    fn poisoned(&self) -> Vec<String> {
+        self.poison
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Remembers (and reports once) a row that is not a valid record; `defer check` lists it.
+    fn poison(&self, id: &str, e: &Error) {
+        let mut poison = self.poison.lock().unwrap_or_else(|p| p.into_inner());
+        if poison.insert(id.to_string()) {
+            eprintln!(
+                "warning: {} (skipped; `defer check` lists such rows)",
+                crate::output::escape(&chain(e))
+            );
+        }
     }
 
     /// Adds a series' next occurrence; an id that already exists (written by an earlier,
@@ -143,7 +202,7 @@ impl PgStore {
         params: &[&(dyn postgres::types::ToSql + Sync)],
         each: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let rows = client.query(sql, params).map_err(db("listing tasks"))?;
         for row in rows {
             let record: &str = row.get(0);
@@ -155,26 +214,33 @@ impl PgStore {
 
 impl Store for PgStore {
     fn insert(&self, task: &Task, _check_id: bool) -> Result<()> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         // The primary key refuses a duplicate id whether it was given or generated.
-        let inserted = client
-            .execute(
+        // One round trip: the insert, and the notification only when it inserted.
+        let inserted: i64 = client
+            .query_one(
                 &self.sql(
-                    "INSERT INTO {s}.tasks (id, status, run_at, record)
-                     VALUES ($1, $2, $3::text::timestamptz, $4) ON CONFLICT (id) DO NOTHING",
+                    "WITH added AS (
+                         INSERT INTO {s}.tasks (id, status, run_at, record)
+                         VALUES ($1, $2, $3::text::timestamptz, $4)
+                         ON CONFLICT (id) DO NOTHING RETURNING 1
+                     )
+                     SELECT count(*) FROM added, pg_notify($5, '')",
                 ),
                 &[
                     &task.id,
                     &task.status.as_str(),
                     &task.run_at.to_string(),
                     &task.to_line(),
+                    &self.channel(),
                 ],
             )
-            .map_err(db("adding a task"))?;
+            .map_err(db("adding a task"))?
+            .get(0);
         if inserted == 0 {
             return Err(Error::DuplicateId(task.id.clone()));
         }
-        self.notify(&mut *client)
+        Ok(())
     }
 
     fn list(
@@ -203,7 +269,7 @@ impl Store for PgStore {
     }
 
     fn show(&self, id: &str) -> Result<Option<Value>> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let row = client
             .query_opt(
                 &self.sql(
@@ -227,7 +293,7 @@ impl Store for PgStore {
     }
 
     fn modify(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a change"))?;
         let row = tx
             .query_opt(
@@ -284,7 +350,7 @@ impl Store for PgStore {
         series: &str,
         decide: &mut dyn FnMut(Task) -> Option<Change>,
     ) -> Result<Vec<Change>> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client
             .transaction()
             .map_err(db("starting to end a series"))?;
@@ -342,29 +408,48 @@ impl Store for PgStore {
         now: Timestamp,
         recover: &mut dyn FnMut(Task) -> Change,
     ) -> Result<Vec<Change>> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a rescue"))?;
         let rows = tx
             .query(
                 &self.sql(
-                    "SELECT id, record FROM {s}.tasks
+                    "SELECT id, record FROM {s}.tasks AS t
                      WHERE status = 'executing'
-                       AND (lease_until IS NULL OR lease_until < $1::text::timestamptz)
+                       AND (lease_until IS NULL OR lease_until < $1::text::timestamptz
+                            OR (runner_key IS NOT NULL AND NOT EXISTS (
+                                SELECT 1 FROM pg_locks l
+                                WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+                                  AND l.database = (SELECT oid FROM pg_database
+                                                    WHERE datname = current_database())
+                                  AND ((l.classid::bigint << 32) | l.objid::bigint)
+                                      = t.runner_key)))
+                       AND NOT (id = ANY($3))
                      ORDER BY lease_until NULLS FIRST
                      LIMIT $2 FOR UPDATE SKIP LOCKED",
                 ),
-                &[&Stamp(now).to_string(), &(self.batch as i64)],
+                &[
+                    &Stamp(now).to_string(),
+                    &(self.batch as i64),
+                    &self.poisoned(),
+                ],
             )
             .map_err(db("finding expired leases"))?;
         let mut recovered = Vec::with_capacity(rows.len());
         let sql = self.sql(
             "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
-                 runner = NULL, lease_token = NULL, lease_until = NULL
+                 runner = NULL, lease_token = NULL, lease_until = NULL, runner_key = NULL
              WHERE id = $1",
         );
         for row in rows {
             let id: &str = row.get(0);
-            let change = recover(parse(row.get(1), id)?);
+            let task = match parse(row.get(1), id) {
+                Ok(task) => task,
+                Err(e) => {
+                    self.poison(id, &e);
+                    continue;
+                }
+            };
+            let change = recover(task);
             Self::update(&mut tx, &sql, &change.task)?;
             if let Some(next) = &change.next {
                 self.insert_follow_up(&mut tx, next)?;
@@ -382,50 +467,72 @@ impl Store for PgStore {
         exclude: &HashSet<String>,
         claim: &mut dyn FnMut(Task) -> Task,
     ) -> Result<Vec<Task>> {
-        let exclude: Vec<&str> = exclude.iter().map(String::as_str).collect();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut skip: Vec<String> = exclude.iter().cloned().collect();
+        skip.extend(self.poisoned());
         let lease_until = Stamp(now.saturating_add(self.lease).unwrap_or(now)).to_string();
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a claim"))?;
-        let rows = tx
-            .query(
-                &self.sql(
-                    "SELECT id, record FROM {s}.tasks
-                     WHERE status = 'scheduled' AND run_at <= $1::text::timestamptz
-                       AND NOT (id = ANY($2))
-                     ORDER BY run_at, seq
-                     LIMIT $3 FOR UPDATE SKIP LOCKED",
-                ),
-                &[&Stamp(now).to_string(), &exclude, &limit],
-            )
-            .map_err(db("finding due tasks"))?;
-        let sql = self.sql(
-            "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
-                 runner = $5, lease_token = $6, lease_until = $7::text::timestamptz
-             WHERE id = $1",
+        let select = self.sql(
+            "SELECT id, record FROM {s}.tasks
+             WHERE status = 'scheduled' AND run_at <= $1::text::timestamptz
+               AND NOT (id = ANY($2))
+             ORDER BY run_at, seq
+             LIMIT $3 FOR UPDATE SKIP LOCKED",
         );
+        // Rows that are not valid records are skipped (and reported once), never allowed to
+        // stop the queue: the next query looks past them.
+        let mut rows = Vec::new();
+        loop {
+            let want = i64::try_from(limit.saturating_sub(rows.len())).unwrap_or(i64::MAX);
+            let found = tx
+                .query(&select, &[&Stamp(now).to_string(), &skip, &want])
+                .map_err(db("finding due tasks"))?;
+            if found.is_empty() {
+                break;
+            }
+            let mut poisoned = false;
+            for row in found {
+                let id: String = row.get(0);
+                match parse(row.get(1), &id) {
+                    Ok(task) => rows.push(task),
+                    Err(e) => {
+                        self.poison(&id, &e);
+                        skip.push(id);
+                        poisoned = true;
+                    }
+                }
+            }
+            if !poisoned || rows.len() >= limit {
+                break;
+            }
+        }
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.liveness_key(&mut tx)?;
         let mut claimed = Vec::with_capacity(rows.len());
         let mut tokens = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: &str = row.get(0);
-            let task = claim(parse(row.get(1), id)?);
-            let token = random_token()?;
-            tx.execute(
-                &sql,
-                &[
-                    &task.id,
-                    &task.status.as_str(),
-                    &None::<String>,
-                    &task.to_line(),
-                    &self.runner,
-                    &token,
-                    &lease_until,
-                ],
-            )
-            .map_err(db("claiming a task"))?;
-            tokens.push((task.id.clone(), token));
+        let mut records = Vec::with_capacity(rows.len());
+        for task in rows {
+            let task = claim(task);
+            tokens.push((task.id.clone(), random_token()?));
+            records.push(task.to_line());
             claimed.push(task);
         }
+        let (ids, values): (Vec<&str>, Vec<i64>) =
+            tokens.iter().map(|(id, t)| (id.as_str(), *t)).unzip();
+        // One statement for the whole batch.
+        tx.execute(
+            &self.sql(
+                "UPDATE {s}.tasks AS t SET status = 'executing', run_at = NULL, record = c.record,
+                     runner = $4, lease_token = c.token, lease_until = $5::text::timestamptz,
+                     runner_key = $6
+                 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(id, record, token)
+                 WHERE t.id = c.id",
+            ),
+            &[&ids, &records, &values, &self.runner, &lease_until, &key],
+        )
+        .map_err(db("claiming tasks"))?;
         tx.commit().map_err(db("committing a claim"))?;
         crate::failpoint::hit("claimed");
         self.claims
@@ -436,7 +543,7 @@ impl Store for PgStore {
     }
 
     fn claim_id(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a claim"))?;
         let row = tx
             .query_opt(
@@ -469,10 +576,12 @@ impl Store for PgStore {
             .map_or_else(Timestamp::now, |s| s.timestamp());
         let lease_until = Stamp(now.saturating_add(self.lease).unwrap_or(now)).to_string();
         let token = random_token()?;
+        let key = self.liveness_key(&mut tx)?;
         tx.execute(
             &self.sql(
                 "UPDATE {s}.tasks SET status = $2, run_at = NULL, record = $3,
-                     runner = $4, lease_token = $5, lease_until = $6::text::timestamptz
+                     runner = $4, lease_token = $5, lease_until = $6::text::timestamptz,
+                     runner_key = $7
                  WHERE id = $1",
             ),
             &[
@@ -482,6 +591,7 @@ impl Store for PgStore {
                 &self.runner,
                 &token,
                 &lease_until,
+                &key,
             ],
         )
         .map_err(db("claiming a task"))?;
@@ -497,47 +607,94 @@ impl Store for PgStore {
         self.batch
     }
 
+    /// A batch in four statements, whatever its size: one `SELECT … FOR UPDATE` of the rows
+    /// that still carry this process's lease tokens (the fencing check, per row), one
+    /// `UPDATE … FROM unnest(…)` of their new records, one `INSERT … SELECT FROM unnest(…)` of
+    /// the series' next occurrences, and the `NOTIFY`.
     fn save_outcomes(&self, outcomes: &[Change]) -> Result<Vec<String>> {
+        if outcomes.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Looked up, not taken: a batch that fails to commit is tried again with the same
+        // tokens.
         let tokens: Vec<Option<i64>> = {
-            let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
-            outcomes.iter().map(|c| claims.remove(&c.task.id)).collect()
+            let claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+            outcomes
+                .iter()
+                .map(|c| claims.get(&c.task.id).copied())
+                .collect()
         };
-        let mut client = self.client();
+        let (ids, held): (Vec<&str>, Vec<i64>) = outcomes
+            .iter()
+            .zip(&tokens)
+            .filter_map(|(c, t)| t.map(|t| (c.task.id.as_str(), t)))
+            .unzip();
+        let mut client = self.client()?;
         let mut tx = client
             .transaction()
             .map_err(db("starting to save outcomes"))?;
-        let select = self.sql(
-            "SELECT record FROM {s}.tasks
-             WHERE id = $1 AND status = 'executing' AND lease_token = $2 FOR UPDATE",
-        );
-        let update = self.sql(
-            "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
-                 runner = NULL, lease_token = NULL, lease_until = NULL
-             WHERE id = $1",
-        );
+        // Fencing: only rows that still carry the token this process claimed them with.
+        let stored: HashMap<String, String> = tx
+            .query(
+                &self.sql(
+                    "SELECT t.id, t.record FROM {s}.tasks t
+                     JOIN unnest($1::text[], $2::bigint[]) AS held(id, token)
+                       ON t.id = held.id AND t.lease_token = held.token
+                     WHERE t.status = 'executing'
+                     FOR UPDATE OF t",
+                ),
+                &[&ids, &held],
+            )
+            .map_err(db("saving outcomes"))?
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
         let mut rejected = Vec::new();
-        for (change, token) in outcomes.iter().zip(&tokens) {
-            // Fencing: the row must still carry the token this process claimed it with.
-            let stored = match token {
-                Some(token) => tx
-                    .query_opt(&select, &[&change.task.id, token])
-                    .map_err(db("saving an outcome"))?,
-                None => None,
-            };
-            let Some(stored) = stored else {
+        let mut rows = Rows::default();
+        let mut next = Rows::default();
+        for change in outcomes {
+            let Some(record) = stored.get(&change.task.id) else {
                 rejected.push(change.task.id.clone());
                 continue;
             };
-            let stored: &str = stored.get(0);
             let mut change = change.clone();
-            lifecycle::keep_series_end(stored.as_bytes(), &mut change);
-            Self::update(&mut tx, &update, &change.task)?;
-            if let Some(next) = &change.next {
-                self.insert_follow_up(&mut tx, next)?;
+            lifecycle::keep_series_end(record.as_bytes(), &mut change);
+            rows.push(&change.task);
+            if let Some(n) = &change.next {
+                next.push(n);
             }
+        }
+        tx.execute(
+            &self.sql(
+                "UPDATE {s}.tasks AS t SET status = o.status, run_at = o.run_at::timestamptz,
+                     record = o.record, runner = NULL, lease_token = NULL, lease_until = NULL,
+                     runner_key = NULL
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                     AS o(id, status, run_at, record)
+                 WHERE t.id = o.id",
+            ),
+            &[&rows.ids, &rows.statuses, &rows.run_ats, &rows.records],
+        )
+        .map_err(db("saving outcomes"))?;
+        if !next.ids.is_empty() {
+            tx.execute(
+                &self.sql(
+                    "INSERT INTO {s}.tasks (id, status, run_at, record)
+                     SELECT id, status, run_at::timestamptz, record
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                         AS n(id, status, run_at, record)
+                     ON CONFLICT (id) DO NOTHING",
+                ),
+                &[&next.ids, &next.statuses, &next.run_ats, &next.records],
+            )
+            .map_err(db("adding the next occurrences"))?;
         }
         self.notify(&mut tx)?;
         tx.commit().map_err(db("committing outcomes"))?;
+        let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+        for change in outcomes {
+            claims.remove(&change.task.id);
+        }
         Ok(rejected)
     }
 
@@ -545,6 +702,9 @@ impl Store for PgStore {
     /// schema's channel, so a watcher on any host wakes at once.
     fn wait_for_change(&self, timeout: Duration) -> Result<bool> {
         let mut listener = self.listener.lock().unwrap_or_else(|p| p.into_inner());
+        if listener.as_ref().is_some_and(Client::is_closed) {
+            *listener = None;
+        }
         if listener.is_none() {
             let mut client = connect(&self.url)?;
             client
@@ -566,6 +726,10 @@ impl Store for PgStore {
         Ok(woke)
     }
 
+    fn rescue_interval(&self) -> Option<Duration> {
+        Some(Duration::from_secs(5))
+    }
+
     fn lease_renewal(&self) -> Option<Duration> {
         Some(self.lease / 3)
     }
@@ -583,7 +747,7 @@ impl Store for PgStore {
         }
         let (ids, tokens): (Vec<String>, Vec<i64>) = held.into_iter().unzip();
         let until = Stamp(now.saturating_add(self.lease).unwrap_or(now)).to_string();
-        self.client()
+        self.client()?
             .execute(
                 &self.sql(
                     "UPDATE {s}.tasks AS t SET lease_until = $3::text::timestamptz
@@ -598,7 +762,7 @@ impl Store for PgStore {
     }
 
     fn archive(&self) -> Result<Vec<Archived>> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client
             .transaction()
             .map_err(db("starting the archive sweep"))?;
@@ -619,7 +783,13 @@ impl Store for PgStore {
         for row in rows {
             let id: &str = row.get(0);
             let record: &str = row.get(1);
-            let task = parse(record, id)?;
+            let task = match parse(record, id) {
+                Ok(task) => task,
+                Err(e) => {
+                    self.poison(id, &e);
+                    continue;
+                }
+            };
             let month = lifecycle::archive_month(&task);
             tx.execute(&insert, &[&id, &month, &task.status.as_str(), &record])
                 .map_err(db("archiving a task"))?;
@@ -636,13 +806,13 @@ impl Store for PgStore {
 
     fn next_due(&self) -> Result<Option<Timestamp>> {
         let row = self
-            .client()
+            .client()?
             .query_one(
                 &self.sql(
                     "SELECT extract(epoch FROM min(run_at))::bigint FROM {s}.tasks
-                     WHERE status = 'scheduled'",
+                     WHERE status = 'scheduled' AND NOT (id = ANY($1))",
                 ),
-                &[],
+                &[&self.poisoned()],
             )
             .map_err(db("reading the next due time"))?;
         let secs: Option<i64> = row.get(0);
@@ -653,7 +823,7 @@ impl Store for PgStore {
         let mut problems = Vec::new();
         for table in ["tasks", "archive"] {
             let rows = self
-                .client()
+                .client()?
                 .query(
                     &self.sql(&format!("SELECT seq, record FROM {{s}}.{table}")),
                     &[],
@@ -674,7 +844,7 @@ impl Store for PgStore {
     }
 
     fn export(&self, each: &mut ExportSink<'_>) -> Result<()> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let rows = client
             .query(&self.sql("SELECT record FROM {s}.tasks ORDER BY seq"), &[])
             .map_err(db("exporting tasks"))?;
@@ -698,7 +868,7 @@ impl Store for PgStore {
 
     fn import(&self, active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<()> {
         super::validate_import(active, archived)?;
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting an import"))?;
         let insert = self.sql(
             "INSERT INTO {s}.tasks (id, status, run_at, record)
@@ -742,6 +912,26 @@ fn parse(record: &str, id: &str) -> Result<Task> {
     })
 }
 
+/// Columns of several records, for one statement over `unnest` arrays.
+#[derive(Debug, Default)]
+struct Rows {
+    ids: Vec<String>,
+    statuses: Vec<&'static str>,
+    /// `run_at` for scheduled records, NULL otherwise (the due index covers only those).
+    run_ats: Vec<Option<String>>,
+    records: Vec<String>,
+}
+
+impl Rows {
+    fn push(&mut self, task: &Task) {
+        self.ids.push(task.id.clone());
+        self.statuses.push(task.status.as_str());
+        self.run_ats
+            .push((task.status == Status::Scheduled).then(|| task.run_at.to_string()));
+        self.records.push(task.to_line());
+    }
+}
+
 /// Wraps a database error with what we were doing, keeping the driver's error as the source.
 fn db(action: &'static str) -> impl Fn(postgres::Error) -> Error {
     move |e| Error::Database {
@@ -753,7 +943,7 @@ fn db(action: &'static str) -> impl Fn(postgres::Error) -> Error {
 fn driver_error(e: postgres::Error) -> DatabaseError {
     let message = e
         .as_db_error()
-        .map_or_else(|| e.to_string(), |d| d.message().to_string());
+        .map_or_else(|| chain(&e), |d| d.message().to_string());
     DatabaseError::new(message, Box::new(e))
 }
 
@@ -778,18 +968,37 @@ enum Tls {
 /// read here and passed on as `require` with certificate checks turned on.
 fn connect(url: &str) -> Result<Client> {
     let (url, tls) = read_sslmode(url);
-    let config: postgres::Config = url.parse().map_err(|e| Error::Database {
+    let mut config: postgres::Config = url.parse().map_err(|e| Error::Database {
         action: "reading DEFER_DATABASE_URL",
         source: driver_error(e),
     })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let options = config.get_options().unwrap_or_default().to_string();
+    if !options.contains("statement_timeout") {
+        let ms = STATEMENT_TIMEOUT.as_millis();
+        config.options(format!("{options} -c statement_timeout={ms}").trim());
+    }
+    let target = describe_target(&config);
     let tls = match (tls, config.get_ssl_mode()) {
         (Some(tls), _) => tls,
         (None, postgres::config::SslMode::Disable) => Tls::Off,
         (None, _) => Tls::Unverified,
     };
-    let connecting = |e| Error::Database {
-        action: "connecting to DEFER_DATABASE_URL",
-        source: driver_error(e),
+    let connecting = |e: postgres::Error| {
+        if e.as_db_error().is_some() {
+            // The server answered (a wrong password, an unknown database): its own words.
+            Error::Database {
+                action: "connecting to DEFER_DATABASE_URL",
+                source: driver_error(e),
+            }
+        } else {
+            Error::DatabaseUnreachable {
+                target: target.clone(),
+                source: driver_error(e),
+            }
+        }
     };
     if tls == Tls::Off {
         return config.connect(NoTls).map_err(connecting);
@@ -805,6 +1014,25 @@ fn connect(url: &str) -> Result<Client> {
     config
         .connect(postgres_native_tls::MakeTlsConnector::new(connector))
         .map_err(connecting)
+}
+
+/// How long a connection attempt may take unless the URL says (`connect_timeout=`): a server
+/// that does not answer must not hang a cron wake.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest one statement may run unless the URL's `options` set `statement_timeout`:
+/// every statement `defer` sends is short (batches of at most `DEFER_CLAIM_BATCH` rows), so
+/// one that runs this long is stuck behind a lock or a sick server.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `host:port` (or the socket directory) for messages, without the password.
+fn describe_target(config: &postgres::Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => format!("{host}:{port}"),
+        Some(postgres::config::Host::Unix(dir)) => format!("{} (socket)", dir.display()),
+        None => format!("localhost:{port}"),
+    }
 }
 
 /// Takes `sslmode=verify-ca|verify-full` out of the URL (the driver refuses them), leaving

@@ -1,0 +1,93 @@
+//! The start journal: the ids of tasks this runner actually started, one per line, appended
+//! just before each attempt begins. After a crash it tells recovery which `executing` tasks
+//! were only claimed (given back, no attempt spent) and which had started (an interrupted
+//! attempt). One runner works a file store at a time, so one journal beside the store serves;
+//! it is emptied at the start of every pass, after recovery has read it.
+//!
+//! It is not flushed to disk per line: a killed process loses nothing (the page cache keeps
+//! the lines), and after a power loss a started task merely looks unstarted, so it runs again
+//! without counting an attempt — still at least once.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+
+/// An open journal for one pass.
+#[derive(Debug)]
+pub struct StartJournal {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl StartJournal {
+    /// The ids a previous runner recorded as started; empty when there is no journal.
+    pub fn read(path: &Path) -> Result<HashSet<String>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
+            Err(e) => return Err(Error::io("reading", path)(e)),
+        };
+        Ok(text
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Starts a new, empty journal for this pass.
+    pub fn begin(path: &Path) -> Result<StartJournal> {
+        fsutil::write_private(path, b"")?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(path)
+            .map_err(Error::io("opening", path))?;
+        Ok(StartJournal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Adds to the journal as it is (a one-task run between passes must not erase what a
+    /// crashed pass recorded).
+    pub fn resume(path: &Path) -> Result<StartJournal> {
+        let file = fsutil::open_append(path)?;
+        Ok(StartJournal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Records that `id` is about to start. One `write` of a whole line, so concurrent
+    /// workers never interleave.
+    pub fn started(&self, id: &str) -> Result<()> {
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.write_all(format!("{id}\n").as_bytes())
+            .map_err(Error::io("appending to", &self.path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_was_started_is_read_back_and_a_new_pass_starts_empty() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join(".started");
+        assert!(StartJournal::read(&path).expect("read").is_empty());
+        let j = StartJournal::begin(&path).expect("begin");
+        j.started("a").expect("a");
+        j.started("b").expect("b");
+        let ids = StartJournal::read(&path).expect("read");
+        assert_eq!(ids, ["a", "b"].map(String::from).into());
+        drop(j);
+        StartJournal::begin(&path).expect("again");
+        assert!(StartJournal::read(&path).expect("read").is_empty());
+    }
+}
