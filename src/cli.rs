@@ -200,7 +200,12 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "F", requires = "reorient")]
     pub context_file: Option<PathBuf>,
     /// Repeat: a new occurrence this long after each one (e.g. 1d, 2h, 1 week).
-    #[arg(long, value_name = "DURATION", conflicts_with = "cron")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        conflicts_with = "cron",
+        allow_hyphen_values = true
+    )]
     pub every: Option<String>,
     /// Repeat on a cron rule "m h dom mon dow" in DEFER_TIMEZONE (e.g. "0 9 * * 1-5").
     #[arg(long, value_name = "RULE")]
@@ -215,7 +220,7 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "POLICY", value_parser = parse_enum::<IfLate>)]
     pub if_late: Option<IfLate>,
     /// How late counts as late for --if-late skip (default 10m).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub late_after: Option<String>,
     /// Print the task without storing or logging it.
     #[arg(long)]

@@ -81,7 +81,9 @@ pub enum Error {
     },
 
     /// `--context-json` or a stored record is not the JSON we need.
-    #[error("{what} is not valid JSON: {source}")]
+    // The detail ("expected value at line 1 column 2") is the source, which the binary prints
+    // after this message; repeating it here printed it twice.
+    #[error("{}", json_problem(what, source))]
     Json {
         what: String,
         #[source]
@@ -400,6 +402,17 @@ impl Error {
             }
             other => chain(other),
         }
+    }
+}
+
+/// Says whether JSON failed as text (a syntax error, cut off) or as data (valid JSON whose
+/// fields do not have the expected names or types); the detail follows as the source.
+fn json_problem(what: &str, source: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match source.classify() {
+        Category::Syntax | Category::Eof => format!("{what} is not valid JSON"),
+        Category::Data => format!("{what} is valid JSON but not the expected fields or types"),
+        Category::Io => format!("{what} could not be read"),
     }
 }
 

@@ -16,7 +16,12 @@ fn main() -> ExitCode {
     match agent_defer::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", agent_defer::error::chain(&e));
+            // An error can quote stored or executor text (an id, a serde message): escaped, so
+            // it stays one line and sends no escape sequence to the terminal.
+            eprintln!(
+                "error: {}",
+                agent_defer::output::escape(&agent_defer::error::chain(&e))
+            );
             ExitCode::from(1)
         }
     }

@@ -49,24 +49,47 @@ const CARRIED: &[&str] = &[
 ];
 
 /// The crontab line for `binary` with the variables `get` returns.
+///
+/// Refuses a value with a control character: a newline would end the line early and start
+/// another crontab entry with whatever follows it (`DEFER_RUNTIME_DIR=$'/x\n* * * * * cmd'`),
+/// and no quoting survives that, because cron splits entries before the shell sees them.
 pub fn line(
     config: &Config,
     binary: &std::path::Path,
     get: impl Fn(&str) -> Option<OsString>,
-) -> String {
+) -> Result<String> {
     let mut parts = vec!["* * * * *".to_string()];
     for name in CARRIED {
         if let Some(value) = get(name).filter(|v| !v.is_empty()) {
-            parts.push(format!("{name}={}", quote(&value.to_string_lossy())));
+            let value = value.to_string_lossy();
+            refuse_control(name, &value)?;
+            parts.push(format!("{name}={}", quote(&value)));
         }
     }
-    parts.push(quote(&binary.display().to_string()));
+    let binary = binary.display().to_string();
+    refuse_control("the path of the defer binary", &binary)?;
+    parts.push(quote(&binary));
     parts.push("run".into());
-    parts.push(format!(
-        ">> {} 2>&1",
-        quote(&config.log_file.display().to_string())
-    ));
-    parts.join(" ")
+    let log = config.log_file.display().to_string();
+    refuse_control(
+        "the log file (DEFER_LOG_FILE, DEFER_LOG_DIR or DEFER_RUNTIME_DIR)",
+        &log,
+    )?;
+    parts.push(format!(">> {} 2>&1", quote(&log)));
+    Ok(parts.join(" "))
+}
+
+/// One line naming `what` when `value` holds a control character (newline, carriage return,
+/// tab, escape, ...), which could split or disguise the crontab line.
+fn refuse_control(what: &str, value: &str) -> Result<()> {
+    if value.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "{what} contains a control character ({}); it cannot go into a crontab line, \
+             where a newline would start a second entry: use a value without one",
+            output::escape(value)
+        )));
+    }
+    Ok(())
 }
 
 /// Single-quotes for `/bin/sh`, and escapes `%`, which cron turns into a newline.
@@ -98,7 +121,7 @@ fn current_line(config: &Config) -> Result<String> {
     if config.clock.is_fixed() {
         eprintln!("note: DEFER_NOW is set; it is left out of the crontab line");
     }
-    Ok(line(config, &binary, |name| std::env::var_os(name)))
+    line(config, &binary, |name| std::env::var_os(name))
 }
 
 /// `defer cron install`: writes the crontab only when it changes, so a second install is a
@@ -335,7 +358,8 @@ mod tests {
                 "PATH" => Some("/usr/bin:/bin".into()),
                 _ => None,
             },
-        );
+        )
+        .expect("line");
         assert_eq!(
             line,
             "* * * * * DEFER_TIMEZONE=UTC DEFER_EXECUTOR='/x/my exec' PATH=/usr/bin:/bin \

@@ -313,7 +313,7 @@ fn failed_attempt(
 
 /// A claimed task before it runs: a series occurrence first catches up with missed rule
 /// times, then a task with `--if-late skip` found too late is recorded as missed.
-// One value per claimed task, moved once: boxing would cost an allocation for nothing.
+// One value per claimed task, moved once into the runner: boxing either side buys nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Prepared {

@@ -24,13 +24,16 @@ pub mod resources;
 pub mod stdio;
 pub mod tools;
 
+mod oversized;
+
 use std::io;
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
-    Implementation, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+    CustomRequest, CustomResult, ErrorCode, Implementation, ListResourceTemplatesResult,
+    ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
@@ -135,6 +138,27 @@ impl ServerHandler for DeferServer {
             .map_err(panicked)?
             .map(ReadResourceResponse::from)
     }
+
+    /// The stand-in for a request too large to read (see [`oversized`]): answered with an
+    /// error the client can see, instead of the silence of a dropped line.
+    fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> impl Future<Output = std::result::Result<CustomResult, ErrorData>> + Send + '_ {
+        let answer = if request.method == oversized::METHOD {
+            let bytes = request
+                .params
+                .as_ref()
+                .and_then(|p| p.get("bytes"))
+                .and_then(|b| b.as_u64())
+                .unwrap_or_default();
+            ErrorData::invalid_request(oversized::message(bytes), None)
+        } else {
+            ErrorData::new(ErrorCode::METHOD_NOT_FOUND, request.method, None)
+        };
+        std::future::ready(Err(answer))
+    }
 }
 
 /// Serves MCP on stdin/stdout, over `store`, until the client closes stdin.
@@ -150,7 +174,10 @@ pub fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
         .build()
         .map_err(Error::io("starting the MCP runtime for", "stdio"))?;
     runtime.block_on(async move {
-        // rmcp speaks to the pre-processor in `stdio`, which speaks to the client.
+        // stdin → `oversized` (a stand-in request after a line too long for rmcp) → the
+        // pre-processor in `stdio` → rmcp.
+        let (to_stdio, from_filter) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(oversized::filter(tokio::io::stdin(), to_stdio));
         let rmcp = move |input, output| {
             tokio::spawn(async move {
                 let running = server
@@ -161,7 +188,7 @@ pub fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
                 Ok(())
             })
         };
-        stdio::serve(rmcp, tokio::io::stdin(), tokio::io::stdout())
+        stdio::serve(rmcp, from_filter, tokio::io::stdout())
             .await
             .map_err(|e| stdio_error(e.to_string()))
     })

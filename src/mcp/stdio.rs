@@ -17,6 +17,9 @@
 //!   back into one array with the original ids. Other revisions have no batches, so a batch
 //!   is answered `-32600` saying so.
 //!
+//! A line over rmcp's 16 MiB limit is skipped here; `oversized`, which reads stdin before this,
+//! has put a stand-in request carrying its id after it, which is answered here.
+//!
 //! Everything else is passed to rmcp byte for byte. rmcp's answers pass through [`Outbound`],
 //! which notes the negotiated revision, gathers batch answers, and gives an error without an
 //! `id` the `"id": null` JSON-RPC requires.
@@ -191,6 +194,19 @@ fn check(message: &Value, in_batch: bool) -> Result<(), Value> {
             format!("Invalid Request: {why}"),
         )
     };
+    // The stand-in `oversized` puts after a line too long to read: answered here, with the
+    // long line's id when it could be found, else null.
+    if fields.get("method").and_then(Value::as_str) == Some(super::oversized::METHOD) {
+        let bytes = message
+            .pointer("/params/bytes")
+            .and_then(Value::as_u64)
+            .unwrap_or_default();
+        return Err(error(
+            id.clone().unwrap_or(Value::Null),
+            INVALID_REQUEST,
+            super::oversized::message(bytes),
+        ));
+    }
     if fields.get("jsonrpc") != Some(&Value::String("2.0".into())) {
         return Err(invalid("\"jsonrpc\" must be \"2.0\""));
     }
@@ -397,11 +413,9 @@ where
         };
         let action = match read {
             Line::Eof => break,
-            Line::Oversized => Action::answer(error(
-                Value::Null,
-                INVALID_REQUEST,
-                format!("Invalid Request: a message is at most {MAX_LINE} bytes"),
-            )),
+            // `oversized`, in front of this, follows such a line with a stand-in request that
+            // carries its id, answered in `check`.
+            Line::Oversized => Action::default(),
             Line::Read => {
                 let text = line.strip_suffix(b"\n").unwrap_or(&line);
                 inbound.line(text.strip_suffix(b"\r").unwrap_or(text))
@@ -428,8 +442,9 @@ where
     output.lock().await.flush().await
 }
 
-/// The longest message read (rmcp's own limit).
-const MAX_LINE: usize = 16 * 1024 * 1024;
+/// The longest message read (rmcp's own limit); a longer one is skipped without being held in
+/// memory.
+const MAX_LINE: usize = rmcp::transport::async_rw::DEFAULT_MAX_LINE_LENGTH;
 
 /// What [`read_line`] found.
 #[derive(Debug, PartialEq)]

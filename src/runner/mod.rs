@@ -117,6 +117,8 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
         if options.watch { "watch" } else { "cron" },
         lock.is_none(),
     );
+    // Descendants an executor abandons come back to us, to be ended (see `kill_orphans`).
+    unix::become_subreaper();
     let Some(runner_lock) = lock else {
         audit.log(
             config.clock.now(),
@@ -149,6 +151,7 @@ pub fn run_one(
     };
     check_lock(&*lock, &mut audit, config)?;
     check_executor(config, &mut audit)?;
+    unix::become_subreaper();
     let policy = Policy::from_config(config);
     let now = config.clock.now();
     let change = store.claim_id(id, &mut |found| lifecycle::claim_now(found, now))?;

@@ -123,7 +123,10 @@ fn renew_leases(config: &Config, store: &dyn Store, every: Duration, finished: &
         thread::sleep(Duration::from_millis(50).min(every));
         if last.elapsed() >= every {
             if let Err(e) = store.renew_leases(config.clock.now()) {
-                eprintln!("warning: could not renew task leases: {e}");
+                eprintln!(
+                    "warning: could not renew task leases: {}",
+                    escape(&e.to_string())
+                );
             }
             last = Instant::now();
         }
@@ -170,7 +173,7 @@ pub(super) fn log_outcome(
     let kind = task.result.as_ref().map(|r| r.kind);
     if let Some(warning) = &outcome.warning {
         let warning = one_line(warning);
-        eprintln!("warning: task {}: {warning}", escape(&task.id));
+        eprintln!("warning: task {}: {}", escape(&task.id), escape(&warning));
         audit.log(now, "warning", &[("id", &task.id), ("problem", &warning)]);
     }
     match outcome.reason {

@@ -42,6 +42,7 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
         }
         thread::sleep(Duration::from_millis(200));
     };
+    unix::become_subreaper();
     audit.log(
         config.clock.now(),
         "watch started",

@@ -846,3 +846,44 @@ fn contrib_units_run_the_watcher_and_the_plist_is_well_formed() {
         rest = &after[end + 3..];
     }
 }
+
+/// A newline (or any control character) in a setting carried into the crontab line would end
+/// the line and start a second, live entry: `cron install` refuses it, naming the variable, and
+/// leaves the crontab as it was.
+#[test]
+fn cron_install_refuses_control_characters_in_carried_settings() {
+    let mut env = Env::new();
+    let table = fake_crontab(&mut env, Some("MAILTO=me\n"));
+    let pwn = env.dir.path().join("pwn");
+    let injected = format!("/tmp/x\n* * * * * touch {}", pwn.display());
+    let runtime = env.runtime();
+    for (var, value) in [
+        ("DEFER_EXECUTOR", injected.clone()),
+        (
+            "DEFER_RUNTIME_DIR",
+            format!("{}{injected}", runtime.display()),
+        ),
+        ("DEFER_TIMEZONE", "UTC\r".to_string()),
+        ("PATH", format!("/usr/bin:/bin\u{1b}[2J{injected}")),
+    ] {
+        for args in [&["cron", "install"][..], &["cron"][..]] {
+            let output = env
+                .cmd(args)
+                .env(var, &value)
+                .env_remove("DEFER_NOW")
+                .output()
+                .expect("spawn defer");
+            let run = crate::util::Run::from(output);
+            assert!(!run.success(), "{var}: {args:?} accepted {value:?}");
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "{var}: {:?}", run.stderr);
+            assert!(
+                lines[0].starts_with("error: ") && lines[0].contains(var),
+                "{var}: {:?}",
+                run.stderr
+            );
+            assert!(!lines[0].contains('\u{1b}'), "{:?}", lines[0]);
+        }
+        assert_eq!(read(&table), "MAILTO=me\n", "{var} changed the crontab");
+    }
+}

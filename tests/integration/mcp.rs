@@ -1027,13 +1027,14 @@ fn raw_json_rpc_is_answered_by_the_book() {
         "2026-04-08T17:35:00Z"
     );
     assert_eq!(by_id(json!(8))["error"]["code"], -32602);
-    // A message over the 16 MiB limit is skipped whole and answered; the next one is read.
+    // A message over the 16 MiB limit is skipped whole and answered with its id (the
+    // `oversized` filter finds it); the next one is read.
     server.send_line(&format!(
         r#"{{"jsonrpc":"2.0","id":50,"x":"{}"}}"#,
         "x".repeat(17 << 20)
     ));
     let too_long = server.next_message();
-    assert_eq!(too_long["id"], Value::Null, "{too_long}");
+    assert_eq!(too_long["id"], 50, "{too_long}");
     assert_eq!(too_long["error"]["code"], -32600, "{too_long}");
     assert_eq!(server.request("ping", Value::Null)["result"], json!({}));
     // A batch of things that are not messages: an array of errors (JSON-RPC 2.0, section 6).
@@ -1389,4 +1390,32 @@ fn the_official_typescript_sdk_drives_the_server() {
     assert!(stdout.contains("all checks passed"), "{stdout}");
     let task = env.find("interop_ts").expect("the client's task");
     assert_eq!(task["status"], "cancelled");
+}
+
+/// A request over the 16 MiB line limit gets an error answer with its id (rmcp alone drops it
+/// without a word, and the client waits forever); the server then keeps answering.
+#[test]
+fn a_request_over_the_line_limit_is_answered_and_the_server_keeps_serving() {
+    let env = Env::new();
+    let mut server = Server::ready(&env);
+    let big = "x".repeat(17 * 1024 * 1024);
+    let line = json!({
+        "jsonrpc": "2.0",
+        "id": 4242,
+        "method": "tools/call",
+        "params": {"name": "schedule_task", "arguments": {"when": "1h", "summary": big}}
+    })
+    .to_string();
+    server.send_line(&line);
+    let answer = server.response(4242);
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("over the 16 MiB limit")
+            && message.contains(&(line.len() + 1).to_string()),
+        "{answer}"
+    );
+    server.ok("normalize_time", json!({"when": "1h"}));
+    let finished = server.finish();
+    assert!(finished.status.success(), "{}", finished.stderr);
+    assert!(env.records().is_empty());
 }

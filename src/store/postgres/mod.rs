@@ -373,7 +373,10 @@ impl Store for PgStore {
             let task = match parse(row.get(1), id) {
                 Ok(task) => task,
                 Err(e) => {
-                    eprintln!("warning: {} (skipped; `defer check` lists it)", chain(&e));
+                    eprintln!(
+                        "warning: {} (skipped; `defer check` lists it)",
+                        crate::output::escape(&chain(&e))
+                    );
                     continue;
                 }
             };
