@@ -51,6 +51,11 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// The record would exceed the size limit; long material belongs in a file named as an
+    /// artifact (`--artifact` on the CLI, `artifacts` in JSON).
+    #[error("{}", render_too_large(*size, *limit, Naming::Flags))]
+    RecordTooLarge { size: usize, limit: usize },
+
     /// `--id` (or a record) carries an id that could steer a file path or is otherwise unusable.
     #[error(
         "invalid task id {0:?}: use 1-128 characters from A-Z a-z 0-9 . _ -, not starting with '.'"
@@ -179,6 +184,7 @@ pub enum Arg {
     ContextJson,
     ContextFile,
     Project,
+    Artifact,
     MaxRetries,
     Series,
     Intent,
@@ -202,6 +208,7 @@ impl Arg {
             Arg::ContextJson => "--context-json",
             Arg::ContextFile => "--context-file",
             Arg::Project => "--project",
+            Arg::Artifact => "--artifact",
             Arg::MaxRetries => "--max-retries",
             Arg::Series => "--series",
             Arg::Intent => "--intent",
@@ -225,6 +232,7 @@ impl Arg {
             Arg::ContextJson => "context",
             Arg::ContextFile => "context_file",
             Arg::Project => "project",
+            Arg::Artifact => "artifacts",
             Arg::MaxRetries => "max_retries",
             Arg::Series => "series",
             Arg::Intent => "intent",
@@ -319,6 +327,16 @@ pub fn render_argument(
     }
 }
 
+/// The record-size refusal, naming the artifact argument as `naming` says.
+pub fn render_too_large(size: usize, limit: usize, naming: Naming) -> String {
+    format!(
+        "the task record would be {size} bytes, over the {} KiB limit: a task is a compact \
+         snapshot, not a transcript; put long material in a file and pass it with {}",
+        limit / 1024,
+        naming.name(Arg::Artifact)
+    )
+}
+
 /// `--every 1d` on the command line, `every="1d"` in JSON.
 fn example_of(arg: Arg, value: &str, naming: Naming) -> String {
     let n = naming.name(arg);
@@ -334,7 +352,7 @@ fn example_of(arg: Arg, value: &str, naming: Naming) -> String {
 }
 
 /// Quotes a user's value for a message, cut short so a huge value cannot flood the terminal.
-fn quote_value(value: &str) -> String {
+pub fn quote_value(value: &str) -> String {
     const MAX: usize = 80;
     if value.chars().count() <= MAX {
         return format!("{value:?}");
@@ -387,6 +405,9 @@ impl Error {
                 value,
                 problem,
             } => render_argument(*arg, value.as_deref(), problem, Naming::Fields),
+            Error::RecordTooLarge { size, limit } => {
+                render_too_large(*size, *limit, Naming::Fields)
+            }
             other => chain(other),
         }
     }

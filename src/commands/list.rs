@@ -7,25 +7,12 @@ use crate::cli::{ColorChoice, ListArgs};
 use crate::commands::view::{self, Terminal};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::record::Status;
 use crate::store::jsonl::scan;
 use crate::store::{Query, Store};
 
-/// The query `list` runs: scheduled and executing by default; the archives are searched when
-/// `--all` or a terminal status is asked for, because that is where terminal tasks end up.
+/// The query `list` runs (see [`Query::listing`]).
 pub fn query(args: &ListArgs) -> Query {
-    let statuses = if args.all {
-        Vec::new()
-    } else if args.statuses.is_empty() {
-        vec![Status::Scheduled, Status::Executing]
-    } else {
-        args.statuses.clone()
-    };
-    let include_archive = args.all || statuses.iter().any(|s| s.is_terminal());
-    Query {
-        statuses,
-        include_archive,
-    }
+    Query::listing(args.statuses.clone(), args.all)
 }
 
 /// Writes the records of `query` as a JSON array: one line with `compact`, else indented as

@@ -311,11 +311,10 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
     }
     let size = line.len();
     if size > MAX_RECORD_BYTES {
-        return Err(Error::Invalid(format!(
-            "the task record would be {size} bytes, over the {} KiB limit: a task is a compact \
-             snapshot, not a transcript; put long material in a file and pass it with --artifact",
-            MAX_RECORD_BYTES / 1024
-        )));
+        return Err(Error::RecordTooLarge {
+            size,
+            limit: MAX_RECORD_BYTES,
+        });
     }
     if let Some(series) = &mut task.series {
         series.id = task.id.clone();

@@ -98,6 +98,7 @@ pub fn parse_interval(expr: &str) -> Result<Interval, TimeError> {
     if expr.is_empty() {
         return Err(TimeError::Empty);
     }
+    super::error::check_length(expr)?;
     let ctx = Ctx { expr, zone: None };
     if expr.starts_with('-') {
         return Err(ctx.unsupported("a negative interval is not allowed; give a positive one"));
@@ -111,7 +112,7 @@ pub fn parse_interval(expr: &str) -> Result<Interval, TimeError> {
             })
         }
         Ast::Relative { clock: None, .. } => {
-            Err(ctx.unsupported("a repeat interval must be more than zero"))
+            Err(ctx.unsupported("a duration must be more than zero"))
         }
         _ => Err(ctx.unsupported("expected a duration such as 1d, 2h, 30m or 1 week")),
     }
