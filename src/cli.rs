@@ -314,6 +314,9 @@ pub struct ScheduleArgs {
     /// With --reorient: use this CONTEXT.md.
     #[arg(long, value_name = "F", requires = "reorient")]
     pub context_file: Option<PathBuf>,
+    /// The directory the executor starts in (recorded as an absolute path; it must exist).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
     /// Repeat: a new occurrence this long after each one (e.g. 1d, 2h, 1 week).
     #[arg(
         long,

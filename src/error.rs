@@ -190,6 +190,7 @@ pub enum Arg {
     Intent,
     Mode,
     AuraLevel,
+    Cwd,
 }
 
 impl Arg {
@@ -214,6 +215,7 @@ impl Arg {
             Arg::Intent => "--intent",
             Arg::Mode => "--mode",
             Arg::AuraLevel => "--aura-level",
+            Arg::Cwd => "--cwd",
         }
     }
 
@@ -238,6 +240,7 @@ impl Arg {
             Arg::Intent => "intent",
             Arg::Mode => "mode",
             Arg::AuraLevel => "aura_level",
+            Arg::Cwd => "cwd",
         }
     }
 }

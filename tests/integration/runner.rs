@@ -1284,3 +1284,96 @@ fn a_watcher_stops_when_its_runtime_dir_is_opened_to_others() {
         env.log()
     );
 }
+
+#[test]
+fn a_task_runs_in_the_directory_it_was_scheduled_for() {
+    let mut env = Env::new();
+    let project = env.dir.path().join("project");
+    fs::create_dir_all(&project).expect("mkdir");
+    let seen = env.dir.path().join("seen");
+    let exec = env.script(
+        "where.sh",
+        &format!(
+            "cat >/dev/null\npwd > '{0}'\necho \"$DEFER_TASK_CWD\" >> '{0}'",
+            seen.display()
+        ),
+    );
+    env.set("DEFER_EXECUTOR", exec.as_os_str());
+    let relative_ok = env
+        .cmd(&[
+            "schedule",
+            "--when",
+            "now",
+            "--summary",
+            "x",
+            "--id",
+            "here",
+            "--cwd",
+        ])
+        .arg(&project)
+        .output()
+        .expect("schedule");
+    assert!(relative_ok.status.success());
+    let canonical = fs::canonicalize(&project).expect("canonical");
+    assert_eq!(
+        active(&env, "here").expect("here")["cwd"],
+        canonical.display().to_string()
+    );
+    env.ok(&["run"]);
+    let text = fs::read_to_string(&seen).expect("executor ran");
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = canonical.display().to_string();
+    assert_eq!(
+        lines,
+        [dir.as_str(), dir.as_str()],
+        "pwd and DEFER_TASK_CWD"
+    );
+
+    // A directory that does not exist is refused at schedule time, store unchanged.
+    let before = env.store_bytes();
+    let run = env.fails(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--cwd",
+        "/no/such/dir",
+    ]);
+    assert!(
+        run.stderr.contains("--cwd \"/no/such/dir\""),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.store_bytes(), before);
+
+    // One that vanished before the run fails the task, saying so.
+    let gone = env.dir.path().join("gone");
+    fs::create_dir_all(&gone).expect("mkdir");
+    let out = env
+        .cmd(&[
+            "schedule",
+            "--when",
+            "now",
+            "--summary",
+            "x",
+            "--id",
+            "lost",
+            "--cwd",
+        ])
+        .arg(&gone)
+        .output()
+        .expect("schedule");
+    assert!(out.status.success());
+    fs::remove_dir(&gone).expect("rmdir");
+    env.ok(&["run"]);
+    let lost = archived(&env, "lost").expect("lost");
+    assert_eq!(lost["status"], "failed");
+    assert!(
+        lost["error"]
+            .as_str()
+            .expect("error")
+            .contains("no longer exists"),
+        "{lost}"
+    );
+}
