@@ -64,6 +64,11 @@ pub enum Command {
     Reschedule(RescheduleArgs),
     /// Run due tasks (the cron entry point), or one task now with --id.
     Run(RunArgs),
+    /// Stop every runner of this store from claiming tasks, until `resume` or --until.
+    #[command(after_help = crate::when::GRAMMAR_HELP)]
+    Pause(PauseArgs),
+    /// End a pause: tasks that fell due meanwhile run at the next wake (missed-run policy applies).
+    Resume,
     /// Move completed, failed and cancelled tasks to the monthly archives now.
     Archive,
     /// Print a crontab line that runs `defer run` every minute with the current settings
@@ -170,6 +175,14 @@ pub struct RetryArgs {
     /// One-line JSON.
     #[arg(long)]
     pub compact: bool,
+}
+
+/// Flags of `defer pause`.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// End the pause by itself at this time (default: only `defer resume` ends it).
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub until: Option<String>,
 }
 
 /// Flags of `defer reschedule`.

@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod list;
 pub mod logs;
 pub mod mcp;
+pub mod pause;
 pub mod progress;
 pub mod reorient;
 pub mod reschedule;
@@ -45,6 +46,8 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
         Command::Retry(args) => retry::run(config, &*open()?, args),
         Command::Reschedule(args) => reschedule::run(config, &*open()?, args),
         Command::Run(args) => run::run(config, &*open()?, args),
+        Command::Pause(args) => pause::pause(config, &*open()?, &args),
+        Command::Resume => pause::resume(config, &*open()?),
         Command::Archive => archive::run(config, &*open()?),
         Command::Check => check::run(&*open()?),
         Command::Export(args) => transfer::export(&*open()?, args),
