@@ -216,6 +216,7 @@ pub fn run_one(
         },
         vec![change.task],
         &mut report,
+        None,
     )?;
     sweep(config, store, &mut audit, &mut report)?;
     Ok(report)
@@ -373,6 +374,7 @@ pub(super) fn pass(
             },
             claimed,
             &mut report,
+            Some(&mut handled),
         )?;
         if last_round {
             break;

@@ -1377,3 +1377,56 @@ fn a_task_runs_in_the_directory_it_was_scheduled_for() {
         "{lost}"
     );
 }
+
+#[test]
+fn the_watcher_starts_a_task_that_falls_due_while_another_runs() {
+    let mut env = Env::new();
+    env.unset("DEFER_NOW");
+    env.set("DEFER_CONCURRENCY", "2");
+    let marks = env.dir.path().join("marks");
+    fs::create_dir_all(&marks).expect("mkdir");
+    // "long" runs for 8 s; every task marks when it starts and when it ends.
+    let exec = env.script(
+        "mark.sh",
+        &format!(
+            "cat >/dev/null\ntouch '{0}'/\"$DEFER_TASK_ID\".start\n\
+             [ \"$DEFER_TASK_ID\" = long ] && sleep 8\ntouch '{0}'/\"$DEFER_TASK_ID\".end",
+            marks.display()
+        ),
+    );
+    env.set("DEFER_EXECUTOR", exec.as_os_str());
+    let mut watcher = env
+        .cmd(&["run", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watcher");
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--id",
+        "long",
+    ]);
+    assert!(wait_until(Duration::from_secs(10), || marks
+        .join("long.start")
+        .exists()));
+    // Due two seconds into the long one.
+    env.ok(&["schedule", "--when", "2s", "--summary", "x", "--id", "soon"]);
+    let started = wait_until(Duration::from_secs(15), || {
+        marks.join("soon.start").exists()
+    });
+    let long_still_running = !marks.join("long.end").exists();
+    signal_child(&watcher, libc::SIGTERM);
+    let _ = wait_until(Duration::from_secs(15), || {
+        matches!(watcher.try_wait(), Ok(Some(_)))
+    });
+    let out = watcher.wait_with_output().expect("wait");
+    assert!(started, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        long_still_running,
+        "the task due meanwhile started in the free slot, not after the long one"
+    );
+}
