@@ -27,19 +27,33 @@ pub struct StartJournal {
 impl StartJournal {
     /// The ids a previous runner recorded as started; empty when there is no journal.
     pub fn read(path: &Path) -> Result<HashSet<String>> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
-            Err(e) => return Err(Error::io("reading", path)(e)),
-        };
-        Ok(text
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect())
+        Ok(Self::read_with_owner(path)?.1)
     }
 
-    /// Starts a new, empty journal for this pass.
+    /// The pid of the runner that began the journal (its first line, `#runner PID`), and the
+    /// ids it recorded as started.
+    pub fn read_with_owner(path: &Path) -> Result<(Option<u32>, HashSet<String>)> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((None, HashSet::new()));
+            }
+            Err(e) => return Err(Error::io("reading", path)(e)),
+        };
+        let owner = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("#runner "))
+            .and_then(|pid| pid.trim().parse().ok());
+        let ids = text
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect();
+        Ok((owner, ids))
+    }
+
+    /// Starts a new journal for this pass, owned by this process.
     pub fn begin(path: &Path) -> Result<StartJournal> {
         fsutil::write_private(path, b"")?;
         let file = std::fs::OpenOptions::new()
@@ -47,10 +61,12 @@ impl StartJournal {
             .truncate(true)
             .open(path)
             .map_err(Error::io("opening", path))?;
-        Ok(StartJournal {
+        let journal = StartJournal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
-        })
+        };
+        journal.write_line(&format!("#runner {}", std::process::id()))?;
+        Ok(journal)
     }
 
     /// Adds to the journal as it is (a one-task run between passes must not erase what a
@@ -66,8 +82,12 @@ impl StartJournal {
     /// Records that `id` is about to start. One `write` of a whole line, so concurrent
     /// workers never interleave.
     pub fn started(&self, id: &str) -> Result<()> {
+        self.write_line(id)
+    }
+
+    fn write_line(&self, line: &str) -> Result<()> {
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.write_all(format!("{id}\n").as_bytes())
+        file.write_all(format!("{line}\n").as_bytes())
             .map_err(Error::io("appending to", &self.path))
     }
 }
@@ -84,8 +104,9 @@ mod tests {
         let j = StartJournal::begin(&path).expect("begin");
         j.started("a").expect("a");
         j.started("b").expect("b");
-        let ids = StartJournal::read(&path).expect("read");
+        let (owner, ids) = StartJournal::read_with_owner(&path).expect("read");
         assert_eq!(ids, ["a", "b"].map(String::from).into());
+        assert_eq!(owner, Some(std::process::id()));
         drop(j);
         StartJournal::begin(&path).expect("again");
         assert!(StartJournal::read(&path).expect("read").is_empty());

@@ -306,20 +306,38 @@ pub(super) fn pass(
 
     let now = config.clock.now();
     let journal_path = store.start_journal();
-    let started = match &journal_path {
-        Some(path) => Some(journal::StartJournal::read(path)?),
-        None => None,
-    };
-    let recovered = store.recover(now, &mut |task| {
-        if started.as_ref().is_some_and(|s| !s.contains(&task.id)) {
-            return lifecycle::never_started(task);
+    let (owner, started) = match &journal_path {
+        Some(path) => {
+            let (owner, started) = journal::StartJournal::read_with_owner(path)?;
+            (owner, Some(started))
         }
-        let prompt = prompt_path(config, &task.id).display().to_string();
-        lifecycle::finish(task, Happened::Interrupted, &prompt, &policy, now)
-    })?;
-    let journal = match &journal_path {
-        Some(path) => Some(journal::StartJournal::begin(path)?),
-        None => None,
+        None => (None, None),
+    };
+    // The runner that began the journal is still alive (its lock file was deleted under it,
+    // so we got a fresh one): its `executing` tasks are running, not interrupted. It stops
+    // claiming at its next round; we leave its tasks and its journal alone.
+    let live_owner = owner.filter(|&pid| unix::other_runner_alive(pid));
+    let recovered = match live_owner {
+        Some(pid) => {
+            audit.log(
+                now,
+                "recovery skipped",
+                &[("reason", "runner_alive"), ("pid", &pid.to_string())],
+            );
+            Vec::new()
+        }
+        None => store.recover(now, &mut |task| {
+            if started.as_ref().is_some_and(|s| !s.contains(&task.id)) {
+                return lifecycle::never_started(task);
+            }
+            let prompt = prompt_path(config, &task.id).display().to_string();
+            lifecycle::finish(task, Happened::Interrupted, &prompt, &policy, now)
+        })?,
+    };
+    let journal = match (&journal_path, live_owner) {
+        (Some(path), None) => Some(journal::StartJournal::begin(path)?),
+        (Some(path), Some(_)) => Some(journal::StartJournal::resume(path)?),
+        (None, _) => None,
     };
     for change in &recovered {
         report.recovered += 1;
@@ -374,7 +392,10 @@ pub(super) fn pass(
             },
             claimed,
             &mut report,
-            Some(&mut handled),
+            Some(outcomes::Refill {
+                handled: &mut handled,
+                lock,
+            }),
         )?;
         if last_round {
             break;

@@ -16,13 +16,21 @@ use crate::error::Result;
 use crate::lifecycle::{self, Change, Policy, Reason};
 use crate::output::escape;
 use crate::record::{ResultType, Status, Task};
-use crate::store::Store;
+use crate::store::{RunnerLock, Store};
 
 /// What every attempt of a pass shares: the lifecycle's policy and the start journal.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Attempts<'a> {
     pub policy: &'a Policy,
     pub journal: Option<&'a StartJournal>,
+}
+
+/// What a run lends `execute_all` so it can claim tasks that fall due while executors run:
+/// the ids this run has handled (never claimed twice in one run), and the runner lock (no
+/// claim once it stopped excluding other runners).
+pub(super) struct Refill<'a> {
+    pub handled: &'a mut HashSet<String>,
+    pub lock: &'a dyn RunnerLock,
 }
 
 /// Tasks waiting for a free worker; `closed` once no more will come.
@@ -51,7 +59,7 @@ pub(super) fn execute_all(
     attempts: &Attempts<'_>,
     claimed: Vec<Task>,
     report: &mut RunReport,
-    mut refill: Option<&mut HashSet<String>>,
+    mut refill: Option<Refill<'_>>,
 ) -> Result<()> {
     if claimed.is_empty() {
         return Ok(());
@@ -135,12 +143,13 @@ pub(super) fn execute_all(
                 last_flush = Instant::now();
             }
             let idle = workers.saturating_sub(in_flight);
-            if let Some(handled) = refill.as_deref_mut()
+            if let Some(Refill { handled, lock }) = refill.as_mut()
                 && in_flight > 0
                 && idle > 0
                 && last_refill.elapsed() >= REFILL_EVERY
                 && !options.stopping()
                 && !failing.load(Ordering::Relaxed)
+                && !lock.lost()
             {
                 last_refill = Instant::now();
                 let now = config.clock.now();

@@ -1430,3 +1430,54 @@ fn the_watcher_starts_a_task_that_falls_due_while_another_runs() {
         "the task due meanwhile started in the free slot, not after the long one"
     );
 }
+
+#[test]
+fn a_runner_never_takes_a_live_watchers_task_for_interrupted() {
+    let mut env = Env::new();
+    env.unset("DEFER_NOW");
+    let marks = env.dir.path().join("marks");
+    fs::create_dir_all(&marks).expect("mkdir");
+    let exec = env.script(
+        "slow.sh",
+        &format!(
+            "cat >/dev/null\ntouch '{0}'/\"$DEFER_TASK_ID\".start\nsleep 3\necho done",
+            marks.display()
+        ),
+    );
+    env.set("DEFER_EXECUTOR", exec.as_os_str());
+    let watcher = env
+        .cmd(&["run", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watcher");
+    env.ok(&["schedule", "--when", "now", "--summary", "x", "--id", "w"]);
+    assert!(wait_until(Duration::from_secs(10), || marks
+        .join("w.start")
+        .exists()));
+    // The lock file goes away under the watcher; a cron wake then gets a lock of its own.
+    fs::remove_file(env.runtime().join(".deferred.jsonl.runner.lock")).expect("rm lock");
+    env.ok(&["run"]);
+    assert!(
+        env.log().contains("recovery skipped reason=runner_alive"),
+        "{}",
+        env.log()
+    );
+    let mut watcher = watcher;
+    let stopped = wait_until(Duration::from_secs(15), || {
+        matches!(watcher.try_wait(), Ok(Some(_)))
+    });
+    if !stopped {
+        signal_child(&watcher, libc::SIGKILL);
+    }
+    let _ = watcher.wait_with_output();
+    env.ok(&["run"]);
+    let all: Vec<Value> = env
+        .archived()
+        .into_iter()
+        .filter(|t| t["id"] == "w")
+        .collect();
+    assert_eq!(all.len(), 1, "one record, run once: {all:?}");
+    assert_eq!(all[0]["status"], "completed", "{all:?}");
+    assert_eq!(all[0]["attempts"], 0);
+}
