@@ -488,6 +488,8 @@ struct SoakReport {
     /// A kill is attempted once per iteration; it lands only if the victim is still running.
     kill_attempts: usize,
     kills: usize,
+    /// Runners asked to stop with SIGTERM, SIGINT or SIGHUP instead of killed.
+    stops: usize,
     kills_by_role: BTreeMap<&'static str, usize>,
     tasks: usize,
     executions: usize,
@@ -615,13 +617,32 @@ fn soak(iterations: usize) -> SoakReport {
         let victim = victim.expect("a process of each role");
         sleep(Duration::from_micros(rng.below(window_us)));
         let victim_pid = procs[victim].child.id();
+        // A runner is sometimes asked to stop (SIGTERM, SIGINT, SIGHUP) instead: it must
+        // finish what it started, give back the rest, exit 0, and cost no task anything.
+        let stop_signal = (procs[victim].role == Role::Runner && rng.below(3) == 0)
+            .then(|| [libc::SIGTERM, libc::SIGINT, libc::SIGHUP][rng.below(3) as usize]);
         report.kill_attempts += 1;
         if procs[victim].child.try_wait().expect("try_wait").is_none() {
-            procs[victim].child.kill().expect("SIGKILL");
+            match stop_signal {
+                Some(signal) => {
+                    assert!(victim_pid > 1, "refusing to signal pid {victim_pid}");
+                    // SAFETY: kill(2) on a child this test spawned and has not reaped.
+                    unsafe {
+                        libc::kill(victim_pid as libc::pid_t, signal);
+                    }
+                    report.stops += 1;
+                }
+                None => procs[victim].child.kill().expect("SIGKILL"),
+            }
         }
 
         for (i, proc) in procs.into_iter().enumerate() {
             let out = proc.child.wait_with_output().expect("wait");
+            // A stop signal that arrived before the runner installed its handler ends it
+            // by the signal, before it could touch the store: nothing to account for.
+            if i == victim && stop_signal.is_some() && out.status.signal() == stop_signal {
+                continue;
+            }
             // The kill may have come after the victim had already finished on its own.
             if i == victim && out.status.signal() == Some(libc::SIGKILL) {
                 report.kills += 1;
@@ -711,6 +732,165 @@ fn soak(iterations: usize) -> SoakReport {
             .count();
     eprintln!("soak report: {report:#?}");
     report
+}
+
+/// Whole-process CPU time (user + system) of `pid` so far, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // After the command: state is field 3, utime 14 and stime 15 (1-based), so 11 and 12 here.
+    fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0)
+}
+
+/// A watcher lives while schedulers, cancellers, cron wakes and a hand-corrupted line come
+/// and go: every acknowledged due task runs exactly once, nothing is stuck, the bad line is
+/// reported once, and the idle watcher uses next to no CPU.
+#[test]
+fn watch_soak() {
+    let mut env = Env::new();
+    env.unset("DEFER_NOW");
+    env.set("DEFER_CONCURRENCY", "2");
+    let ran = env.dir.path().join("ran.log");
+    let exec = env.script(
+        "record.sh",
+        &format!(
+            "cat >/dev/null
+echo \"$DEFER_TASK_ID\" >> '{}'",
+            ran.display()
+        ),
+    );
+    env.set("DEFER_EXECUTOR", exec.as_os_str());
+    let mut watcher = env
+        .cmd(&["run", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watcher");
+    let mut due = BTreeSet::new();
+    let mut cancelled = BTreeSet::new();
+    for round in 0..6 {
+        let mut children = Vec::new();
+        for k in 0..3 {
+            let id = format!("r{round}_due{k}");
+            children.push((
+                "due",
+                id.clone(),
+                env.cmd(&[
+                    "schedule",
+                    "--when",
+                    "now",
+                    "--summary",
+                    "soak",
+                    "--id",
+                    &id,
+                ]),
+            ));
+            due.insert(id);
+        }
+        let later = format!("r{round}_later");
+        env.ok(&[
+            "schedule",
+            "--when",
+            "1h",
+            "--summary",
+            "soak",
+            "--id",
+            &later,
+        ]);
+        children.push((
+            "cancel",
+            later.clone(),
+            env.cmd(&["cancel", "--id", &later]),
+        ));
+        cancelled.insert(later);
+        // A cron wake while the watcher holds the lock steps aside.
+        children.push(("run", String::new(), env.cmd(&["run"])));
+        let running: Vec<_> = children
+            .into_iter()
+            .map(|(role, id, mut cmd)| {
+                let child = cmd
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn");
+                (role, id, child)
+            })
+            .collect();
+        for (role, id, child) in running {
+            let out = child.wait_with_output().expect("wait");
+            assert!(
+                out.status.success(),
+                "{role} {id}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        if round == 2 {
+            // A hand edit: a due record without created_at.
+            let mut bad: Value = serde_json::from_str(&reference_line("bad", "x")).expect("json");
+            bad.as_object_mut().expect("object").remove("created_at");
+            let mut store = fs::OpenOptions::new()
+                .append(true)
+                .open(env.tasks_file())
+                .expect("open store");
+            std::io::Write::write_all(&mut store, format!("{bad}\n").as_bytes()).expect("append");
+        }
+    }
+    let count_runs = || -> BTreeMap<String, usize> {
+        let mut runs = BTreeMap::new();
+        for id in fs::read_to_string(&ran).unwrap_or_default().lines() {
+            *runs.entry(id.to_string()).or_default() += 1;
+        }
+        runs
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count_runs().len() < due.len() {
+        assert!(
+            Instant::now() < deadline,
+            "due tasks not run: {:?}",
+            count_runs()
+        );
+        sleep(Duration::from_millis(50));
+    }
+    // Idle: nothing due, a bad line in the store. Two seconds of it cost next to nothing.
+    sleep(Duration::from_millis(500));
+    let before = cpu_ticks(watcher.id());
+    sleep(Duration::from_secs(2));
+    let used = cpu_ticks(watcher.id()) - before;
+    assert!(
+        watcher.try_wait().expect("try_wait").is_none(),
+        "the watcher died"
+    );
+    let pid = watcher.id();
+    assert!(pid > 1);
+    // SAFETY: kill(2) on the watcher this test started.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+    let out = watcher.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        used <= 20,
+        "idle watcher used {used} ticks of CPU in 2 s: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("warning:").count(),
+        1,
+        "the bad line once: {stderr}"
+    );
+    let runs = count_runs();
+    for id in &due {
+        assert_eq!(runs.get(id), Some(&1), "{id} ran once: {runs:?}");
+    }
+    for id in &cancelled {
+        assert!(!runs.contains_key(id), "cancelled {id} ran");
+    }
+    let records = env.records();
+    assert!(
+        records.iter().all(|r| r["status"] != "executing"),
+        "nothing stuck: {records:?}"
+    );
 }
 
 fn check_soak_invariants(
