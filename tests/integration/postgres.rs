@@ -617,3 +617,181 @@ fn a_runner_whose_connection_is_cut_records_outcomes_on_a_new_one() {
     assert_eq!(t["status"], "completed", "{t} {stderr}");
     assert_eq!(t["result"]["output"], "fine\n");
 }
+
+/// Runs `defer run` with `exec` as the executor, in the background.
+fn spawn_runner(env: &Env, exec: &Path) -> std::process::Child {
+    env.cmd(&["run"])
+        .env("DEFER_EXECUTOR", exec)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn runner")
+}
+
+#[test]
+fn one_of_three_runners_killed_its_tasks_are_rescued_by_the_others_at_once() {
+    let Some(mut env) = Env::postgres() else {
+        return;
+    };
+    env.unset("DEFER_NOW");
+    env.set("DEFER_CLAIM_BATCH", "2");
+    env.set("DEFER_RETRY_DELAY_SECONDS", "0");
+    let marks = env.dir.path().join("marks");
+    fs::create_dir_all(&marks).expect("mkdir");
+    // Each execution leaves a file named after the task and the executor's pid; the first
+    // runner's executors hang, so it holds its claims until it is killed.
+    let hang = env.script(
+        "hang.sh",
+        &format!(
+            "cat >/dev/null\ntouch '{}'/\"$DEFER_TASK_ID.$$\"\nexec sleep 60",
+            marks.display()
+        ),
+    );
+    let quick = env.script(
+        "quick.sh",
+        &format!(
+            "cat >/dev/null\ntouch '{}'/\"$DEFER_TASK_ID.$$\"",
+            marks.display()
+        ),
+    );
+    for i in 0..6 {
+        env.ok(&[
+            "schedule",
+            "--when",
+            "now",
+            "--summary",
+            "x",
+            "--id",
+            &format!("q{i}"),
+            "--max-retries",
+            "1",
+        ]);
+    }
+    let mut doomed = spawn_runner(&env, &hang);
+    assert!(wait_until(Duration::from_secs(20), || {
+        fs::read_dir(&marks).map(|d| d.count()).unwrap_or(0) >= 1
+    }));
+    let victim: String = fs::read_dir(&marks)
+        .expect("marks")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .next()
+        .expect("a mark");
+    let (task, pid) = victim.split_once('.').expect("id.pid");
+    let pid: i32 = pid.parse().expect("pid");
+    doomed.kill().expect("kill -9 the runner");
+    let _ = doomed.wait();
+    assert!(pid > 1);
+    // SAFETY: killpg on the group of an executor this test's runner started (pid > 1).
+    unsafe {
+        libc::killpg(pid, libc::SIGKILL);
+    }
+    // Two other runners, default 300 s lease: the dead runner's task is rescued at once.
+    let others: Vec<_> = (0..2).map(|_| spawn_runner(&env, &quick)).collect();
+    for runner in others {
+        let out = runner.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    env.ok(&["run"]);
+    let rescued = env.ok(&["show", task]).json();
+    assert_eq!(rescued["status"], "completed", "{rescued}");
+    assert_eq!(
+        rescued["attempts"], 1,
+        "the killed attempt counts: {rescued}"
+    );
+    for i in 0..6 {
+        let t = env.ok(&["show", &format!("q{i}")]).json();
+        assert_eq!(t["status"], "completed", "{t}");
+    }
+}
+
+#[test]
+fn a_paused_runner_past_its_lease_is_fenced_off() {
+    let Some(mut env) = Env::postgres() else {
+        return;
+    };
+    env.unset("DEFER_NOW");
+    env.set("DEFER_LEASE_SECONDS", "3");
+    env.set("DEFER_RETRY_DELAY_SECONDS", "0");
+    let started = env.dir.path().join("started");
+    let slow = env.script(
+        "slow.sh",
+        &format!(
+            "cat >/dev/null\ntouch '{}'\nsleep 2\necho late",
+            started.display()
+        ),
+    );
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--id",
+        "f",
+        "--max-retries",
+        "1",
+    ]);
+    let frozen = spawn_runner(&env, &slow);
+    assert!(wait_until(Duration::from_secs(20), || started.exists()));
+    let pid = frozen.id();
+    assert!(pid > 1);
+    // Frozen: its session stays open (so the liveness lock holds), but it renews nothing.
+    // SAFETY: kill(2) on the runner this test started.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGSTOP);
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    let quick = env.script("quick.sh", "cat >/dev/null\necho rescuer");
+    let out = env
+        .cmd(&["run"])
+        .env("DEFER_EXECUTOR", &quick)
+        .output()
+        .expect("rescue");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.ok(&["show", "f"]).json()["result"]["output"],
+        "rescuer\n"
+    );
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGCONT);
+    }
+    let out = frozen.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = env.ok(&["show", "f"]).json();
+    assert_eq!(
+        t["result"]["output"], "rescuer\n",
+        "the late outcome was refused: {t}"
+    );
+    assert!(
+        env.log()
+            .contains("outcome rejected id=f reason=lease_lost"),
+        "{}",
+        env.log()
+    );
+}
+
+/// Polls `cond` every 20 ms until it holds or `limit` passes.
+fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
