@@ -87,8 +87,14 @@ pub struct CronArgs {
 #[derive(Debug, Subcommand)]
 pub enum CronCommand {
     /// Add the line to your crontab, replacing an earlier agent-defer line (run via
-    /// `crontab`, or the program in DEFER_CRONTAB).
-    Install,
+    /// `crontab`, or the program in DEFER_CRONTAB); variables it carried beyond defer's own
+    /// are kept.
+    Install {
+        /// Also carry this variable (value from this shell), e.g. DEFER_WEBHOOK_URL
+        /// (repeatable).
+        #[arg(long = "env", value_name = "NAME")]
+        env: Vec<String>,
+    },
     /// Remove the agent-defer line from your crontab; other entries are left as they are.
     Uninstall,
 }
@@ -278,6 +284,9 @@ pub struct RunArgs {
     /// With --watch: look at the whole store at least this often, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "watch")]
     pub rescan: u64,
+    /// Exit 1 when a task failed in this run (so cron mails it).
+    #[arg(long, conflicts_with = "watch")]
+    pub fail_on_task_failure: bool,
 }
 
 /// Flags of `defer reorient`.

@@ -22,7 +22,7 @@ mod wake;
 mod watch;
 
 pub use unix::stop_on_signals;
-pub use wake::{Wake, last_wake, wake_file};
+pub use wake::{BY_HAND, ScheduledWake, Wake, last_wake, wake_file};
 pub use watch::watch;
 
 use std::collections::HashSet;
@@ -112,11 +112,7 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
     let mut report = RunReport::default();
     let mut audit = AuditLog::new(&config.log_file);
     let lock = store.try_runner_lock()?;
-    record_wake(
-        config,
-        if options.watch { "watch" } else { "cron" },
-        lock.is_none(),
-    );
+    record_wake(config, options.watch, lock.is_none());
     let Some(runner_lock) = lock else {
         audit.log(
             config.clock.now(),
