@@ -16,7 +16,7 @@ DEFER_LOG_DIR, DEFER_LOG_FILE, DEFER_TIMEZONE, DEFER_EXECUTOR, DEFER_CONTEXT_FIL
 DEFER_RETRY_DELAY_SECONDS, DEFER_RETRY_BACKOFF, DEFER_NOW, DEFER_PROJECTS_DIR,
 DEFER_EXECUTOR_TIMEOUT_SECONDS, DEFER_CONCURRENCY,
 DEFER_RETRY_MAX_DELAY_SECONDS, DEFER_DATABASE_URL, DEFER_DATABASE_SCHEMA, DEFER_LEASE_SECONDS,
-DEFER_CLAIM_BATCH, DEFER_CRONTAB. `defer --when ...` means `defer schedule --when ...`.
+DEFER_CLAIM_BATCH, DEFER_CRONTAB, DEFER_WAKE_ORIGIN. `defer --when ...` means `defer schedule --when ...`.
 
 Exit codes: 0 success; 1 the command failed (nothing was changed); 2 the command line is invalid.";
 
@@ -46,6 +46,9 @@ pub enum Command {
     Run(RunArgs),
     /// Move completed, failed and cancelled tasks to the monthly archives now.
     Archive,
+    /// Delete prompt files, output files and archive months older than a time (lists them
+    /// unless --yes).
+    Prune(PruneArgs),
     /// Print a crontab line that runs `defer run` every minute with the current settings
     /// (`install` / `uninstall` edit your crontab).
     Cron(CronArgs),
@@ -97,6 +100,17 @@ pub enum CronCommand {
     },
     /// Remove the agent-defer line from your crontab; other entries are left as they are.
     Uninstall,
+}
+
+/// Flags of `defer prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Older than this: a duration ago ("90d", "6 months") or a past time ("2026-01-01").
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub before: String,
+    /// Delete them (without it, only list what would be deleted).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Flags of `defer doctor`.

@@ -174,6 +174,7 @@ pub enum Arg {
     Intent,
     Mode,
     AuraLevel,
+    Before,
 }
 
 impl Arg {
@@ -197,6 +198,7 @@ impl Arg {
             Arg::Intent => "--intent",
             Arg::Mode => "--mode",
             Arg::AuraLevel => "--aura-level",
+            Arg::Before => "--before",
         }
     }
 
@@ -220,6 +222,7 @@ impl Arg {
             Arg::Intent => "intent",
             Arg::Mode => "mode",
             Arg::AuraLevel => "aura_level",
+            Arg::Before => "before",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod db;
 pub mod doctor;
 pub mod list;
 pub mod mcp;
+pub mod prune;
 pub mod reorient;
 pub mod run;
 pub mod schedule;
@@ -36,6 +37,7 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
         Command::Show(args) => show::run(&*open()?, args),
         Command::Run(args) => run::run(config, &*open()?, args),
         Command::Archive => archive::run(config, &*open()?),
+        Command::Prune(args) => prune::run(config, &*open()?, args),
         Command::Check => check::run(&*open()?),
         Command::Export(args) => transfer::export(&*open()?, args),
         Command::Import(args) => transfer::import(config, &*open()?, args),

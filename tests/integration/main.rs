@@ -8,6 +8,7 @@ mod conformance;
 mod doctor;
 mod examples;
 mod faults;
+mod housekeeping;
 mod mcp;
 mod postgres;
 mod props;
