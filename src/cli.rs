@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 
 use crate::record::{AuraLevel, IfLate, Intent, Mode, Status};
 
@@ -24,8 +25,20 @@ Exit codes: 0 success; 1 the command failed (nothing was changed); 2 the command
 #[derive(Debug, Parser)]
 #[command(name = "defer", version, about = ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
+    /// Colour in the human views (tables and cards on a terminal): auto (default; off when
+    /// NO_COLOR is set), always or never. JSON is never coloured.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--color auto|always|never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 /// The subcommands.
@@ -36,13 +49,20 @@ pub enum Command {
     /// Schedule a task (prints the record; a confirmation line goes to stderr).
     #[command(after_help = crate::when::GRAMMAR_HELP)]
     Schedule(ScheduleArgs),
-    /// List tasks as a JSON array (default: scheduled and executing).
+    /// List tasks (default: scheduled and executing): a table on a terminal, else a JSON array.
     List(ListArgs),
     /// Cancel a scheduled task.
     Cancel(CancelArgs),
-    /// Print one task, from the active store or the archives.
+    /// Print one task, from the active store or the archives: a card on a terminal, else JSON.
     Show(ShowArgs),
-    /// Run due tasks (the cron entry point).
+    /// Print what a task left behind: executor output, prompt artifact, audit lines.
+    Logs(LogsArgs),
+    /// Schedule a failed or missed task again (attempts start over; history is kept).
+    Retry(RetryArgs),
+    /// Move a scheduled task to a new time.
+    #[command(visible_alias = "snooze", after_help = crate::when::GRAMMAR_HELP)]
+    Reschedule(RescheduleArgs),
+    /// Run due tasks (the cron entry point), or one task now with --id.
     Run(RunArgs),
     /// Move completed, failed and cancelled tasks to the monthly archives now.
     Archive,
@@ -77,6 +97,100 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Explain in plain words where a task is and why it has or has not run.
     Why(WhyArgs),
+    /// Print a shell completion script (task ids complete too).
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout: defer(1), or a command's own page.
+    Man(ManArgs),
+}
+
+/// Flags of `defer man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command whose page to print (`defer man schedule` prints defer-schedule(1)).
+    pub command: Option<String>,
+}
+
+const COMPLETIONS_HELP: &str = "\
+Install (the script calls `defer` on PATH to complete task ids, so regenerate it after an upgrade):
+  bash:       echo 'source <(defer completions bash)' >> ~/.bashrc
+  zsh:        echo 'source <(defer completions zsh)' >> ~/.zshrc
+  fish:       defer completions fish > ~/.config/fish/completions/defer.fish
+  elvish:     echo 'eval (defer completions elvish | slurp)' >> ~/.config/elvish/rc.elv
+  powershell: defer completions powershell | Out-String | Invoke-Expression  (in $PROFILE)";
+
+/// Flags of `defer completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells `defer completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+/// Flags of `defer logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The task id (active or archived).
+    #[arg(add = ArgValueCompleter::new(crate::commands::complete::any_id))]
+    pub id: String,
+    /// Only the prompt artifact.
+    #[arg(long, group = "part")]
+    pub prompt: bool,
+    /// Only the executor's output (stdout, then stderr).
+    #[arg(long, group = "part")]
+    pub output: bool,
+    /// Only the audit lines.
+    #[arg(long, group = "part")]
+    pub audit: bool,
+    /// Follow a task that is executing: print audit lines as they appear, and the output
+    /// when it finishes (executor output is captured at the end, not streamed).
+    #[arg(short, long, conflicts_with = "json")]
+    pub follow: bool,
+    /// Print the logs as JSON ({id, status, prompt_path, prompt, stdout, stderr, audit}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `defer retry`.
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// The failed or missed task (active or archived).
+    #[arg(add = ArgValueCompleter::new(crate::commands::complete::any_id))]
+    pub id: String,
+    /// When to run it (default: now).
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub when: Option<String>,
+    /// One-line JSON.
+    #[arg(long)]
+    pub compact: bool,
+}
+
+/// Flags of `defer reschedule`.
+#[derive(Debug, Args)]
+pub struct RescheduleArgs {
+    /// The scheduled task.
+    #[arg(add = ArgValueCompleter::new(crate::commands::complete::active_id))]
+    pub id: String,
+    /// The new time: "30m", "tomorrow 9am", an ISO 8601 time, ...
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub when: String,
+    /// For a series occurrence: move the rule's anchor too, so later occurrences follow the
+    /// new time (without it only this occurrence moves).
+    #[arg(long)]
+    pub series: bool,
+    /// One-line JSON.
+    #[arg(long)]
+    pub compact: bool,
 }
 
 /// Flags of `defer cron`.
@@ -125,6 +239,7 @@ pub struct DoctorArgs {
 #[derive(Debug, Args)]
 pub struct WhyArgs {
     /// The task id.
+    #[arg(add = ArgValueCompleter::new(crate::commands::complete::any_id))]
     pub id: String,
 }
 
@@ -220,7 +335,12 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "F", requires = "reorient")]
     pub context_file: Option<PathBuf>,
     /// Repeat: a new occurrence this long after each one (e.g. 1d, 2h, 1 week).
-    #[arg(long, value_name = "DURATION", conflicts_with = "cron")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        conflicts_with = "cron",
+        allow_hyphen_values = true
+    )]
     pub every: Option<String>,
     /// Repeat on a cron rule "m h dom mon dow" in DEFER_TIMEZONE (e.g. "0 9 * * 1-5").
     #[arg(long, value_name = "RULE")]
@@ -235,7 +355,7 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "POLICY", value_parser = parse_enum::<IfLate>)]
     pub if_late: Option<IfLate>,
     /// How late counts as late for --if-late skip (default 10m).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub late_after: Option<String>,
     /// Print the task without storing or logging it.
     #[arg(long)]
@@ -254,6 +374,9 @@ pub struct ListArgs {
     /// Every status, including archived tasks.
     #[arg(long, conflicts_with = "statuses")]
     pub all: bool,
+    /// Pretty JSON, even on a terminal.
+    #[arg(long)]
+    pub json: bool,
     /// One-line JSON.
     #[arg(long)]
     pub compact: bool,
@@ -263,7 +386,12 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct CancelArgs {
     /// The task to cancel (for a recurring task: this occurrence; the next is scheduled).
-    #[arg(long, required_unless_present = "series", conflicts_with = "series")]
+    #[arg(
+        long,
+        required_unless_present = "series",
+        conflicts_with = "series",
+        add = ArgValueCompleter::new(crate::commands::complete::active_id)
+    )]
     pub id: Option<String>,
     /// End a recurring series: cancel its pending occurrence and schedule no more.
     #[arg(long, value_name = "SERIES_ID")]
@@ -280,7 +408,11 @@ pub struct CancelArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The task id.
+    #[arg(add = ArgValueCompleter::new(crate::commands::complete::any_id))]
     pub id: String,
+    /// Pretty JSON, even on a terminal.
+    #[arg(long)]
+    pub json: bool,
     /// One-line JSON.
     #[arg(long)]
     pub compact: bool,
@@ -289,12 +421,20 @@ pub struct ShowArgs {
 /// Flags of `defer run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Print one line per task handled.
+    /// Print one line per task handled (and a progress bar on a terminal).
     #[arg(short, long)]
     pub verbose: bool,
     /// Keep running: wake when a task falls due or the store changes (instead of cron).
     #[arg(long)]
     pub watch: bool,
+    /// Run this one scheduled task now, due or not (its record then reads as a normal run).
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "watch",
+        add = ArgValueCompleter::new(crate::commands::complete::active_id)
+    )]
+    pub id: Option<String>,
     /// With --watch: look at the whole store at least this often, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "watch")]
     pub rescan: u64,
@@ -339,10 +479,52 @@ fn parse_retries(s: &str) -> Result<u32, String> {
 /// `defer --when ...` without a subcommand means `defer schedule --when ...` (the reference's
 /// form). Rewrites the arguments before clap sees them.
 pub fn implicit_schedule(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let first = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    // The global `--color WHEN` may come first: look past it.
+    let mut at = 1;
+    loop {
+        match args.get(at).and_then(|a| a.to_str()) {
+            Some("--color") => at += 2,
+            Some(a) if a.starts_with("--color=") => at += 1,
+            _ => break,
+        }
+    }
+    let first = args.get(at).and_then(|a| a.to_str()).unwrap_or("");
     let is_flag = first.starts_with("--") && !matches!(first, "--help" | "--version");
     if is_flag {
-        args.insert(1, "schedule".into());
+        args.insert(at, "schedule".into());
     }
     args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::implicit_schedule;
+
+    fn rewrite(args: &[&str]) -> Vec<String> {
+        implicit_schedule(args.iter().map(Into::into).collect())
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_leading_flag_means_schedule_even_after_color() {
+        assert_eq!(
+            rewrite(&["defer", "--when", "1h"]),
+            ["defer", "schedule", "--when", "1h"]
+        );
+        assert_eq!(
+            rewrite(&["defer", "--color", "never", "--when", "1h"]),
+            ["defer", "--color", "never", "schedule", "--when", "1h"]
+        );
+        assert_eq!(
+            rewrite(&["defer", "--color=always", "list"]),
+            ["defer", "--color=always", "list"]
+        );
+        assert_eq!(
+            rewrite(&["defer", "--color", "never", "list"]),
+            ["defer", "--color", "never", "list"]
+        );
+        assert_eq!(rewrite(&["defer", "--help"]), ["defer", "--help"]);
+    }
 }

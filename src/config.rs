@@ -43,6 +43,10 @@ pub struct Config {
     pub retry_max_delay: Duration,
     pub executor_timeout: Duration,
     pub concurrency: usize,
+    /// `DEFER_EXECUTOR_KEEP_SECRETS=1`: pass the database URL and libpq secrets to the
+    /// executor (by default they are removed from its environment; see
+    /// [`crate::runner::executor::SECRET_VARS`]).
+    pub executor_keep_secrets: bool,
     /// `DEFER_DATABASE_URL`: when set, tasks live in PostgreSQL instead of the JSONL file.
     pub database_url: Option<String>,
     /// `DEFER_DATABASE_SCHEMA` (default `defer`): the schema holding the tables.
@@ -121,13 +125,12 @@ impl Config {
             context_file: path("DEFER_CONTEXT_FILE"),
             projects_dir,
             home,
-            retry_delay: Duration::from_secs(seconds(&var, "DEFER_RETRY_DELAY_SECONDS", 60, 0)?),
+            retry_delay: Duration::from_secs(delay(&var, "DEFER_RETRY_DELAY_SECONDS", 60)?),
             retry_backoff,
-            retry_max_delay: Duration::from_secs(seconds(
+            retry_max_delay: Duration::from_secs(delay(
                 &var,
                 "DEFER_RETRY_MAX_DELAY_SECONDS",
                 3600,
-                0,
             )?),
             executor_timeout: Duration::from_secs(seconds(
                 &var,
@@ -137,6 +140,18 @@ impl Config {
             )?),
             concurrency: usize::try_from(seconds(&var, "DEFER_CONCURRENCY", 1, 1)?)
                 .unwrap_or(usize::MAX),
+            executor_keep_secrets: match var("DEFER_EXECUTOR_KEEP_SECRETS") {
+                None => false,
+                Some(v) if v == "1" => true,
+                Some(v) if v == "0" => false,
+                Some(v) => {
+                    return Err(Error::Config {
+                        var: "DEFER_EXECUTOR_KEEP_SECRETS",
+                        value: v.to_string_lossy().into_owned(),
+                        reason: "use 1 to pass secrets to the executor, or 0 (the default)".into(),
+                    });
+                }
+            },
             database_url: var("DEFER_DATABASE_URL").map(|v| v.to_string_lossy().into_owned()),
             database_schema: schema_name(var("DEFER_DATABASE_SCHEMA"))?,
             lease: Duration::from_secs(seconds(&var, "DEFER_LEASE_SECONDS", 300, 3)?),
@@ -241,6 +256,26 @@ fn seconds(
             reason: format!("use a whole number of at least {min}"),
         }),
     }
+}
+
+/// The longest retry delay: 30 days. A larger one used to be accepted and, added to now,
+/// clamped to the year 9999, so the retry silently never came.
+pub const MAX_RETRY_DELAY_SECONDS: u64 = 30 * 86_400;
+
+/// A retry delay in seconds, 0 to [`MAX_RETRY_DELAY_SECONDS`].
+fn delay(var: &impl Fn(&str) -> Option<OsString>, name: &'static str, default: u64) -> Result<u64> {
+    let n = seconds(var, name, default, 0)?;
+    if n > MAX_RETRY_DELAY_SECONDS {
+        return Err(Error::Config {
+            var: name,
+            value: n.to_string(),
+            reason: format!(
+                "at most {MAX_RETRY_DELAY_SECONDS} seconds (30 days); a retry further away \
+                 is better scheduled as a new task"
+            ),
+        });
+    }
+    Ok(n)
 }
 
 /// `~/x` in a variable means `$HOME/x`, as a shell would have expanded it.
@@ -368,6 +403,14 @@ mod tests {
                 "DEFER_RETRY_DELAY_SECONDS",
             ),
             (vec![("DEFER_CONCURRENCY", "0")], "DEFER_CONCURRENCY"),
+            (
+                vec![("DEFER_RETRY_DELAY_SECONDS", "99999999999")],
+                "at most 2592000 seconds",
+            ),
+            (
+                vec![("DEFER_RETRY_MAX_DELAY_SECONDS", "2592001")],
+                "DEFER_RETRY_MAX_DELAY_SECONDS",
+            ),
             (
                 vec![("DEFER_RETRY_BACKOFF", "random")],
                 "DEFER_RETRY_BACKOFF",

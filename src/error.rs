@@ -51,6 +51,11 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// The record would exceed the size limit; long material belongs in a file named as an
+    /// artifact (`--artifact` on the CLI, `artifacts` in JSON).
+    #[error("{}", render_too_large(*size, *limit, Naming::Flags))]
+    RecordTooLarge { size: usize, limit: usize },
+
     /// `--id` (or a record) carries an id that could steer a file path or is otherwise unusable.
     #[error(
         "invalid task id {0:?}: use 1-128 characters from A-Z a-z 0-9 . _ -, not starting with '.'"
@@ -60,6 +65,14 @@ pub enum Error {
     /// A scheduled record with this id already exists in the active store.
     #[error("task id {0:?} is already in the store; choose another id or leave it out")]
     DuplicateId(String),
+
+    /// An explicit id that a task in the archive already carries: reusing it would make
+    /// `show` and `why` ambiguous.
+    #[error(
+        "task id {0:?} belongs to a finished task in the archive (`defer show {0}` shows it); \
+         choose another id"
+    )]
+    ArchivedId(String),
 
     /// No record with this id exists (the wording is the reference tool's).
     #[error("Task not found: {0}")]
@@ -76,7 +89,9 @@ pub enum Error {
     },
 
     /// `--context-json` or a stored record is not the JSON we need.
-    #[error("{what} is not valid JSON: {source}")]
+    // The detail ("expected value at line 1 column 2") is the source, which the binary prints
+    // after this message; repeating it here printed it twice.
+    #[error("{}", json_problem(what, source))]
     Json {
         what: String,
         #[source]
@@ -169,6 +184,7 @@ pub enum Arg {
     ContextJson,
     ContextFile,
     Project,
+    Artifact,
     MaxRetries,
     Series,
     Intent,
@@ -193,6 +209,7 @@ impl Arg {
             Arg::ContextJson => "--context-json",
             Arg::ContextFile => "--context-file",
             Arg::Project => "--project",
+            Arg::Artifact => "--artifact",
             Arg::MaxRetries => "--max-retries",
             Arg::Series => "--series",
             Arg::Intent => "--intent",
@@ -217,6 +234,7 @@ impl Arg {
             Arg::ContextJson => "context",
             Arg::ContextFile => "context_file",
             Arg::Project => "project",
+            Arg::Artifact => "artifacts",
             Arg::MaxRetries => "max_retries",
             Arg::Series => "series",
             Arg::Intent => "intent",
@@ -312,6 +330,16 @@ pub fn render_argument(
     }
 }
 
+/// The record-size refusal, naming the artifact argument as `naming` says.
+pub fn render_too_large(size: usize, limit: usize, naming: Naming) -> String {
+    format!(
+        "the task record would be {size} bytes, over the {} KiB limit: a task is a compact \
+         snapshot, not a transcript; put long material in a file and pass it with {}",
+        limit / 1024,
+        naming.name(Arg::Artifact)
+    )
+}
+
 /// `--every 1d` on the command line, `every="1d"` in JSON.
 fn example_of(arg: Arg, value: &str, naming: Naming) -> String {
     let n = naming.name(arg);
@@ -327,7 +355,7 @@ fn example_of(arg: Arg, value: &str, naming: Naming) -> String {
 }
 
 /// Quotes a user's value for a message, cut short so a huge value cannot flood the terminal.
-fn quote_value(value: &str) -> String {
+pub fn quote_value(value: &str) -> String {
     const MAX: usize = 80;
     if value.chars().count() <= MAX {
         return format!("{value:?}");
@@ -380,8 +408,22 @@ impl Error {
                 value,
                 problem,
             } => render_argument(*arg, value.as_deref(), problem, Naming::Fields),
+            Error::RecordTooLarge { size, limit } => {
+                render_too_large(*size, *limit, Naming::Fields)
+            }
             other => chain(other),
         }
+    }
+}
+
+/// Says whether JSON failed as text (a syntax error, cut off) or as data (valid JSON whose
+/// fields do not have the expected names or types); the detail follows as the source.
+fn json_problem(what: &str, source: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match source.classify() {
+        Category::Syntax | Category::Eof => format!("{what} is not valid JSON"),
+        Category::Data => format!("{what} is valid JSON but not the expected fields or types"),
+        Category::Io => format!("{what} could not be read"),
     }
 }
 

@@ -133,6 +133,16 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
                     (true, false) => "its group",
                     _ => "others",
                 };
+                // A shared directory (sticky, like /tmp) must stay writable by everyone:
+                // advising `chmod 700` on it would break every other user of the machine.
+                if is_shared_dir(&real, &meta, uid) {
+                    return Err(Error::Invalid(format!(
+                        "{} is a shared directory (mode {mode:04o}): another user could plant \
+                         tasks there for your executor to run; do not change its mode, use a \
+                         private directory instead (one under your home; defer creates it 0700)",
+                        dir.display()
+                    )));
+                }
                 return Err(Error::Invalid(format!(
                     "{} is writable by {who} (mode {mode:04o}): another user could plant tasks \
                      there for your executor to run; fix it with `chmod 700 {}`",
@@ -160,6 +170,16 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
         Some(from) => check_ancestors(dir, &from, uid),
         None => Ok(()),
     }
+}
+
+/// A directory the system shares between users: `/tmp`, `/var/tmp`, `/dev/shm`, or a sticky
+/// one that belongs to someone else (root). A sticky directory of the user's own is theirs to
+/// `chmod`.
+fn is_shared_dir(real: &Path, meta: &fs::Metadata, uid: u32) -> bool {
+    (meta.mode() & 0o1000 != 0 && meta.uid() != uid)
+        || ["/tmp", "/var/tmp", "/dev/shm"]
+            .iter()
+            .any(|shared| real == Path::new(shared))
 }
 
 /// `from` and every directory above it: owned by the user or root, and not writable by others
@@ -347,11 +367,64 @@ fn temp_sibling(path: &Path) -> PathBuf {
 }
 
 /// Reads a whole file; a missing file reads as empty (the store is created on first write).
+/// Anything but a regular file is refused (see [`open_regular`]).
 pub fn read_or_empty(path: &Path) -> Result<Vec<u8>> {
-    match fs::read(path) {
-        Ok(data) => Ok(data),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(refine_open_error(e, "reading", path)),
+    let Some(mut file) = open_regular(path)? else {
+        return Ok(Vec::new());
+    };
+    let mut data = Vec::new();
+    io::Read::read_to_end(&mut file, &mut data).map_err(Error::io("reading", path))?;
+    Ok(data)
+}
+
+/// Opens `path` for reading if it is a regular file; `None` if it does not exist.
+///
+/// A store or context file that is a FIFO would block `list` forever (opening it waits for a
+/// writer, reading it waits for data), and a device such as `/dev/zero` never ends, so it
+/// would be read until memory runs out. The open is non-blocking, so a FIFO is seen and
+/// refused at once; the check is on the opened descriptor, so nothing can swap the file
+/// between the check and the read.
+pub fn open_regular(path: &Path) -> Result<Option<File>> {
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(refine_open_error(e, "reading", path)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(Error::io("reading metadata of", path))?;
+    match not_regular(&meta) {
+        None => Ok(Some(file)),
+        Some(kind) => Err(Error::Invalid(format!(
+            "{} is {kind}, not a regular file; defer reads and writes only regular files there \
+             (point the DEFER_* variable or argument at a file path)",
+            crate::output::escape(&path.display().to_string())
+        ))),
+    }
+}
+
+/// What `meta` describes when it is not a regular file ("a FIFO", "a character device").
+pub fn not_regular(meta: &fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a file")
     }
 }
 

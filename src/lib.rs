@@ -32,6 +32,13 @@ pub use error::{Error, Result};
 
 /// Runs a parsed command line with the environment's configuration.
 pub fn run(cli: cli::Cli) -> Result<()> {
+    // Completion scripts and the manual need no configuration (a bad DEFER_TIMEZONE must not
+    // stop a shell from loading its completions).
+    match &cli.command {
+        cli::Command::Completions(args) => return commands::completions::completions(args),
+        cli::Command::Man(args) => return commands::completions::man(args),
+        _ => {}
+    }
     let config = Config::from_env()?;
     commands::dispatch(cli, &config)
 }

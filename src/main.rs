@@ -2,12 +2,17 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+use clap_complete::CompleteEnv;
 
 use agent_defer::cli::{Cli, implicit_schedule};
 
 fn main() -> ExitCode {
+    // A shell asking for completions (`COMPLETE=bash defer -- defer show ta`): answer, exit.
+    CompleteEnv::with_factory(Cli::command)
+        .var(agent_defer::commands::completions::COMPLETE_VAR)
+        .complete();
     let args = implicit_schedule(std::env::args_os().collect());
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -16,7 +21,12 @@ fn main() -> ExitCode {
     match agent_defer::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", agent_defer::error::chain(&e));
+            // An error can quote stored or executor text (an id, a serde message): escaped, so
+            // it stays one line and sends no escape sequence to the terminal.
+            eprintln!(
+                "error: {}",
+                agent_defer::output::escape(&agent_defer::error::chain(&e))
+            );
             ExitCode::from(1)
         }
     }

@@ -103,8 +103,14 @@ impl Rule {
             }
             Rule::Cron { cron, text } => {
                 let start = to_jiff02(from)?;
-                let next = cron.find_next_occurrence(&start, inclusive).map_err(|e| {
-                    Error::Invalid(format!("cron {text:?} has no next time after {from}: {e}"))
+                let next = cron.find_next_occurrence(&start, inclusive).map_err(|_| {
+                    // The crate's own words (and a nanosecond stamp) say nothing a user can act
+                    // on; the usual cause is a date that does not exist, such as 31 February.
+                    Error::Invalid(format!(
+                        "cron {text:?} never occurs after {}: no date matches its day and month \
+                         fields (such as 31 February); check them",
+                        from.strftime("%Y-%m-%d %H:%M %Z")
+                    ))
                 })?;
                 from_jiff02(&next, from)
             }

@@ -158,15 +158,14 @@ pub fn snapshot_from_text(text: &str, file: &Path) -> Snapshot {
 pub fn resolve(config: &Config, lookup: &Lookup<'_>) -> Result<PathBuf> {
     if let Some(path) = lookup.context_file {
         let path = expand_home(path, &config.home);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(Error::invalid_arg(
+        return match file_problem(&path) {
+            None => Ok(path),
+            Some(problem) => Err(Error::invalid_arg(
                 Arg::ContextFile,
                 path.display().to_string(),
-                "no such file",
+                problem,
                 None,
-            ))
+            )),
         };
     }
     if let Some(project) = lookup.project {
@@ -193,13 +192,12 @@ pub fn resolve(config: &Config, lookup: &Lookup<'_>) -> Result<PathBuf> {
         };
     }
     if let Some(path) = &config.context_file {
-        return if path.is_file() {
-            Ok(path.clone())
-        } else {
-            Err(Error::Context(format!(
-                "DEFER_CONTEXT_FILE does not exist: {}",
-                path.display()
-            )))
+        return match file_problem(path) {
+            None => Ok(path.clone()),
+            Some(problem) => Err(Error::Context(format!(
+                "DEFER_CONTEXT_FILE {}: {problem}",
+                crate::output::escape(&path.display().to_string())
+            ))),
         };
     }
     let mut looked = Vec::new();
@@ -226,10 +224,22 @@ pub fn resolve(config: &Config, lookup: &Lookup<'_>) -> Result<PathBuf> {
     )))
 }
 
+/// Why `path` cannot be a context file: missing, or not a regular file (a FIFO would block
+/// the read, `/dev/zero` would never end). `None` when it is a regular file.
+fn file_problem(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(meta) => crate::fsutil::not_regular(&meta)
+            .map(|kind| format!("is {kind}, not a regular file; give a CONTEXT.md file")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("no such file".into()),
+        Err(e) => Some(format!("cannot be read ({e})")),
+    }
+}
+
 /// Reads the file chosen by `lookup` and builds its snapshot.
 pub fn build(config: &Config, lookup: &Lookup<'_>) -> Result<Snapshot> {
     let path = resolve(config, lookup)?;
-    let bytes = std::fs::read(&path).map_err(Error::io("reading", &path))?;
+    // Opened as a regular file only, so a file swapped for a FIFO after `resolve` is refused.
+    let bytes = crate::fsutil::read_or_empty(&path)?;
     // Invalid UTF-8 is replaced rather than refused: the snapshot is advisory text.
     let text = String::from_utf8_lossy(&bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);

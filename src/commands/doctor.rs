@@ -88,7 +88,13 @@ pub fn run(config: &Config, args: DoctorArgs) -> Result<()> {
         output::print_json(&findings, false)?;
     } else {
         for f in &findings {
-            output::print(&format!("{}: {}", f.level.prefix(), f.message))?;
+            // Findings quote ids, summaries and executor errors from the store: escaped, so a
+            // hand-edited record cannot send escape sequences to the terminal.
+            output::print(&format!(
+                "{}: {}",
+                f.level.prefix(),
+                output::escape(&f.message)
+            ))?;
         }
     }
     let problems = findings

@@ -1,28 +1,18 @@
-//! `defer list`: records as a JSON array, streamed to stdout as they are read.
+//! `defer list`: records as a JSON array, streamed to stdout as they are read; on a terminal
+//! (without `--json`/`--compact`), a table instead (`commands/view.rs`).
 
 use std::io::{self, BufWriter, Write};
 
-use crate::cli::ListArgs;
+use crate::cli::{ColorChoice, ListArgs};
+use crate::commands::view::{self, Terminal};
+use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::record::Status;
 use crate::store::jsonl::scan;
 use crate::store::{Query, Store};
 
-/// The query `list` runs: scheduled and executing by default; the archives are searched when
-/// `--all` or a terminal status is asked for, because that is where terminal tasks end up.
+/// The query `list` runs (see [`Query::listing`]).
 pub fn query(args: &ListArgs) -> Query {
-    let statuses = if args.all {
-        Vec::new()
-    } else if args.statuses.is_empty() {
-        vec![Status::Scheduled, Status::Executing]
-    } else {
-        args.statuses.clone()
-    };
-    let include_archive = args.all || statuses.iter().any(|s| s.is_terminal());
-    Query {
-        statuses,
-        include_archive,
-    }
+    Query::listing(args.statuses.clone(), args.all)
 }
 
 /// Writes the records of `query` as a JSON array: one line with `compact`, else indented as
@@ -67,7 +57,22 @@ pub fn write_array(
 }
 
 /// The CLI.
-pub fn run(store: &dyn Store, args: ListArgs) -> Result<()> {
+pub fn run(config: &Config, store: &dyn Store, args: ListArgs, color: ColorChoice) -> Result<()> {
+    if let Some(term) = Terminal::detect(color, args.json || args.compact) {
+        let mut records = Vec::new();
+        let problems = store.list(&query(&args), &mut |bytes| {
+            records.push(serde_json::from_slice(bytes).map_err(|source| Error::Json {
+                what: "a stored record".into(),
+                source,
+            })?);
+            Ok(())
+        })?;
+        warn(&problems);
+        if records.is_empty() {
+            return crate::output::print("no tasks (`defer list --all` includes the archives)");
+        }
+        return crate::output::print(view::task_table(&term, config, &records).trim_end());
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     let problems = match write_array(store, &query(&args), args.compact, &mut out) {
@@ -78,7 +83,13 @@ pub fn run(store: &dyn Store, args: ListArgs) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    for p in &problems {
+    warn(&problems);
+    Ok(())
+}
+
+/// One warning line per store line that is not a record.
+fn warn(problems: &[crate::store::Problem]) {
+    for p in problems {
         eprintln!(
             "warning: {} line {}: {} (kept as is; `defer check` lists such lines)",
             p.file.display(),
@@ -86,5 +97,4 @@ pub fn run(store: &dyn Store, args: ListArgs) -> Result<()> {
             p.reason
         );
     }
-    Ok(())
 }

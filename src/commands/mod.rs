@@ -3,18 +3,25 @@
 pub mod archive;
 pub mod cancel;
 pub mod check;
+pub mod complete;
+pub mod completions;
 pub mod cron;
 pub mod db;
 pub mod doctor;
 pub mod list;
+pub mod logs;
 pub mod mcp;
+pub mod progress;
 pub mod prune;
 pub mod reorient;
+pub mod reschedule;
+pub mod retry;
 pub mod run;
 pub mod schedule;
 pub mod show;
 pub mod time;
 pub mod transfer;
+pub mod view;
 pub mod why;
 
 use crate::cli::{Cli, Command};
@@ -32,9 +39,12 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
     };
     match cli.command {
         Command::Schedule(args) => schedule::run(config, &*open()?, args),
-        Command::List(args) => list::run(&*open()?, args),
+        Command::List(args) => list::run(config, &*open()?, args, cli.color),
         Command::Cancel(args) => cancel::run(config, &*open()?, args),
-        Command::Show(args) => show::run(&*open()?, args),
+        Command::Show(args) => show::run(config, &*open()?, args, cli.color),
+        Command::Logs(args) => logs::run(config, &*open()?, args),
+        Command::Retry(args) => retry::run(config, &*open()?, args),
+        Command::Reschedule(args) => reschedule::run(config, &*open()?, args),
         Command::Run(args) => run::run(config, &*open()?, args),
         Command::Archive => archive::run(config, &*open()?),
         Command::Prune(args) => prune::run(config, &*open()?, args),
@@ -49,5 +59,7 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
         // doctor opens the store itself: an unreachable store is one of its findings.
         Command::Doctor(args) => doctor::run(config, args),
         Command::Why(args) => why::run(config, &*open()?, args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
     }
 }

@@ -1,8 +1,13 @@
 //! `defer run`: the cron entry point. Quiet unless `-v`, because cron mails any output.
+//! `defer run --id ID` runs one scheduled task now, due or not, and prints its record.
+
+use std::sync::Arc;
 
 use crate::cli::RunArgs;
+use crate::commands::progress;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::output;
 use crate::runner::{self, RunOptions};
 use crate::store::Store;
 
@@ -17,6 +22,12 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
         let rescan = std::time::Duration::from_secs(args.rescan.max(1));
         return runner::watch(config, store, args.verbose, rescan);
     }
+    if let Some(id) = &args.id {
+        return run_now(config, store, id, args.verbose);
+    }
+    // With -v on a terminal, a progress bar over the claimed tasks (on stderr).
+    let bar = (args.verbose && progress::on_terminal())
+        .then(|| Arc::new(progress::RunBar(progress::counter("tasks"))));
     let report = runner::run(
         config,
         store,
@@ -27,8 +38,13 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
             // bounded by DEFER_EXECUTOR_TIMEOUT_SECONDS), claimed tasks not yet started go
             // back to `scheduled` unchanged.
             stop: Some(runner::stop_on_signals()),
+            progress: bar.clone().map(|b| b as Arc<dyn runner::Progress>),
         },
-    )?;
+    );
+    if let Some(bar) = &bar {
+        bar.0.finish_and_clear();
+    }
+    let report = report?;
     if report.released > 0 {
         eprintln!(
             "defer: stopped by a signal: running executors finished and were recorded; {} \
@@ -62,4 +78,38 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// `defer run --id ID`: claim the scheduled task now (holding the runner lock), run it as a
+/// normal wake would, print its record and say on stderr how it ended.
+fn run_now(config: &Config, store: &dyn Store, id: &str, verbose: bool) -> Result<()> {
+    let report = runner::run_one(
+        config,
+        store,
+        id,
+        &RunOptions {
+            verbose,
+            watch: false,
+            stop: Some(runner::stop_on_signals()),
+            progress: None,
+        },
+    )?;
+    if verbose {
+        println!("{report}");
+    }
+    let Some(record) = store.show(id)? else {
+        return Err(Error::NotFound(id.to_string()));
+    };
+    let status = record
+        .get("status")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("unknown");
+    let how = match status {
+        "scheduled" => "it failed and is scheduled to retry",
+        "completed" => "completed",
+        "failed" => "failed",
+        _ => status,
+    };
+    eprintln!("ran {} now: {}", output::escape(id), output::escape(how));
+    output::print_json(&record, false)
 }

@@ -7,7 +7,10 @@
 
 use std::path::Path;
 
+use indicatif::ProgressBar;
+
 use crate::cli::TransferArgs;
+use crate::commands::progress;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -23,9 +26,13 @@ pub fn export(store: &dyn Store, args: TransferArgs) -> Result<()> {
             target.tasks_file().display()
         )));
     }
-    let (active, archived) = collect(store)?;
+    let bar = progress::counter("tasks read");
+    let (active, archived) = collect(store, &bar)?;
     fsutil::ensure_dir(dir)?;
-    target.import(&active, &archived)?;
+    writing(&bar, active.len() + archived.len());
+    let written = target.import(&active, &archived);
+    bar.finish_and_clear();
+    written?;
     if !target.tasks_file().exists() {
         // No active task: the store still marks the directory as a runtime dir.
         fsutil::replace_file(target.tasks_file(), b"")?;
@@ -70,8 +77,12 @@ pub fn import(config: &Config, store: &dyn Store, args: TransferArgs) -> Result<
             problem.reason
         )));
     }
-    let (active, archived) = collect(&source)?;
-    store.import(&active, &archived)?;
+    let bar = progress::counter("tasks read");
+    let (active, archived) = collect(&source, &bar)?;
+    writing(&bar, active.len() + archived.len());
+    let written = store.import(&active, &archived);
+    bar.finish_and_clear();
+    written?;
     eprintln!(
         "imported {} active and {} archived task(s) from {}",
         active.len(),
@@ -79,6 +90,15 @@ pub fn import(config: &Config, store: &dyn Store, args: TransferArgs) -> Result<
         dir.display()
     );
     Ok(())
+}
+
+/// Below this many tasks a transfer is too quick for a bar.
+const SHOW_AFTER: u64 = 1000;
+
+/// The write is one all-or-nothing step: the bar becomes a spinner that says so.
+fn writing(bar: &ProgressBar, n: usize) {
+    bar.set_length(n as u64);
+    bar.set_message("read; writing them in one step");
 }
 
 /// The JSONL store of a runtime directory laid out as the reference lays it out.
@@ -89,11 +109,16 @@ fn runtime_store(dir: &Path) -> JsonlStore {
 /// Every record of a store: the active ones, and the archived ones with their month.
 type Records = (Vec<Vec<u8>>, Vec<(String, Vec<u8>)>);
 
-/// Every record of `store`.
-fn collect(store: &dyn Store) -> Result<Records> {
+/// Every record of `store`, counted on `bar` (drawn on a terminal once past a thousand).
+fn collect(store: &dyn Store, bar: &ProgressBar) -> Result<Records> {
     let mut active = Vec::new();
     let mut archived = Vec::new();
     store.export(&mut |month, record| {
+        bar.inc(1);
+        bar.set_length(bar.position());
+        if bar.position() == SHOW_AFTER {
+            progress::show(bar);
+        }
         match month {
             None => active.push(record.to_vec()),
             Some(m) => archived.push((m.to_string(), record.to_vec())),

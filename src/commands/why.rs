@@ -32,8 +32,9 @@ pub fn run(config: &Config, store: &dyn Store, args: WhyArgs) -> Result<()> {
         source,
     })?;
     let active = in_active_store(store, &task.id)?;
+    // Each line may quote the record (id, summary, errors, reasons): escaped for the terminal.
     for line in explain(config, store, &task, &record, active) {
-        output::print(&line)?;
+        output::print(&output::escape(&line))?;
     }
     Ok(())
 }

@@ -50,10 +50,9 @@ pub enum Reason {
     ExecutorNonzero,
     /// The executor ran past `DEFER_EXECUTOR_TIMEOUT_SECONDS` and was killed.
     ExecutorTimeout,
-    /// `DEFER_EXECUTOR` could not be started.
-    ExecutorUnusable,
-    /// The prompt artifact could not be written (a host problem: no attempt is spent).
-    PromptNotWritten,
+    /// A fault of the host, not the task's (the prompt artifact could not be written, the
+    /// executor vanished or lost its execute bit): no attempt is spent.
+    HostFault,
     /// Claimed by a runner that died before starting it (no attempt is spent).
     NotStarted,
     /// The record's id cannot name a file.
@@ -84,8 +83,7 @@ impl Reason {
             Reason::ExecutorSucceeded => "executor",
             Reason::ExecutorNonzero => "executor_nonzero",
             Reason::ExecutorTimeout => "executor_timeout",
-            Reason::ExecutorUnusable => "executor_not_executable",
-            Reason::PromptNotWritten => "prompt_not_written",
+            Reason::HostFault => "host_fault",
             Reason::InvalidId => "invalid_id",
             Reason::Interrupted => "interrupted",
             Reason::Released => "stopping",
@@ -189,10 +187,9 @@ pub enum Happened {
     PromptPrepared,
     /// The executor ran; `success` is exit 0.
     ExecutorRan { run: ExecutorRun, success: bool },
-    /// `DEFER_EXECUTOR` is set but cannot be run.
-    ExecutorUnusable { error: String },
-    /// The prompt artifact could not be written.
-    PromptNotWritten { error: String },
+    /// Something the task cannot help went wrong before it started: the prompt artifact could
+    /// not be written, `DEFER_EXECUTOR` could not be started.
+    HostFault { error: String },
     /// The id cannot name a file, so nothing can be run for it.
     InvalidId { error: String },
     /// The runner that claimed it is gone.
@@ -239,22 +236,14 @@ pub fn finish(
             };
             failed_attempt(task, now, prompt_path, run, &policy.retry, reason)
         }
-        // Retrying cannot help until the user fixes the path, whatever the retry budget.
-        Happened::ExecutorUnusable { error } => {
-            let mut task = task;
-            task.status = Status::Failed;
-            task.failed_at = Some(Stamp(now));
-            task.error = Some(error);
-            task.result = Some(result(ResultType::ExecutorFailed, prompt_path));
-            Change::new(task, Reason::ExecutorUnusable)
-        }
-        // A full or broken log dir is the host's fault, not the task's: no attempt is spent,
-        // the task waits for the next wake, and the runner reports the failure.
-        Happened::PromptNotWritten { error } => {
+        // A full or broken log dir, an executor that vanished: the host's fault, not the
+        // task's. No attempt is spent, the task waits for the next wake, and the runner
+        // reports the failure.
+        Happened::HostFault { error } => {
             let mut task = task;
             task.status = Status::Scheduled;
-            task.last_error = Some(format!("could not write the prompt artifact: {error}"));
-            Change::new(task, Reason::PromptNotWritten)
+            task.last_error = Some(error);
+            Change::new(task, Reason::HostFault)
         }
         Happened::InvalidId { error } => {
             let mut task = task;
@@ -324,7 +313,7 @@ fn failed_attempt(
 
 /// A claimed task before it runs: a series occurrence first catches up with missed rule
 /// times, then a task with `--if-late skip` found too late is recorded as missed.
-// One value per claimed task, moved once: boxing would cost an allocation for nothing.
+// One value per claimed task, moved once into the runner: boxing either side buys nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Prepared {
@@ -695,19 +684,25 @@ mod tests {
     }
 
     #[test]
-    fn an_unusable_executor_fails_at_once_whatever_the_budget() {
+    fn a_host_fault_spends_no_attempt() {
         let c = finish(
             task(5),
-            Happened::ExecutorUnusable {
-                error: "not executable".into(),
+            Happened::HostFault {
+                error: "could not write the prompt artifact: disk full".into(),
             },
             "/p",
             &policy(60),
             now(),
         );
-        assert_eq!(c.task.status, Status::Failed);
+        assert_eq!(c.task.status, Status::Scheduled);
         assert_eq!(c.task.attempts, 0);
-        assert_eq!(c.reason, Reason::ExecutorUnusable);
+        assert_eq!(
+            c.task.run_at.to_string(),
+            "2026-04-08T16:00:00Z",
+            "time unchanged"
+        );
+        assert_eq!(c.reason, Reason::HostFault);
+        assert!(c.task.last_error.expect("error").contains("disk full"));
     }
 
     #[test]

@@ -1,29 +1,42 @@
 //! `defer mcp`: the defer tools served over the Model Context Protocol on stdio.
 //!
 //! Agents expect tools over MCP rather than a CLI whose output they must parse. This module is
-//! a front end like `commands/`: every tool calls the same library functions as the CLI
-//! (`commands::schedule::schedule`, `commands::cancel::cancel`, the [`Store`] trait,
-//! `when::parse`), so the two can never disagree about what a time or a record means.
+//! a front end like `commands/`: every tool calls the same library operations as the CLI
+//! (`ops::schedule`, `ops::cancel`, `ops::reschedule`, `ops::retry`, `ops::logs`, the
+//! [`Store`] trait, `when::parse`), so the two can never disagree about what a time or a
+//! record means.
 //!
 //! - [`args`] — what each tool accepts and returns, with the JSON Schemas hosts show to models.
 //! - [`tools`] — the tools, their descriptions, and how answers and errors are worded.
+//! - [`resources`] — the pending tasks and each task as resources (`defer://tasks`).
+//! - [`stdio`] — the boundary: the JSON-RPC answers rmcp does not give (parse errors, invalid
+//!   params, batches) are given there, before rmcp sees a line.
 //!
-//! The server only stores, lists, shows and cancels tasks; it never runs an executor (`defer
-//! run`, woken by cron, does). Standard output carries protocol messages and nothing else;
+//! The server stores, lists, shows, moves, retries and cancels tasks; it never runs an
+//! executor (`defer run`, woken by cron, does). Standard output carries protocol messages and nothing else;
 //! diagnostics go to standard error. The tokio runtime rmcp needs is built here, inside `defer
 //! mcp`, so every other command starts as fast as before. Store calls block (file locks, a
 //! database round trip), so each tool call runs on tokio's blocking pool, never on the thread
 //! that reads and answers protocol messages.
 
 pub mod args;
+pub mod resources;
+pub mod stdio;
 pub mod tools;
+
+mod oversized;
 
 use std::io;
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{ServerHandler, ServiceExt, tool_handler};
+use rmcp::model::{
+    CustomRequest, CustomResult, ErrorCode, Implementation, ListResourceTemplatesResult,
+    ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -44,10 +57,18 @@ pub struct DeferServer {
 impl DeferServer {
     /// A server over `store`, with times read in `config`'s zone and clock.
     pub fn new(config: Config, store: Arc<dyn Store>) -> DeferServer {
+        let mut tool_router = DeferServer::tool_router();
+        let note = tools::zone_note(&config);
+        for name in tools::TIME_TOOLS {
+            if let Some(route) = tool_router.map.get_mut(name) {
+                let text = route.attr.description.take().unwrap_or_default();
+                route.attr.description = Some(format!("{text}{note}").into());
+            }
+        }
         DeferServer {
             config: Arc::new(config),
             store,
-            tool_router: DeferServer::tool_router(),
+            tool_router,
             turn: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
@@ -58,10 +79,12 @@ impl DeferServer {
         format!(
             "defer stores \"do this later\" tasks: a compact snapshot of intent (summary, key \
              points, artifacts, constraints) and a time. `defer run`, woken by cron every \
-             minute, runs each task when it is due; this server only schedules, lists, shows \
-             and cancels them and never runs anything itself. Times are read in {zone}. Use \
+             minute, runs each task when it is due; this server schedules, lists, shows, \
+             reschedules, retries and cancels them, shows what a run left behind \
+             (task_output), and never runs anything itself. Times are read in {zone}. Use \
              normalize_time (or schedule_task with dry_run: true) to check how a time is \
-             understood before committing to it.",
+             understood before committing to it. The pending tasks are also the resource \
+             defer://tasks, and each task is defer://tasks/{{id}}.",
             zone = self.config.clock.zone_name(),
         )
     }
@@ -70,13 +93,71 @@ impl DeferServer {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for DeferServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("defer", env!("CARGO_PKG_VERSION"))
-                    .with_title("agent-defer")
-                    .with_description("Deferred tasks for AI agents: schedule, list, cancel."),
-            )
-            .with_instructions(self.instructions())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("defer", env!("CARGO_PKG_VERSION"))
+                .with_title("agent-defer")
+                .with_description(
+                    "Deferred tasks for AI agents: schedule, list, reschedule, retry, cancel.",
+                ),
+        )
+        .with_instructions(self.instructions())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        self.on_store(|_, store| resources::list(store))
+            .await
+            .map_err(panicked)?
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let uri = request.uri;
+        self.on_store(move |_, store| resources::read(store, &uri))
+            .await
+            .map_err(panicked)?
+            .map(ReadResourceResponse::from)
+    }
+
+    /// The stand-in for a request too large to read (see [`oversized`]): answered with an
+    /// error the client can see, instead of the silence of a dropped line.
+    fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> impl Future<Output = std::result::Result<CustomResult, ErrorData>> + Send + '_ {
+        let answer = if request.method == oversized::METHOD {
+            let bytes = request
+                .params
+                .as_ref()
+                .and_then(|p| p.get("bytes"))
+                .and_then(|b| b.as_u64())
+                .unwrap_or_default();
+            ErrorData::invalid_request(oversized::message(bytes), None)
+        } else {
+            ErrorData::new(ErrorCode::METHOD_NOT_FOUND, request.method, None)
+        };
+        std::future::ready(Err(answer))
     }
 }
 
@@ -93,16 +174,32 @@ pub fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
         .build()
         .map_err(Error::io("starting the MCP runtime for", "stdio"))?;
     runtime.block_on(async move {
-        let running = server
-            .serve(rmcp::transport::stdio())
+        // stdin → `oversized` (a stand-in request after a line too long for rmcp) → the
+        // pre-processor in `stdio` → rmcp.
+        let (to_stdio, from_filter) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(oversized::filter(tokio::io::stdin(), to_stdio));
+        let rmcp = move |input, output| {
+            tokio::spawn(async move {
+                let running = server
+                    .serve((input, output))
+                    .await
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+                running.waiting().await.map_err(io::Error::other)?;
+                Ok(())
+            })
+        };
+        stdio::serve(rmcp, from_filter, tokio::io::stdout())
             .await
-            .map_err(|e| stdio_error(e.to_string()))?;
-        running
-            .waiting()
-            .await
-            .map_err(|e| stdio_error(e.to_string()))?;
-        Ok(())
+            .map_err(|e| stdio_error(e.to_string()))
     })
+}
+
+/// A store call that panicked: an internal error, and the server carries on.
+fn panicked(e: tokio::task::JoinError) -> ErrorData {
+    ErrorData::internal_error(
+        format!("internal error: the request did not complete ({e}); it can be retried"),
+        None,
+    )
 }
 
 /// The session could not start or ended abnormally; either way the cause is the conversation

@@ -1,5 +1,5 @@
-//! The five tools: their descriptions, the library call each makes, and how the answer and
-//! the errors are worded for a model.
+//! The tools: their descriptions, the library call each makes, and how the answer and the
+//! errors are worded for a model.
 //!
 //! Each tool is a thin `#[tool]` method that hands its argument object to a plain function
 //! returning `Result<Reply, ToolError>`; `respond` turns that into a `CallToolResult`. A
@@ -18,27 +18,30 @@ use serde_json::Value;
 
 use super::DeferServer;
 use super::args::{
-    self, ArgsError, CancelArgs, ListArgs, ListOutput, ScheduleArgs, ScheduleOutput, ShowArgs,
-    TaskOutput, TimeArgs, TimeOutput, input_schema, output_schema,
+    self, ArgsError, CancelArgs, DEFAULT_LIMIT, ListArgs, ListOutput, LogsOutput, RescheduleArgs,
+    RescheduleOutput, RetryArgs, ScheduleArgs, ScheduleOutput, ShowArgs, TaskOutput, TimeArgs,
+    TimeOutput, input_schema, output_schema,
 };
-use crate::cli;
-use crate::commands::list;
 use crate::config::Config;
-use crate::error::{ArgProblem, Error};
-use crate::ops::{cancel, schedule};
-use crate::record::{Stamp, Status, validate_id};
+use crate::error::{Arg, ArgProblem, Error};
+use crate::ops::{cancel, logs, reschedule, retry, schedule};
+use crate::record::{AuraLevel, IfLate, Intent, Mode, Stamp, Status, validate_id};
 use crate::store::Store;
 use crate::when;
-
-/// `list_tasks` returns at most this many records unless asked for more, so one call cannot
-/// flood a model's context with a large archive.
-const DEFAULT_LIMIT: usize = 100;
 
 const SCHEDULE_EXAMPLE: &str = r#"{"when": "tomorrow 9am", "summary": "Resume the architecture review at the scheduler section", "key_points": ["narrowed to scheduler semantics"], "artifacts": ["/home/me/notes/review.md"]}"#;
 const LIST_EXAMPLE: &str = r#"{"status": ["scheduled"]} or {"all": true, "limit": 20}"#;
 const SHOW_EXAMPLE: &str = r#"{"id": "task_20260408_163500_4821"}"#;
 const CANCEL_EXAMPLE: &str = r#"{"id": "task_20260408_163500_4821", "reason": "done by hand"}"#;
 const TIME_EXAMPLE: &str = r#"{"when": "next friday 3pm"}"#;
+const RESCHEDULE_EXAMPLE: &str = r#"{"id": "task_20260408_163500_4821", "when": "tomorrow 9am"}"#;
+const RETRY_EXAMPLE: &str =
+    r#"{"id": "task_20260408_163500_4821"} or {"id": "task_20260408_163500_4821", "when": "10m"}"#;
+const OUTPUT_EXAMPLE: &str = r#"{"id": "task_20260408_163500_4821"}"#;
+
+/// The most a message (a tool error, a log line) carries: whatever a client sends, a reply
+/// stays readable and the server's log gets no multi-megabyte line.
+const MAX_MESSAGE: usize = 2000;
 
 /// The library's time grammar without its CLI heading, so the tool text and `--help` share
 /// one source.
@@ -52,16 +55,18 @@ fn schedule_description() -> String {
     format!(
         "Schedule a deferred task: \"do this later\" for yourself, another agent or a person. \
          Store a compact snapshot of intent (a one-sentence summary, key points, artifacts such \
-         as files and URLs, constraints; never a transcript) and a time. When the time comes, \
-         `defer run` (woken by cron every minute) writes a rehydration prompt from the snapshot \
-         and hands it to the configured executor; this server never runs tasks itself.\n\
-         Returns the record and a sentence saying when it will run in the user's time zone \
-         (\"Fri 2026-11-27 09:00 EST, in 22h 59m\"): read it back to check the time was \
-         understood. dry_run: true previews without storing anything.\n\
-         Errors (isError) say what was wrong and show a valid value: a time outside the \
-         grammar, a time zone word (\"3pm EST\"), a missing summary, an unknown intent or mode, \
-         an id already in use, or a CONTEXT.md that cannot be found.\n\
-         Time expressions (the `when` argument; read in the server's zone, case-insensitive):\n{}",
+         as files and URLs, constraints; never a transcript) and a time. When it is due, \
+         `defer run` (woken by cron every minute) writes a prompt from the snapshot and hands \
+         it to the configured executor; this server never runs tasks itself.\n\
+         Returns the record and when it runs in the user's time zone (\"Fri 2026-11-27 09:00 \
+         EST, in 22h 59m\"): read it back to check the time was understood. dry_run: true \
+         previews without storing anything.\n\
+         Repeating: write it in `when` (\"every weekday at 9am\", \"every 2 hours\", \"every \
+         month on the 1st at 9am\"), or give `when` as the first time and add every (a \
+         duration: every: \"1d\") or cron (cron: \"0 9 * * 1-5\"); until or count end the \
+         series.\n\
+         Errors (isError) name the argument and show a valid value.\n\
+         Time expressions (`when`, `until`; case-insensitive):\n{}",
         grammar()
     )
 }
@@ -70,7 +75,8 @@ const LIST_DESCRIPTION: &str = "List deferred tasks: by default the pending ones
 scheduled or executing), in the order they were scheduled. status filters by status \
 (completed, failed and cancelled tasks are found in the archives too); all: true returns every \
 task. Returns the records, a count, and one line per task with its status, when it runs and \
-its summary. Use it to find the id that show_task and cancel_task need.";
+its summary. Use it to find the id the other tools need. The same list is the resource \
+defer://tasks, and each task is defer://tasks/{id}.";
 
 const SHOW_DESCRIPTION: &str = "Show one deferred task by id, wherever it is: pending in the \
 store or finished in the archives. The record includes its status, run_at, the snapshot \
@@ -88,6 +94,38 @@ sentence (\"Fri 2026-11-27 09:00 EST, in 22h 59m\"). Use it before schedule_task
 expression could be read more than one way. Accepts exactly what schedule_task's `when` \
 accepts (that tool's description lists the grammar); anything else is an error with examples \
 of valid expressions.";
+
+const RESCHEDULE_DESCRIPTION: &str = "Move a scheduled task to a new time (snooze it): same \
+id, same snapshot, new run_at. `when` takes the time grammar of schedule_task (\"tomorrow \
+9am\", \"in 2 hours\"). For an occurrence of a repeating task, series: true moves the series' \
+rule too, so later occurrences follow. Only a scheduled task can be moved; any other status \
+is an error naming it.";
+
+const RETRY_DESCRIPTION: &str = "Run a failed (or missed) task again: it goes back to \
+scheduled with the same id and its history, due now or at `when` (schedule_task's time \
+grammar). Works on archived tasks too. A task in another status is an error naming it.";
+
+const OUTPUT_DESCRIPTION: &str = "What a task left behind when it ran: the prompt file the \
+runner wrote, what the executor printed (stdout, and stderr or the error of a failed run) and \
+the audit-log lines that name the task. Before the first run only the audit lines exist.";
+
+/// Each time-taking tool's description ends with the zone its times are read in: hosts show
+/// tool descriptions to the model, and some drop the server's instructions.
+pub(super) const TIME_TOOLS: [&str; 4] = [
+    "schedule_task",
+    "reschedule_task",
+    "retry_task",
+    "normalize_time",
+];
+
+/// The sentence [`TIME_TOOLS`] descriptions end with.
+pub(super) fn zone_note(config: &Config) -> String {
+    format!(
+        "\nTimes are read in {} (the server's DEFER_TIMEZONE); the result gives the server's \
+         current local time (now_local).",
+        config.clock.zone_name()
+    )
+}
 
 /// A tool's successful answer.
 #[derive(Debug)]
@@ -133,10 +171,19 @@ fn explain(e: &Error) -> String {
             "Task not found: {id}. list_tasks shows the ids of pending tasks; list_tasks with \
              {{\"all\": true}} also shows finished and archived ones"
         ),
-        Error::WrongStatus { .. } => format!(
-            "{e}. list_tasks with {{\"status\": [\"scheduled\"]}} shows the tasks that can be \
-             cancelled"
-        ),
+        Error::WrongStatus {
+            allowed, action, ..
+        } => {
+            // Missed occurrences are stored as cancelled (with a reason saying missed).
+            let statuses = match *allowed {
+                "scheduled" => r#"["scheduled"]"#,
+                _ => r#"["failed", "cancelled"]"#,
+            };
+            format!(
+                "{e}. list_tasks with {{\"status\": {statuses}}} shows the tasks that can be \
+                 {action}"
+            )
+        }
         Error::InvalidId(_) => format!("{e}, e.g. \"review_followup\""),
         Error::Time(_)
         | Error::Argument {
@@ -160,11 +207,40 @@ pub(super) fn respond(tool: &str, outcome: Result<Reply, ToolError>) -> CallTool
             result
         }
         Err(e) => {
-            let message = e.to_string();
-            eprintln!("defer mcp: {tool}: {message}");
+            let message = cut(e.to_string());
+            eprintln!("defer mcp: {tool}: {}", message.replace('\n', " "));
             CallToolResult::error(vec![ContentBlock::text(message)])
         }
     }
+}
+
+/// `text` cut to [`MAX_MESSAGE`] bytes (at a character boundary), saying how much was left
+/// out. Messages quote what was sent, and a client can send megabytes.
+pub(super) fn cut(text: String) -> String {
+    if text.len() <= MAX_MESSAGE {
+        return text;
+    }
+    let mut end = MAX_MESSAGE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes cut)", &text[..end], text.len() - end)
+}
+
+/// A closed-set argument (`intent`, `if_late`, ...) read by the library's own parser; a value
+/// outside the set is an error naming the argument and its values.
+fn closed<T: std::str::FromStr>(
+    arg: Arg,
+    value: Option<&str>,
+    all: &[&str],
+) -> Result<Option<T>, Error> {
+    value
+        .map(|v| {
+            v.parse().map_err(|_| {
+                Error::invalid_arg(arg, v, format!("use one of {}", all.join(", ")), None)
+            })
+        })
+        .transpose()
 }
 
 #[tool_router(vis = "pub(super)")]
@@ -245,6 +321,57 @@ impl DeferServer {
         })
         .await
     }
+
+    #[tool(
+        description = RESCHEDULE_DESCRIPTION,
+        input_schema = input_schema::<RescheduleArgs>(),
+        output_schema = output_schema::<RescheduleOutput>(),
+        annotations(
+            title = "Move a scheduled task to a new time",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn reschedule_task(&self, arguments: JsonObject) -> CallToolResult {
+        self.blocking("reschedule_task", move |config, store| {
+            reschedule_task(config, store, arguments)
+        })
+        .await
+    }
+
+    #[tool(
+        description = RETRY_DESCRIPTION,
+        input_schema = input_schema::<RetryArgs>(),
+        output_schema = output_schema::<RescheduleOutput>(),
+        annotations(
+            title = "Run a failed task again",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn retry_task(&self, arguments: JsonObject) -> CallToolResult {
+        self.blocking("retry_task", move |config, store| {
+            retry_task(config, store, arguments)
+        })
+        .await
+    }
+
+    #[tool(
+        description = OUTPUT_DESCRIPTION,
+        input_schema = input_schema::<ShowArgs>(),
+        output_schema = output_schema::<LogsOutput>(),
+        annotations(title = "What a task's run left behind", read_only_hint = true, open_world_hint = false)
+    )]
+    async fn task_output(&self, arguments: JsonObject) -> CallToolResult {
+        self.blocking("task_output", move |config, store| {
+            task_output(config, store, arguments)
+        })
+        .await
+    }
 }
 
 impl DeferServer {
@@ -257,19 +384,26 @@ impl DeferServer {
         tool: &'static str,
         work: impl FnOnce(&Config, &dyn Store) -> Result<Reply, ToolError> + Send + 'static,
     ) -> CallToolResult {
+        let outcome = self.on_store(work).await.unwrap_or_else(|e| {
+            Err(ToolError::Refused(format!(
+                "internal error: {tool} did not complete ({e}); the server is still \
+                     running, and the call can be retried"
+            )))
+        });
+        respond(tool, outcome)
+    }
+
+    /// Runs `work` on the blocking pool after the calls that arrived before it (see
+    /// [`DeferServer::blocking`]); the error is a panic inside `work`.
+    pub(super) async fn on_store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Config, &dyn Store) -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
         // Fair (first come, first served), and held until the work is done.
         let _turn = self.turn.lock().await;
         let config = Arc::clone(&self.config);
         let store = Arc::clone(&self.store);
-        let outcome = tokio::task::spawn_blocking(move || work(&config, store.as_ref()))
-            .await
-            .unwrap_or_else(|e| {
-                Err(ToolError::Refused(format!(
-                    "internal error: {tool} did not complete ({e}); the server is still \
-                     running, and the call can be retried"
-                )))
-            });
-        respond(tool, outcome)
+        tokio::task::spawn_blocking(move || work(&config, store.as_ref())).await
     }
 }
 
@@ -301,10 +435,10 @@ pub(super) fn schedule_task(
     let req = schedule::ScheduleRequest {
         when: a.when,
         summary: a.summary,
-        intent: a.intent.as_deref().map(str::parse).transpose()?,
-        mode: a.mode.as_deref().map(str::parse).transpose()?,
+        intent: closed(Arg::Intent, a.intent.as_deref(), Intent::ALL)?,
+        mode: closed(Arg::Mode, a.mode.as_deref(), Mode::ALL)?,
         prompt_template: a.prompt_template,
-        aura_level: a.aura_level.as_deref().map(str::parse).transpose()?,
+        aura_level: closed(Arg::AuraLevel, a.aura_level.as_deref(), AuraLevel::ALL)?,
         max_retries: a.max_retries,
         key_points: a.key_points.unwrap_or_default(),
         artifacts: a.artifacts.unwrap_or_default(),
@@ -318,7 +452,7 @@ pub(super) fn schedule_task(
         cron: a.cron,
         until: a.until,
         count: a.count,
-        if_late: a.if_late.as_deref().map(str::parse).transpose()?,
+        if_late: closed(Arg::IfLate, a.if_late.as_deref(), IfLate::ALL)?,
         late_after: a.late_after,
         dry_run: a.dry_run.unwrap_or(false),
     };
@@ -355,6 +489,7 @@ pub(super) fn schedule_task(
         description: scheduled.description.clone(),
         in_past: scheduled.in_past,
         stored: !req.dry_run,
+        now_local: now_local(config),
     };
     Reply::new(text, &output)
 }
@@ -383,12 +518,8 @@ pub(super) fn list_tasks(
         .iter()
         .map(|n| n.parse::<Status>())
         .collect::<Result<Vec<_>, _>>()?;
-    let query = list::query(&cli::ListArgs {
-        statuses,
-        all,
-        compact: false,
-    });
-    let limit = a.limit.unwrap_or(DEFAULT_LIMIT);
+    let query = crate::store::Query::listing(statuses, all);
+    let limit = usize::try_from(a.limit.unwrap_or(DEFAULT_LIMIT)).unwrap_or(usize::MAX);
     let mut tasks = Vec::new();
     let mut total = 0usize;
     let problems = store.list(&query, &mut |line| {
@@ -438,8 +569,8 @@ pub(super) fn list_tasks(
         ));
     }
     let output = ListOutput {
-        count: tasks.len(),
-        total,
+        count: u32::try_from(tasks.len()).unwrap_or(u32::MAX),
+        total: u32::try_from(total).unwrap_or(u32::MAX),
         truncated: total > tasks.len(),
         tasks,
         statuses,
@@ -508,8 +639,106 @@ pub(super) fn normalize_time(config: &Config, arguments: JsonObject) -> Result<R
         description,
         in_past,
         now: Stamp(now.timestamp()).to_string(),
+        now_local: now_local(config),
     };
     Reply::new(text, &output)
+}
+
+/// `reschedule_task`: the library operation `ops::reschedule`.
+pub(super) fn reschedule_task(
+    config: &Config,
+    store: &dyn Store,
+    arguments: JsonObject,
+) -> Result<Reply, ToolError> {
+    let a: RescheduleArgs = args::parse("reschedule_task", RESCHEDULE_EXAMPLE, arguments)?;
+    validate_id(&a.id)?;
+    let (task, description) =
+        reschedule::reschedule(config, store, &a.id, &a.when, a.series.unwrap_or(false))?;
+    let text = format!("Rescheduled {} for {description}.", task.id);
+    moved(config, text, &task, description)
+}
+
+/// `retry_task`: the library operation `ops::retry`.
+pub(super) fn retry_task(
+    config: &Config,
+    store: &dyn Store,
+    arguments: JsonObject,
+) -> Result<Reply, ToolError> {
+    let a: RetryArgs = args::parse("retry_task", RETRY_EXAMPLE, arguments)?;
+    validate_id(&a.id)?;
+    let task = retry::retry(config, store, &a.id, a.when.as_deref())?;
+    let description = describe_stamp(config, task.run_at);
+    let text = format!(
+        "{} is scheduled again for {description}; the next `defer run` after that runs it.",
+        task.id
+    );
+    moved(config, text, &task, description)
+}
+
+/// The answer of a tool that gave a task a new time.
+fn moved(
+    config: &Config,
+    text: String,
+    task: &crate::record::Task,
+    description: String,
+) -> Result<Reply, ToolError> {
+    let output = RescheduleOutput {
+        task: serde_json::to_value(task).map_err(|source| Error::Json {
+            what: "the task record".into(),
+            source,
+        })?,
+        run_at: task.run_at.to_string(),
+        timezone: config.clock.zone_name(),
+        description,
+        now_local: now_local(config),
+    };
+    Reply::new(text, &output)
+}
+
+/// `task_output`: the library operation `ops::logs`.
+pub(super) fn task_output(
+    config: &Config,
+    store: &dyn Store,
+    arguments: JsonObject,
+) -> Result<Reply, ToolError> {
+    let a: ShowArgs = args::parse("task_output", OUTPUT_EXAMPLE, arguments)?;
+    let found = logs::logs(config, store, &a.id)?;
+    let mut parts = Vec::new();
+    if found.prompt.is_some() {
+        parts.push("a prompt file");
+    }
+    if found.stdout.is_some() {
+        parts.push("executor output");
+    }
+    if found.stderr.is_some() {
+        parts.push("an error");
+    }
+    let text = format!(
+        "{} [{}]: {}{} audit line(s).",
+        found.id,
+        found.status,
+        parts.iter().map(|p| format!("{p}, ")).collect::<String>(),
+        found.audit.len()
+    );
+    let output = LogsOutput {
+        id: found.id,
+        status: found.status.to_string(),
+        prompt_path: found.prompt_path.map(|p| p.display().to_string()),
+        prompt: found.prompt,
+        stdout: found.stdout,
+        stderr: found.stderr,
+        audit: found.audit,
+    };
+    Reply::new(text, &output)
+}
+
+/// The server's "now" in the user's zone, ISO 8601 with its offset.
+fn now_local(config: &Config) -> String {
+    config
+        .clock
+        .now_zoned()
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 /// `run_at` in the user's zone with its distance from now.

@@ -4,12 +4,15 @@ use crate::audit;
 use crate::config::Config;
 use crate::error::Result;
 use crate::lifecycle::{self, Policy};
-use crate::record::Task;
+use crate::record::{Task, validate_id};
 use crate::store::Store;
 
 /// Cancels `id`; only a `scheduled` task can be cancelled. For a series occurrence, the next
 /// occurrence is written in the same step.
 pub fn cancel(config: &Config, store: &dyn Store, id: &str, reason: Option<&str>) -> Result<Task> {
+    // Checked before the store, as `show` does: an id that could never exist ("../x") is
+    // invalid, not "not found".
+    validate_id(id)?;
     let now = config.clock.now();
     let policy = Policy::from_config(config);
     let change = store.modify(id, &mut |found| {

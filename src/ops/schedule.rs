@@ -2,7 +2,6 @@
 //! and any other front end call [`schedule`] with a [`ScheduleRequest`].
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use jiff::ZonedDateTime as Zoned;
 use serde_json::{Map, Value};
@@ -18,6 +17,7 @@ use crate::record::{
 use crate::recur::Rule;
 use crate::reorient::{self, Lookup};
 use crate::store::Store;
+use crate::store::jsonl::scan::MAX_DEPTH;
 use crate::when;
 
 /// Everything a caller (CLI, MCP, another program) can ask of `schedule`.
@@ -73,13 +73,11 @@ pub fn schedule(config: &Config, store: &dyn Store, req: &ScheduleRequest) -> Re
         let mut tries = 0;
         loop {
             match store.insert(&scheduled.task, req.id.is_some()) {
-                // A generated id can meet one made by another host's process with the same
-                // pid in the same second (a shared database): take the next one.
+                // A generated id has a random part, so meeting an existing one is all but
+                // impossible; if it happens anyway, the store refused it: take a fresh one.
                 Err(Error::DuplicateId(_)) if req.id.is_none() && tries < 5 => {
                     tries += 1;
-                    let salt = jiff::Timestamp::now().subsec_nanosecond() % 10_000;
-                    scheduled.task.id =
-                        format!("{}_{salt:04}", default_id(scheduled.task.created_at));
+                    scheduled.task.id = default_id(scheduled.task.created_at)?;
                     if let Some(series) = &mut scheduled.task.series {
                         series.id = scheduled.task.id.clone();
                     }
@@ -245,7 +243,7 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
     let run_at = Stamp(target.timestamp());
     let id = match &req.id {
         Some(id) => id.clone(),
-        None => default_id(created_at),
+        None => default_id(created_at)?,
     };
     let prompt_template = req
         .prompt_template
@@ -301,13 +299,22 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         late_after,
         extra: Map::new(),
     };
-    let size = task.to_line().len();
-    if size > MAX_RECORD_BYTES {
+    let line = task.to_line();
+    // The same check the loader makes, so whatever a front end put in the context (MCP passes
+    // it as data, not as --context-json text), the record reads back.
+    if let Err(e) = crate::store::jsonl::scan::scan(line.as_bytes()) {
         return Err(Error::Invalid(format!(
-            "the task record would be {size} bytes, over the {} KiB limit: a task is a compact \
-             snapshot, not a transcript; put long material in a file and pass it with --artifact",
-            MAX_RECORD_BYTES / 1024
+            "the task record would not read back ({}): nest its context at most {} levels deep",
+            e.what,
+            MAX_DEPTH - 1
         )));
+    }
+    let size = line.len();
+    if size > MAX_RECORD_BYTES {
+        return Err(Error::RecordTooLarge {
+            size,
+            limit: MAX_RECORD_BYTES,
+        });
     }
     if let Some(series) = &mut task.series {
         series.id = task.id.clone();
@@ -342,28 +349,105 @@ fn parse_context_json(text: &str) -> Result<Context> {
         what: "--context-json".into(),
         source,
     })?;
+    // The record holds the context inside its own object: one level more than the context.
+    let depth = 1 + nesting(&value);
+    if depth > MAX_DEPTH {
+        return Err(Error::Argument {
+            arg: Arg::ContextJson,
+            value: None,
+            problem: ArgProblem::Invalid {
+                reason: format!(
+                    "nests {} levels of objects and arrays; a task record may nest at most {} \
+                     (the context counts one level inside the record)",
+                    depth - 1,
+                    MAX_DEPTH - 1
+                ),
+                example: None,
+            },
+        });
+    }
+    // Argument errors, so each front end names the argument its own way.
+    let invalid = |reason: String| Error::Argument {
+        arg: Arg::ContextJson,
+        value: None,
+        problem: ArgProblem::Invalid {
+            reason,
+            example: None,
+        },
+    };
     if !value.is_object() {
-        return Err(Error::Invalid(
-            "--context-json must be a JSON object such as {\"summary\":\"...\",\"key_points\":[\"...\"]}"
-                .into(),
+        return Err(invalid(
+            "must be a JSON object such as {\"summary\":\"...\",\"key_points\":[\"...\"]}".into(),
         ));
     }
     serde_json::from_value(value).map_err(|e| {
-        Error::Invalid(format!(
-            "--context-json has a field of the wrong type ({e}); summary is a string, \
+        invalid(format!(
+            "has a field of the wrong type ({e}); summary is a string, \
              key_points/artifacts/constraints are lists of strings"
         ))
     })
 }
 
-/// `task_YYYYMMDD_HHMMSS_PID` as the reference makes it; a second id from the same process in
-/// the same second gets a `_N` suffix, so ids never repeat without reading the store.
-fn default_id(created_at: Stamp) -> String {
-    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+/// How many objects and arrays `value` nests (0 for a string, number, boolean or null).
+/// Iterative, so a hostile depth cannot exhaust the stack (serde_json already refused more
+/// than 127 levels while parsing, so the numbers stay small).
+fn nesting(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    deepest
+}
+
+/// `task_YYYYMMDD_HHMMSS_PID_RANDOM`: the reference's prefix (so ids still sort by creation
+/// second and name the process), then 8 base-36 characters (about 41 bits) from the OS's random
+/// source. The pid alone does not separate two `schedule`s in one second: in a container every
+/// process can be pid 1, and two hosts sharing a database have overlapping pids. With the random
+/// part two ids collide with a probability of about 2^-41 per pair made in the same second and
+/// process id, and the store still refuses the rare collision (`DuplicateId`), so `schedule`
+/// takes a fresh id.
+fn default_id(created_at: Stamp) -> Result<String> {
     let stamp = created_at.timestamp().strftime("%Y%m%d_%H%M%S");
     let pid = std::process::id();
-    match SEQUENCE.fetch_add(1, Ordering::Relaxed) {
-        0 => format!("task_{stamp}_{pid:04}"),
-        n => format!("task_{stamp}_{pid:04}_{n}"),
+    let mut bits = getrandom::u64().map_err(|e| Error::Io {
+        path: "/dev/urandom".into(),
+        action: "reading random bits for a task id from",
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let mut suffix = [0u8; 8];
+    for c in &mut suffix {
+        *c = b"0123456789abcdefghijklmnopqrstuvwxyz"[(bits % 36) as usize];
+        bits /= 36;
+    }
+    let suffix = String::from_utf8_lossy(&suffix);
+    Ok(format!("task_{stamp}_{pid:04}_{suffix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn generated_ids_in_one_second_and_one_process_never_repeat() {
+        let created = Stamp::parse("2026-11-30T22:15:00Z").expect("stamp");
+        let mut seen = HashSet::new();
+        for _ in 0..20_000 {
+            let id = default_id(created).expect("random bits");
+            assert!(
+                id.starts_with(&format!("task_20261130_221500_{:04}_", std::process::id())),
+                "{id}"
+            );
+            assert!(validate_id(&id).is_ok(), "{id}");
+            assert!(seen.insert(id.clone()), "repeated id {id}");
+        }
     }
 }

@@ -47,12 +47,18 @@ fn run_task(
     // Recorded before anything can happen, so that recovery after a crash knows this task
     // may have done something.
     if let Some(Err(e)) = journal.map(|j| j.started(&task.id)) {
-        let error = crate::error::chain(&e);
-        return finish(task, Happened::PromptNotWritten { error });
+        let error = format!(
+            "could not write the start journal: {}",
+            crate::error::chain(&e)
+        );
+        return finish(task, Happened::HostFault { error });
     }
     if let Err(e) = fsutil::write_private(&prompt_path, prompt::render(&task).as_bytes()) {
-        let error = crate::error::chain(&e);
-        return finish(task, Happened::PromptNotWritten { error });
+        let error = format!(
+            "could not write the prompt artifact: {}",
+            crate::error::chain(&e)
+        );
+        return finish(task, Happened::HostFault { error });
     }
     let Some(executor) = &config.executor else {
         return finish(task, Happened::PromptPrepared);
@@ -60,7 +66,7 @@ fn run_task(
     let program = match executor::check_usable(executor) {
         Ok(program) => program,
         Err(executor::Unusable(error)) => {
-            return finish(task, Happened::ExecutorUnusable { error });
+            return finish(task, Happened::HostFault { error });
         }
     };
     let env = [
@@ -78,10 +84,16 @@ fn run_task(
     ];
     let mut stdin = task.to_line().into_bytes();
     stdin.push(b'\n');
-    let finished = match executor::execute(&program, stdin, &env, config.executor_timeout) {
+    let finished = match executor::execute(
+        &program,
+        stdin,
+        &env,
+        config.executor_timeout,
+        !config.executor_keep_secrets,
+    ) {
         Ok(f) => f,
         Err(executor::Unusable(error)) => {
-            return finish(task, Happened::ExecutorUnusable { error });
+            return finish(task, Happened::HostFault { error });
         }
     };
     let run = summarize(config, &task.id, &finished);
@@ -114,7 +126,11 @@ fn summarize(config: &Config, id: &str, f: &executor::Finished) -> ExecutorRun {
         }
         match fsutil::write_private(&path, &full) {
             Ok(()) => run.output_path = Some(path.display().to_string()),
-            Err(e) => eprintln!("warning: full output of {id} not saved: {e}"),
+            Err(e) => eprintln!(
+                "warning: full output of {} not saved: {}",
+                crate::output::escape(id),
+                crate::output::escape(&e.to_string())
+            ),
         }
         let head = truncate_chars(&stdout, RECORD_OUTPUT_CAP);
         run.output = format!(
@@ -140,10 +156,19 @@ fn summarize(config: &Config, id: &str, f: &executor::Finished) -> ExecutorRun {
             } else {
                 format!("executor timed out after {secs}s and was killed: {detail}")
             }
+        } else if let Some(signal) = f.signal() {
+            // Said whatever the executor printed: a crash or an OOM kill is the fact that
+            // matters, and the output alone would hide it.
+            let name = signal_name(signal)
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            if detail.is_empty() {
+                format!("executor was killed by signal {signal}{name}")
+            } else {
+                format!("executor was killed by signal {signal}{name}: {detail}")
+            }
         } else if !detail.is_empty() {
             detail
-        } else if let Some(signal) = f.signal() {
-            format!("executor was killed by signal {signal}")
         } else {
             format!(
                 "executor exited with status {}",
@@ -153,6 +178,27 @@ fn summarize(config: &Config, id: &str, f: &executor::Finished) -> ExecutorRun {
         run.error = Some(error);
     }
     run
+}
+
+/// The usual name of a signal number (Linux and the BSDs agree on these).
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        _ => return None,
+    })
 }
 
 /// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.

@@ -68,27 +68,34 @@ pub struct Captured {
 pub struct Unusable(pub String);
 
 /// Checks that `path` names an executable regular file (or a program on `PATH` when it has
-/// no slash), so a misconfiguration fails the task at once with a message naming the path.
+/// no slash), saying which of those it is not, so a setup fault stops a run before it claims
+/// anything.
 pub fn check_usable(path: &Path) -> Result<PathBuf, Unusable> {
     let resolved = if path.components().count() == 1 && !path.to_string_lossy().contains('/') {
         search_path(path).ok_or_else(|| {
             Unusable(format!(
-                "Configured DEFER_EXECUTOR is not executable: {} (not found on PATH; use an \
-                 absolute path)",
+                "DEFER_EXECUTOR {} was not found on PATH; set it to the program's absolute path",
                 path.display()
             ))
         })?
     } else {
         path.to_path_buf()
     };
-    if unix::is_executable_file(&resolved) {
-        Ok(resolved)
-    } else {
-        Err(Unusable(format!(
-            "Configured DEFER_EXECUTOR is not executable: {} (it must be an executable file; \
-             try chmod +x)",
-            resolved.display()
-        )))
+    let shown = resolved.display();
+    match std::fs::metadata(&resolved) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Unusable(format!(
+            "DEFER_EXECUTOR {shown} does not exist; set it to the path of an executable program"
+        ))),
+        Err(e) => Err(Unusable(format!(
+            "DEFER_EXECUTOR {shown} cannot be read: {e}"
+        ))),
+        Ok(meta) if !meta.is_file() => Err(Unusable(format!(
+            "DEFER_EXECUTOR {shown} is not a regular file; point it at an executable program"
+        ))),
+        Ok(_) if !unix::is_executable_file(&resolved) => Err(Unusable(format!(
+            "DEFER_EXECUTOR {shown} is not executable; make it so with chmod +x {shown}"
+        ))),
+        Ok(_) => Ok(resolved),
     }
 }
 
@@ -99,19 +106,46 @@ fn search_path(name: &Path) -> Option<PathBuf> {
         .find(|p| unix::is_executable_file(p))
 }
 
-/// Runs the executor to completion or timeout.
+/// Variables removed from the executor's environment unless `DEFER_EXECUTOR_KEEP_SECRETS=1`:
+/// the database URL may carry a password, and libpq reads these to log in. The executor runs
+/// untrusted task text; it should not be handed the keys to the store (and every other task)
+/// by default.
+pub const SECRET_VARS: &[&str] = &[
+    "DEFER_DATABASE_URL",
+    "DEFER_TEST_DATABASE_URL",
+    "PGPASSWORD",
+    "PGPASSFILE",
+    "PGSERVICEFILE",
+    "PGSERVICE",
+    "PGSSLKEY",
+    "PGSSLPASSWORD",
+    "PGSSLCERT",
+    "PGKRBSRVNAME",
+    "PGGSSLIB",
+];
+
+/// Runs the executor to completion or timeout; `strip_secrets` removes [`SECRET_VARS`] from
+/// the environment it inherits.
 pub fn execute(
     program: &Path,
     stdin: Vec<u8>,
     env: &[(&str, String)],
     timeout: Duration,
+    strip_secrets: bool,
 ) -> Result<Finished, Unusable> {
+    // Counted before the spawn, so no sweep can take the new executor for an orphan.
+    let _running = Running::start();
     let mut command = Command::new(program);
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    if strip_secrets {
+        for key in SECRET_VARS {
+            command.env_remove(key);
+        }
+    }
     for (key, value) in env {
         command.env(key, value);
     }
@@ -156,6 +190,33 @@ pub fn execute(
         stdout,
         stderr,
     })
+}
+
+/// How many executors this process is running. While one runs, a child of ours may be its
+/// executor; when the count falls to zero, every child left is an orphan some executor
+/// abandoned (a `setsid` grandchild the group kill missed, a daemon it left behind), and the
+/// last one out kills and reaps them ([`unix::kill_orphans`]).
+static RUNNING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+
+/// One executor counted in [`RUNNING`] for as long as the guard lives.
+struct Running;
+
+impl Running {
+    fn start() -> Running {
+        *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        *running = running.saturating_sub(1);
+        if *running == 0 {
+            // Under the lock: no executor can be spawned while the sweep runs.
+            unix::kill_orphans();
+        }
+    }
 }
 
 type Supervised = (Option<ExitStatus>, bool, Captured, Captured);

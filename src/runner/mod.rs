@@ -99,11 +99,44 @@ pub struct RunOptions {
     /// Set by SIGTERM/SIGINT in `--watch`: start no new executor; claimed tasks not yet
     /// started go back to `scheduled`; running executors finish and are recorded.
     pub stop: Option<&'static AtomicBool>,
+    /// Told how the run advances (the CLI draws a progress bar on a terminal).
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
+}
+
+/// Hears how a run advances: tasks claimed, tasks whose executor finished, and the `-v`
+/// lines, which it prints so that they do not tear whatever it draws.
+pub trait Progress: Send + Sync + std::fmt::Debug {
+    /// `n` more tasks were claimed.
+    fn claimed(&self, n: usize);
+    /// One claimed task has finished (its outcome is about to be recorded).
+    fn finished(&self);
+    /// Prints one `-v` line to stdout.
+    fn println(&self, line: &str);
 }
 
 impl RunOptions {
     pub(super) fn stopping(&self) -> bool {
         self.stop.is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+
+    /// Prints a `-v` line (through the progress reporter when there is one).
+    pub(super) fn say(&self, line: &str) {
+        match &self.progress {
+            Some(progress) => progress.println(line),
+            None => println!("{line}"),
+        }
+    }
+
+    fn claimed(&self, n: usize) {
+        if let Some(progress) = &self.progress {
+            progress.claimed(n);
+        }
+    }
+
+    pub(super) fn finished(&self) {
+        if let Some(progress) = &self.progress {
+            progress.finished();
+        }
     }
 }
 
@@ -113,6 +146,8 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
     let mut audit = AuditLog::new(&config.log_file);
     let lock = store.try_runner_lock()?;
     record_wake(config, options.watch, lock.is_none());
+    // Descendants an executor abandons come back to us, to be ended (see `kill_orphans`).
+    unix::become_subreaper();
     let Some(runner_lock) = lock else {
         audit.log(
             config.clock.now(),
@@ -144,6 +179,8 @@ pub fn run_one(
         ));
     };
     check_lock(&*lock, &mut audit, config)?;
+    check_executor(config, &mut audit)?;
+    unix::become_subreaper();
     let policy = Policy::from_config(config);
     let now = config.clock.now();
     let change = store.claim_id(id, &mut |found| lifecycle::claim_now(found, now))?;
@@ -157,6 +194,7 @@ pub fn run_one(
         ],
     );
     report.claimed = 1;
+    options.claimed(1);
     let journal = match store.start_journal() {
         Some(path) => Some(journal::StartJournal::resume(&path)?),
         None => None,
@@ -207,6 +245,25 @@ pub fn recovery_counts_attempt(store: &dyn Store, id: &str) -> bool {
     }
 }
 
+/// A `DEFER_EXECUTOR` that cannot be run is a setup fault, not the tasks': the run stops
+/// before claiming anything, so every task stays `scheduled` until the setting is fixed.
+fn check_executor(config: &Config, audit: &mut AuditLog) -> Result<()> {
+    let Some(path) = &config.executor else {
+        return Ok(());
+    };
+    let Err(executor::Unusable(reason)) = executor::check_usable(path) else {
+        return Ok(());
+    };
+    audit.log(
+        config.clock.now(),
+        "runner stopped",
+        &[("reason", "executor_unusable"), ("error", &reason)],
+    );
+    Err(crate::Error::Invalid(format!(
+        "{reason}; nothing was claimed, every task stays scheduled"
+    )))
+}
+
 /// Refuses to go on when the runner lock stopped excluding other runners.
 fn check_lock(lock: &dyn RunnerLock, audit: &mut AuditLog, config: &Config) -> Result<()> {
     if !lock.lost() {
@@ -238,6 +295,7 @@ pub(super) fn pass(
     // A lock whose file was replaced no longer proves that no other runner is at work, so
     // nothing found `executing` may be taken for interrupted.
     check_lock(lock, audit, config)?;
+    check_executor(config, audit)?;
 
     let now = config.clock.now();
     let journal_path = store.start_journal();
@@ -275,6 +333,7 @@ pub(super) fn pass(
             break;
         }
         report.claimed += claimed.len();
+        options.claimed(claimed.len());
         for task in &claimed {
             handled.insert(task.id.clone());
             audit.log(

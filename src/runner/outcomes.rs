@@ -85,6 +85,7 @@ pub(super) fn execute_all(
             match rx.recv_timeout(wait) {
                 Ok(task) => {
                     received += 1;
+                    options.finished();
                     batch.push(task);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -123,7 +124,10 @@ fn renew_leases(config: &Config, store: &dyn Store, every: Duration, finished: &
         thread::sleep(Duration::from_millis(50).min(every));
         if last.elapsed() >= every {
             if let Err(e) = store.renew_leases(config.clock.now()) {
-                eprintln!("warning: could not renew task leases: {e}");
+                eprintln!(
+                    "warning: could not renew task leases: {}",
+                    escape(&e.to_string())
+                );
             }
             last = Instant::now();
         }
@@ -170,7 +174,7 @@ pub(super) fn log_outcome(
     let kind = task.result.as_ref().map(|r| r.kind);
     if let Some(warning) = &outcome.warning {
         let warning = one_line(warning);
-        eprintln!("warning: task {}: {warning}", escape(&task.id));
+        eprintln!("warning: task {}: {}", escape(&task.id), escape(&warning));
         audit.log(now, "warning", &[("id", &task.id), ("problem", &warning)]);
     }
     match outcome.reason {
@@ -184,7 +188,7 @@ pub(super) fn log_outcome(
             );
             return;
         }
-        Reason::PromptNotWritten => {
+        Reason::HostFault => {
             report.unstarted += 1;
             let error = one_line(task.last_error.as_deref().unwrap_or(""));
             audit.log(
@@ -210,7 +214,7 @@ pub(super) fn log_outcome(
             };
             audit.log(now, "executed", &[("id", &task.id), ("mode", mode)]);
             if options.verbose {
-                println!("completed {} ({mode})", escape(&task.id));
+                options.say(&format!("completed {} ({mode})", escape(&task.id)));
             }
         }
         Status::Scheduled => {
@@ -226,12 +230,12 @@ pub(super) fn log_outcome(
                 ],
             );
             if options.verbose {
-                println!(
+                options.say(&format!(
                     "retry {} (attempt {} failed: {}; next run {next})",
                     escape(&task.id),
                     task.attempts,
                     one_line(task.last_error.as_deref().unwrap_or(""))
-                );
+                ));
             }
         }
         Status::Cancelled => {
@@ -243,7 +247,11 @@ pub(super) fn log_outcome(
                 &[("id", &task.id), ("reason", &one_line(&reason))],
             );
             if options.verbose {
-                println!("skipped {}: {}", escape(&task.id), one_line(&reason));
+                options.say(&format!(
+                    "skipped {}: {}",
+                    escape(&task.id),
+                    one_line(&reason)
+                ));
             }
         }
         _ => {
@@ -259,7 +267,7 @@ pub(super) fn log_outcome(
                 ],
             );
             if options.verbose {
-                println!("failed {}: {error}", escape(&task.id));
+                options.say(&format!("failed {}: {error}", escape(&task.id)));
             }
         }
     }
@@ -279,7 +287,7 @@ pub(super) fn log_outcome(
             ],
         );
         if options.verbose {
-            println!("next {} at {run_at}", escape(&next.id));
+            options.say(&format!("next {} at {run_at}", escape(&next.id)));
         }
     }
 }

@@ -99,3 +99,83 @@ pub fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
     }
     &STOP
 }
+
+/// Makes this process the reaper of its orphaned descendants (Linux `PR_SET_CHILD_SUBREAPER`):
+/// a grandchild of an executor that called `setsid` leaves the executor's process group, so
+/// the timeout's `killpg` misses it; as a subreaper, the runner inherits it when its parent
+/// dies and [`kill_orphans`] can end it. Elsewhere nothing changes (such a grandchild goes to
+/// init, as before).
+pub fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes plain integers and touches no memory.
+        let done = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        if done == 0 {
+            SUBREAPER.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// Set once this process is a subreaper: only then does [`kill_orphans`] act, so a program
+/// that uses the library without `runner::run` never has its own children killed.
+static SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Kills and reaps every child of this process: called only when no executor is running, so
+/// every child left is a descendant some executor abandoned (re-parented to us as subreaper).
+/// Safe against pid reuse: a child's pid cannot be reused before we reap it, and only the
+/// runner reaps its children. Killing a child re-parents its own children to us, so this
+/// repeats until none are left (bounded, in case something keeps forking).
+pub fn kill_orphans() -> usize {
+    if !SUBREAPER.load(std::sync::atomic::Ordering::Relaxed) {
+        return 0;
+    }
+    let me = std::process::id();
+    let mut killed = 0;
+    for _ in 0..32 {
+        let pids: Vec<libc::pid_t> = children()
+            .into_iter()
+            .filter(|&pid| pid > 1 && pid != me)
+            .filter_map(|pid| libc::pid_t::try_from(pid).ok())
+            .collect();
+        if pids.is_empty() {
+            break;
+        }
+        for &pid in &pids {
+            // SAFETY: kill and waitpid take plain integers; `pid` is our own unreaped child,
+            // never 0, 1 or negative, so the signal reaches that process alone.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        for &pid in &pids {
+            let mut status = 0;
+            // SAFETY: as above; `status` is a valid place for the kernel to write.
+            unsafe {
+                libc::waitpid(pid, &mut status, 0);
+            }
+        }
+        killed += pids.len();
+    }
+    killed
+}
+
+/// This process's children, from `/proc/self/task/*/children` (every thread's: a child
+/// belongs to the thread that forked it, an adopted orphan to one of them). Empty where
+/// `/proc` does not say.
+fn children() -> Vec<u32> {
+    let mut pids = Vec::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return pids;
+    };
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+            pids.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}

@@ -26,6 +26,7 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
         verbose,
         watch: true,
         stop: Some(stop),
+        progress: None,
     };
     let mut audit = AuditLog::new(&config.log_file);
     let mut waiting_logged = false;
@@ -42,6 +43,7 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
         }
         thread::sleep(Duration::from_millis(200));
     };
+    unix::become_subreaper();
     audit.log(
         config.clock.now(),
         "watch started",

@@ -55,6 +55,27 @@ pub struct Query {
     pub include_archive: bool,
 }
 
+impl Query {
+    /// What a listing asks for: these statuses (scheduled and executing when none are named),
+    /// or every status with `all`; the archives are searched when `all` or a terminal status is
+    /// asked for, because that is where terminal tasks end up. Every front end lists through
+    /// this, so `list`, MCP's `list_tasks` and the dashboard agree.
+    pub fn listing(statuses: Vec<Status>, all: bool) -> Query {
+        let statuses = if all {
+            Vec::new()
+        } else if statuses.is_empty() {
+            vec![Status::Scheduled, Status::Executing]
+        } else {
+            statuses
+        };
+        let include_archive = all || statuses.iter().any(|s| s.is_terminal());
+        Query {
+            statuses,
+            include_archive,
+        }
+    }
+}
+
 /// A line of the store that is not a usable task record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

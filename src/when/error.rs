@@ -101,6 +101,20 @@ pub enum TimeError {
         /// The numeric date as given.
         text: String,
     },
+    /// An expression far longer than any time: refused before parsing, and not echoed whole
+    /// (a client can send megabytes, and the grammar's suggestions cost time per character).
+    #[error(
+        "time expression {head:?}… is {len} characters long; a time expression is at most {} \
+         ({})",
+        MAX_EXPR_CHARS,
+        TRY
+    )]
+    TooLong {
+        /// The first characters of the expression.
+        head: String,
+        /// Its length in characters.
+        len: usize,
+    },
     /// An `every ...` phrase that could not be read; `part` is where it went wrong.
     #[error(
         "cannot read the repeating time {expr:?} at {part:?}: {reason} (try \"every day at \
@@ -115,6 +129,21 @@ pub enum TimeError {
         /// What was wrong there.
         reason: String,
     },
+}
+
+/// The longest time expression read; real ones are a few words.
+pub const MAX_EXPR_CHARS: usize = 200;
+
+/// Refuses an expression longer than [`MAX_EXPR_CHARS`] before any parsing.
+pub(super) fn check_length(expr: &str) -> Result<(), TimeError> {
+    let len = expr.chars().count();
+    if len <= MAX_EXPR_CHARS {
+        return Ok(());
+    }
+    Err(TimeError::TooLong {
+        head: expr.chars().take(40).collect(),
+        len,
+    })
 }
 
 pub(super) fn zone_note(zone: &Option<String>) -> String {

@@ -27,9 +27,9 @@ impl Interval {
     /// A series steps from its previous occurrence, so a monthly series started on the 31st
     /// moves to the 28th after February and stays there; a cron rule keeps a fixed day.
     pub fn add_to(&self, from: &ZonedDateTime) -> Result<ZonedDateTime, TimeError> {
-        let overflow = |_| TimeError::Overflow {
-            expr: format!("{from} + {self:?}"),
-        };
+        // Worded as the user would write it: "2026-04-08 16:35 UTC + 99999999999d".
+        let expr = || format!("{} + {self}", from.strftime("%Y-%m-%d %H:%M %Z"));
+        let overflow = |_| TimeError::Overflow { expr: expr() };
         let mut z = from.clone();
         if self.months != 0 || self.days != 0 {
             let span = Span::new()
@@ -39,11 +39,8 @@ impl Interval {
             z = z.checked_add(span).map_err(overflow)?;
         }
         if self.nanos != 0 {
-            let elapsed = SignedDuration::try_from_nanos_i128(self.nanos).ok_or_else(|| {
-                TimeError::Overflow {
-                    expr: format!("{from} + {self:?}"),
-                }
-            })?;
+            let elapsed = SignedDuration::try_from_nanos_i128(self.nanos)
+                .ok_or_else(|| TimeError::Overflow { expr: expr() })?;
             z = z.checked_add(elapsed).map_err(overflow)?;
         }
         Ok(z)
@@ -60,6 +57,36 @@ impl Interval {
     }
 }
 
+/// `1mo 3d 2h 5m 10s` (months, days, then the elapsed part in whole units; fractions of a
+/// second in milliseconds), as the grammar reads it back.
+impl std::fmt::Display for Interval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if self.months != 0 {
+            parts.push(format!("{}mo", self.months));
+        }
+        if self.days != 0 {
+            parts.push(format!("{}d", self.days));
+        }
+        let mut rest = self.nanos;
+        for (unit, size) in [
+            ("h", 3_600_000_000_000i128),
+            ("m", 60_000_000_000),
+            ("s", 1_000_000_000),
+            ("ms", 1_000_000),
+        ] {
+            if rest.abs() >= size {
+                parts.push(format!("{}{unit}", rest / size));
+                rest %= size;
+            }
+        }
+        if parts.is_empty() {
+            parts.push("0s".into());
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
 /// Parses a positive duration (`1d`, `2h`, `90m`, `1 week`, `1h 30m`, `1mo`) for options such as
 /// `--every` and `--late-after`.
 ///
@@ -71,7 +98,11 @@ pub fn parse_interval(expr: &str) -> Result<Interval, TimeError> {
     if expr.is_empty() {
         return Err(TimeError::Empty);
     }
+    super::error::check_length(expr)?;
     let ctx = Ctx { expr, zone: None };
+    if expr.starts_with('-') {
+        return Err(ctx.unsupported("a negative interval is not allowed; give a positive one"));
+    }
     match parse_ast(&ctx)? {
         Ast::Relative { dur, clock: None } if dur.months > 0 || dur.days > 0 || dur.nanos > 0 => {
             Ok(Interval {
@@ -81,7 +112,7 @@ pub fn parse_interval(expr: &str) -> Result<Interval, TimeError> {
             })
         }
         Ast::Relative { clock: None, .. } => {
-            Err(ctx.unsupported("a repeat interval must be more than zero"))
+            Err(ctx.unsupported("a duration must be more than zero"))
         }
         _ => Err(ctx.unsupported("expected a duration such as 1d, 2h, 30m or 1 week")),
     }

@@ -232,6 +232,7 @@ pub fn parse(expr: &str, now: &ZonedDateTime) -> Result<ZonedDateTime, TimeError
     if expr.is_empty() {
         return Err(TimeError::Empty);
     }
+    error::check_length(expr)?;
     let ctx = Ctx {
         expr,
         zone: now.time_zone().iana_name(),

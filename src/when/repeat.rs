@@ -32,6 +32,7 @@ pub fn parse_repeat(expr: &str) -> Result<Option<RepeatSpec>, TimeError> {
     if first != "every" && first != "everyday" {
         return Ok(None);
     }
+    super::error::check_length(expr)?;
     let ctx = Ctx { expr, zone: None };
     let toks = lex(&ctx, &lower)?;
     let mut p = Parser {

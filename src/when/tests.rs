@@ -325,6 +325,7 @@ fn rejections() {
         PartPassed,
         NumericDate,
         Repeat,
+        TooLong,
     }
     let cases: &[(&str, V)] = &[
         ("", V::Empty),
@@ -427,6 +428,7 @@ fn rejections() {
             TimeError::PartPassed { .. } => V::PartPassed,
             TimeError::NumericDate { .. } => V::NumericDate,
             TimeError::Repeat { .. } => V::Repeat,
+            TimeError::TooLong { .. } => V::TooLong,
         };
         assert_eq!(got, want, "{input:?}: {err}");
         let msg = err.to_string();
@@ -691,4 +693,25 @@ fn never_panics() {
         Err(TimeError::Overflow { .. })
     ));
     assert!(parse("now", &min).is_ok());
+}
+
+#[test]
+fn a_huge_expression_is_refused_at_once_and_not_echoed_whole() {
+    let now = zoned(THU);
+    let huge = "x".repeat(1 << 20);
+    let started = std::time::Instant::now();
+    for err in [
+        parse(&huge, &now).expect_err("too long"),
+        parse_interval(&huge).expect_err("too long"),
+        parse_repeat(&format!("every {huge}")).expect_err("too long"),
+    ] {
+        assert!(
+            matches!(err, TimeError::TooLong { len, .. } if len >= 1 << 20),
+            "{err}"
+        );
+        assert!(err.to_string().len() < 300, "{err}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    // The limit leaves room for any real expression.
+    assert!(parse(&format!("in 2 days at 9am{}", " ".repeat(150)), &now).is_ok());
 }

@@ -92,9 +92,18 @@ fn default_ids_follow_the_reference_pattern() {
         .json();
     let id = t["id"].as_str().expect("id");
     assert!(id.starts_with("task_20260408_163500_"), "{id}");
+    // `<pid>_<8 random base-36 characters>`: the pid alone repeats (pid 1 in containers).
     let suffix = &id["task_20260408_163500_".len()..];
+    let (pid, random) = suffix.split_once('_').expect("pid and random part");
     assert!(
-        suffix.len() >= 4 && suffix.bytes().all(|b| b.is_ascii_digit()),
+        pid.len() >= 4 && pid.bytes().all(|b| b.is_ascii_digit()),
+        "{id}"
+    );
+    assert!(
+        random.len() == 8
+            && random
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()),
         "{id}"
     );
 }
@@ -780,4 +789,139 @@ fn help_documents_the_time_grammar() {
     for needle in ["tomorrow 9am", "next friday", "DEFER_TIMEZONE"] {
         assert!(help.contains(needle), "schedule --help lacks {needle:?}");
     }
+}
+
+/// Each refusal is one plain line that says what is wrong, in words: no advice to `chmod` a
+/// shared system directory, no detail printed twice, no Debug print, no nanosecond stamps,
+/// and the same verdict on a bad id from `cancel` as from `show`.
+#[test]
+fn refusals_are_worded_once_and_plainly() {
+    let mut env = Env::new();
+    let error = |run: &crate::util::Run| run.stderr.trim_end().to_string();
+
+    // A shared system directory: never advise changing its mode.
+    env.set("DEFER_LOG_DIR", "/tmp");
+    let msg = error(&env.fails(&["list"]));
+    assert!(!msg.contains("chmod"), "{msg}");
+    assert!(
+        msg.contains("shared directory") && msg.contains("private directory"),
+        "{msg}"
+    );
+    env.unset("DEFER_LOG_DIR");
+
+    // Syntax errors say "not valid JSON" once; schema errors do not say it at all.
+    let msg = error(&env.fails(&["schedule", "--when", "1h", "--context-json", "{bad"]));
+    assert!(msg.contains("is not valid JSON"), "{msg}");
+    let detail = "key must be a string at line 1 column 2";
+    assert_eq!(msg.matches(detail).count(), 1, "{msg}");
+    let mut line = reference_line_with_bad_type();
+    line.push('\n');
+    fs::create_dir_all(env.runtime()).expect("runtime");
+    fs::write(env.tasks_file(), &line).expect("store");
+    let msg = error(&env.fails(&["cancel", "--id", "bad_type"]));
+    assert!(!msg.contains("is not valid JSON"), "{msg}");
+    assert!(msg.contains("not the expected fields or types"), "{msg}");
+    fs::remove_file(env.tasks_file()).expect("remove store");
+
+    // Negative intervals reach the library, which says why.
+    for (flag, value) in [("--every", "-1h"), ("--late-after", "-5m")] {
+        let mut args = vec!["schedule", "--when", "1h", "--summary", "x", flag, value];
+        if flag == "--late-after" {
+            args.extend(["--every", "1h", "--if-late", "skip"]);
+        }
+        let msg = error(&env.fails(&args));
+        assert!(msg.contains("negative interval is not allowed"), "{msg}");
+    }
+
+    // A cron rule that never fires, in words, with no nanosecond stamp.
+    let msg = error(&env.fails(&["schedule", "--summary", "x", "--cron", "0 0 31 2 *"]));
+    assert!(msg.contains("never occurs"), "{msg}");
+    assert!(!msg.contains(".000") && !msg.contains("[UTC]"), "{msg}");
+
+    // An interval too large to add: worded, not a Debug print.
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--every",
+        "99999999999d",
+    ]);
+    let run = env.run(&["run"]);
+    let all = format!("{}{}", run.stderr, env.ok(&["list", "--all"]).stdout);
+    assert!(
+        !all.contains("Interval {") && !all.contains("nanos"),
+        "{all}"
+    );
+    assert!(all.contains("99999999999d"), "{all}");
+
+    // `cancel` judges an id as `show` does.
+    let shown = error(&env.fails(&["show", "../x"]));
+    let cancelled = error(&env.fails(&["cancel", "--id", "../x"]));
+    assert!(shown.contains("invalid task id"), "{shown}");
+    assert_eq!(cancelled, shown);
+
+    // A retry delay that would land in the year 9999 is refused.
+    env.set("DEFER_RETRY_DELAY_SECONDS", "99999999999");
+    let msg = error(&env.fails(&["list"]));
+    assert!(
+        msg.contains("DEFER_RETRY_DELAY_SECONDS") && msg.contains("30 days"),
+        "{msg}"
+    );
+}
+
+/// A record that is valid JSON but has a string where a number belongs.
+fn reference_line_with_bad_type() -> String {
+    let mut v: Value =
+        serde_json::from_str(&crate::util::reference_line("bad_type", "x")).expect("json");
+    v["attempts"] = Value::from("three");
+    v.to_string()
+}
+
+/// An executor killed by a signal is recorded as killed, with the signal's name, even when it
+/// printed something first.
+#[test]
+fn an_executor_killed_by_a_signal_says_so_whatever_it_printed() {
+    let mut env = Env::new();
+    let executor = env.script("crash.sh", "cat >/dev/null; echo working; kill -9 $$");
+    env.set("DEFER_EXECUTOR", executor.as_os_str());
+    env.ok(&["schedule", "--when", "now", "--summary", "x", "--id", "k"]);
+    env.run(&["run"]);
+    let text = env.find("k").expect("task").to_string();
+    assert!(
+        text.contains("killed by signal 9 (SIGKILL): working"),
+        "{text}"
+    );
+}
+
+/// Unknown fields keep their exact text through a change to the record: numbers are not
+/// respelled (a big integer, an exponent, a negative zero), at the top level or nested.
+#[test]
+fn unknown_fields_keep_their_exact_text_through_a_cancel() {
+    let env = Env::new();
+    env.ok(&["schedule", "--id", "seed", "--when", "1h", "--summary", "x"]);
+    let line = crate::util::reference_line("odd", "odd numbers");
+    let custom = r#""custom":123456789012345678901234567890,"e":1e2,"E":1E+2,"z":-0,"f":1.50,"nested":{"n":[1e2, -0.0]}"#;
+    let line = format!("{},{custom}}}", line.strip_suffix('}').expect("object")).replacen(
+        r#""context":{"#,
+        r#""context":{"team_size":1e2,"big":-123456789012345678901234567890,"#,
+        1,
+    );
+    let mut store = fs::read(env.tasks_file()).expect("store");
+    store.extend_from_slice(format!("{line}\n").as_bytes());
+    fs::write(env.tasks_file(), store).expect("write store");
+
+    env.ok(&["cancel", "--id", "odd"]);
+    let text = fs::read_to_string(env.tasks_file()).expect("store");
+    let stored = text
+        .lines()
+        .find(|l| l.contains(r#""id":"odd""#))
+        .expect("the record");
+    assert!(stored.contains(r#""status":"cancelled""#), "{stored}");
+    assert!(stored.contains(custom), "{stored}");
+    assert!(
+        stored.contains(r#""team_size":1e2,"big":-123456789012345678901234567890"#),
+        "{stored}"
+    );
 }

@@ -610,3 +610,28 @@ fn a_task_can_be_claimed_by_id_before_it_is_due(env: Env) {
     assert!(e.to_string().contains("is completed"), "{e}");
 }
 crate::on_both_stores!(a_task_can_be_claimed_by_id_before_it_is_due);
+
+fn an_archived_id_is_not_reused(env: Env) {
+    let (config, store) = open(&env, NOW);
+    store
+        .insert(&task("once", "2026-04-08T16:00:00Z", ""), true)
+        .expect("insert");
+    let now = ts(NOW);
+    let changes: Vec<Change> = claim_all(&*store, now)
+        .into_iter()
+        .map(|t| prepared(t, &config, now))
+        .collect();
+    store.save_outcomes(&changes).expect("save");
+    store.archive().expect("archive");
+    let e = store
+        .insert(&task("once", "2026-04-09T16:00:00Z", ""), true)
+        .expect_err("the id is in the archive");
+    assert!(matches!(e, Error::ArchivedId(_)), "{e}");
+    assert!(e.to_string().contains("choose another id"), "{e}");
+    assert_eq!(
+        status_of(&*store, "once"),
+        "completed",
+        "show is unambiguous"
+    );
+}
+crate::on_both_stores!(an_archived_id_is_not_reused);

@@ -249,10 +249,7 @@ fn doctor_reports_each_problem_in_a_broken_setup() {
         &run,
         "problem: ",
         &[
-            &format!(
-                "Configured DEFER_EXECUTOR is not executable: {}",
-                executor.display()
-            ),
+            &format!("DEFER_EXECUTOR {} is not executable", executor.display()),
             "chmod +x",
         ],
     );
@@ -1252,4 +1249,45 @@ fn the_installed_line_works_before_the_first_schedule() {
     assert_eq!(shown["status"], "completed", "{shown}");
     let (level, message) = finding(&env, "dirs");
     assert_eq!(level, "ok", "{message}");
+}
+
+/// A newline (or any control character) in a setting carried into the crontab line would end
+/// the line and start a second, live entry: `cron install` refuses it, naming the variable, and
+/// leaves the crontab as it was.
+#[test]
+fn cron_install_refuses_control_characters_in_carried_settings() {
+    let mut env = Env::new();
+    let table = fake_crontab(&mut env, Some("MAILTO=me\n"));
+    let pwn = env.dir.path().join("pwn");
+    let injected = format!("/tmp/x\n* * * * * touch {}", pwn.display());
+    let runtime = env.runtime();
+    for (var, value) in [
+        ("DEFER_EXECUTOR", injected.clone()),
+        (
+            "DEFER_RUNTIME_DIR",
+            format!("{}{injected}", runtime.display()),
+        ),
+        ("DEFER_TIMEZONE", "UTC\r".to_string()),
+        ("PATH", format!("/usr/bin:/bin\u{1b}[2J{injected}")),
+    ] {
+        for args in [&["cron", "install"][..], &["cron"][..]] {
+            let output = env
+                .cmd(args)
+                .env(var, &value)
+                .env_remove("DEFER_NOW")
+                .output()
+                .expect("spawn defer");
+            let run = crate::util::Run::from(output);
+            assert!(!run.success(), "{var}: {args:?} accepted {value:?}");
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "{var}: {:?}", run.stderr);
+            assert!(
+                lines[0].starts_with("error: ") && lines[0].contains(var),
+                "{var}: {:?}",
+                run.stderr
+            );
+            assert!(!lines[0].contains('\u{1b}'), "{:?}", lines[0]);
+        }
+        assert_eq!(read(&table), "MAILTO=me\n", "{var} changed the crontab");
+    }
 }

@@ -1093,6 +1093,51 @@ fn disk_full_schedule_leaves_no_partial_line() {
     assert_store_parses(env);
 }
 
+/// A `defer archive` whose append to the month file runs out of space leaves the month file
+/// and the store as they were, with no partial line.
+#[test]
+fn disk_full_archive_leaves_no_partial_line() {
+    let Some(disk) = env_on_tmpfs("disk_full_archive_leaves_no_partial_line") else {
+        return;
+    };
+    let (env, tmpfs) = (&disk.env, &disk.fs);
+    schedule(env, "a", "1h", "0");
+    env.ok(&["cancel", "--id", "a"]);
+    env.ok(&["archive"]);
+    let month = fs::read_dir(runtime_dir(env).join("archive"))
+        .expect("archive dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("a month file");
+    // Larger than the slack in the month file's last page, so the append needs a new one.
+    let big = "x".repeat(16 * 1024);
+    env.ok(&[
+        "schedule",
+        "--id",
+        "b",
+        "--when",
+        "1h",
+        "--summary",
+        &big,
+        "--compact",
+    ]);
+    env.ok(&["cancel", "--id", "b"]);
+    let archived = fs::read(&month).expect("month file");
+    let before = runtime_store(env);
+    tmpfs.fill();
+    let run = env.run(&["archive"]);
+    assert_no_space_error(&run, "archive");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        fs::read(&month).expect("month file") == archived,
+        "the month file kept part of a line"
+    );
+    assert_same_store(env, &before, "archive");
+    tmpfs.free();
+    env.ok(&["archive"]);
+    assert_store_parses(env);
+}
+
 /// `run` on a full disk: the claim cannot be written, so the run fails with a clear error and
 /// the store is unchanged; with space back, the next run does the work.
 #[test]

@@ -10,6 +10,7 @@ mod examples;
 mod faults;
 mod housekeeping;
 mod mcp;
+mod operators;
 mod postgres;
 mod props;
 mod recurring;

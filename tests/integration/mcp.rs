@@ -16,12 +16,15 @@ use crate::util::{Env, defer_bin};
 /// How long any one answer may take; generous for a loaded CI machine.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-const TOOLS: [&str; 5] = [
+const TOOLS: [&str; 8] = [
     "cancel_task",
     "list_tasks",
     "normalize_time",
+    "reschedule_task",
+    "retry_task",
     "schedule_task",
     "show_task",
+    "task_output",
 ];
 
 /// A running `defer mcp` and the client side of its stdio.
@@ -146,6 +149,16 @@ impl Server {
         }
     }
 
+    /// The next line the server writes, as JSON (an answer with no id, a batch).
+    fn next_message(&mut self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(TIMEOUT)
+            .unwrap_or_else(|e| panic!("no message within {TIMEOUT:?}: {e}"));
+        self.stdout.push(line.clone());
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"))
+    }
+
     /// Sends a request and returns the whole response with its id.
     fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.send(method, params);
@@ -153,10 +166,15 @@ impl Server {
     }
 
     fn initialize(&mut self) -> Value {
+        self.initialize_as("2025-11-25")
+    }
+
+    /// The handshake, asking for protocol revision `version`.
+    fn initialize_as(&mut self, version: &str) -> Value {
         let response = self.request(
             "initialize",
             json!({
-                "protocolVersion": "2025-11-25",
+                "protocolVersion": version,
                 "capabilities": {},
                 "clientInfo": {"name": "defer-integration-test", "version": "0"}
             }),
@@ -236,7 +254,14 @@ impl Server {
         for line in &self.stdout {
             let value: Value = serde_json::from_str(line)
                 .unwrap_or_else(|e| panic!("stdout carried a non-JSON line ({e}): {line:?}"));
-            assert_eq!(value["jsonrpc"], "2.0", "stdout carried {line:?}");
+            // One message, or the answers to a batch.
+            let messages = match value {
+                Value::Array(items) => items,
+                one => vec![one],
+            };
+            for message in messages {
+                assert_eq!(message["jsonrpc"], "2.0", "stdout carried {line:?}");
+            }
         }
         Finished {
             status,
@@ -583,10 +608,7 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "schedule_task",
             json!({"when": "1h", "summary": "x", "intent": "later"}),
-            &[
-                "unknown intent \"later\"",
-                "resume_task, notify, execute_action",
-            ],
+            &["intent \"later\": use one of resume_task, notify, execute_action"],
         ),
         (
             "schedule_task",
@@ -606,7 +628,7 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "list_tasks",
             json!({"status": 3}),
-            &["status must be a status name or a list"],
+            &["status must be a list, not the number 3"],
         ),
         // Arguments that do not fit the schema: the field is named and a valid call shown.
         (
@@ -617,17 +639,17 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "schedule_task",
             json!({"when": 30, "summary": "x"}),
-            &["`when` must be a string, not the number 30"],
+            &["when must be a string, not the number 30"],
         ),
         (
             "schedule_task",
             json!({"when": "1h", "summary": "x", "max_retries": "two"}),
-            &["`max_retries` must be a whole number"],
+            &["max_retries must be a whole number from 0 to 4294967295"],
         ),
         (
             "schedule_task",
             json!({"when": "1h", "summary": "x", "key_points": "one"}),
-            &["`key_points` must be a list"],
+            &["key_points must be a list"],
         ),
         (
             "schedule_task",
@@ -819,6 +841,13 @@ fn recurring_tasks_and_the_missed_run_policy_are_available_over_mcp() {
             .contains("then cron 0 9 * * 1-5"),
         "{s}"
     );
+    // A repeating phrase in `when` is the series rule, as on the CLI.
+    let s = server.ok(
+        "schedule_task",
+        json!({"when": "every weekday at 9am", "summary": "Stand-up", "dry_run": true}),
+    );
+    assert_eq!(s["task"]["series"]["rule"], "cron 0 9 * * 1-5");
+    assert_eq!(s["run_at"], "2026-04-09T09:00:00Z");
     let message = server.err(
         "schedule_task",
         json!({"when": "now", "summary": "x", "every": "0s"}),
@@ -884,4 +913,509 @@ fn the_official_python_sdk_drives_the_server() {
     // What the client did is in the store: the cancelled task, archived or not.
     let task = env.find("interop_1").expect("the client's task");
     assert_eq!(task["status"], "cancelled");
+}
+
+/// Raw JSON-RPC that rmcp alone answers wrongly, each answered as JSON-RPC 2.0 and MCP say,
+/// and the server still serving after each.
+#[test]
+fn raw_json_rpc_is_answered_by_the_book() {
+    let env = Env::new();
+    let mut server = Server::start(&env);
+    // Before the handshake a batch is refused: no revision with batches was negotiated.
+    server.send_line(r#"[{"jsonrpc":"2.0","id":90,"method":"ping"}]"#);
+    let refused = server.next_message();
+    assert_eq!(refused["id"], Value::Null, "{refused}");
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    let init = server.initialize_as("2025-03-26");
+    assert_eq!(init["protocolVersion"], "2025-03-26", "{init}");
+
+    let cases: &[(&str, Value, i64)] = &[
+        ("this is not JSON", Value::Null, -32700),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"#, Value::Null, -32700),
+        (r#"{"foo":1}"#, Value::Null, -32600),
+        (
+            r#"{"jsonrpc":"2.0","id":{"x":1},"method":"ping"}"#,
+            Value::Null,
+            -32600,
+        ),
+        (
+            r#"{"jsonrpc":"1.0","id":41,"method":"ping"}"#,
+            json!(41),
+            -32600,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":42,"method":"tools/call"}"#,
+            json!(42),
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":43,"method":"tools/call","params":{"name":"list_tasks","arguments":[1]}}"#,
+            json!(43),
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":44,"method":"tools/call","params":{"name":"list_tasks","arguments":"x"}}"#,
+            json!(44),
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":45,"method":"tools/call","params":{"arguments":{}}}"#,
+            json!(45),
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":46,"method":"tools/call","params":7}"#,
+            json!(46),
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":47,"method":"resources/read","params":{}}"#,
+            json!(47),
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":48,"method":"no/such/method"}"#,
+            json!(48),
+            -32601,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":49,"method":"resources/read","params":{"uri":"defer://tasks/nope"}}"#,
+            json!(49),
+            -32002,
+        ),
+    ];
+    for (line, id, code) in cases {
+        server.send_line(line);
+        let answer = server.next_message();
+        assert_eq!(answer["jsonrpc"], "2.0", "{line}: {answer}");
+        let object = answer.as_object().expect("an object");
+        assert!(
+            object.contains_key("id"),
+            "{line}: an error has an id member: {answer}"
+        );
+        assert_eq!(&answer["id"], id, "{line}: {answer}");
+        assert_eq!(answer["error"]["code"], *code, "{line}: {answer}");
+        assert!(answer["error"]["message"].is_string(), "{answer}");
+        let pong = server.request("ping", Value::Null);
+        assert_eq!(pong["result"], json!({}), "still serving after {line}");
+    }
+
+    // A batch, in the revision that has them: one array of answers, the original ids, the
+    // refused item answered in it, nothing for the notification.
+    server.send_line(
+        r#"[{"jsonrpc":"2.0","id":"a","method":"ping"},
+            {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}},
+            {"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"normalize_time","arguments":{"when":"1h"}}},
+            {"jsonrpc":"2.0","id":8,"method":"tools/call"}]"#
+            .replace('\n', "")
+            .as_str(),
+    );
+    let batch = server.next_message();
+    let answers = batch
+        .as_array()
+        .unwrap_or_else(|| panic!("an array: {batch}"));
+    assert_eq!(answers.len(), 3, "{batch}");
+    let by_id = |id: Value| {
+        answers
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("no answer for {id}: {batch}"))
+    };
+    assert_eq!(by_id(json!("a"))["result"], json!({}));
+    assert_eq!(
+        by_id(json!(7))["result"]["structuredContent"]["instant"],
+        "2026-04-08T17:35:00Z"
+    );
+    assert_eq!(by_id(json!(8))["error"]["code"], -32602);
+    // A message over the 16 MiB limit is skipped whole and answered with its id (the
+    // `oversized` filter finds it); the next one is read.
+    server.send_line(&format!(
+        r#"{{"jsonrpc":"2.0","id":50,"x":"{}"}}"#,
+        "x".repeat(17 << 20)
+    ));
+    let too_long = server.next_message();
+    assert_eq!(too_long["id"], 50, "{too_long}");
+    assert_eq!(too_long["error"]["code"], -32600, "{too_long}");
+    assert_eq!(server.request("ping", Value::Null)["result"], json!({}));
+    // A batch of things that are not messages: an array of errors (JSON-RPC 2.0, section 6).
+    server.send_line("[1, 2]");
+    let errors = server.next_message();
+    assert_eq!(errors[0]["id"], Value::Null, "{errors}");
+    assert_eq!(errors[1]["error"]["code"], -32600, "{errors}");
+    // A batch of notifications only is not answered; the next request is.
+    server.send_line(r#"[{"jsonrpc":"2.0","method":"notifications/initialized"}]"#);
+    assert_eq!(server.request("ping", Value::Null)["result"], json!({}));
+    let done = server.finish();
+    assert!(done.status.success(), "{}", done.stderr);
+}
+
+/// In a revision without batches (2025-06-18 and later), a batch is refused with the reason.
+#[test]
+fn a_batch_is_refused_in_revisions_without_batches() {
+    let env = Env::new();
+    let mut server = Server::ready(&env);
+    server.send_line(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#);
+    let refused = server.next_message();
+    assert_eq!(refused["id"], Value::Null, "{refused}");
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("2025-03-26"), "{message}");
+    assert!(message.contains("2025-11-25"), "{message}");
+    assert!(server.finish().status.success());
+}
+
+/// What a form-based client (the MCP Inspector) sends: every optional argument as the plain
+/// JSON type its schema names, and null for fields left empty.
+#[test]
+fn every_optional_argument_as_its_plain_json_type() {
+    let env = Env::new();
+    let mut server = Server::ready(&env);
+    let listed = server.request("tools/list", json!({}));
+    let tools = listed["result"]["tools"].as_array().expect("tools").clone();
+    let plain = |tool: &str, key: &str| -> String {
+        let schema = &tools.iter().find(|t| t["name"] == tool).expect("tool")["inputSchema"]["properties"]
+            [key];
+        schema["type"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{tool}.{key} has one plain type: {schema}"))
+            .to_string()
+    };
+    let all = json!({
+        "when": "tomorrow 9am", "summary": "Every option", "intent": "notify",
+        "mode": "callback", "prompt_template": "Do it", "aura_level": "high",
+        "max_retries": 2, "key_points": ["k"], "artifacts": ["/a"], "constraints": ["c"],
+        "id": "form_1", "reorient": false, "every": "1d", "until": "2026-04-20 23:59",
+        "count": 3, "if_late": "skip", "late_after": "1h", "dry_run": false
+    });
+    for (key, value) in all.as_object().expect("object") {
+        let wanted = plain("schedule_task", key);
+        let fits = match wanted.as_str() {
+            "string" => value.is_string(),
+            "integer" => value.is_u64(),
+            "boolean" => value.is_boolean(),
+            "array" => value.is_array(),
+            other => panic!("{key}: unexpected type {other}"),
+        };
+        assert!(fits, "{key}: {value} is not a {wanted}");
+    }
+    let s = server.ok("schedule_task", all);
+    let task = &s["task"];
+    assert_eq!(task["intent"], "notify");
+    assert_eq!(task["execution"]["mode"], "callback");
+    assert_eq!(task["execution"]["aura_level"], "high");
+    assert_eq!(task["max_retries"], 2);
+    assert_eq!(task["series"]["count"], 3);
+    assert_eq!(task["if_late"], "skip");
+    assert_eq!(task["late_after"], "1h");
+    assert_eq!(s["stored"], true);
+    // Empty form fields sent as null mean "left out", for every optional argument alike.
+    let mut nulls = serde_json::Map::new();
+    for key in [
+        "summary",
+        "intent",
+        "mode",
+        "prompt_template",
+        "aura_level",
+        "max_retries",
+        "key_points",
+        "artifacts",
+        "constraints",
+        "id",
+        "reorient",
+        "project",
+        "context_file",
+        "every",
+        "cron",
+        "until",
+        "count",
+        "if_late",
+        "late_after",
+        "dry_run",
+    ] {
+        nulls.insert(key.into(), Value::Null);
+    }
+    nulls.insert("when".into(), json!("1h"));
+    nulls.insert("summary".into(), json!("Nulls"));
+    let s = server.ok("schedule_task", Value::Object(nulls));
+    assert_eq!(s["task"]["intent"], "resume_task");
+    assert_eq!(s["task"]["max_retries"], 0);
+    let l = server.ok(
+        "list_tasks",
+        json!({"status": ["scheduled"], "all": false, "limit": 1}),
+    );
+    assert_eq!(
+        (l["count"].clone(), l["total"].clone()),
+        (json!(1), json!(2))
+    );
+    let l = server.ok(
+        "list_tasks",
+        json!({"status": null, "all": null, "limit": null}),
+    );
+    assert_eq!(l["count"], 2);
+    server.ok(
+        "reschedule_task",
+        json!({"id": "form_1", "when": "2h", "series": false}),
+    );
+    // Strings where the schema says a number or a boolean are refused with the field named
+    // (a client that did not convert gets told, not guessed at).
+    server.err(
+        "schedule_task",
+        json!({"when": "1h", "summary": "x", "dry_run": "true"}),
+        &["dry_run must be true or false, not the string \"true\""],
+    );
+    server.err(
+        "list_tasks",
+        json!({"limit": "1"}),
+        &["limit must be a whole number from 0 to 4294967295"],
+    );
+    assert!(server.finish().status.success());
+}
+
+/// The errors a model meets most, each naming the argument to fix.
+#[test]
+fn argument_errors_name_the_argument_and_stay_short() {
+    let env = Env::new();
+    let mut server = Server::ready(&env);
+    server.err(
+        "schedule_task",
+        json!({"when": "1h", "summary": "x", "max_retries": -1}),
+        &["max_retries must be a whole number from 0 to 4294967295, not the number -1"],
+    );
+    server.err(
+        "schedule_task",
+        json!({"when": "tomorrow 9am", "summary": "x", "every": "1d", "until": "blah"}),
+        &["until: unsupported time expression \"blah\""],
+    );
+    let zero = server.err(
+        "schedule_task",
+        json!({"when": "1h", "summary": "x", "if_late": "skip", "late_after": "0s"}),
+        &["late_after", "more than zero"],
+    );
+    assert!(!zero.contains("repeat"), "{zero}");
+    server.err(
+        "schedule_task",
+        json!({"when": "1h", "summary": "x", "every": "1d", "count": 0}),
+        &["count must be a whole number from 1 to 4294967295, not the number 0"],
+    );
+    server.err(
+        "schedule_task",
+        json!({"when": "1h", "summary": "x", "if_late": "maybe"}),
+        &["if_late \"maybe\": use one of run, skip"],
+    );
+    let huge = "x".repeat(1 << 20);
+    let message = server.err(
+        "schedule_task",
+        json!({"when": huge, "summary": "x"}),
+        &["when: time expression \"xxxx", "is 1048576 characters long"],
+    );
+    assert!(message.len() < 1000, "{} bytes", message.len());
+    let message = server.err(
+        "schedule_task",
+        json!({"when": "1h", "intent": huge, "summary": "x"}),
+        &["intent \"xxxx"],
+    );
+    assert!(message.len() < 1000, "{} bytes", message.len());
+    let message = server.err(
+        "schedule_task",
+        json!({"when": "1h", "summary": "x".repeat(1_100_000)}),
+        &["over the 1024 KiB limit", "pass it with artifacts"],
+    );
+    assert!(!message.contains("--artifact"), "{message}");
+    let done = server.finish();
+    let longest = done.stderr.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 3000, "a {longest}-byte log line");
+}
+
+/// reschedule_task, retry_task and task_output over MCP, on tasks the CLI and the runner made.
+#[test]
+fn reschedule_retry_and_output_call_the_library_operations() {
+    let mut env = Env::new();
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "Fails",
+        "--id",
+        "f_1",
+    ]);
+    env.set("DEFER_EXECUTOR", "/bin/false");
+    env.ok(&["run"]);
+    let mut server = Server::ready(&env);
+    server.ok(
+        "schedule_task",
+        json!({"when": "1h", "summary": "Later", "id": "r_1"}),
+    );
+    let moved = server.ok(
+        "reschedule_task",
+        json!({"id": "r_1", "when": "tomorrow 9am"}),
+    );
+    assert_eq!(moved["run_at"], "2026-04-09T09:00:00Z");
+    assert_eq!(moved["task"]["run_at"], "2026-04-09T09:00:00Z");
+    assert_eq!(moved["timezone"], "UTC");
+    assert_eq!(moved["now_local"], "2026-04-08T16:35:00+00:00");
+    server.err(
+        "reschedule_task",
+        json!({"id": "r_1", "when": "blah"}),
+        &["when: unsupported time expression \"blah\""],
+    );
+    server.err(
+        "reschedule_task",
+        json!({"id": "f_1", "when": "1h"}),
+        &["failed"],
+    );
+
+    let out = server.ok("task_output", json!({"id": "f_1"}));
+    assert_eq!(out["status"], "failed");
+    assert!(
+        out["prompt"].as_str().unwrap_or("").contains("Fails"),
+        "{out}"
+    );
+    assert!(!out["audit"].as_array().expect("audit").is_empty(), "{out}");
+    let again = server.ok("retry_task", json!({"id": "f_1", "when": "10m"}));
+    assert_eq!(again["task"]["status"], "scheduled");
+    assert_eq!(again["run_at"], "2026-04-08T16:45:00Z");
+    server.err(
+        "retry_task",
+        json!({"id": "r_1"}),
+        &[
+            "r_1 is scheduled",
+            "list_tasks with {\"status\": [\"failed\", \"cancelled\"]} shows the tasks that can be retried",
+        ],
+    );
+    server.err(
+        "task_output",
+        json!({"id": "nope"}),
+        &["Task not found: nope"],
+    );
+    assert!(server.finish().status.success());
+}
+
+/// The pending list and each task as MCP resources.
+#[test]
+fn tasks_are_resources() {
+    let env = Env::new();
+    let mut server = Server::ready(&env);
+    server.ok(
+        "schedule_task",
+        json!({"when": "1h", "summary": "Res", "id": "res_1"}),
+    );
+    let listed = server.request("resources/list", json!({}));
+    let uris: Vec<&str> = listed["result"]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["uri"].as_str())
+        .collect();
+    assert_eq!(uris, ["defer://tasks", "defer://tasks/res_1"]);
+    let templates = server.request("resources/templates/list", json!({}));
+    assert_eq!(
+        templates["result"]["resourceTemplates"][0]["uriTemplate"],
+        "defer://tasks/{id}"
+    );
+    let read = server.request("resources/read", json!({"uri": "defer://tasks"}));
+    let contents = &read["result"]["contents"][0];
+    assert_eq!(contents["mimeType"], "application/json");
+    let tasks: Value =
+        serde_json::from_str(contents["text"].as_str().expect("text")).expect("json");
+    assert_eq!(tasks[0]["id"], "res_1");
+    server.ok("cancel_task", json!({"id": "res_1"}));
+    let one = server.request("resources/read", json!({"uri": "defer://tasks/res_1"}));
+    let task: Value =
+        serde_json::from_str(one["result"]["contents"][0]["text"].as_str().expect("text"))
+            .expect("json");
+    assert_eq!(task["status"], "cancelled");
+    let missing = server.request("resources/read", json!({"uri": "defer://elsewhere"}));
+    assert_eq!(missing["error"]["code"], -32002, "{missing}");
+    assert!(server.finish().status.success());
+}
+
+/// The official TypeScript SDK (`@modelcontextprotocol/sdk` on npm) drives `defer mcp`
+/// through `tests/interop/mcp_client.mjs`, and Ajv in strict mode compiles every schema.
+/// `.ci/run` installs both in a throwaway folder and sets `DEFER_MCP_NODE_DIR`; without it
+/// the test says why it is skipped and passes.
+#[test]
+fn the_official_typescript_sdk_drives_the_server() {
+    let Some(dir) = std::env::var_os("DEFER_MCP_NODE_DIR") else {
+        eprintln!(
+            "skipping the TypeScript MCP interop test: DEFER_MCP_NODE_DIR is not set (point it \
+             at a folder whose node_modules has @modelcontextprotocol/sdk and ajv, as .ci/run \
+             does)"
+        );
+        return;
+    };
+    let env = Env::new();
+    // ES modules resolve packages from their own folder, so the script runs from a copy in
+    // a folder beside that node_modules.
+    let script_dir = tempfile::Builder::new()
+        .prefix("defer-mcp-interop-")
+        .tempdir_in(&dir)
+        .expect("a folder for the script");
+    let script = script_dir.path().join("mcp_client.mjs");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/mcp_client.mjs"),
+        &script,
+    )
+    .expect("copy the script");
+    let mut cmd = Command::new("node");
+    cmd.arg(&script)
+        .arg(defer_bin())
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    for (k, v) in &env.vars {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn node");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the TypeScript MCP client did not finish within 120s");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the TypeScript MCP client failed ({:?})\nstdout: {stdout}\nstderr: {stderr}",
+        output.status
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+    let task = env.find("interop_ts").expect("the client's task");
+    assert_eq!(task["status"], "cancelled");
+}
+
+/// A request over the 16 MiB line limit gets an error answer with its id (rmcp alone drops it
+/// without a word, and the client waits forever); the server then keeps answering.
+#[test]
+fn a_request_over_the_line_limit_is_answered_and_the_server_keeps_serving() {
+    let env = Env::new();
+    let mut server = Server::ready(&env);
+    let big = "x".repeat(17 * 1024 * 1024);
+    let line = json!({
+        "jsonrpc": "2.0",
+        "id": 4242,
+        "method": "tools/call",
+        "params": {"name": "schedule_task", "arguments": {"when": "1h", "summary": big}}
+    })
+    .to_string();
+    server.send_line(&line);
+    let answer = server.response(4242);
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("over the 16 MiB limit")
+            && message.contains(&(line.len() + 1).to_string()),
+        "{answer}"
+    );
+    server.ok("normalize_time", json!({"when": "1h"}));
+    let finished = server.finish();
+    assert!(finished.status.success(), "{}", finished.stderr);
+    assert!(env.records().is_empty());
 }

@@ -506,18 +506,23 @@ fn retry_waits_for_the_retry_delay() {
 // 4. ---------------------------------------------------------------------------------------
 
 #[test]
-fn unusable_executor_fails_the_task_at_once_naming_the_path() {
-    for case in ["no_x_bit", "missing"] {
+fn an_unusable_executor_stops_the_run_before_it_claims_anything() {
+    for (case, words) in [
+        ("no_x_bit", "is not executable; make it so with chmod +x"),
+        ("missing", "does not exist"),
+        ("directory", "is not a regular file"),
+    ] {
         let mut env = Env::new();
-        let path: PathBuf = if case == "no_x_bit" {
-            let p = env.script("plain.sh", "echo should-not-run");
-            fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).expect("chmod");
-            p
-        } else {
-            env.dir.path().join("does/not/exist.sh")
+        let path: PathBuf = match case {
+            "no_x_bit" => {
+                let p = env.script("plain.sh", "echo should-not-run");
+                fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).expect("chmod");
+                p
+            }
+            "missing" => env.dir.path().join("does/not/exist.sh"),
+            _ => env.dir.path().to_path_buf(),
         };
         env.set("DEFER_EXECUTOR", path.as_os_str());
-        env.set("DEFER_RETRY_DELAY_SECONDS", "0");
         schedule(
             &env,
             &[
@@ -531,21 +536,31 @@ fn unusable_executor_fails_the_task_at_once_naming_the_path() {
                 "3",
             ],
         );
-        env.ok(&["run"]);
-        assert!(active(&env, case).is_none(), "{case}: still active");
-        let r = archived(&env, case).unwrap_or_else(|| panic!("{case}: not archived"));
-        assert_eq!(r["status"], "failed", "{case}: {r}");
-        assert_eq!(r["failed_at"], NOW, "{case}: {r}");
-        assert_eq!(r["result"]["type"], "executor_failed", "{case}: {r}");
-        let error = r["error"].as_str().expect("error text");
+        let before = env.store_bytes();
+        let run = env.fails(&["run"]);
+        assert_eq!(run.stderr.lines().count(), 1, "{case}: {}", run.stderr);
+        assert!(run.stderr.contains(words), "{case}: {}", run.stderr);
         assert!(
-            error.contains(&path.display().to_string()),
-            "{case}: error must name the path: {error}"
+            run.stderr.contains(&path.display().to_string()),
+            "{case}: the error names the path: {}",
+            run.stderr
         );
-        assert_eq!(log_lines(&env, "retry scheduled").len(), 0, "{case}");
-        assert_eq!(log_lines(&env, &format!("failed id={case} ")).len(), 1);
-        // The prompt is still prepared first.
-        assert!(env.log_dir().join(format!("{case}.prompt.txt")).is_file());
+        assert_eq!(
+            env.store_bytes(),
+            before,
+            "{case}: nothing claimed or changed"
+        );
+        assert!(
+            env.log()
+                .contains("runner stopped reason=executor_unusable")
+        );
+        // Fixed, the same task runs with its whole budget.
+        let ok = env.script("ok.sh", "cat >/dev/null\necho fixed");
+        env.set("DEFER_EXECUTOR", ok.as_os_str());
+        env.ok(&["run"]);
+        let r = archived(&env, case).unwrap_or_else(|| panic!("{case}: not archived"));
+        assert_eq!(r["status"], "completed", "{case}: {r}");
+        assert_eq!(r["attempts"], 0, "{case}: {r}");
     }
 }
 

@@ -387,14 +387,11 @@ fn the_executor_is_never_run_through_a_shell() {
         format!("/bin/echo hi; touch {canary_str}"),
     );
     env.ok(&["schedule", "--id", "a", "--when", "now", "--summary", "x"]);
-    env.ok(&["run"]);
+    // Not a program: the run stops before claiming, naming the whole value as one path.
+    let run = env.fails(&["run"]);
     assert!(!canary.exists());
-    let a = env.find("a").expect("a");
-    assert_eq!(a["status"], "failed");
-    assert!(
-        a["error"].as_str().unwrap_or("").contains("not executable"),
-        "{a}"
-    );
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert_eq!(env.find("a").expect("a")["status"], "scheduled");
 
     // Task text full of shell syntax reaches the executor as data, byte for byte.
     let received = env.dir.path().join("stdin.json");
@@ -581,4 +578,232 @@ fn nothing_a_task_or_an_executor_says_can_forge_an_audit_line() {
         );
     }
     assert!(log.contains("failed id=f1"), "{log}");
+}
+
+/// Runs `defer args` with a deadline: a FIFO or `/dev/zero` must be refused at once, never
+/// block or read forever.
+fn within_seconds(
+    env: &Env,
+    args: &[&str],
+    extra: &[(&str, &std::path::Path)],
+) -> crate::util::Run {
+    let mut cmd = env.cmd(args);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn defer");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("defer {args:?} {extra:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    crate::util::Run::from(child.wait_with_output().expect("output"))
+}
+
+/// A store or context file that is a FIFO or a device is refused with one line: before, a
+/// FIFO hung `list`, `/dev/zero` was read until memory ran out, and `--context-file
+/// /dev/zero` said "not found".
+#[test]
+fn a_fifo_or_device_as_store_or_context_file_is_refused() {
+    let env = Env::new();
+    env.ok(&["schedule", "--when", "1h", "--summary", "x", "--id", "a"]);
+    let fifo = env.runtime().join("fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg("-m")
+        .arg("600")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let zero = std::path::Path::new("/dev/zero");
+    for odd in [fifo.as_path(), zero] {
+        for args in [
+            &["list"][..],
+            &["show", "a"],
+            &["cancel", "--id", "a"],
+            &["check"],
+        ] {
+            let run = within_seconds(&env, args, &[("DEFER_TASKS_FILE", odd)]);
+            assert!(!run.success(), "{args:?} with {odd:?}");
+            let line = run.stderr.trim_end();
+            assert!(
+                !line.contains('\n') && line.starts_with("error: "),
+                "{args:?}: {line:?}"
+            );
+            if odd == fifo.as_path() {
+                assert!(line.contains("not a regular file"), "{line:?}");
+            }
+        }
+        let file = odd.to_str().expect("utf-8 path");
+        for args in [
+            &["reorient", "--context-file", file][..],
+            &[
+                "schedule",
+                "--when",
+                "1h",
+                "--reorient",
+                "--context-file",
+                file,
+            ],
+        ] {
+            let run = within_seconds(&env, args, &[]);
+            assert!(!run.success(), "{args:?}");
+            let line = run.stderr.trim_end();
+            assert!(
+                !line.contains('\n') && line.contains("not a regular file"),
+                "{args:?}: {line:?}"
+            );
+        }
+        let run = within_seconds(&env, &["reorient"], &[("DEFER_CONTEXT_FILE", odd)]);
+        assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    }
+    assert_eq!(env.ok(&["show", "a"]).json()["status"], "scheduled");
+}
+
+/// What the executor saw in its environment: `NAME=value` lines.
+fn executor_env(env: &mut Env, tag: &str) -> String {
+    let dump = env.dir.path().join(format!("{tag}.env"));
+    let executor = env.script(
+        &format!("{tag}.sh"),
+        &format!("cat >/dev/null; env > '{}'", dump.display()),
+    );
+    env.set("DEFER_EXECUTOR", executor.as_os_str());
+    env.ok(&["schedule", "--id", tag, "--when", "now", "--summary", "x"]);
+    env.ok(&["run"]);
+    fs::read_to_string(&dump).expect("env dump")
+}
+
+/// The database URL (which may hold a password) and libpq's secrets do not reach the
+/// executor unless `DEFER_EXECUTOR_KEEP_SECRETS=1` says so.
+#[test]
+fn the_executor_does_not_inherit_database_secrets() {
+    let secrets = [
+        ("PGPASSWORD", "hunter2"),
+        ("PGPASSFILE", "/home/u/.pgpass"),
+        ("PGSERVICEFILE", "/home/u/.pg_service.conf"),
+        ("DEFER_TEST_DATABASE_URL", "postgres://u:hunter2@db/test"),
+    ];
+    let mut env = Env::new();
+    for (k, v) in secrets {
+        env.set(k, v);
+    }
+    env.set("SOME_USER_SETTING", "kept");
+    let seen = executor_env(&mut env, "strip");
+    assert!(seen.contains("SOME_USER_SETTING=kept"), "{seen}");
+    for (k, _) in secrets {
+        assert!(
+            !seen.contains(&format!("{k}=")),
+            "{k} reached the executor:\n{seen}"
+        );
+    }
+    env.set("DEFER_EXECUTOR_KEEP_SECRETS", "1");
+    let seen = executor_env(&mut env, "keep");
+    for (k, v) in secrets {
+        assert!(
+            seen.contains(&format!("{k}={v}")),
+            "{k} was not passed:\n{seen}"
+        );
+    }
+
+    // With the PostgreSQL store, its own URL (when a test server is configured).
+    if let Some(mut env) = Env::postgres() {
+        let seen = executor_env(&mut env, "pg");
+        assert!(!seen.contains("DEFER_DATABASE_URL="), "{seen}");
+    }
+}
+
+/// A grandchild that leaves the executor's process group with `setsid` is still ended when
+/// the executor times out: the runner is its subreaper and kills what its executors left.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_setsid_grandchild_does_not_outlive_the_executor_timeout() {
+    let mut env = Env::new();
+    let pid_file = env.dir.path().join("grandchild.pid");
+    let executor = env.script(
+        "escape.sh",
+        &format!(
+            "cat >/dev/null; setsid sleep 30 </dev/null >/dev/null 2>&1 & echo $! > '{}'; sleep 60",
+            pid_file.display()
+        ),
+    );
+    env.set("DEFER_EXECUTOR", executor.as_os_str());
+    env.set("DEFER_EXECUTOR_TIMEOUT_SECONDS", "1");
+    env.ok(&["schedule", "--id", "esc", "--when", "now", "--summary", "x"]);
+    env.run(&["run"]);
+    let pid: i32 = fs::read_to_string(&pid_file)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    assert!(pid > 1);
+    // Gone, or at most a zombie about to be reaped by whoever adopted it.
+    let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let alive = state
+        .rsplit_once(')')
+        .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'));
+    if alive && state.contains("(sleep)") {
+        // Clean up the process this test started before failing.
+        // SAFETY: kill takes plain integers; pid > 1 is the sleep our executor started.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    assert!(
+        !(alive && state.contains("(sleep)")),
+        "the setsid grandchild survived: {state}"
+    );
+    let task = env.find("esc").expect("task").to_string();
+    assert!(task.contains("timed out"), "{task}");
+}
+
+/// Text from a hand-edited store (ids, summaries, errors) reaches the terminal escaped in
+/// `doctor` and `why`: no ESC or BEL byte gets through.
+#[test]
+fn doctor_and_why_escape_what_the_store_says() {
+    let env = Env::new();
+    env.ok(&["schedule", "--id", "seed", "--when", "1h", "--summary", "x"]);
+    let hostile = "\u{1b}]0;owned\u{7}\u{1b}[31mred";
+    let mut ok: Value =
+        serde_json::from_str(&crate::util::reference_line("ok1", hostile)).expect("json");
+    ok["status"] = Value::from("failed");
+    ok["last_error"] = Value::from(format!("boom {hostile}"));
+    ok["attempts"] = Value::from(1);
+    let mut stuck: Value = serde_json::from_str(&crate::util::reference_line(
+        &format!("bad{hostile}"),
+        hostile,
+    ))
+    .expect("json");
+    stuck["status"] = Value::from("executing");
+    let mut due: Value =
+        serde_json::from_str(&crate::util::reference_line("due1", hostile)).expect("json");
+    due["run_at"] = Value::from("2026-04-08T10:00:00Z");
+    let text = format!("{ok}\n{stuck}\n{due}\n{{\"id\":\"{}\"\n", "\\u001b[2Jx");
+    let mut store = fs::read(env.tasks_file()).expect("store");
+    store.extend_from_slice(text.as_bytes());
+    fs::write(env.tasks_file(), store).expect("write store");
+
+    for args in [
+        &["doctor"][..],
+        &["why", "ok1"],
+        &["why", "due1"],
+        &["run", "-v"],
+        &["why", "bad\u{1b}x"],
+    ] {
+        let run = env.run(args);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            !all.contains('\u{1b}') && !all.contains('\u{7}'),
+            "{args:?} let a control character through: {all:?}"
+        );
+    }
+    let why = env.ok(&["why", "ok1"]).stdout;
+    assert!(why.contains("\\u{1b}"), "{why}");
 }

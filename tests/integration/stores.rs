@@ -226,3 +226,61 @@ fn executor_output_is_the_result(mut env: Env) {
     assert_eq!(t["result"]["output"], "done e1\n");
 }
 both!(executor_output_is_the_result);
+
+/// `{"summary":"deep","x":[[…1…]]}` with `arrays` nested arrays inside the context object.
+fn deep_context(arrays: usize) -> String {
+    format!(
+        r#"{{"summary":"deep","x":{}1{}}}"#,
+        "[".repeat(arrays),
+        "]".repeat(arrays)
+    )
+}
+
+/// One depth limit: what `schedule` accepts, every command reads back; one level more is
+/// refused at once, with the store unchanged.
+fn nesting_schedule_accepts_is_read_back(env: Env) {
+    // The record (1) holds the context (1) holding 126 arrays: 128 levels, one too many.
+    let before = env.store_bytes();
+    let listed = env.ok(&["list"]).stdout;
+    let run = env.fails(&[
+        "schedule",
+        "--when",
+        "now",
+        "--context-json",
+        &deep_context(126),
+    ]);
+    assert!(
+        run.stderr.contains("--context-json") && run.stderr.contains("at most 126"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.store_bytes(), before);
+    assert_eq!(env.ok(&["list"]).stdout, listed);
+
+    // The deepest accepted context: shown, cancelled and run.
+    let deepest = deep_context(125);
+    for (id, when) in [("deep_run", "now"), ("deep_cancel", "1h")] {
+        env.ok(&[
+            "schedule",
+            "--when",
+            when,
+            "--id",
+            id,
+            "--context-json",
+            &deepest,
+        ]);
+    }
+    let shown = env.ok(&["show", "deep_cancel"]).json();
+    assert_eq!(shown["context"]["summary"], "deep");
+    env.ok(&["cancel", "--id", "deep_cancel"]);
+    assert_eq!(
+        env.ok(&["show", "deep_cancel"]).json()["status"],
+        "cancelled"
+    );
+    env.ok(&["run"]);
+    let done = env.ok(&["show", "deep_run"]).json();
+    assert_eq!(done["status"], "completed", "{done}");
+    let check = env.run(&["check"]);
+    assert!(check.success(), "{}{}", check.stdout, check.stderr);
+}
+both!(nesting_schedule_accepts_is_read_back);

@@ -22,7 +22,16 @@ from jsonschema.validators import validator_for
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-EXPECTED_TOOLS = {"schedule_task", "list_tasks", "show_task", "cancel_task", "normalize_time"}
+EXPECTED_TOOLS = {
+    "schedule_task",
+    "list_tasks",
+    "show_task",
+    "cancel_task",
+    "normalize_time",
+    "reschedule_task",
+    "retry_task",
+    "task_output",
+}
 
 # Each tool's inputSchema as a validator, filled in from tools/list: every call this script
 # makes must be valid under the schema the server advertises.

@@ -35,6 +35,9 @@ use lines::{Line, LineKind, Loaded};
 /// How long a writer waits for another one before giving up with an error.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How much of the end of the store an append of a generated id searches for that id.
+const ID_CHECK_TAIL: usize = 64 * 1024;
+
 impl RunnerLock for LockGuard {
     fn lost(&self) -> bool {
         LockGuard::lost(self)
@@ -190,7 +193,8 @@ impl JsonlStore {
                     continue;
                 }
                 if let Some(new) = edit.replace.get(&index) {
-                    out.write_all(new.as_bytes())?;
+                    let kept = crate::record::keep_spelling(loaded.bytes(line), new);
+                    out.write_all(kept.as_bytes())?;
                 } else if line.kind == LineKind::Blank {
                     continue;
                 } else {
@@ -263,9 +267,26 @@ impl JsonlStore {
         }
         let created = file_len == 0;
         let mut file = fsutil::open_append(path)?;
-        file.write_all(&out)
-            .map_err(Error::io("appending to", path))?;
-        file.sync_data().map_err(Error::io("flushing", path))?;
+        // The length we append after; the store lock keeps every other writer out.
+        let len = file
+            .metadata()
+            .map_err(Error::io("reading metadata of", path))?
+            .len();
+        let appended = file
+            .write_all(&out)
+            .map_err(Error::io("appending to", path))
+            .and_then(|()| file.sync_data().map_err(Error::io("flushing", path)));
+        if let Err(e) = appended {
+            // As in `insert`: a failed sweep leaves the month file as it was, not with part of
+            // a line (a full disk takes what fits) that the next sweep would append after.
+            if let Err(undo) = file.set_len(len).and_then(|()| file.sync_data()) {
+                eprintln!(
+                    "warning: could not remove a partial line from {}: {undo}",
+                    crate::output::escape(&path.display().to_string())
+                );
+            }
+            return Err(e);
+        }
         if created {
             fsutil::sync_dir(fsutil::parent_dir(path))?;
         }
@@ -326,6 +347,11 @@ impl Store for JsonlStore {
             if find_line(&loaded, &task.id).is_some() {
                 return Err(Error::DuplicateId(task.id.clone()));
             }
+            if self.find_archived_line(&task.id)?.is_some() {
+                return Err(Error::ArchivedId(task.id.clone()));
+            }
+        } else if self.id_in_tail(&task.id)? {
+            return Err(Error::DuplicateId(task.id.clone()));
         }
         let mut file = fsutil::open_append(&self.tasks_file)?;
         let len = file
@@ -819,12 +845,35 @@ impl Store for JsonlStore {
     }
 }
 
+impl JsonlStore {
+    /// Whether a record with `id` is among the last [`ID_CHECK_TAIL`] bytes of the store: the
+    /// duplicate check for a generated id, which keeps the append O(1). The tail suffices
+    /// because a generated id carries its creation second and 41 random bits: a record older
+    /// than the tail was made in an earlier second (its id differs in the prefix) or would have
+    /// to match the random part by chance (about 2^-41). The records a collision could come
+    /// from, those made in the same second, are the last lines appended, so they are in the
+    /// tail unless more than 64 KiB of records were appended in that second.
+    fn id_in_tail(&self, id: &str) -> Result<bool> {
+        let (tail, file_len) = read_tail(&self.tasks_file, ID_CHECK_TAIL)?;
+        let quoted = format!("\"{id}\"");
+        if memchr::memmem::find(&tail, quoted.as_bytes()).is_none() {
+            return Ok(false);
+        }
+        // The first piece of a partial read may be the end of an older line: skip it.
+        let start = if (tail.len() as u64) < file_len {
+            memchr::memchr(b'\n', &tail).map_or(tail.len(), |i| i + 1)
+        } else {
+            0
+        };
+        let loaded = Loaded::parse(tail[start..].to_vec());
+        Ok(find_line(&loaded, id).is_some())
+    }
+}
+
 /// The last `want` bytes of a file (all of it if shorter), and the file's length.
 fn read_tail(path: &Path, want: usize) -> Result<(Vec<u8>, u64)> {
-    let mut file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-        Err(e) => return Err(Error::io("reading", path)(e)),
+    let Some(mut file) = fsutil::open_regular(path)? else {
+        return Ok((Vec::new(), 0));
     };
     let len = file
         .metadata()
@@ -874,4 +923,40 @@ fn hash(bytes: &[u8]) -> u64 {
     let mut h = DefaultHasher::new();
     strip_cr(bytes).hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference_task() -> Task {
+        let text = include_str!("../../../tests/data/reference_store.jsonl");
+        let first = text.lines().next().expect("a line");
+        serde_json::from_str(first).expect("a record")
+    }
+
+    #[test]
+    fn an_append_never_makes_a_second_record_with_an_existing_id() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("deferred.jsonl");
+        let store = JsonlStore::at(&file, dir.path());
+        let mut task = reference_task();
+        store.insert(&task, false).expect("first append");
+        // Enough other records after it that the id is not on the last line.
+        for n in 0..5 {
+            let mut other = task.clone();
+            other.id = format!("other_{n}");
+            store.insert(&other, false).expect("other append");
+        }
+        let before = fs::read(&file).expect("store");
+        for check_id in [false, true] {
+            match store.insert(&task, check_id) {
+                Err(Error::DuplicateId(id)) => assert_eq!(id, task.id),
+                other => panic!("expected a duplicate id, got {other:?}"),
+            }
+            assert_eq!(fs::read(&file).expect("store"), before, "store changed");
+        }
+        task.id = "fresh".into();
+        store.insert(&task, false).expect("a new id is appended");
+    }
 }

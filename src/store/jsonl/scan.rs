@@ -10,8 +10,12 @@
 
 use std::borrow::Cow;
 
-/// Nesting deeper than this is refused rather than risking the stack.
-const MAX_DEPTH: usize = 128;
+/// How many JSON containers (objects and arrays) one store line may nest, the record's own
+/// object included. Deeper nesting is refused rather than risking the stack. It is the limit of
+/// serde_json, which parses the lines the scanner accepts (its recursion limit of 128 refuses
+/// the 128th nested container), so the scanner never passes a line the full parse refuses;
+/// `schedule` refuses a record that would nest deeper, so what it stores can be read back.
+pub const MAX_DEPTH: usize = 127;
 
 /// Why a line is not a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,8 +263,9 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// One value inside `depth` containers.
     fn value(&mut self, depth: usize) -> Result<(), ScanError> {
-        if depth > MAX_DEPTH {
+        if matches!(self.peek(), Some(b'{' | b'[')) && depth >= MAX_DEPTH {
             return Err(self.error("nesting too deep"));
         }
         match self.peek() {
@@ -379,6 +384,24 @@ impl<'a> Scanner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record whose `x` holds `arrays` nested arrays.
+    fn nested(arrays: usize) -> String {
+        format!(r#"{{"x":{}1{}}}"#, "[".repeat(arrays), "]".repeat(arrays))
+    }
+
+    #[test]
+    fn the_depth_limit_is_serde_jsons() {
+        let deepest = nested(MAX_DEPTH - 1);
+        assert!(scan(deepest.as_bytes()).is_ok());
+        assert!(serde_json::from_str::<serde_json::Value>(&deepest).is_ok());
+        let too_deep = nested(MAX_DEPTH);
+        assert_eq!(
+            scan(too_deep.as_bytes()).map_err(|e| e.what),
+            Err("nesting too deep")
+        );
+        assert!(serde_json::from_str::<serde_json::Value>(&too_deep).is_err());
+    }
 
     #[test]
     fn picks_top_level_fields_only() {

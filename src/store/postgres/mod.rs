@@ -222,7 +222,8 @@ impl Store for PgStore {
                 &self.sql(
                     "WITH added AS (
                          INSERT INTO {s}.tasks (id, status, run_at, record)
-                         VALUES ($1, $2, $3::text::timestamptz, $4)
+                         SELECT $1, $2, $3::text::timestamptz, $4
+                         WHERE NOT EXISTS (SELECT 1 FROM {s}.archive WHERE id = $1)
                          ON CONFLICT (id) DO NOTHING RETURNING 1
                      )
                      SELECT count(*) FROM added, pg_notify($5, '')",
@@ -238,7 +239,18 @@ impl Store for PgStore {
             .map_err(db("adding a task"))?
             .get(0);
         if inserted == 0 {
-            return Err(Error::DuplicateId(task.id.clone()));
+            let archived: bool = client
+                .query_one(
+                    &self.sql("SELECT EXISTS (SELECT 1 FROM {s}.archive WHERE id = $1)"),
+                    &[&task.id],
+                )
+                .map_err(db("adding a task"))?
+                .get(0);
+            return Err(if archived {
+                Error::ArchivedId(task.id.clone())
+            } else {
+                Error::DuplicateId(task.id.clone())
+            });
         }
         Ok(())
     }
@@ -373,7 +385,10 @@ impl Store for PgStore {
             let task = match parse(row.get(1), id) {
                 Ok(task) => task,
                 Err(e) => {
-                    eprintln!("warning: {} (skipped; `defer check` lists it)", chain(&e));
+                    eprintln!(
+                        "warning: {} (skipped; `defer check` lists it)",
+                        crate::output::escape(&chain(&e))
+                    );
                     continue;
                 }
             };

@@ -1,0 +1,370 @@
+//! The human views shared by `list`, `show` and `logs`: whether stdout gets one (a terminal,
+//! and no `--json`/`--compact`), its width and colours, the task table and the task card.
+//!
+//! Not a command. Piped output never comes here: it stays the JSON the commands always
+//! printed, byte for byte, so scripts and agents are unaffected. Every stored string that
+//! reaches a view goes through [`output::escape`] first, so a summary cannot move the cursor or
+//! retitle the window; the table crate measures the escaped text (wide characters count double).
+
+use std::io::IsTerminal;
+
+use comfy_table::{
+    Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, LineStyle, Row, Table,
+    TableStyle, Width, presets,
+};
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::cli::ColorChoice;
+use crate::config::Config;
+use crate::output;
+use crate::record::Stamp;
+use crate::when;
+
+/// Below this width the table's due column gives the distance only (`in 2h 5m`); from it on,
+/// the local time too.
+const WIDE: u16 = 120;
+
+/// No borders; one rule under the header.
+const STYLE: TableStyle =
+    TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
+
+/// Width used when stdout is a terminal that does not report one and `COLUMNS` is unset.
+const DEFAULT_WIDTH: u16 = 80;
+
+/// A terminal on stdout that gets a human view.
+#[derive(Debug, Clone, Copy)]
+pub struct Terminal {
+    /// Columns available.
+    pub width: u16,
+    /// Status and headings in colour.
+    pub color: bool,
+}
+
+impl Terminal {
+    /// The view for this run: `Some` when stdout is a terminal and JSON was not asked for.
+    pub fn detect(choice: ColorChoice, json_asked: bool) -> Option<Terminal> {
+        let stdout = std::io::stdout();
+        if json_asked || !stdout.is_terminal() {
+            return None;
+        }
+        let reported = terminal_size::terminal_size_of(&stdout)
+            .map(|(w, _)| w.0)
+            .filter(|&w| w > 0);
+        let from_env = || {
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.trim().parse::<u16>().ok())
+                .filter(|&w| w > 0)
+        };
+        Some(Terminal {
+            width: reported.or_else(from_env).unwrap_or(DEFAULT_WIDTH),
+            color: wants_color(choice),
+        })
+    }
+
+    /// A table of the right width, coloured or not, without the crate's own terminal probing.
+    fn table(&self) -> Table {
+        let mut table = Table::new();
+        table
+            .load_style(STYLE)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_truncation_indicator("…")
+            .set_width(self.width);
+        table.force_no_tty();
+        if self.color {
+            table.enforce_styling();
+            table.style_text_only();
+        }
+        table
+    }
+
+    /// A header cell (bold when in colour).
+    fn header(&self, text: &str) -> Cell {
+        let cell = Cell::new(text);
+        if self.color {
+            cell.add_attribute(comfy_table::Attribute::Bold)
+        } else {
+            cell
+        }
+    }
+
+    /// A status cell, coloured by state.
+    fn status(&self, status: &str) -> Cell {
+        self.status_text(status, status)
+    }
+
+    /// A cell showing `shown`, coloured by the state `status`.
+    fn status_text(&self, status: &str, shown: &str) -> Cell {
+        let cell = Cell::new(output::escape(shown));
+        if !self.color {
+            return cell;
+        }
+        match status {
+            "scheduled" => cell.fg(Color::Cyan),
+            "executing" => cell.fg(Color::Yellow),
+            "completed" => cell.fg(Color::Green),
+            "failed" => cell.fg(Color::Red),
+            "cancelled" => cell.fg(Color::DarkGrey),
+            _ => cell,
+        }
+    }
+}
+
+/// `--color always|never` decide; `auto` colours unless `NO_COLOR` is set to anything
+/// non-empty (no-color.org).
+fn wants_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// A string field of a record, escaped for the terminal ("" when absent).
+fn text(record: &Value, pointer: &str) -> String {
+    record
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(|s| output::escape(s).into_owned())
+        .unwrap_or_default()
+}
+
+/// The instant of a stamp field, when it holds one.
+fn stamp(record: &Value, pointer: &str) -> Option<Timestamp> {
+    record
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .and_then(Stamp::parse)
+        .map(Stamp::timestamp)
+}
+
+/// `in 2h 5m`, `3m ago`, `now`.
+fn relative(config: &Config, at: Timestamp) -> String {
+    let secs = at.duration_since(config.clock.now()).as_secs();
+    let span = when::human_duration(secs.unsigned_abs());
+    match secs {
+        0 => "now".to_string(),
+        s if s > 0 => format!("in {span}"),
+        _ => format!("{span} ago"),
+    }
+}
+
+/// A due time for the table: `Thu 04-09 09:00, in 16h 25m` (the year only when it is not this
+/// year's; the zone is in the column header).
+fn due_short(config: &Config, at: Timestamp) -> String {
+    let zone = config.clock.zone().clone();
+    let local = at.to_zoned_datetime(zone.clone());
+    let this_year = config.clock.now().to_zoned_datetime(zone).year();
+    let format = if local.year() == this_year {
+        "%a %m-%d %H:%M"
+    } else {
+        "%a %Y-%m-%d %H:%M"
+    };
+    format!("{}, {}", local.strftime(format), relative(config, at))
+}
+
+/// `2/3`: attempts so far out of the runs allowed (one plus the retries).
+fn attempts(record: &Value) -> String {
+    let attempts = record.get("attempts").and_then(Value::as_u64).unwrap_or(0);
+    let retries = record
+        .get("max_retries")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    format!("{attempts}/{}", retries.saturating_add(1))
+}
+
+/// The task table: id, status, due, attempts, series rule (when any task has one), summary.
+/// Each row is one line; the summary (and anything else too wide) is cut with `…`.
+pub fn task_table(term: &Terminal, config: &Config, records: &[Value]) -> String {
+    let mut table = term.table();
+    let wide = term.width >= WIDE;
+    // Ids are long (34 characters) and never cut, so a narrow terminal keeps the summary
+    // readable by marking series members with `↻` after the status (the rule is in
+    // `defer show`) and by showing attempts only when some task has retries or used any.
+    let any_series = wide && records.iter().any(|r| r.pointer("/series/rule").is_some());
+    let show_runs = wide
+        || records.iter().any(|r| {
+            r["attempts"].as_u64().unwrap_or(0) > 0 || r["max_retries"].as_u64().unwrap_or(0) > 0
+        });
+    let due_header = if wide {
+        format!("DUE ({})", output::escape(&config.clock.zone_name()))
+    } else {
+        "DUE".to_string()
+    };
+    let mut header = vec![
+        term.header("ID"),
+        term.header("STATUS"),
+        term.header(&due_header),
+    ];
+    if show_runs {
+        header.push(term.header("RUNS"));
+    }
+    if any_series {
+        header.push(term.header("SERIES"));
+    }
+    header.push(term.header("SUMMARY"));
+    table.set_header(header);
+    for record in records {
+        let due = stamp(record, "/run_at")
+            .map(|at| {
+                if wide {
+                    due_short(config, at)
+                } else {
+                    relative(config, at)
+                }
+            })
+            .unwrap_or_default();
+        let status = record.get("status").and_then(Value::as_str).unwrap_or("");
+        let marked = if !wide && record.pointer("/series/rule").is_some() {
+            format!("{status} ↻")
+        } else {
+            status.to_string()
+        };
+        let mut cells = vec![
+            Cell::new(text(record, "/id")),
+            term.status_text(status, &marked),
+            Cell::new(due),
+        ];
+        if show_runs {
+            cells.push(Cell::new(attempts(record)).set_alignment(CellAlignment::Right));
+        }
+        if any_series {
+            cells.push(Cell::new(text(record, "/series/rule")));
+        }
+        cells.push(Cell::new(text(record, "/context/summary")));
+        let mut row = Row::from(cells);
+        row.max_height(1);
+        table.add_row(row);
+    }
+    // Ids are what people copy: never cut them. Status and runs are short.
+    let mut constraints = vec![ColumnConstraint::ContentWidth; if show_runs { 4 } else { 3 }];
+    if any_series {
+        constraints.push(ColumnConstraint::UpperBoundary(Width::Fixed(if wide {
+            24
+        } else {
+            10
+        })));
+    }
+    constraints.push(ColumnConstraint::LowerBoundary(Width::Fixed(8)));
+    table.set_constraints(constraints);
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 1));
+    }
+    trimmed(&table)
+}
+
+/// One task as a card: a title line, then labelled fields; long values wrap to the width.
+pub fn task_card(term: &Terminal, config: &Config, record: &Value) -> String {
+    let mut table = term.table();
+    table.load_style(presets::NOTHING);
+    let mut labels = true;
+    let mut rows: Vec<(&str, Cell)> = Vec::new();
+    let mut add = |label: &'static str, value: String| {
+        if !value.is_empty() {
+            rows.push((label, Cell::new(value)));
+        }
+    };
+    let status = record.get("status").and_then(Value::as_str).unwrap_or("");
+    let at = |pointer: &str| {
+        stamp(record, pointer)
+            .map(|t| {
+                let zone = config.clock.zone().clone();
+                format!(
+                    "{}, {}",
+                    when::local_time(&t.to_zoned_datetime(zone)),
+                    relative(config, t)
+                )
+            })
+            .unwrap_or_default()
+    };
+    let list = |pointer: &str| {
+        record
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|s| format!("• {}", output::escape(s)))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    };
+    add("id", text(record, "/id"));
+    add("status", String::from("-"));
+    add("summary", text(record, "/context/summary"));
+    add("due", at("/run_at"));
+    let mut kind = text(record, "/intent");
+    let mode = text(record, "/execution/mode");
+    if !mode.is_empty() {
+        kind.push_str(&format!(", mode {mode}"));
+    }
+    add("intent", kind);
+    add("runs", attempts(record));
+    if let Some(series) = record.get("series") {
+        let rule = text(series, "/rule");
+        let occurrence = series
+            .get("occurrence")
+            .and_then(Value::as_u64)
+            .map(|n| format!(", occurrence {n}"))
+            .unwrap_or_default();
+        let ended = if series.get("ended") == Some(&Value::Bool(true)) {
+            ", ended"
+        } else {
+            ""
+        };
+        add("series", format!("{rule}{occurrence}{ended}"));
+    }
+    add("key points", list("/context/key_points"));
+    add("artifacts", list("/context/artifacts"));
+    add("constraints", list("/context/constraints"));
+    if let Some(template) = record
+        .pointer("/execution/prompt_template")
+        .and_then(Value::as_str)
+        && record.pointer("/context/summary").and_then(Value::as_str) != Some(template)
+    {
+        add("prompt", output::escape(template).into_owned());
+    }
+    add("created", at("/created_at"));
+    add("started", at("/started_at"));
+    add("completed", at("/completed_at"));
+    add("failed", at("/failed_at"));
+    add("cancelled", at("/cancelled_at"));
+    add("reason", text(record, "/cancel_reason"));
+    add("error", text(record, "/error"));
+    add("last error", text(record, "/last_error"));
+    if let Some(kind) = record.pointer("/result/type").and_then(Value::as_str) {
+        let mut result = output::escape(kind).into_owned();
+        if let Some(code) = record.pointer("/result/exit_code").and_then(Value::as_i64) {
+            result.push_str(&format!(" (exit {code})"));
+        }
+        add("result", result);
+        add("output", text(record, "/result/output"));
+    }
+    if let Some(n) = record.get("retried").and_then(Value::as_u64) {
+        add("retried", format!("{n} time(s) by `defer retry`"));
+    }
+    for (label, cell) in rows {
+        let cell = if label == "status" {
+            term.status(status)
+        } else {
+            cell
+        };
+        table.add_row(vec![term.header(label), cell]);
+        labels = false;
+    }
+    if !labels {
+        for column in table.column_iter_mut() {
+            column.set_padding((0, 2));
+        }
+    }
+    trimmed(&table)
+}
+
+/// The rendered table without the padding at the end of each line.
+fn trimmed(table: &Table) -> String {
+    let lines: Vec<String> = table.lines().map(|l| l.trim_end().to_string()).collect();
+    lines.join("\n")
+}
