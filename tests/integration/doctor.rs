@@ -848,6 +848,7 @@ fn contrib_units_run_the_watcher_and_the_plist_is_well_formed() {
         "\nRestart=on-failure\n",
         "\nEnvironment=DEFER_RUNTIME_DIR=",
         "\nKillMode=mixed\n",
+        "\nEnvironment=DEFER_WAKE_ORIGIN=systemd\n",
         "\nWantedBy=default.target\n",
     ] {
         assert!(
@@ -865,6 +866,7 @@ fn contrib_units_run_the_watcher_and_the_plist_is_well_formed() {
         "<key>EnvironmentVariables</key>",
         "<key>StandardOutPath</key>",
         "<key>StandardErrorPath</key>",
+        "<key>DEFER_WAKE_ORIGIN</key>\n        <string>launchd</string>",
     ] {
         assert!(plist.contains(needle), "the plist lacks {needle:?}");
     }
