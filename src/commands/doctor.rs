@@ -439,8 +439,9 @@ fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>
             format!(
                 "the runner has only been run by hand on this host{note} (last {}, pid {}): no \
                  wake by cron, a timer or a watcher is recorded; install a wake-up (`defer cron \
-                 install`, or a unit from contrib/, which set DEFER_WAKE_ORIGIN) — if you just \
-                 did, wait a minute and check again",
+                 install`, or a unit from contrib/, which set DEFER_WAKE_ORIGIN; a line or unit \
+                 written by hand needs DEFER_WAKE_ORIGIN=cron, systemd or launchd too) — if you \
+                 just did, wait a minute and check again",
                 relative(config, wake.at.timestamp()),
                 wake.pid
             ),
@@ -471,6 +472,13 @@ fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>
     if age <= STALE_WAKE_SECS {
         return Finding::new("runner", Level::Ok, woke);
     }
+    // Frequent "hand" wakes are most often a line or unit written before origins existed.
+    let hint = if wake.by_hand() {
+        "; if a crontab line or unit starts those runs, it does not set DEFER_WAKE_ORIGIN: \
+         re-run `defer cron install`, or add it to the unit"
+    } else {
+        ""
+    };
     if let Some(task) = waiting {
         return Finding::new(
             "runner",
@@ -478,7 +486,7 @@ fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>
             format!(
                 "{woke}, and task {} has been due since {} without a wake{note}: nothing is \
                  waking the runner; check the wake-up line below, and `defer run -v` runs it by \
-                 hand",
+                 hand{hint}",
                 task.id,
                 local(config, task.run_at.timestamp())
             ),
@@ -496,7 +504,7 @@ fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>
         Level::Warn,
         format!(
             "{woke}; nothing is due, so nothing is missed yet, but cron wakes it every minute: \
-             check the wake-up line below"
+             check the wake-up line below{hint}"
         ),
     )
 }

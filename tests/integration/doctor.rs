@@ -1032,6 +1032,23 @@ fn a_hand_run_is_recorded_as_one_and_is_no_proof_of_cron() {
             "since then it was run by hand Wed 2026-04-08 16:35 UTC, now",
         ],
     );
+    // A wake record from before origins were kept reads as cron's; the old line's runs since
+    // then count as by hand, and doctor says how to fix the line.
+    fs::write(
+        env.runtime().join(".runner-wake.json"),
+        r#"{"at":"2026-04-08T16:20:00Z","pid":7,"mode":"cron","skipped":false}"#,
+    )
+    .expect("legacy wake");
+    env.ok(&["run"]);
+    let run = env.run(&["doctor"]);
+    assert_line(
+        &run,
+        "warn: ",
+        &[
+            "the runner last woke Wed 2026-04-08 16:20 UTC, 15m ago (cron, pid 7); since then it was run by hand",
+            "it does not set DEFER_WAKE_ORIGIN: re-run `defer cron install`",
+        ],
+    );
 }
 
 #[test]
