@@ -211,6 +211,10 @@ pub enum CronCommand {
         /// (repeatable).
         #[arg(long = "env", value_name = "NAME")]
         env: Vec<String>,
+        /// Run `defer run --fail-on-task-failure`, so cron mails a failed task (kept on
+        /// re-install).
+        #[arg(long)]
+        fail_on_task_failure: bool,
     },
     /// Remove the agent-defer line from your crontab; other entries are left as they are.
     Uninstall,

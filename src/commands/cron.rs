@@ -48,6 +48,15 @@ const CARRIED: &[&str] = &[
     "PATH",
 ];
 
+/// What a line carries beyond this shell's `defer` settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// An executor's variables: `--env` and those kept from the installed line.
+    pub env: Vec<(String, String)>,
+    /// Flags after `run` (`--fail-on-task-failure`), kept from the installed line.
+    pub run_flags: Vec<String>,
+}
+
 /// Set on the line so that `defer run` records its wakes as cron's (a run without it counts
 /// as by hand; see `runner::Wake`).
 pub const ORIGIN: &str = "DEFER_WAKE_ORIGIN";
@@ -65,7 +74,7 @@ pub fn line(
     config: &Config,
     binary: &Path,
     get: impl Fn(&str) -> Option<OsString>,
-    extra: &[(String, String)],
+    extra: &Extra,
 ) -> Result<String> {
     let log = config.log_file.display().to_string();
     refuse_control(
@@ -86,7 +95,7 @@ pub fn line(
             parts.push(format!("{name}={}", quote(&value)));
         }
     }
-    for (name, value) in extra {
+    for (name, value) in &extra.env {
         refuse_control(name, value)?;
         parts.push(format!("{name}={}", quote(value)));
     }
@@ -95,6 +104,10 @@ pub fn line(
     refuse_control("the path of the defer binary", &binary)?;
     parts.push(quote(&binary));
     parts.push("run".into());
+    for flag in &extra.run_flags {
+        refuse_control("a flag of `defer run` on the installed line", flag)?;
+        parts.push(quote(flag));
+    }
     parts.push(format!(">> {} 2>&1", quote(&log)));
     Ok(parts.join(" "))
 }
@@ -129,14 +142,17 @@ fn quote(text: &str) -> String {
 /// The CLI: print the line, or install / uninstall it.
 pub fn run(config: &Config, args: CronArgs) -> Result<()> {
     match args.command {
-        None => output::print(&current_line(config, &[])?),
-        Some(CronCommand::Install { env }) => install(config, &Crontab::from_env(), &env),
+        None => output::print(&current_line(config, &Extra::default())?),
+        Some(CronCommand::Install {
+            env,
+            fail_on_task_failure,
+        }) => install(config, &Crontab::from_env(), &env, fail_on_task_failure),
         Some(CronCommand::Uninstall) => uninstall(&Crontab::from_env()),
     }
 }
 
 /// The line for this binary and this shell's settings.
-fn current_line(config: &Config, extra: &[(String, String)]) -> Result<String> {
+fn current_line(config: &Config, extra: &Extra) -> Result<String> {
     let binary = std::env::current_exe().map_err(Error::io("locating", "the defer binary"))?;
     let line = line(config, &binary, |name| std::env::var_os(name), extra)?;
     if config.clock.is_fixed() {
@@ -191,11 +207,25 @@ fn is_var_name(name: &str) -> bool {
 
 /// `defer cron install`: writes the crontab only when it changes, so a second install is a
 /// no-op rather than a rewrite of the user's file.
-fn install(config: &Config, crontab: &Crontab, env: &[String]) -> Result<()> {
+fn install(
+    config: &Config,
+    crontab: &Crontab,
+    env: &[String],
+    fail_on_failure: bool,
+) -> Result<()> {
     // Read first: when the crontab cannot be read, that error is the only line printed.
     let current = crontab.read()?;
     let installed = current.split_inclusive('\n').find(|l| is_tagged(l));
-    let line = current_line(config, &extra_vars(installed, env)?)?;
+    let mut run_flags = installed.map(run_flags).unwrap_or_default();
+    let flag = "--fail-on-task-failure";
+    if fail_on_failure && !run_flags.iter().any(|f| f == flag) {
+        run_flags.push(flag.to_string());
+    }
+    let extra = Extra {
+        env: extra_vars(installed, env)?,
+        run_flags,
+    };
+    let line = current_line(config, &extra)?;
     // The line creates the log directory too; doing it now as well makes the first wake
     // work even where the line cannot (a `mkdir` cron's PATH lacks).
     crate::fsutil::ensure_dir(crate::fsutil::parent_dir(&config.log_file))?;
@@ -301,6 +331,35 @@ pub fn runs_defer(line: &str) -> bool {
 /// just before the binary, read as `/bin/sh` reads them (quotes, `\%`). Empty when the line
 /// does not run `defer run`.
 pub fn line_env(line: &str) -> Vec<(String, String)> {
+    defer_command(line)
+        .map(|(before, _)| {
+            before
+                .iter()
+                .filter_map(|w| w.split_once('='))
+                .filter(|(name, _)| is_var_name(name))
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The flags a crontab line gives `defer run` (`--fail-on-task-failure`, `-v`), which a
+/// re-install keeps.
+pub fn run_flags(line: &str) -> Vec<String> {
+    defer_command(line)
+        .map(|(_, after)| {
+            after
+                .into_iter()
+                .skip_while(|w| w != "run")
+                .skip(1)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The words of the `defer … run` command of a crontab line: those before the binary and
+/// those after it.
+fn defer_command(line: &str) -> Option<(Vec<String>, Vec<String>)> {
     // cron turns `\%` into `%` before the shell reads the command.
     let line = line.replace("\\%", "%");
     let line = line.trim();
@@ -322,14 +381,10 @@ pub fn line_env(line: &str) -> Vec<(String, String)> {
         if !words[at + 1..].contains(&"run") {
             continue;
         }
-        return words[..at]
-            .iter()
-            .filter_map(|w| w.split_once('='))
-            .filter(|(name, _)| is_var_name(name))
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect();
+        let owned = |ws: &[&str]| ws.iter().map(|w| (*w).to_string()).collect();
+        return Some((owned(&words[..at]), owned(&words[at + 1..])));
     }
-    Vec::new()
+    None
 }
 
 /// The `NAME=value` lines of a crontab (cron sets them for every job below them), up to the
@@ -556,7 +611,10 @@ mod tests {
                 "PATH" => Some("/usr/bin:/bin".into()),
                 _ => None,
             },
-            &[("DEFER_WEBHOOK_URL".into(), "https://x/y?a=1&b=50%".into())],
+            &Extra {
+                env: vec![("DEFER_WEBHOOK_URL".into(), "https://x/y?a=1&b=50%".into())],
+                run_flags: Vec::new(),
+            },
         )
         .expect("line");
         assert_eq!(
@@ -584,7 +642,10 @@ mod tests {
             &config,
             std::path::Path::new("/opt/bin/defer"),
             |_| None,
-            &[("DEFER_AGENT_CMD".into(), "a\n* * * * * evil".into())],
+            &Extra {
+                env: vec![("DEFER_AGENT_CMD".into(), "a\n* * * * * evil".into())],
+                run_flags: Vec::new(),
+            },
         );
         assert!(refused.is_err());
         assert_eq!(quote("50%"), "'50\\%'");
@@ -605,6 +666,13 @@ mod tests {
             1
         );
         assert!(env("* * * * * A=1 defer list").is_empty());
+        assert_eq!(
+            run_flags(
+                "* * * * * A=1 /b/defer run --fail-on-task-failure -v >> /l 2>&1 # agent-defer"
+            ),
+            ["--fail-on-task-failure", "-v"]
+        );
+        assert!(run_flags("* * * * * /b/defer run >> /l 2>&1").is_empty());
         let table = "MAILTO=me\nDEFER_RUNTIME_DIR = \"/r\"\n# X=1\n* * * * * defer run\nLATE=1\n";
         assert_eq!(
             crontab_env(table, |l| l.contains("defer run")),

@@ -1188,6 +1188,13 @@ fn cron_install_keeps_env_variables_across_reinstalls() {
     let run = env.ok(&["cron", "install"]);
     assert!(run.stderr.contains("nothing changed"), "{}", run.stderr);
 
+    // --fail-on-task-failure goes after `run`, and stays on re-install like the variables.
+    env.ok(&["cron", "install", "--fail-on-task-failure"]);
+    env.ok(&["cron", "install"]);
+    let line = tagged_lines(&read(&table))[0].to_string();
+    assert!(line.contains(" run --fail-on-task-failure >> "), "{line}");
+    assert!(line.contains("DEFER_NOTES_FILE=/n/notes.md"), "{line}");
+
     // --env with a value updates it; an unset name or a control character is refused and
     // leaves the crontab alone.
     env.set("DEFER_NOTES_FILE", "/m/notes.md");
