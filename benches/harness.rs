@@ -330,13 +330,19 @@ fn main() {
     match std::env::var("DEFER_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let n = plan.pg_tasks;
+            let spawn = spawn_true(n);
             for runners in [1usize, 2, 4] {
                 let (wall, done) = postgres_round(&root, &url, n, runners);
                 out(format!(
-                    "| PostgreSQL, {n} due, `/bin/true`, {runners} runner(s) | {:.0} ms | **{:.0} tasks/s**; {done} completed |",
+                    "| PostgreSQL, {n} due, `/bin/true`, {runners} runner(s) | {:.0} ms | **{:.0} tasks/s**; {done} completed; ratio to the spawn loop ({:.0} ms) **{:.2}×** |",
                     wall.as_secs_f64() * 1e3,
-                    n as f64 / wall.as_secs_f64()
+                    n as f64 / wall.as_secs_f64(),
+                    spawn.as_secs_f64() * 1e3,
+                    wall.as_secs_f64() / spawn.as_secs_f64()
                 ));
+            }
+            for line in postgres_scale(&root, &url, &plan) {
+                out(line);
             }
         }
         _ => out("| PostgreSQL rows | skipped | DEFER_TEST_DATABASE_URL is not set |".into()),
@@ -455,6 +461,150 @@ fn postgres_round(root: &Path, url: &str, n: usize, runners: usize) -> (Duration
         let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
     }
     (wall, done)
+}
+
+/// PostgreSQL beside the JSONL figures: `schedule`, `list` and a run with nothing due over
+/// `plan.big` tasks, and the time from `kill -9` of a runner to its task's rescue.
+fn postgres_scale(root: &Path, url: &str, plan: &Plan) -> Vec<String> {
+    let schema = format!("bench_scale_{}", std::process::id());
+    let work = root.join("pgscale");
+    fs::create_dir_all(&work).expect("mkdir");
+    let db = |args: &[&str]| {
+        let mut cmd = defer(&work, args);
+        cmd.env("DEFER_DATABASE_URL", url)
+            .env("DEFER_DATABASE_SCHEMA", &schema);
+        cmd
+    };
+    let seed = store(root, "pgbig", plan.big, FUTURE);
+    let start = Instant::now();
+    timed(&mut db(&[
+        "import",
+        "--runtime-dir",
+        seed.to_str().expect("utf8"),
+    ]));
+    let import = start.elapsed();
+    let mut lines = vec![format!(
+        "| PostgreSQL: import of {} tasks | {:.0} ms | one transaction |",
+        plan.big,
+        import.as_secs_f64() * 1e3
+    )];
+    let schedules: Vec<Duration> = (0..plan.schedule_reps)
+        .map(|_| {
+            timed(&mut db(&[
+                "schedule",
+                "--when",
+                "30m",
+                "--summary",
+                "bench",
+                "--compact",
+            ]))
+        })
+        .collect();
+    lines.push(format!(
+        "| PostgreSQL: `schedule`, {}-task table | {} | one round trip |",
+        plan.big,
+        fmt(&stats(&schedules))
+    ));
+    let mut list = Vec::new();
+    let mut run = Vec::new();
+    for _ in 0..plan.scan_reps {
+        list.push(timed(&mut db(&["list", "--compact"])));
+        run.push(timed(&mut db(&["run"])));
+    }
+    lines.push(format!(
+        "| PostgreSQL: `list --compact`, {} tasks | {} | |",
+        plan.big,
+        fmt(&stats(&list))
+    ));
+    lines.push(format!(
+        "| PostgreSQL: `run`, nothing due, {} future tasks | {} | index-only |",
+        plan.big,
+        fmt(&stats(&run))
+    ));
+    lines.push(format!(
+        "| PostgreSQL: `kill -9` of a runner → its task rescued by the next wake | {} | default 300 s lease not waited for |",
+        fmt(&stats(&[rescue_time(&work, url, &schema)]))
+    ));
+    if let Ok(mut client) = postgres::Client::connect(url, postgres::NoTls) {
+        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    }
+    lines
+}
+
+/// Claims a task with a runner whose executor hangs, kills the runner with SIGKILL (and the
+/// executor's group), then times `defer run` wakes until the task is no longer `executing`.
+fn rescue_time(work: &Path, url: &str, schema: &str) -> Duration {
+    let pidfile = work.join("hang.pid");
+    let hang = work.join("hang.sh");
+    fs::write(
+        &hang,
+        format!(
+            "#!/bin/sh
+echo $$ > '{}'
+exec sleep 60
+",
+            pidfile.display()
+        ),
+    )
+    .expect("script");
+    let mut perms = fs::metadata(&hang).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    fs::set_permissions(&hang, perms).expect("chmod");
+    let db = |args: &[&str], exec: &Path| {
+        let mut cmd = defer(work, args);
+        cmd.env("DEFER_DATABASE_URL", url)
+            .env("DEFER_DATABASE_SCHEMA", schema)
+            .env("DEFER_EXECUTOR", exec)
+            .env_remove("DEFER_NOW");
+        cmd
+    };
+    timed(&mut db(
+        &[
+            "schedule",
+            "--when",
+            "now",
+            "--summary",
+            "k",
+            "--id",
+            "rescue-me",
+        ],
+        &hang,
+    ));
+    let mut runner = db(&["run"], &hang)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn runner");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let pid = loop {
+        let pid = fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok());
+        if let Some(pid) = pid.filter(|&p| p > 1) {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the executor never started");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let _ = runner.kill();
+    let _ = runner.wait();
+    // SAFETY: killpg on the group of the executor this harness started (pid > 1 checked).
+    unsafe {
+        libc::killpg(pid, libc::SIGKILL);
+    }
+    let start = Instant::now();
+    loop {
+        timed(&mut db(&["run"], Path::new("/bin/true")));
+        let out = db(&["show", "rescue-me"], Path::new("/bin/true"))
+            .output()
+            .expect("show");
+        let record: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        if record["status"] != "executing" {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "never rescued");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Median-able series of appending one record-sized line and `fdatasync`ing it.

@@ -64,6 +64,11 @@ pub enum Command {
     Reschedule(RescheduleArgs),
     /// Run due tasks (the cron entry point), or one task now with --id.
     Run(RunArgs),
+    /// Stop every runner of this store from claiming tasks, until `resume` or --until.
+    #[command(after_help = crate::when::GRAMMAR_HELP)]
+    Pause(PauseArgs),
+    /// End a pause: tasks that fell due meanwhile run at the next wake (missed-run policy applies).
+    Resume,
     /// Move completed, failed and cancelled tasks to the monthly archives now.
     Archive,
     /// Delete prompt files, output files and archive months older than a time (lists them
@@ -173,6 +178,14 @@ pub struct RetryArgs {
     /// One-line JSON.
     #[arg(long)]
     pub compact: bool,
+}
+
+/// Flags of `defer pause`.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// End the pause by itself at this time (default: only `defer resume` ends it).
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub until: Option<String>,
 }
 
 /// Flags of `defer reschedule`.
@@ -338,6 +351,9 @@ pub struct ScheduleArgs {
     /// With --reorient: use this CONTEXT.md.
     #[arg(long, value_name = "F", requires = "reorient")]
     pub context_file: Option<PathBuf>,
+    /// The directory the executor starts in (recorded as an absolute path; it must exist).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
     /// Repeat: a new occurrence this long after each one (e.g. 1d, 2h, 1 week).
     #[arg(
         long,

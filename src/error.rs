@@ -191,6 +191,7 @@ pub enum Arg {
     Mode,
     AuraLevel,
     Before,
+    Cwd,
 }
 
 impl Arg {
@@ -216,6 +217,7 @@ impl Arg {
             Arg::Mode => "--mode",
             Arg::AuraLevel => "--aura-level",
             Arg::Before => "--before",
+            Arg::Cwd => "--cwd",
         }
     }
 
@@ -241,6 +243,7 @@ impl Arg {
             Arg::Mode => "mode",
             Arg::AuraLevel => "aura_level",
             Arg::Before => "before",
+            Arg::Cwd => "cwd",
         }
     }
 }

@@ -6,6 +6,9 @@
 //! what finished. The `defer` binary is a thin layer over this library. See
 //! `docs/ARCHITECTURE.md` for which module owns what.
 
+// The MCP task-record schema is one large `serde_json::json!` literal.
+#![recursion_limit = "256"]
+
 pub mod audit;
 pub mod cli;
 pub mod clock;

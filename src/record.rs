@@ -195,6 +195,9 @@ pub struct Task {
     /// The zone `when` was read in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// **Beyond**: the directory the executor starts in (`--cwd`), absolute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Stamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

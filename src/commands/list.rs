@@ -58,6 +58,13 @@ pub fn write_array(
 
 /// The CLI.
 pub fn run(config: &Config, store: &dyn Store, args: ListArgs, color: ColorChoice) -> Result<()> {
+    // On stderr, so a script reading the JSON sees no change.
+    if let Some(pause) = crate::ops::pause::current(config, store)? {
+        match pause.until {
+            Some(until) => eprintln!("note: runners are paused until {until} (`defer resume`)"),
+            None => eprintln!("note: runners are paused (`defer resume` ends it)"),
+        }
+    }
     if let Some(term) = Terminal::detect(color, args.json || args.compact) {
         let mut records = Vec::new();
         let problems = store.list(&query(&args), &mut |bytes| {

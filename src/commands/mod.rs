@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod list;
 pub mod logs;
 pub mod mcp;
+pub mod pause;
 pub mod progress;
 pub mod prune;
 pub mod reorient;
@@ -46,6 +47,8 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
         Command::Retry(args) => retry::run(config, &*open()?, args),
         Command::Reschedule(args) => reschedule::run(config, &*open()?, args),
         Command::Run(args) => run::run(config, &*open()?, args),
+        Command::Pause(args) => pause::pause(config, &*open()?, &args),
+        Command::Resume => pause::resume(config, &*open()?),
         Command::Archive => archive::run(config, &*open()?),
         Command::Prune(args) => prune::run(config, &*open()?, args),
         Command::Check => check::run(&*open()?),

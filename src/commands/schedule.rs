@@ -25,6 +25,7 @@ impl From<ScheduleArgs> for ScheduleRequest {
             reorient: a.reorient,
             project: a.project,
             context_file: a.context_file,
+            cwd: a.cwd,
             every: a.every,
             cron: a.cron,
             until: a.until,

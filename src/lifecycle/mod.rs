@@ -7,6 +7,7 @@
 //! functions, so they cannot disagree about what happens to a task.
 
 pub mod late;
+pub mod pause;
 pub mod retry;
 pub mod series;
 
@@ -18,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::record::{ResultType, Stamp, Status, Task, TaskResult};
 
 pub use late::{DEFAULT_LATE_AFTER_SECONDS, LateRule, lateness};
+pub use pause::Pause;
 pub use retry::RetryPolicy;
 pub use series::{catch_up, next_occurrence, series_zone};
 

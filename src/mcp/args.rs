@@ -89,6 +89,10 @@ pub struct ScheduleArgs {
     /// With reorient: use this CONTEXT.md (an absolute path, or one starting with ~/).
     #[serde(default)]
     pub context_file: Option<String>,
+    /// The directory the executor starts in (an absolute path that exists on the server),
+    /// e.g. the project the task belongs to. Default: not recorded.
+    #[serde(default)]
+    pub cwd: Option<String>,
     /// Repeat: a new occurrence this long after each one, e.g. "1d", "2h", "1 week" ("every
     /// day" is every "1d"). `when` is the first occurrence. Do not combine with cron.
     #[serde(default)]
@@ -711,6 +715,11 @@ pub fn task_record_schema() -> Value {
             },
             "when": { "type": "string", "description": "The time expression as given." },
             "timezone": { "type": "string", "description": "The zone it was read in." },
+            "cwd": { "type": "string", "description": "The directory the executor starts in." },
+            "retried": {
+                "type": "integer", "minimum": 0,
+                "description": "How often retry_task scheduled it again."
+            },
             "started_at": stamp("When the last run started"),
             "completed_at": stamp("When it completed"),
             "failed_at": stamp("When it failed for good"),
@@ -921,7 +930,8 @@ mod tests {
                 "completed_at":"2026-04-08T16:35:00Z","failed_at":"2026-04-08T16:35:00Z",
                 "cancelled_at":"2026-04-08T16:35:00Z","cancel_reason":null,
                 "last_attempt_at":"2026-04-08T16:35:00Z","last_error":"e","error":"e",
-                "when":"now","timezone":"UTC","if_late":"skip","late_after":"1h",
+                "when":"now","timezone":"UTC","cwd":"/srv/project","if_late":"skip",
+                "late_after":"1h","retried":1,
                 "reorient":{"requested":true,"project":null,"explicit_context_file":null},
                 "result":{"type":"executor_failed","output":"o","prompt_path":"/p",
                           "exit_code":1,"output_path":"/o"},

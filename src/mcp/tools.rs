@@ -448,6 +448,7 @@ pub(super) fn schedule_task(
         reorient,
         project: a.project,
         context_file: a.context_file.map(PathBuf::from),
+        cwd: a.cwd.map(PathBuf::from),
         every: a.every,
         cron: a.cron,
         until: a.until,

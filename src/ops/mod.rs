@@ -4,6 +4,7 @@
 
 pub mod cancel;
 pub mod logs;
+pub mod pause;
 pub mod prune;
 pub mod reschedule;
 pub mod retry;

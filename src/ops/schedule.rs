@@ -40,6 +40,8 @@ pub struct ScheduleRequest {
     pub reorient: bool,
     pub project: Option<String>,
     pub context_file: Option<PathBuf>,
+    /// The directory the executor starts in.
+    pub cwd: Option<PathBuf>,
     /// Repeat every such duration (`1d`, `2h`).
     pub every: Option<String>,
     /// Repeat on a five-field cron rule.
@@ -275,6 +277,7 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         }),
         when: Some(when_text.trim().to_string()).filter(|w| !w.is_empty()),
         timezone: Some(config.clock.zone_name()),
+        cwd: working_dir(req.cwd.as_deref())?,
         started_at: None,
         completed_at: None,
         failed_at: None,
@@ -335,6 +338,35 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         description,
         task,
     })
+}
+
+/// `--cwd` as an absolute path, refused unless it is an existing directory: a task must not
+/// be accepted that can only fail when it runs.
+fn working_dir(dir: Option<&std::path::Path>) -> Result<Option<String>> {
+    let Some(dir) = dir else {
+        return Ok(None);
+    };
+    let shown = dir.display().to_string();
+    let absolute = std::fs::canonicalize(dir).map_err(|e| {
+        Error::invalid_arg(
+            Arg::Cwd,
+            shown.clone(),
+            format!("cannot be used: {e}"),
+            None,
+        )
+    })?;
+    if !absolute.is_dir() {
+        return Err(Error::invalid_arg(
+            Arg::Cwd,
+            shown,
+            "is not a directory",
+            None,
+        ));
+    }
+    absolute
+        .to_str()
+        .map(|s| Some(s.to_string()))
+        .ok_or_else(|| Error::invalid_arg(Arg::Cwd, shown, "is not valid UTF-8", None))
 }
 
 fn prepend(mut first: Vec<String>, then: Vec<String>) -> Vec<String> {

@@ -69,7 +69,26 @@ fn run_task(
             return finish(task, Happened::HostFault { error });
         }
     };
-    let env = [
+    // The task's directory belongs to its project: one that vanished is the task's problem
+    // (a failed attempt that says so), not the host's.
+    let cwd = task.cwd.as_deref().map(std::path::Path::new);
+    if let Some(dir) = cwd.filter(|d| !d.is_dir()) {
+        let run = ExecutorRun {
+            error: Some(format!(
+                "the task's working directory {} no longer exists (scheduled with --cwd)",
+                dir.display()
+            )),
+            ..ExecutorRun::default()
+        };
+        return finish(
+            task,
+            Happened::ExecutorRan {
+                run,
+                success: false,
+            },
+        );
+    }
+    let mut env = vec![
         ("DEFER_TASK_ID", task.id.clone()),
         ("DEFER_PROMPT_FILE", prompt_str.clone()),
         ("DEFER_ATTEMPT", (task.attempts + 1).to_string()),
@@ -82,6 +101,9 @@ fn run_task(
             config.runtime_dir.display().to_string(),
         ),
     ];
+    if let Some(dir) = &task.cwd {
+        env.push(("DEFER_TASK_CWD", dir.clone()));
+    }
     let mut stdin = task.to_line().into_bytes();
     stdin.push(b'\n');
     let finished = match executor::execute(
@@ -90,6 +112,7 @@ fn run_task(
         &env,
         config.executor_timeout,
         !config.executor_keep_secrets,
+        cwd,
     ) {
         Ok(f) => f,
         Err(executor::Unusable(error)) => {

@@ -132,6 +132,7 @@ pub fn execute(
     env: &[(&str, String)],
     timeout: Duration,
     strip_secrets: bool,
+    cwd: Option<&Path>,
 ) -> Result<Finished, Unusable> {
     // Counted before the spawn, so no sweep can take the new executor for an orphan.
     let _running = Running::start();
@@ -148,6 +149,9 @@ pub fn execute(
     }
     for (key, value) in env {
         command.env(key, value);
+    }
+    if let Some(dir) = cwd {
+        command.current_dir(dir);
     }
     let mut child = command.spawn().map_err(|e| {
         Unusable(format!(

@@ -63,6 +63,8 @@ pub struct RunReport {
     pub unstarted: usize,
     /// Why the first of them could not start.
     pub unstarted_error: Option<String>,
+    /// Runners are paused: nothing was claimed.
+    pub paused: Option<crate::lifecycle::Pause>,
 }
 
 impl std::fmt::Display for RunReport {
@@ -210,6 +212,7 @@ pub fn run_one(
         },
         vec![change.task],
         &mut report,
+        None,
     )?;
     sweep(config, store, &mut audit, &mut report)?;
     Ok(report)
@@ -319,11 +322,24 @@ pub(super) fn pass(
         outcomes::log_outcome(config, options, audit, change, &mut report);
     }
 
+    // A pause stops claiming, nothing else: dead runners' tasks are still recovered and
+    // finished ones archived.
+    let paused = store
+        .pause_state()?
+        .filter(|p| p.in_force(config.clock.now()));
+    if let Some(pause) = &paused {
+        let until = pause
+            .until
+            .map_or_else(|| "resume".to_string(), |u| u.to_string());
+        audit.log(config.clock.now(), "runner paused", &[("until", &until)]);
+        report.paused = Some(pause.clone());
+    }
+
     // Claim in rounds: all at once for a store one runner works, batches where runners share
     // a queue. A task handled in this run (say, retried with no delay) waits for the next.
     let limit = store.claim_limit();
     let mut handled: HashSet<String> = HashSet::new();
-    while !options.stopping() {
+    while paused.is_none() && !options.stopping() {
         check_lock(lock, audit, config)?;
         let now = config.clock.now();
         let claimed = store.claim_due(now, limit, &handled, &mut |task| {
@@ -354,6 +370,7 @@ pub(super) fn pass(
             },
             claimed,
             &mut report,
+            Some(&mut handled),
         )?;
         if last_round {
             break;

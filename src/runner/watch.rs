@@ -117,6 +117,19 @@ fn watch_once(
     if options.verbose && report.claimed + report.recovered + report.archived > 0 {
         println!("{report}");
     }
+    if report.paused.is_some() {
+        // Paused: look at the pause every second (a resume is a separate record, not a
+        // change of the task store), and make a pass when it ends.
+        let deadline = Instant::now() + rescan;
+        while Instant::now() < deadline && !options.stopping() {
+            thread::sleep(Duration::from_secs(1));
+            let now = config.clock.now();
+            if store.pause_state()?.is_none_or(|p| !p.in_force(now)) {
+                break;
+            }
+        }
+        return Ok(());
+    }
     let now = config.clock.now();
     let until_due = store
         .next_due()?

@@ -212,6 +212,12 @@ pub trait Store: Debug + Send + Sync {
         None
     }
 
+    /// The stored pause, if any (whether it is still in force is the lifecycle's question).
+    fn pause_state(&self) -> Result<Option<crate::lifecycle::Pause>>;
+
+    /// Stores `pause`, or removes the stored one with `None`.
+    fn set_pause(&self, pause: Option<&crate::lifecycle::Pause>) -> Result<()>;
+
     /// How often a watcher should make a pass even when nothing is due, so that claims of
     /// runners that died are rescued promptly (`None`: a file store recovers at every pass).
     fn rescue_interval(&self) -> Option<std::time::Duration> {

@@ -1290,3 +1290,149 @@ fn a_watcher_stops_when_its_runtime_dir_is_opened_to_others() {
         env.log()
     );
 }
+
+#[test]
+fn a_task_runs_in_the_directory_it_was_scheduled_for() {
+    let mut env = Env::new();
+    let project = env.dir.path().join("project");
+    fs::create_dir_all(&project).expect("mkdir");
+    let seen = env.dir.path().join("seen");
+    let exec = env.script(
+        "where.sh",
+        &format!(
+            "cat >/dev/null\npwd > '{0}'\necho \"$DEFER_TASK_CWD\" >> '{0}'",
+            seen.display()
+        ),
+    );
+    env.set("DEFER_EXECUTOR", exec.as_os_str());
+    let relative_ok = env
+        .cmd(&[
+            "schedule",
+            "--when",
+            "now",
+            "--summary",
+            "x",
+            "--id",
+            "here",
+            "--cwd",
+        ])
+        .arg(&project)
+        .output()
+        .expect("schedule");
+    assert!(relative_ok.status.success());
+    let canonical = fs::canonicalize(&project).expect("canonical");
+    assert_eq!(
+        active(&env, "here").expect("here")["cwd"],
+        canonical.display().to_string()
+    );
+    env.ok(&["run"]);
+    let text = fs::read_to_string(&seen).expect("executor ran");
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = canonical.display().to_string();
+    assert_eq!(
+        lines,
+        [dir.as_str(), dir.as_str()],
+        "pwd and DEFER_TASK_CWD"
+    );
+
+    // A directory that does not exist is refused at schedule time, store unchanged.
+    let before = env.store_bytes();
+    let run = env.fails(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--cwd",
+        "/no/such/dir",
+    ]);
+    assert!(
+        run.stderr.contains("--cwd \"/no/such/dir\""),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.store_bytes(), before);
+
+    // One that vanished before the run fails the task, saying so.
+    let gone = env.dir.path().join("gone");
+    fs::create_dir_all(&gone).expect("mkdir");
+    let out = env
+        .cmd(&[
+            "schedule",
+            "--when",
+            "now",
+            "--summary",
+            "x",
+            "--id",
+            "lost",
+            "--cwd",
+        ])
+        .arg(&gone)
+        .output()
+        .expect("schedule");
+    assert!(out.status.success());
+    fs::remove_dir(&gone).expect("rmdir");
+    env.ok(&["run"]);
+    let lost = archived(&env, "lost").expect("lost");
+    assert_eq!(lost["status"], "failed");
+    assert!(
+        lost["error"]
+            .as_str()
+            .expect("error")
+            .contains("no longer exists"),
+        "{lost}"
+    );
+}
+
+#[test]
+fn the_watcher_starts_a_task_that_falls_due_while_another_runs() {
+    let mut env = Env::new();
+    env.unset("DEFER_NOW");
+    env.set("DEFER_CONCURRENCY", "2");
+    let marks = env.dir.path().join("marks");
+    fs::create_dir_all(&marks).expect("mkdir");
+    // "long" runs for 8 s; every task marks when it starts and when it ends.
+    let exec = env.script(
+        "mark.sh",
+        &format!(
+            "cat >/dev/null\ntouch '{0}'/\"$DEFER_TASK_ID\".start\n\
+             [ \"$DEFER_TASK_ID\" = long ] && sleep 8\ntouch '{0}'/\"$DEFER_TASK_ID\".end",
+            marks.display()
+        ),
+    );
+    env.set("DEFER_EXECUTOR", exec.as_os_str());
+    let mut watcher = env
+        .cmd(&["run", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watcher");
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--id",
+        "long",
+    ]);
+    assert!(wait_until(Duration::from_secs(10), || marks
+        .join("long.start")
+        .exists()));
+    // Due two seconds into the long one.
+    env.ok(&["schedule", "--when", "2s", "--summary", "x", "--id", "soon"]);
+    let started = wait_until(Duration::from_secs(15), || {
+        marks.join("soon.start").exists()
+    });
+    let long_still_running = !marks.join("long.end").exists();
+    signal_child(&watcher, libc::SIGTERM);
+    let _ = wait_until(Duration::from_secs(15), || {
+        matches!(watcher.try_wait(), Ok(Some(_)))
+    });
+    let out = watcher.wait_with_output().expect("wait");
+    assert!(started, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        long_still_running,
+        "the task due meanwhile started in the free slot, not after the long one"
+    );
+}

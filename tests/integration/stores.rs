@@ -284,3 +284,57 @@ fn nesting_schedule_accepts_is_read_back(env: Env) {
     assert!(check.success(), "{}{}", check.stdout, check.stderr);
 }
 both!(nesting_schedule_accepts_is_read_back);
+
+/// `pause` stops claiming on any store; `resume` (or the end of `--until`) lets the next wake
+/// run what fell due, under the missed-run policy.
+fn pause_and_resume(mut env: Env) {
+    env.ok(&["schedule", "--when", "now", "--summary", "x", "--id", "p1"]);
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--id",
+        "skip",
+        "--if-late",
+        "skip",
+        "--late-after",
+        "10m",
+    ]);
+    let paused = env.ok(&["pause"]);
+    assert!(paused.stderr.contains("paused"), "{}", paused.stderr);
+    env.ok(&["run"]);
+    assert_eq!(env.ok(&["show", "p1"]).json()["status"], "scheduled");
+    let list = env.ok(&["list"]);
+    assert!(
+        list.stderr.contains("runners are paused"),
+        "{}",
+        list.stderr
+    );
+    assert!(
+        env.log().contains("runner paused until=resume"),
+        "{}",
+        env.log()
+    );
+    // Resumed an hour later: the plain task runs, the one with a 10m limit is missed.
+    env.set("DEFER_NOW", "2026-04-08T17:35:00Z");
+    env.ok(&["resume"]);
+    env.ok(&["run"]);
+    assert_eq!(env.ok(&["show", "p1"]).json()["status"], "completed");
+    assert_eq!(env.ok(&["show", "skip"]).json()["status"], "cancelled");
+    // A pause with an end ends by itself.
+    env.ok(&["schedule", "--when", "now", "--summary", "x", "--id", "p2"]);
+    env.ok(&["pause", "--until", "30m"]);
+    env.ok(&["run"]);
+    assert_eq!(env.ok(&["show", "p2"]).json()["status"], "scheduled");
+    env.set("DEFER_NOW", "2026-04-08T18:06:00Z");
+    env.ok(&["run"]);
+    assert_eq!(env.ok(&["show", "p2"]).json()["status"], "completed");
+    assert!(
+        env.log().contains("paused until=2026-04-08T18:05:00Z"),
+        "{}",
+        env.log()
+    );
+}
+both!(pause_and_resume);

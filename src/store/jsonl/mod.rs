@@ -131,6 +131,16 @@ impl JsonlStore {
         &self.tasks_file
     }
 
+    /// `.deferred.jsonl.<what>` beside the store: its lock, journal and pause files.
+    fn beside(&self, what: &str) -> PathBuf {
+        let name = self
+            .tasks_file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "deferred.jsonl".into());
+        fsutil::parent_dir(&self.tasks_file).join(format!(".{name}.{what}"))
+    }
+
     fn lock(&self) -> Result<LockGuard> {
         LockGuard::acquire(&self.lock_path, LOCK_TIMEOUT)
     }
@@ -519,13 +529,41 @@ impl Store for JsonlStore {
         Ok(changes)
     }
 
+    fn pause_state(&self) -> Result<Option<lifecycle::Pause>> {
+        let path = self.beside("paused");
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| Error::Json {
+                    what: path.display().to_string(),
+                    source,
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("reading", &path)(e)),
+        }
+    }
+
+    fn set_pause(&self, pause: Option<&lifecycle::Pause>) -> Result<()> {
+        let _guard = self.lock()?;
+        let path = self.beside("paused");
+        match pause {
+            Some(pause) => {
+                let text = serde_json::to_vec(pause).map_err(|source| Error::Json {
+                    what: "a pause".into(),
+                    source,
+                })?;
+                fsutil::replace_file(&path, &text)
+            }
+            None => match fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io("removing", &path)(e)),
+            },
+        }
+    }
+
     fn start_journal(&self) -> Option<PathBuf> {
-        let name = self
-            .tasks_file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "deferred.jsonl".into());
-        Some(fsutil::parent_dir(&self.tasks_file).join(format!(".{name}.started")))
+        Some(self.beside("started"))
     }
 
     fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>> {

@@ -39,6 +39,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "runner liveness keys",
         "ALTER TABLE {s}.tasks ADD COLUMN runner_key bigint;",
     ),
+    (
+        3,
+        "settings shared by every runner (the pause)",
+        "CREATE TABLE {s}.settings (key text PRIMARY KEY, value text NOT NULL);",
+    ),
 ];
 
 /// Serialises migrations across hosts; any constant works as long as every `defer` uses it.

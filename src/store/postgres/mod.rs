@@ -741,6 +741,54 @@ impl Store for PgStore {
         Ok(woke)
     }
 
+    fn pause_state(&self) -> Result<Option<lifecycle::Pause>> {
+        let row = self
+            .client()?
+            .query_opt(
+                &self.sql("SELECT value FROM {s}.settings WHERE key = 'pause'"),
+                &[],
+            )
+            .map_err(db("reading the pause"))?;
+        row.map(|r| {
+            let text: &str = r.get(0);
+            serde_json::from_str(text).map_err(|source| Error::Json {
+                what: "the stored pause".into(),
+                source,
+            })
+        })
+        .transpose()
+    }
+
+    fn set_pause(&self, pause: Option<&lifecycle::Pause>) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(db("starting a pause"))?;
+        match pause {
+            Some(pause) => {
+                let text = serde_json::to_string(pause).map_err(|source| Error::Json {
+                    what: "a pause".into(),
+                    source,
+                })?;
+                tx.execute(
+                    &self.sql(
+                        "INSERT INTO {s}.settings (key, value) VALUES ('pause', $1)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    ),
+                    &[&text],
+                )
+                .map_err(db("storing the pause"))?;
+            }
+            None => {
+                tx.execute(
+                    &self.sql("DELETE FROM {s}.settings WHERE key = 'pause'"),
+                    &[],
+                )
+                .map_err(db("ending the pause"))?;
+            }
+        }
+        self.notify(&mut tx)?;
+        tx.commit().map_err(db("committing the pause"))
+    }
+
     fn rescue_interval(&self) -> Option<Duration> {
         Some(Duration::from_secs(5))
     }
