@@ -269,6 +269,64 @@ prompt_text=$(cat "$DEFER_RUNTIME_DIR/logs/agent_3.prompt.txt" 2>/dev/null || ec
 expect "agent-cli: DEFER_AGENT_CMD=cat completes with the prompt text as output" \
     "$(field agent_3 't["status"] + "|" + t["result"]["output"]')" "completed|$prompt_text"
 
+# The prompt goes on the agent's stdin, never in its argv (other users can read argv, and a
+# long one fails with "Argument list too long"); a 1 MiB prompt works; DEFER_TASK_CWD is honoured.
+stubs="$work/stubs"; mkdir -p "$stubs" "$work/task-cwd"
+for agent in claude codex; do
+    mkdir -p "$stubs/$agent"
+    cat >"$stubs/$agent/$agent" <<STUB
+#!/bin/sh
+# A stand-in agent: records its argv, how much it read on stdin, and where it ran.
+printf '%s\n' "\$@" >"$work/$agent.argv"
+bytes=\$(cat | tee "$work/$agent.stdin" | wc -c | tr -d ' ')
+echo "$agent read \$bytes bytes in \$(pwd)"
+STUB
+    chmod +x "$stubs/$agent/$agent"
+done
+big_task() { # big_task ID: a scheduled record whose summary is 1 MiB, written straight to the store
+    python3 - "$DEFER_RUNTIME_DIR/deferred.jsonl" "$1" <<'PY'
+import json, sys
+path, task_id = sys.argv[1], sys.argv[2]
+summary = "SECRET-MARKER " + "x" * (1024 * 1024)
+record = {"id": task_id, "created_at": "2026-01-01T00:00:00Z", "run_at": "2026-01-01T00:00:00Z",
+          "type": "deferred_task", "intent": "resume_task",
+          "context": {"summary": summary, "key_points": [], "artifacts": [], "constraints": []},
+          "execution": {"mode": "fresh", "prompt_template": "Finish the SECRET-MARKER job", "aura_level": "low"},
+          "status": "scheduled", "attempts": 0, "max_retries": 0, "reorient_requested": False}
+with open(path, "a") as f:
+    f.write(json.dumps(record) + "\n")
+PY
+}
+for agent in claude codex; do
+    if [ "$agent" = codex ] && command -v claude >/dev/null 2>&1; then
+        continue # a real claude on PATH would be chosen first
+    fi
+    big_task "agent_big_$agent"
+    PATH="$stubs/$agent:$PATH" DEFER_TASK_CWD="$work/task-cwd" DEFER_AGENT_FLAGS="--max-turns 3" \
+        DEFER_EXECUTOR="$here/executors/agent-cli.sh" "$bin" run 2>"$work/err" || true
+    expect "agent-cli ($agent): a 1 MiB prompt completes the task, read on stdin in DEFER_TASK_CWD" \
+        "$(field "agent_big_$agent" 't["status"] + "|" + t["result"]["output"].strip()')" \
+        "completed|$agent read $(wc -c <"$DEFER_RUNTIME_DIR/logs/agent_big_$agent.prompt.txt" | tr -d ' ') bytes in $work/task-cwd"
+    if cmp -s "$work/$agent.stdin" "$DEFER_RUNTIME_DIR/logs/agent_big_$agent.prompt.txt" \
+        && [ "$(wc -c <"$work/$agent.stdin")" -gt 1048576 ]; then
+        pass "agent-cli ($agent): the agent's stdin is the whole prompt file (over 1 MiB)"
+    else
+        fail "agent-cli ($agent): the agent's stdin is the whole prompt file" "$(wc -c <"$work/$agent.stdin" 2>&1)"
+    fi
+    argv=$(tr '\n' ' ' <"$work/$agent.argv")
+    case "$argv" in
+        *SECRET-MARKER*) fail "agent-cli ($agent): no task text in the agent's argv" "$argv" ;;
+        *) if [ "$agent" = claude ]; then want="-p --max-turns 3 "; else want="exec --max-turns 3 - "; fi
+           expect "agent-cli ($agent): argv is only the flags, no task text" "$argv" "$want" ;;
+    esac
+done
+
+schedule_now agent_cwd 'Bad cwd'
+PATH="$stubs/claude:$PATH" DEFER_TASK_CWD="$work/no-such-dir" DEFER_EXECUTOR="$here/executors/agent-cli.sh" \
+    "$bin" run 2>"$work/err" || true
+expect_contains "agent-cli: a DEFER_TASK_CWD that is not a directory fails the task, saying so" \
+    "$(field agent_cwd 't["status"] + "|" + t["error"]')" "failed|agent-cli.sh: task agent_cwd (attempt 1): DEFER_TASK_CWD is not a directory"
+
 # ------------------------------------------------------------------------------------------
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -3,6 +3,12 @@
 //! Each line goes out in a single `write` on an `O_APPEND` file, so lines from concurrent
 //! processes interleave whole. The log is a record for people, not a source of truth, so a
 //! failure to write it is reported on stderr and never undoes the change it describes.
+//!
+//! **Rotation.** A log past [`ROTATE_BYTES`] (10 MiB) is renamed to `deferred.log.1` (replacing
+//! the previous one) by the process whose write took it over the limit; the next event starts
+//! a new file. The rename happens under a `flock` of the log and only while the path still
+//! names the file that was written, so two processes never rotate twice; a process holding the
+//! old file (a `--watch` runner) notices after its next write and reopens the path.
 
 use std::fs::File;
 use std::io::Write;
@@ -12,6 +18,16 @@ use jiff::Timestamp;
 
 use crate::fsutil;
 use crate::record::Stamp;
+
+/// The size past which the audit log is rotated to `<log>.1`.
+pub const ROTATE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// `deferred.log` → `deferred.log.1`.
+pub fn rotated_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".1");
+    path.with_file_name(name)
+}
 
 /// Appends one event line; `fields` are `(key, value)` pairs in order.
 pub fn log(path: &Path, at: Timestamp, event: &str, fields: &[(&str, &str)]) {
@@ -53,16 +69,38 @@ impl AuditLog {
                 }
             }
         }
-        if let Some(f) = &mut self.file
-            && let Err(e) = f.write_all(line.as_bytes())
-        {
-            eprintln!(
-                "warning: audit log not written: {}: {e}",
-                self.path.display()
-            );
-            self.file = None;
+        if let Some(f) = &mut self.file {
+            if let Err(e) = f.write_all(line.as_bytes()) {
+                eprintln!(
+                    "warning: audit log not written: {}: {e}",
+                    self.path.display()
+                );
+                self.file = None;
+            } else if f.metadata().is_ok_and(|m| m.len() > ROTATE_BYTES) {
+                rotate(&self.path, f);
+                // Whether this process rotated it or another did, the next event goes to
+                // whatever the path names then.
+                self.file = None;
+            }
         }
     }
+}
+
+/// Renames the full log `file` (open at `path`) to `<path>.1`, unless another process already
+/// did. Best effort, like every audit write.
+fn rotate(path: &Path, file: &File) {
+    use std::os::unix::fs::MetadataExt;
+    if file.lock().is_err() {
+        return;
+    }
+    let same = match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    };
+    if same && let Err(e) = std::fs::rename(path, rotated_path(path)) {
+        eprintln!("warning: audit log not rotated: {}: {e}", path.display());
+    }
+    let _ = file.unlock();
 }
 
 /// Values with spaces, quotes or control characters are JSON-quoted so a line stays one line
@@ -83,6 +121,28 @@ fn push_value(line: &mut String, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_past_the_limit_is_rotated_once() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("deferred.log");
+        let at: Timestamp = "2026-04-08T16:35:00Z".parse().expect("ts");
+        let big = usize::try_from(ROTATE_BYTES).expect("size");
+        std::fs::write(&path, "x".repeat(big)).expect("fill");
+        let mut held = AuditLog::new(&path);
+        held.log(at, "first", &[]);
+        assert!(
+            !path.exists(),
+            "rotated after the write that passed the limit"
+        );
+        let old = std::fs::read_to_string(rotated_path(&path)).expect("rotated");
+        assert!(old.ends_with(" first\n"));
+        held.log(at, "second", &[]);
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("new log"),
+            "2026-04-08T16:35:00Z second\n"
+        );
+    }
 
     #[test]
     fn lines_have_the_reference_shape() {

@@ -17,7 +17,7 @@ DEFER_LOG_DIR, DEFER_LOG_FILE, DEFER_TIMEZONE, DEFER_EXECUTOR, DEFER_CONTEXT_FIL
 DEFER_RETRY_DELAY_SECONDS, DEFER_RETRY_BACKOFF, DEFER_NOW, DEFER_PROJECTS_DIR,
 DEFER_EXECUTOR_TIMEOUT_SECONDS, DEFER_CONCURRENCY,
 DEFER_RETRY_MAX_DELAY_SECONDS, DEFER_DATABASE_URL, DEFER_DATABASE_SCHEMA, DEFER_LEASE_SECONDS,
-DEFER_CLAIM_BATCH, DEFER_CRONTAB. `defer --when ...` means `defer schedule --when ...`.
+DEFER_CLAIM_BATCH, DEFER_CRONTAB, DEFER_WAKE_ORIGIN. `defer --when ...` means `defer schedule --when ...`.
 
 Exit codes: 0 success; 1 the command failed (nothing was changed); 2 the command line is invalid.";
 
@@ -71,6 +71,9 @@ pub enum Command {
     Resume,
     /// Move completed, failed and cancelled tasks to the monthly archives now.
     Archive,
+    /// Delete prompt files, output files and archive months older than a time (lists them
+    /// unless --yes).
+    Prune(PruneArgs),
     /// Print a crontab line that runs `defer run` every minute with the current settings
     /// (`install` / `uninstall` edit your crontab).
     Cron(CronArgs),
@@ -214,10 +217,31 @@ pub struct CronArgs {
 #[derive(Debug, Subcommand)]
 pub enum CronCommand {
     /// Add the line to your crontab, replacing an earlier agent-defer line (run via
-    /// `crontab`, or the program in DEFER_CRONTAB).
-    Install,
+    /// `crontab`, or the program in DEFER_CRONTAB); variables it carried beyond defer's own
+    /// are kept.
+    Install {
+        /// Also carry this variable (value from this shell), e.g. DEFER_WEBHOOK_URL
+        /// (repeatable).
+        #[arg(long = "env", value_name = "NAME")]
+        env: Vec<String>,
+        /// Run `defer run --fail-on-task-failure`, so cron mails a failed task (kept on
+        /// re-install).
+        #[arg(long)]
+        fail_on_task_failure: bool,
+    },
     /// Remove the agent-defer line from your crontab; other entries are left as they are.
     Uninstall,
+}
+
+/// Flags of `defer prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Older than this: a duration ago ("90d", "6 months") or a past time ("2026-01-01").
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub before: String,
+    /// Delete them (without it, only list what would be deleted).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Flags of `defer doctor`.
@@ -434,6 +458,9 @@ pub struct RunArgs {
     /// With --watch: look at the whole store at least this often, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "watch")]
     pub rescan: u64,
+    /// Exit 1 when a task failed in this run (so cron mails it).
+    #[arg(long, conflicts_with = "watch")]
+    pub fail_on_task_failure: bool,
 }
 
 /// Flags of `defer reorient`.

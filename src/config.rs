@@ -55,6 +55,9 @@ pub struct Config {
     pub lease: Duration,
     /// `DEFER_CLAIM_BATCH` (default 100): tasks a database runner claims per round.
     pub claim_batch: usize,
+    /// `DEFER_WAKE_ORIGIN`: who started this `defer run` (`cron` on the line `defer cron`
+    /// writes, `systemd` / `launchd` in the contrib units); unset means by hand.
+    pub wake_origin: Option<String>,
 }
 
 impl Config {
@@ -154,6 +157,7 @@ impl Config {
             lease: Duration::from_secs(seconds(&var, "DEFER_LEASE_SECONDS", 300, 3)?),
             claim_batch: usize::try_from(seconds(&var, "DEFER_CLAIM_BATCH", 100, 1)?)
                 .unwrap_or(usize::MAX),
+            wake_origin: wake_origin(var("DEFER_WAKE_ORIGIN"))?,
         })
     }
 
@@ -205,6 +209,30 @@ fn schema_name(raw: Option<OsString>) -> Result<String> {
             var: "DEFER_DATABASE_SCHEMA",
             value: name,
             reason: "use a lower-case identifier such as defer or team_tasks".into(),
+        })
+    }
+}
+
+/// A scheduler's name: one short lower-case word, since it is shown in `doctor` and `why`.
+fn wake_origin(raw: Option<OsString>) -> Result<Option<String>> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let name = raw.to_string_lossy().trim().to_string();
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(Some(name))
+    } else {
+        Err(Error::Config {
+            var: "DEFER_WAKE_ORIGIN",
+            value: name,
+            reason: "use a short lower-case word naming the scheduler, such as cron, systemd \
+                     or launchd"
+                .into(),
         })
     }
 }

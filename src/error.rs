@@ -190,6 +190,7 @@ pub enum Arg {
     Intent,
     Mode,
     AuraLevel,
+    Before,
     Cwd,
 }
 
@@ -215,6 +216,7 @@ impl Arg {
             Arg::Intent => "--intent",
             Arg::Mode => "--mode",
             Arg::AuraLevel => "--aura-level",
+            Arg::Before => "--before",
             Arg::Cwd => "--cwd",
         }
     }
@@ -240,6 +242,7 @@ impl Arg {
             Arg::Intent => "intent",
             Arg::Mode => "mode",
             Arg::AuraLevel => "aura_level",
+            Arg::Before => "before",
             Arg::Cwd => "cwd",
         }
     }

@@ -6,23 +6,39 @@
 #
 # What it does:
 #   The runner writes the prompt to $DEFER_PROMPT_FILE and passes the task JSON on stdin
-#   (this executor does not need the JSON; it reads the prompt file). The prompt is given to
-#   the first agent CLI found on PATH, in this order:
-#     1. claude -p        (Claude Code, non-interactive print mode)
-#     2. codex exec       (OpenAI Codex CLI)
-#     3. llm              (Simon Willison's llm)
+#   (this executor does not need the JSON; it reads the prompt file). The prompt goes to the
+#   first agent CLI found on PATH, always on the agent's stdin, never as an argument: an
+#   argument can be read by any user on the host (/proc/PID/cmdline, `ps`), and a long prompt
+#   would fail with "Argument list too long". In this order:
+#     1. claude -p [DEFER_AGENT_FLAGS]          (Claude Code, print mode: reads the prompt on stdin)
+#     2. codex exec [DEFER_AGENT_FLAGS] -       (OpenAI Codex CLI: "-" reads the prompt on stdin)
+#     3. llm [DEFER_AGENT_FLAGS]                (Simon Willison's llm)
 #   Set DEFER_AGENT_CMD to use any other command instead: it is run by /bin/sh and receives the
 #   prompt text on stdin, e.g. DEFER_AGENT_CMD='ollama run llama3' or DEFER_AGENT_CMD=cat.
-#   Cron starts jobs in $HOME with a minimal environment: to run the agent inside a project, use
-#   e.g. DEFER_AGENT_CMD='cd ~/src/myproject && claude -p', and make sure the agent's own
-#   credentials/config are reachable from there.
+#
+# Working directory: the agent runs in $DEFER_TASK_CWD when the runner sets it (the task's
+# directory); otherwise where the runner started it (cron: your home directory). A
+# DEFER_TASK_CWD that is not a directory fails the task with a message saying so.
+#
+# Unattended runs: nobody is there to answer a permission prompt, so say up front what the
+# agent may do, in DEFER_AGENT_FLAGS (split on spaces; put it on the runner's line with
+# `defer cron install --env DEFER_AGENT_FLAGS`):
+#   claude -p   --allowedTools "Read,Edit,Bash(git diff:*)"  (tools it may use without asking;
+#               others are refused, not asked about), or --permission-mode acceptEdits;
+#               --max-turns N bounds the run; --output-format text|json|stream-json;
+#               --dangerously-skip-permissions only inside a sandbox or container.
+#   codex exec  read-only sandbox by default; --sandbox workspace-write (or --full-auto) to
+#               let it edit files; --skip-git-repo-check outside a git repository;
+#               --ephemeral to keep no session files. It never asks for approval in exec mode.
+#   Both need their own credentials (a login or an API key variable) visible to the runner.
 #
 # Contract: exit 0 = success and stdout becomes the task's result.output; non-zero = failure,
 # stderr explains why (the task is retried if it has retries left, otherwise it is failed).
 # If no agent CLI is installed this exits 1 with a message saying so — the task is never
 # silently marked done.
 #
-# Environment from the runner: DEFER_TASK_ID, DEFER_PROMPT_FILE, DEFER_ATTEMPT, DEFER_RUNTIME_DIR.
+# Environment from the runner: DEFER_TASK_ID, DEFER_PROMPT_FILE, DEFER_ATTEMPT, DEFER_RUNTIME_DIR,
+# DEFER_TASK_CWD (when set).
 set -eu
 
 task_id=${DEFER_TASK_ID:-unknown}
@@ -37,16 +53,26 @@ if [ -z "$prompt_file" ] || [ ! -r "$prompt_file" ]; then
     exit 1
 fi
 
+if [ -n "${DEFER_TASK_CWD:-}" ]; then
+    cd "$DEFER_TASK_CWD" 2>/dev/null || {
+        echo "agent-cli.sh: task $task_id (attempt $attempt): DEFER_TASK_CWD is not a directory I can enter: '$DEFER_TASK_CWD'" >&2
+        exit 1
+    }
+fi
+
 if [ -n "${DEFER_AGENT_CMD:-}" ]; then
     exec /bin/sh -c "$DEFER_AGENT_CMD" <"$prompt_file"
 fi
 
+# Word-split on purpose: DEFER_AGENT_FLAGS is a list of flags. No globbing.
+set -f
+# shellcheck disable=SC2086
 if command -v claude >/dev/null 2>&1; then
-    exec claude -p "$(cat "$prompt_file")" </dev/null
+    exec claude -p ${DEFER_AGENT_FLAGS:-} <"$prompt_file"
 elif command -v codex >/dev/null 2>&1; then
-    exec codex exec "$(cat "$prompt_file")" </dev/null
+    exec codex exec ${DEFER_AGENT_FLAGS:-} - <"$prompt_file"
 elif command -v llm >/dev/null 2>&1; then
-    exec llm <"$prompt_file"
+    exec llm ${DEFER_AGENT_FLAGS:-} <"$prompt_file"
 fi
 
 echo "agent-cli.sh: no agent CLI found for task $task_id (attempt $attempt): none of 'claude', 'codex', 'llm' is on PATH ($PATH); install one or set DEFER_AGENT_CMD (a command that reads the prompt on stdin)" >&2

@@ -12,7 +12,7 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::cli::{CronArgs, CronCommand};
@@ -48,17 +48,46 @@ const CARRIED: &[&str] = &[
     "PATH",
 ];
 
-/// The crontab line for `binary` with the variables `get` returns.
+/// What a line carries beyond this shell's `defer` settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// An executor's variables: `--env` and those kept from the installed line.
+    pub env: Vec<(String, String)>,
+    /// Flags after `run` (`--fail-on-task-failure`), kept from the installed line.
+    pub run_flags: Vec<String>,
+}
+
+/// Set on the line so that `defer run` records its wakes as cron's (a run without it counts
+/// as by hand; see `runner::Wake`).
+pub const ORIGIN: &str = "DEFER_WAKE_ORIGIN";
+
+/// The crontab line for `binary` with the variables `get` returns, then `extra` (the
+/// executor's variables: `--env` and those kept from the installed line).
+///
+/// The line first creates the log directory (private, like every directory `defer`
+/// creates), since the `>>` redirect fails, and the runner never starts, when it is missing.
 ///
 /// Refuses a value with a control character: a newline would end the line early and start
 /// another crontab entry with whatever follows it (`DEFER_RUNTIME_DIR=$'/x\n* * * * * cmd'`),
 /// and no quoting survives that, because cron splits entries before the shell sees them.
 pub fn line(
     config: &Config,
-    binary: &std::path::Path,
+    binary: &Path,
     get: impl Fn(&str) -> Option<OsString>,
+    extra: &Extra,
 ) -> Result<String> {
-    let mut parts = vec!["* * * * *".to_string()];
+    let log = config.log_file.display().to_string();
+    refuse_control(
+        "the log file (DEFER_LOG_FILE, DEFER_LOG_DIR or DEFER_RUNTIME_DIR)",
+        &log,
+    )?;
+    let log_dir = crate::fsutil::parent_dir(&config.log_file)
+        .display()
+        .to_string();
+    let mut parts = vec![
+        "* * * * *".to_string(),
+        format!("(umask 077 && mkdir -p {}) &&", quote(&log_dir)),
+    ];
     for name in CARRIED {
         if let Some(value) = get(name).filter(|v| !v.is_empty()) {
             let value = value.to_string_lossy();
@@ -66,15 +95,19 @@ pub fn line(
             parts.push(format!("{name}={}", quote(&value)));
         }
     }
+    for (name, value) in &extra.env {
+        refuse_control(name, value)?;
+        parts.push(format!("{name}={}", quote(value)));
+    }
+    parts.push(format!("{ORIGIN}=cron"));
     let binary = binary.display().to_string();
     refuse_control("the path of the defer binary", &binary)?;
     parts.push(quote(&binary));
     parts.push("run".into());
-    let log = config.log_file.display().to_string();
-    refuse_control(
-        "the log file (DEFER_LOG_FILE, DEFER_LOG_DIR or DEFER_RUNTIME_DIR)",
-        &log,
-    )?;
+    for flag in &extra.run_flags {
+        refuse_control("a flag of `defer run` on the installed line", flag)?;
+        parts.push(quote(flag));
+    }
     parts.push(format!(">> {} 2>&1", quote(&log)));
     Ok(parts.join(" "))
 }
@@ -109,29 +142,95 @@ fn quote(text: &str) -> String {
 /// The CLI: print the line, or install / uninstall it.
 pub fn run(config: &Config, args: CronArgs) -> Result<()> {
     match args.command {
-        None => output::print(&current_line(config)?),
-        Some(CronCommand::Install) => install(config, &Crontab::from_env()),
+        None => output::print(&current_line(config, &Extra::default())?),
+        Some(CronCommand::Install {
+            env,
+            fail_on_task_failure,
+        }) => install(config, &Crontab::from_env(), &env, fail_on_task_failure),
         Some(CronCommand::Uninstall) => uninstall(&Crontab::from_env()),
     }
 }
 
 /// The line for this binary and this shell's settings.
-fn current_line(config: &Config) -> Result<String> {
+fn current_line(config: &Config, extra: &Extra) -> Result<String> {
     let binary = std::env::current_exe().map_err(Error::io("locating", "the defer binary"))?;
+    let line = line(config, &binary, |name| std::env::var_os(name), extra)?;
     if config.clock.is_fixed() {
         eprintln!("note: DEFER_NOW is set; it is left out of the crontab line");
     }
-    line(config, &binary, |name| std::env::var_os(name))
+    Ok(line)
+}
+
+/// The variables a re-install keeps beside this shell's settings: those on the installed
+/// line that `defer` does not carry itself (an executor's, added by hand or with `--env`),
+/// then each `--env NAME` with its value from this shell (replacing a kept one).
+fn extra_vars(installed: Option<&str>, names: &[String]) -> Result<Vec<(String, String)>> {
+    let mut extra: Vec<(String, String)> = installed
+        .map(line_env)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, _)| !CARRIED.contains(&name.as_str()) && name != ORIGIN)
+        .collect();
+    for name in names {
+        if !is_var_name(name) || name == ORIGIN || name == "DEFER_NOW" {
+            return Err(Error::Invalid(format!(
+                "--env {}: not a variable the line can carry; give the name of a variable \
+                 set in this shell, such as DEFER_WEBHOOK_URL",
+                output::escape(name)
+            )));
+        }
+        if CARRIED.contains(&name.as_str()) {
+            continue; // carried from this shell anyway
+        }
+        let Some(value) = std::env::var_os(name).filter(|v| !v.is_empty()) else {
+            return Err(Error::Invalid(format!(
+                "--env {name}: {name} is not set in this shell; export it first (its value \
+                 goes on the crontab line)"
+            )));
+        };
+        let value = value.to_string_lossy().into_owned();
+        match extra.iter_mut().find(|(n, _)| n == name) {
+            Some(kept) => kept.1 = value,
+            None => extra.push((name.clone(), value)),
+        }
+    }
+    Ok(extra)
+}
+
+fn is_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `defer cron install`: writes the crontab only when it changes, so a second install is a
 /// no-op rather than a rewrite of the user's file.
-fn install(config: &Config, crontab: &Crontab) -> Result<()> {
+fn install(
+    config: &Config,
+    crontab: &Crontab,
+    env: &[String],
+    fail_on_failure: bool,
+) -> Result<()> {
     // Read first: when the crontab cannot be read, that error is the only line printed.
     let current = crontab.read()?;
-    let line = current_line(config)?;
+    let installed = current.split_inclusive('\n').find(|l| is_tagged(l));
+    let mut run_flags = installed.map(run_flags).unwrap_or_default();
+    let flag = "--fail-on-task-failure";
+    if fail_on_failure && !run_flags.iter().any(|f| f == flag) {
+        run_flags.push(flag.to_string());
+    }
+    let extra = Extra {
+        env: extra_vars(installed, env)?,
+        run_flags,
+    };
+    let line = current_line(config, &extra)?;
+    // The line creates the log directory too; doing it now as well makes the first wake
+    // work even where the line cannot (a `mkdir` cron's PATH lacks).
+    crate::fsutil::ensure_dir(crate::fsutil::parent_dir(&config.log_file))?;
     let updated = with_line(&current, &line);
-    let replaced = current.split_inclusive('\n').any(is_tagged);
+    let replaced = installed.is_some();
     if updated == current {
         eprintln!("the agent-defer line is already in your crontab; nothing changed");
     } else {
@@ -226,6 +325,160 @@ pub fn runs_defer(line: &str) -> bool {
         .by_ref()
         .any(|w| std::path::Path::new(w).file_name() == Some("defer".as_ref()))
         && words.any(|w| w == "run")
+}
+
+/// The variables a crontab line sets for the `defer … run` it starts: the `NAME=value` words
+/// just before the binary, read as `/bin/sh` reads them (quotes, `\%`). Empty when the line
+/// does not run `defer run`.
+pub fn line_env(line: &str) -> Vec<(String, String)> {
+    defer_command(line)
+        .map(|(before, _)| {
+            before
+                .iter()
+                .filter_map(|w| w.split_once('='))
+                .filter(|(name, _)| is_var_name(name))
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The flags a crontab line gives `defer run` (`--fail-on-task-failure`, `-v`), which a
+/// re-install keeps.
+pub fn run_flags(line: &str) -> Vec<String> {
+    defer_command(line)
+        .map(|(_, after)| {
+            after
+                .into_iter()
+                .skip_while(|w| w != "run")
+                .skip(1)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The words of the `defer … run` command of a crontab line: those before the binary and
+/// those after it.
+fn defer_command(line: &str) -> Option<(Vec<String>, Vec<String>)> {
+    // cron turns `\%` into `%` before the shell reads the command.
+    let line = line.replace("\\%", "%");
+    let line = line.trim();
+    // The schedule: five fields, or one `@daily`-style word.
+    let fields = if line.starts_with('@') { 1 } else { 5 };
+    let mut rest = line;
+    for _ in 0..fields {
+        rest = rest.trim_start();
+        rest = rest.find(char::is_whitespace).map_or("", |i| &rest[i..]);
+    }
+    for command in sh_words(rest).split(|w| w.is_none()) {
+        let words: Vec<&str> = command.iter().flatten().map(String::as_str).collect();
+        let Some(at) = words
+            .iter()
+            .position(|w| Path::new(w).file_name() == Some("defer".as_ref()))
+        else {
+            continue;
+        };
+        if !words[at + 1..].contains(&"run") {
+            continue;
+        }
+        let owned = |ws: &[&str]| ws.iter().map(|w| (*w).to_string()).collect();
+        return Some((owned(&words[..at]), owned(&words[at + 1..])));
+    }
+    None
+}
+
+/// The `NAME=value` lines of a crontab (cron sets them for every job below them), up to the
+/// line for which `stop` says yes.
+pub fn crontab_env(text: &str, stop: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+    let mut vars = Vec::new();
+    for line in text.lines() {
+        if stop(line) {
+            break;
+        }
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        let Some((name, value)) = trimmed.split_once('=') else {
+            continue;
+        };
+        let name = name.trim();
+        if !is_var_name(name) {
+            continue;
+        }
+        let value = value.trim();
+        let value = [('"', '"'), ('\'', '\'')]
+            .iter()
+            .find_map(|(a, b)| value.strip_prefix(*a).and_then(|v| v.strip_suffix(*b)))
+            .unwrap_or(value);
+        vars.retain(|(n, _): &(String, String)| n != name);
+        vars.push((name.to_string(), value.to_string()));
+    }
+    vars
+}
+
+/// `text` split as `/bin/sh` splits a simple command list: words with quotes removed, and
+/// `None` where an operator (`&&`, `;`, `|`, a redirect, a parenthesis) separates commands.
+/// Stops at a comment. Enough for the lines `defer cron` writes and lines written like them.
+fn sh_words(text: &str) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars().peekable();
+    let flush = |out: &mut Vec<Option<String>>, word: &mut String, in_word: &mut bool| {
+        if *in_word {
+            out.push(Some(std::mem::take(word)));
+            *in_word = false;
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    word.push(q);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(q) = chars.next() {
+                    match q {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(next) = chars.next() {
+                                if !matches!(next, '"' | '\\' | '$' | '`') {
+                                    word.push('\\');
+                                }
+                                word.push(next);
+                            }
+                        }
+                        _ => word.push(q),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+            }
+            '#' if !in_word => break,
+            c if c.is_whitespace() => flush(&mut out, &mut word, &mut in_word),
+            '&' | ';' | '|' | '<' | '>' | '(' | ')' => {
+                flush(&mut out, &mut word, &mut in_word);
+                out.push(None);
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    flush(&mut out, &mut word, &mut in_word);
+    out
 }
 
 /// The user's crontab, through the `crontab` program.
@@ -358,14 +611,76 @@ mod tests {
                 "PATH" => Some("/usr/bin:/bin".into()),
                 _ => None,
             },
+            &Extra {
+                env: vec![("DEFER_WEBHOOK_URL".into(), "https://x/y?a=1&b=50%".into())],
+                run_flags: Vec::new(),
+            },
         )
         .expect("line");
         assert_eq!(
             line,
-            "* * * * * DEFER_TIMEZONE=UTC DEFER_EXECUTOR='/x/my exec' PATH=/usr/bin:/bin \
+            "* * * * * (umask 077 && mkdir -p /h/data/runtime/logs) && DEFER_TIMEZONE=UTC \
+             DEFER_EXECUTOR='/x/my exec' PATH=/usr/bin:/bin \
+             DEFER_WEBHOOK_URL='https://x/y?a=1&b=50\\%' DEFER_WAKE_ORIGIN=cron \
              /opt/bin/defer run >> /h/data/runtime/logs/deferred.log 2>&1"
         );
+        assert!(runs_defer(&line));
+        assert_eq!(
+            line_env(&line),
+            [
+                ("DEFER_TIMEZONE".to_string(), "UTC".to_string()),
+                ("DEFER_EXECUTOR".to_string(), "/x/my exec".to_string()),
+                ("PATH".to_string(), "/usr/bin:/bin".to_string()),
+                (
+                    "DEFER_WEBHOOK_URL".to_string(),
+                    "https://x/y?a=1&b=50%".to_string()
+                ),
+                ("DEFER_WAKE_ORIGIN".to_string(), "cron".to_string()),
+            ]
+        );
+        let refused = super::line(
+            &config,
+            std::path::Path::new("/opt/bin/defer"),
+            |_| None,
+            &Extra {
+                env: vec![("DEFER_AGENT_CMD".into(), "a\n* * * * * evil".into())],
+                run_flags: Vec::new(),
+            },
+        );
+        assert!(refused.is_err());
         assert_eq!(quote("50%"), "'50\\%'");
+    }
+
+    #[test]
+    fn reads_the_variables_of_hand_written_lines() {
+        let env = |l: &str| line_env(l);
+        assert_eq!(
+            env("@reboot A=1 B=\"two words\" /usr/bin/defer run --watch # note"),
+            [
+                ("A".to_string(), "1".to_string()),
+                ("B".to_string(), "two words".to_string())
+            ]
+        );
+        assert_eq!(
+            env("*/5 * * * * cd /x; X='it'\\''s' defer run >>/l 2>&1").len(),
+            1
+        );
+        assert!(env("* * * * * A=1 defer list").is_empty());
+        assert_eq!(
+            run_flags(
+                "* * * * * A=1 /b/defer run --fail-on-task-failure -v >> /l 2>&1 # agent-defer"
+            ),
+            ["--fail-on-task-failure", "-v"]
+        );
+        assert!(run_flags("* * * * * /b/defer run >> /l 2>&1").is_empty());
+        let table = "MAILTO=me\nDEFER_RUNTIME_DIR = \"/r\"\n# X=1\n* * * * * defer run\nLATE=1\n";
+        assert_eq!(
+            crontab_env(table, |l| l.contains("defer run")),
+            [
+                ("MAILTO".to_string(), "me".to_string()),
+                ("DEFER_RUNTIME_DIR".to_string(), "/r".to_string())
+            ]
+        );
     }
 
     #[test]

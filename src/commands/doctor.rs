@@ -26,6 +26,8 @@ use crate::runner::{self, Wake, executor};
 use crate::store::{self, Query, Store};
 use crate::when;
 
+mod settings;
+
 /// A wake older than this, while tasks wait, means nothing is waking the runner: cron wakes it
 /// every minute and a watcher within a second of a due time.
 const STALE_WAKE_SECS: i64 = 5 * 60;
@@ -79,7 +81,9 @@ impl Finding {
 
 /// The CLI: one line per check (or a JSON array); exit 1 when any check found a problem.
 pub fn run(config: &Config, args: DoctorArgs) -> Result<()> {
-    let findings = diagnose(config, &Crontab::from_env());
+    // The shell's own variables, to compare with what the runner's line or unit sets (read
+    // here, in the command layer, like `defer cron` does to write that line).
+    let findings = diagnose(config, &Crontab::from_env(), &|name| std::env::var_os(name));
     if args.json {
         output::print_json(&findings, false)?;
     } else {
@@ -115,10 +119,15 @@ struct Brief {
     started_at: Option<Stamp>,
 }
 
-/// Runs every check. Never fails: a check that cannot be made is itself a finding.
-pub fn diagnose(config: &Config, crontab: &Crontab) -> Vec<Finding> {
+/// Runs every check. Never fails: a check that cannot be made is itself a finding. `shell`
+/// looks up this shell's variables, to compare with those the runner is started with.
+pub fn diagnose(config: &Config, crontab: &Crontab, shell: &Lookup<'_>) -> Vec<Finding> {
     let now = config.clock.now();
-    let mut findings = vec![clock_finding(config), permissions_finding(config)];
+    let mut findings = vec![
+        clock_finding(config),
+        permissions_finding(config),
+        dirs_finding(config),
+    ];
 
     let opened = store::open(config);
     let store = match opened {
@@ -136,6 +145,7 @@ pub fn diagnose(config: &Config, crontab: &Crontab) -> Vec<Finding> {
             let wake = runner::last_wake(config);
             findings.push(wake_finding(config, wake.as_ref(), None));
             findings.push(wakeup_finding(config, crontab, wake.as_ref()));
+            findings.push(settings::finding(config, crontab, shell));
             findings.push(executor_finding(config));
             return findings;
         }
@@ -183,13 +193,140 @@ pub fn diagnose(config: &Config, crontab: &Crontab) -> Vec<Finding> {
     let wake = runner::last_wake(config);
     findings.push(wake_finding(config, wake.as_ref(), oldest_due));
     findings.push(wakeup_finding(config, crontab, wake.as_ref()));
+    findings.push(settings::finding(config, crontab, shell));
     findings.push(executor_finding(config));
     if let Some(tasks) = &tasks {
         findings.push(due_finding(config, tasks, &due));
         findings.push(executing_finding(config, &*store, tasks));
     }
+    findings.push(outcomes_finding(config, &*store));
     findings.push(lines_finding(&*store));
     findings
+}
+
+/// A variable lookup (this shell's environment in the CLI; a map in tests).
+pub type Lookup<'a> = dyn Fn(&str) -> Option<std::ffi::OsString> + 'a;
+
+/// A cron line's `>> deferred.log` redirect fails when the log directory is missing, and
+/// then the runner never starts: so a missing runtime or log directory is a problem, not a
+/// detail.
+fn dirs_finding(config: &Config) -> Finding {
+    let log_dir = crate::fsutil::parent_dir(&config.log_file);
+    let missing: Vec<String> = [config.runtime_dir.as_path(), log_dir]
+        .iter()
+        .filter(|d| !d.is_dir())
+        .map(|d| d.display().to_string())
+        .fold(Vec::new(), |mut v, d| {
+            if !v.contains(&d) {
+                v.push(d);
+            }
+            v
+        });
+    if missing.is_empty() {
+        return Finding::new(
+            "dirs",
+            Level::Ok,
+            format!(
+                "the runtime directory {} and the log directory {} exist",
+                config.runtime_dir.display(),
+                log_dir.display()
+            ),
+        );
+    }
+    Finding::new(
+        "dirs",
+        Level::Problem,
+        format!(
+            "{}: a cron line's `>> {}` redirect fails before `defer run` starts, so \
+             the runner never runs; `defer cron install` creates it (so does the first \
+             `defer schedule`), or `mkdir -p -m 700 {}`",
+            match missing.as_slice() {
+                [one] => format!("{one} does not exist"),
+                many => format!("{} do not exist", many.join(" and ")),
+            },
+            config.log_file.display(),
+            missing.last().map(String::as_str).unwrap_or_default()
+        ),
+    )
+}
+
+/// How far back `doctor` looks for failed and missed tasks. A fixed window rather than "since
+/// the last check", so that doctor stays read-only and two runs say the same thing.
+pub const OUTCOMES_WINDOW_DAYS: i64 = 7;
+
+/// Tasks that failed or were missed (`--if-late skip`) lately, active or archived: `run`
+/// exits 0 for them and cron mails nothing, so this is where they surface.
+fn outcomes_finding(config: &Config, store: &dyn Store) -> Finding {
+    let now = config.clock.now();
+    let since = now
+        .checked_sub(jiff::SignedDuration::from_hours(24 * OUTCOMES_WINDOW_DAYS))
+        .unwrap_or(now);
+    let mut failed: Vec<(Timestamp, String)> = Vec::new();
+    let mut missed: Vec<(Timestamp, String)> = Vec::new();
+    let query = Query {
+        statuses: vec![Status::Failed, Status::Cancelled],
+        include_archive: true,
+    };
+    let listed = store.list(&query, &mut |bytes| {
+        let Ok(task) = serde_json::from_slice::<crate::record::Task>(bytes) else {
+            return Ok(());
+        };
+        let (at, into) = if task.status == Status::Failed {
+            (task.failed_at, &mut failed)
+        } else if crate::lifecycle::is_missed(&task) {
+            (task.cancelled_at, &mut missed)
+        } else {
+            return Ok(());
+        };
+        if let Some(at) = at.map(|s| s.timestamp()).filter(|at| *at >= since) {
+            // A retried task leaves its failed copy in the archive: count each id once.
+            match into.iter_mut().find(|(_, id)| *id == task.id) {
+                Some(seen) => seen.0 = seen.0.max(at),
+                None => into.push((at, task.id)),
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = listed {
+        return Finding::new(
+            "outcomes",
+            Level::Warn,
+            format!("cannot read failed and missed tasks: {}", chain(&e)),
+        );
+    }
+    if failed.is_empty() && missed.is_empty() {
+        return Finding::new(
+            "outcomes",
+            Level::Ok,
+            format!("no task failed or was missed in the last {OUTCOMES_WINDOW_DAYS} days"),
+        );
+    }
+    let mut parts = Vec::new();
+    if let Some((at, id)) = failed.iter().max() {
+        parts.push(format!(
+            "{} task(s) failed (the newest, {id}, {}: `defer logs {id}` shows what the executor \
+             printed, `defer why {id}` explains)",
+            failed.len(),
+            relative(config, *at)
+        ));
+    }
+    if let Some((at, id)) = missed.iter().max() {
+        parts.push(format!(
+            "{} task(s) were missed: found too late and skipped by their --if-late policy (the \
+             newest, {id}, {}: `defer why {id}` explains)",
+            missed.len(),
+            relative(config, *at)
+        ));
+    }
+    Finding::new(
+        "outcomes",
+        Level::Warn,
+        format!(
+            "in the last {OUTCOMES_WINDOW_DAYS} days {}; `defer run` exits 0 for these, so cron \
+             mails nothing (`defer run --fail-on-task-failure` makes it fail instead)",
+            parts.join(", and ")
+        ),
+    )
 }
 
 /// The scheduled and executing tasks of the active store.
@@ -293,23 +430,55 @@ fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>
             ),
         );
     };
-    let age = now.duration_since(wake.at.timestamp()).as_secs();
-    let woke = format!(
-        "the runner last woke {} ({}, pid {}){}",
-        relative(config, wake.at.timestamp()),
-        wake.mode,
-        wake.pid,
-        if wake.skipped {
-            " and stepped aside: another runner held the lock"
-        } else {
-            ""
-        }
-    );
+    // A `defer run` typed by hand proves nothing about the scheduler: judge the last wake
+    // that a scheduler or watcher made.
+    let Some(scheduled) = wake.last_scheduled() else {
+        return Finding::new(
+            "runner",
+            silent,
+            format!(
+                "the runner has only been run by hand on this host{note} (last {}, pid {}): no \
+                 wake by cron, a timer or a watcher is recorded; install a wake-up (`defer cron \
+                 install`, or a unit from contrib/, which set DEFER_WAKE_ORIGIN; a line or unit \
+                 written by hand needs DEFER_WAKE_ORIGIN=cron, systemd or launchd too) — if you \
+                 just did, wait a minute and check again",
+                relative(config, wake.at.timestamp()),
+                wake.pid
+            ),
+        );
+    };
+    let age = now.duration_since(scheduled.at.timestamp()).as_secs();
+    let mut woke = if wake.by_hand() {
+        format!(
+            "the runner last woke {} ({}, pid {}); since then it was run by hand {}",
+            relative(config, scheduled.at.timestamp()),
+            scheduled.mode,
+            scheduled.pid,
+            relative(config, wake.at.timestamp()),
+        )
+    } else {
+        format!(
+            "the runner last woke {} ({}, pid {})",
+            relative(config, wake.at.timestamp()),
+            wake.describe(),
+            wake.pid,
+        )
+    };
+    if wake.skipped {
+        woke.push_str(" and stepped aside: another runner held the lock");
+    }
     let waiting = oldest_due
         .filter(|t| now.duration_since(t.run_at.timestamp()).as_secs() > CRON_INTERVAL_SECS);
     if age <= STALE_WAKE_SECS {
         return Finding::new("runner", Level::Ok, woke);
     }
+    // Frequent "hand" wakes are most often a line or unit written before origins existed.
+    let hint = if wake.by_hand() {
+        "; if a crontab line or unit starts those runs, it does not set DEFER_WAKE_ORIGIN: \
+         re-run `defer cron install`, or add it to the unit"
+    } else {
+        ""
+    };
     if let Some(task) = waiting {
         return Finding::new(
             "runner",
@@ -317,13 +486,13 @@ fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>
             format!(
                 "{woke}, and task {} has been due since {} without a wake{note}: nothing is \
                  waking the runner; check the wake-up line below, and `defer run -v` runs it by \
-                 hand",
+                 hand{hint}",
                 task.id,
                 local(config, task.run_at.timestamp())
             ),
         );
     }
-    if wake.mode == "watch" && process_alive(wake.pid) {
+    if scheduled.mode == "watch" && process_alive(scheduled.pid) {
         return Finding::new(
             "runner",
             Level::Ok,
@@ -335,7 +504,7 @@ fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>
         Level::Warn,
         format!(
             "{woke}; nothing is due, so nothing is missed yet, but cron wakes it every minute: \
-             check the wake-up line below"
+             check the wake-up line below{hint}"
         ),
     )
 }
@@ -370,8 +539,14 @@ fn wakeup_finding(config: &Config, crontab: &Crontab, wake: Option<&Wake>) -> Fi
             ));
         }
     }
-    if let Some(wake) = wake.filter(|w| w.mode == "watch" && process_alive(w.pid)) {
-        found.push(format!("a `defer run --watch` process (pid {})", wake.pid));
+    if let Some(watcher) = wake
+        .and_then(Wake::last_scheduled)
+        .filter(|w| w.mode == "watch" && process_alive(w.pid))
+    {
+        found.push(format!(
+            "a `defer run --watch` process (pid {})",
+            watcher.pid
+        ));
     }
     if !found.is_empty() {
         return Finding::new(

@@ -13,6 +13,7 @@ pub mod logs;
 pub mod mcp;
 pub mod pause;
 pub mod progress;
+pub mod prune;
 pub mod reorient;
 pub mod reschedule;
 pub mod retry;
@@ -49,6 +50,7 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
         Command::Pause(args) => pause::pause(config, &*open()?, &args),
         Command::Resume => pause::resume(config, &*open()?),
         Command::Archive => archive::run(config, &*open()?),
+        Command::Prune(args) => prune::run(config, &*open()?, args),
         Command::Check => check::run(&*open()?),
         Command::Export(args) => transfer::export(&*open()?, args),
         Command::Import(args) => transfer::import(config, &*open()?, args),

@@ -70,6 +70,13 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
                 .unwrap_or("the prompt artifact was not written")
         )));
     }
+    if args.fail_on_task_failure && report.failed > 0 {
+        return Err(crate::Error::Invalid(format!(
+            "{} task(s) failed in this run; `defer list --status failed` lists them and \
+             `defer why ID` explains each",
+            report.failed
+        )));
+    }
     Ok(())
 }
 

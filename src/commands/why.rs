@@ -191,7 +191,7 @@ fn not_run_yet(config: &Config, store: &dyn Store, task: &Task) -> String {
     let woke = format!(
         "the runner last woke {} ({})",
         relative(config, wake.at.timestamp()),
-        wake.mode
+        wake.describe()
     );
     if runner_now(config, store) == RunnerNow::Busy {
         return format!(

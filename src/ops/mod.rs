@@ -5,6 +5,7 @@
 pub mod cancel;
 pub mod logs;
 pub mod pause;
+pub mod prune;
 pub mod reschedule;
 pub mod retry;
 pub mod schedule;

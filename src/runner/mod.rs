@@ -22,7 +22,7 @@ mod wake;
 mod watch;
 
 pub use unix::stop_on_signals;
-pub use wake::{Wake, last_wake, wake_file};
+pub use wake::{BY_HAND, ScheduledWake, Wake, last_wake, wake_file};
 pub use watch::watch;
 
 use std::collections::HashSet;
@@ -147,11 +147,7 @@ pub fn run(config: &Config, store: &dyn Store, options: &RunOptions) -> Result<R
     let mut report = RunReport::default();
     let mut audit = AuditLog::new(&config.log_file);
     let lock = store.try_runner_lock()?;
-    record_wake(
-        config,
-        if options.watch { "watch" } else { "cron" },
-        lock.is_none(),
-    );
+    record_wake(config, options.watch, lock.is_none());
     // Descendants an executor abandons come back to us, to be ended (see `kill_orphans`).
     unix::become_subreaper();
     let Some(runner_lock) = lock else {

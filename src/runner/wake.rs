@@ -1,7 +1,18 @@
-//! The wake record: when a runner last woke on this host and how, for `doctor` and `why`.
+//! The wake record: when a runner last woke on this host and who woke it, for `doctor` and
+//! `why`.
+//!
+//! A wake's origin comes from `DEFER_WAKE_ORIGIN` (read by [`Config`]): the line `defer cron`
+//! writes sets it to `cron`, the units in `contrib/` to `systemd` / `launchd`. A `defer run`
+//! without it was started `hand`, so a run typed in a terminal is never taken for proof that
+//! cron works. The record also keeps the last wake by a scheduler (anything but `hand`), so a
+//! hand run does not hide when cron last woke the runner.
 
 use crate::config::Config;
 use crate::fsutil;
+use crate::record::Stamp;
+
+/// The origin of a `defer run` that no scheduler marked.
+pub const BY_HAND: &str = "hand";
 
 /// Where each wake of the runner is recorded (for `defer doctor` and `defer why`).
 pub fn wake_file(config: &Config) -> std::path::PathBuf {
@@ -12,12 +23,60 @@ pub fn wake_file(config: &Config) -> std::path::PathBuf {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Wake {
     /// When it woke (`DEFER_NOW` if set, like every other stamp).
-    pub at: crate::record::Stamp,
+    pub at: Stamp,
     pub pid: u32,
-    /// `cron` for `defer run`, `watch` for `defer run --watch`.
+    /// `watch` for `defer run --watch`; for a plain `defer run`, its origin (`cron`,
+    /// `systemd`, `launchd`, ... or `hand`). Records written before origins were kept say
+    /// `cron` for every plain run.
     pub mode: String,
+    /// Who started the process: `DEFER_WAKE_ORIGIN`, else `hand`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// It found another runner holding the lock and stepped aside.
     pub skipped: bool,
+    /// The last wake by a scheduler or a watcher (not by hand): this one, or the one before
+    /// it carried over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<ScheduledWake>,
+}
+
+/// When a scheduler (or a watcher) last woke the runner, and which.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScheduledWake {
+    pub at: Stamp,
+    pub mode: String,
+    #[serde(default)]
+    pub pid: u32,
+}
+
+impl Wake {
+    /// Whether this wake was a `defer run` typed by someone, not started by a scheduler.
+    pub fn by_hand(&self) -> bool {
+        self.mode == BY_HAND
+    }
+
+    /// The last wake by a scheduler or watcher: this one unless it was by hand. A record from
+    /// before origins were kept counts as its own.
+    pub fn last_scheduled(&self) -> Option<ScheduledWake> {
+        if self.by_hand() {
+            self.scheduled.clone()
+        } else {
+            Some(ScheduledWake {
+                at: self.at,
+                mode: self.mode.clone(),
+                pid: self.pid,
+            })
+        }
+    }
+
+    /// `cron`, `by hand`, `watch`, `watch via systemd`: for "(…, pid N)" in messages.
+    pub fn describe(&self) -> String {
+        match (self.mode.as_str(), self.origin.as_deref()) {
+            (BY_HAND, _) => "by hand".to_string(),
+            ("watch", Some(origin)) if origin != BY_HAND => format!("watch via {origin}"),
+            (mode, _) => mode.to_string(),
+        }
+    }
 }
 
 /// Reads the last wake record, if any.
@@ -27,16 +86,70 @@ pub fn last_wake(config: &Config) -> Option<Wake> {
 }
 
 /// Records a wake. Best effort: a runner that cannot write it still does its work.
-pub(super) fn record_wake(config: &Config, mode: &str, skipped: bool) {
+pub(super) fn record_wake(config: &Config, watch: bool, skipped: bool) {
+    let origin = config
+        .wake_origin
+        .clone()
+        .unwrap_or_else(|| BY_HAND.to_string());
+    let mode = if watch {
+        "watch".to_string()
+    } else {
+        origin.clone()
+    };
+    let at = Stamp(config.clock.now());
+    let scheduled = if mode == BY_HAND {
+        last_wake(config).and_then(|w| w.last_scheduled())
+    } else {
+        Some(ScheduledWake {
+            at,
+            mode: mode.clone(),
+            pid: std::process::id(),
+        })
+    };
     let wake = Wake {
-        at: crate::record::Stamp(config.clock.now()),
+        at,
         pid: std::process::id(),
-        mode: mode.to_string(),
+        mode,
+        origin: Some(origin),
         skipped,
+        scheduled,
     };
     let text = serde_json::to_string(&wake).unwrap_or_default();
     // Replaced atomically: a full disk leaves the previous record, never an empty file.
     if let Err(e) = fsutil::replace_file(&wake_file(config), text.as_bytes()) {
         eprintln!("warning: could not record the runner's wake: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_records_read_as_cron_wakes() {
+        let old: Wake = serde_json::from_str(
+            r#"{"at":"2026-04-08T16:35:00Z","pid":7,"mode":"cron","skipped":false}"#,
+        )
+        .expect("old record");
+        assert!(!old.by_hand());
+        assert_eq!(old.describe(), "cron");
+        assert_eq!(
+            old.last_scheduled().map(|s| s.mode).as_deref(),
+            Some("cron")
+        );
+    }
+
+    #[test]
+    fn a_hand_run_keeps_the_scheduler_wake_before_it() {
+        let hand = Wake {
+            at: Stamp("2026-04-08T16:35:00Z".parse().expect("ts")),
+            pid: 1,
+            mode: BY_HAND.into(),
+            origin: Some(BY_HAND.into()),
+            skipped: false,
+            scheduled: None,
+        };
+        assert_eq!(hand.describe(), "by hand");
+        assert_eq!(hand.last_scheduled(), None);
     }
 }

@@ -64,7 +64,7 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
             );
             return Err(e);
         }
-        record_wake(config, "watch", false);
+        record_wake(config, true, false);
         match watch_once(config, store, &*lock, &options, &mut audit, rescan) {
             Ok(()) => failures = 0,
             // A database that went away (a restart, a failover) comes back: try again with

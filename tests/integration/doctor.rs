@@ -38,6 +38,14 @@ esac"#,
     table
 }
 
+/// A `defer run` line as a person might write it by hand, with this env's settings.
+fn hand_line(env: &Env, binary: &str) -> String {
+    format!(
+        "* * * * * DEFER_RUNTIME_DIR={} DEFER_TIMEZONE=UTC DEFER_WAKE_ORIGIN=cron {binary} run\n",
+        env.runtime().display()
+    )
+}
+
 fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
@@ -76,11 +84,13 @@ fn write_store(env: &Env, lines: &[String]) {
     fs::write(env.tasks_file(), format!("{}\n", lines.join("\n"))).expect("write store");
 }
 
-/// Runs `defer run` once with "now" pinned to `at` (records a wake at that instant).
+/// Runs `defer run` once as cron would (the origin the installed line sets), with "now"
+/// pinned to `at` (records a wake at that instant).
 fn wake_at(env: &Env, at: &str) {
     let run = env
         .cmd(&["run"])
         .env("DEFER_NOW", at)
+        .env("DEFER_WAKE_ORIGIN", "cron")
         .output()
         .expect("spawn defer run");
     assert!(run.status.success(), "{run:?}");
@@ -129,7 +139,7 @@ fn doctor_passes_on_a_healthy_setup() {
         .as_str()
         .expect("id")
         .to_string();
-    env.ok(&["run"]);
+    wake_at(&env, NOW);
 
     let run = env.ok(&["doctor"]);
     assert!(
@@ -179,12 +189,15 @@ fn doctor_passes_on_a_healthy_setup() {
         [
             "clock",
             "permissions",
+            "dirs",
             "store",
             "runner",
             "wakeup",
+            "settings",
             "executor",
             "due",
             "executing",
+            "outcomes",
             "lines"
         ]
     );
@@ -214,7 +227,7 @@ fn doctor_reports_each_problem_in_a_broken_setup() {
     assert_eq!(run.code, Some(1), "{run:?}");
     assert_eq!(
         run.stderr.trim(),
-        "error: 5 check(s) need attention: see the `problem:` lines above"
+        "error: 6 check(s) need attention: see the `problem:` lines above"
     );
     assert_line(
         &run,
@@ -279,13 +292,26 @@ fn doctor_reports_each_problem_in_a_broken_setup() {
         .filter(|(_, l)| l == "problem")
         .map(|(c, _)| c.as_str())
         .collect();
-    assert_eq!(problems, ["runner", "wakeup", "executor", "due", "lines"]);
+    assert_eq!(
+        problems,
+        ["dirs", "runner", "wakeup", "executor", "due", "lines"]
+    );
+    // The log directory does not exist: a cron line's redirect would fail.
+    assert_line(
+        &run,
+        "problem: ",
+        &[
+            "logs does not exist: a cron line's `>> ",
+            "defer cron install",
+        ],
+    );
 }
 
 #[test]
 fn doctor_sees_a_wake_older_than_the_due_task() {
     let mut env = Env::new();
-    fake_crontab(&mut env, Some("* * * * * /usr/local/bin/defer run\n"));
+    let line = hand_line(&env, "/usr/local/bin/defer");
+    fake_crontab(&mut env, Some(&line));
     write_store(
         &env,
         &[task_line("late_2", "2026-04-08T13:35:00Z", json!({}))],
@@ -314,8 +340,14 @@ fn doctor_counts_a_watcher_unit_and_warns_about_an_idle_runner() {
     fake_crontab(&mut env, Some("# nothing here\n"));
     let units = env.dir.path().join("home/.config/systemd/user");
     fs::create_dir_all(&units).expect("units dir");
-    fs::write(units.join("defer-watch.service"), "[Service]\n").expect("unit");
+    let unit = format!(
+        "[Service]\nEnvironment=DEFER_RUNTIME_DIR={} \"DEFER_TIMEZONE=UTC\"\n\
+         Environment=DEFER_WAKE_ORIGIN=systemd\n",
+        env.runtime().display()
+    );
+    fs::write(units.join("defer-watch.service"), unit).expect("unit");
     wake_at(&env, "2026-04-08T10:00:00Z");
+    fs::create_dir_all(env.log_dir()).expect("log dir");
 
     let run = env.ok(&["doctor"]);
     assert_line(&run, "ok: ", &["wakes the runner: ", "defer-watch.service"]);
@@ -383,7 +415,8 @@ fn doctor_counts_a_live_watcher_as_the_wakeup() {
 #[test]
 fn doctor_reports_tasks_left_executing_by_a_dead_runner() {
     let mut env = Env::new();
-    fake_crontab(&mut env, Some("* * * * * defer run\n"));
+    let line = hand_line(&env, "defer");
+    fake_crontab(&mut env, Some(&line));
     write_store(
         &env,
         &[task_line(
@@ -417,7 +450,8 @@ fn doctor_reports_tasks_left_executing_by_a_dead_runner() {
 fn doctor_reports_a_runtime_dir_others_can_write() {
     use std::os::unix::fs::PermissionsExt;
     let mut env = Env::new();
-    fake_crontab(&mut env, Some("* * * * * defer run\n"));
+    let line = hand_line(&env, "defer");
+    fake_crontab(&mut env, Some(&line));
     wake_at(&env, NOW);
     fs::set_permissions(env.runtime(), fs::Permissions::from_mode(0o777)).expect("chmod");
     let run = env.run(&["doctor"]);
@@ -451,8 +485,9 @@ fn doctor_reports_an_unreachable_database_without_crashing() {
         "warn: ",
         &["the runner has never woken on this host (fine if runners on other hosts"],
     );
+    // Nothing has run here yet: no runtime directory either.
     assert!(
-        run.stderr.starts_with("error: 1 check(s) need attention"),
+        run.stderr.starts_with("error: 2 check(s) need attention"),
         "{}",
         run.stderr
     );
@@ -813,6 +848,7 @@ fn contrib_units_run_the_watcher_and_the_plist_is_well_formed() {
         "\nRestart=on-failure\n",
         "\nEnvironment=DEFER_RUNTIME_DIR=",
         "\nKillMode=mixed\n",
+        "\nEnvironment=DEFER_WAKE_ORIGIN=systemd\n",
         "\nWantedBy=default.target\n",
     ] {
         assert!(
@@ -830,6 +866,7 @@ fn contrib_units_run_the_watcher_and_the_plist_is_well_formed() {
         "<key>EnvironmentVariables</key>",
         "<key>StandardOutPath</key>",
         "<key>StandardErrorPath</key>",
+        "<key>DEFER_WAKE_ORIGIN</key>\n        <string>launchd</string>",
     ] {
         assert!(plist.contains(needle), "the plist lacks {needle:?}");
     }
@@ -845,6 +882,399 @@ fn contrib_units_run_the_watcher_and_the_plist_is_well_formed() {
         );
         rest = &after[end + 3..];
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// what the runner sees (issue 18)
+
+/// The `check` finding of `defer doctor --json`: (level, message).
+fn finding(env: &Env, check: &str) -> (String, String) {
+    let run = env.run(&["doctor", "--json"]);
+    let json = run.json();
+    let found = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|c| c["check"] == check)
+        .map(|c| {
+            (
+                c["level"].as_str().unwrap_or("").to_string(),
+                c["message"].as_str().unwrap_or("").to_string(),
+            )
+        });
+    found.unwrap_or_else(|| panic!("no {check} finding in {}", run.stdout))
+}
+
+#[test]
+fn doctor_catches_a_shell_cron_mismatch_in_executor_and_store() {
+    let mut env = Env::new();
+    fake_crontab(&mut env, None);
+    env.ok(&["cron", "install"]);
+    let (level, message) = finding(&env, "settings");
+    assert_eq!(level, "ok", "{message}");
+
+    // An executor exported after the install: the shell has it, the runner does not.
+    let executor = env.script("exec.sh", "cat >/dev/null");
+    env.set("DEFER_EXECUTOR", executor.as_os_str());
+    let (level, message) = finding(&env, "settings");
+    assert_eq!(level, "problem", "{message}");
+    assert!(
+        message.contains("the crontab line starts the runner with other settings than this shell: it sets no DEFER_EXECUTOR, so due tasks only get a prompt file"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`defer cron install` rewrites"),
+        "{message}"
+    );
+
+    // Another runtime directory in the shell: the runner reads another store.
+    let elsewhere = env.dir.path().join("elsewhere");
+    env.set("DEFER_RUNTIME_DIR", elsewhere.as_os_str());
+    let (level, message) = finding(&env, "settings");
+    assert_eq!(level, "problem", "{message}");
+    assert!(
+        message.contains(&format!(
+            "DEFER_RUNTIME_DIR is {} for the runner but {} here",
+            env.runtime().display(),
+            elsewhere.display()
+        )),
+        "{message}"
+    );
+    let run = env.run(&["doctor"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+
+    // An executor's variable only the shell has is a warning; `--env` carries it.
+    env.set("DEFER_RUNTIME_DIR", env.runtime().as_os_str());
+    env.set("DEFER_WEBHOOK_URL", "https://hooks.example/x");
+    env.ok(&["cron", "install"]);
+    let (level, message) = finding(&env, "settings");
+    assert_eq!(level, "warn", "{message}");
+    assert!(
+        message.contains("DEFER_WEBHOOK_URL is set here but not for the runner"),
+        "{message}"
+    );
+    env.ok(&["cron", "install", "--env", "DEFER_WEBHOOK_URL"]);
+    let (level, message) = finding(&env, "settings");
+    assert_eq!(level, "ok", "{message}");
+}
+
+#[test]
+fn doctor_reads_a_systemd_unit_and_a_launchd_plist() {
+    let mut env = Env::new();
+    fake_crontab(&mut env, None);
+    let home = env.dir.path().join("home");
+    let units = home.join(".config/systemd/user");
+    fs::create_dir_all(&units).expect("units");
+    fs::write(
+        units.join("defer-watch.service"),
+        "[Service]\nEnvironment=DEFER_RUNTIME_DIR=%h/data/runtime\n",
+    )
+    .expect("unit");
+    let agents = home.join("Library/LaunchAgents");
+    fs::create_dir_all(&agents).expect("agents");
+    let plist = format!(
+        "<plist><dict><key>EnvironmentVariables</key><dict>\
+         <key>DEFER_RUNTIME_DIR</key><string>{}</string>\
+         <key>DEFER_TIMEZONE</key><string>Asia/Tokyo</string>\
+         <key>DEFER_WAKE_ORIGIN</key><string>launchd</string></dict></dict></plist>",
+        env.runtime().display()
+    );
+    fs::write(agents.join("dev.agent-defer.watch.plist"), plist).expect("plist");
+    let (level, message) = finding(&env, "settings");
+    assert_eq!(level, "problem", "{message}");
+    assert!(
+        message.contains(&format!(
+            "defer-watch.service starts the runner with other settings than this shell: DEFER_RUNTIME_DIR is {}/data/runtime for the runner",
+            home.display()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("it does not set DEFER_WAKE_ORIGIN"),
+        "{message}"
+    );
+    assert!(
+        message.contains("dev.agent-defer.watch.plist starts the runner with other settings than this shell: the runner's time zone is Asia/Tokyo but this shell's is UTC"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_hand_run_is_recorded_as_one_and_is_no_proof_of_cron() {
+    let mut env = Env::new();
+    let line = hand_line(&env, "/usr/local/bin/defer");
+    fake_crontab(&mut env, Some(&line));
+    env.ok(&["run", "-v"]);
+    let wake: Value =
+        serde_json::from_str(&read(&env.runtime().join(".runner-wake.json"))).expect("wake");
+    assert_eq!(wake["mode"], "hand", "{wake}");
+    assert_eq!(wake["origin"], "hand", "{wake}");
+    let run = env.run(&["doctor"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_line(
+        &run,
+        "problem: ",
+        &[
+            "the runner has only been run by hand on this host (last Wed 2026-04-08 16:35 UTC, now, pid ",
+            "no wake by cron, a timer or a watcher is recorded",
+        ],
+    );
+
+    // Cron woke it, then a hand run: the cron wake is still what doctor judges.
+    wake_at(&env, "2026-04-08T16:34:00Z");
+    env.ok(&["run"]);
+    let run = env.run(&["doctor"]);
+    assert_line(
+        &run,
+        "ok: ",
+        &[
+            "the runner last woke Wed 2026-04-08 16:34 UTC, 1m ago (cron, pid ",
+            "since then it was run by hand Wed 2026-04-08 16:35 UTC, now",
+        ],
+    );
+    // A wake record from before origins were kept reads as cron's; the old line's runs since
+    // then count as by hand, and doctor says how to fix the line.
+    fs::write(
+        env.runtime().join(".runner-wake.json"),
+        r#"{"at":"2026-04-08T16:20:00Z","pid":7,"mode":"cron","skipped":false}"#,
+    )
+    .expect("legacy wake");
+    env.ok(&["run"]);
+    let run = env.run(&["doctor"]);
+    assert_line(
+        &run,
+        "warn: ",
+        &[
+            "the runner last woke Wed 2026-04-08 16:20 UTC, 15m ago (cron, pid 7); since then it was run by hand",
+            "it does not set DEFER_WAKE_ORIGIN: re-run `defer cron install`",
+        ],
+    );
+}
+
+#[test]
+fn doctor_reports_a_failed_task_and_a_missed_one() {
+    let mut env = Env::new();
+    let line = hand_line(&env, "/usr/local/bin/defer");
+    fake_crontab(&mut env, Some(&line));
+    write_store(
+        &env,
+        &[task_line(
+            "late_skip",
+            "2026-04-08T13:35:00Z",
+            json!({"if_late": "skip", "late_after": "1h"}),
+        )],
+    );
+    let failing = env.script("fail.sh", "cat >/dev/null; echo boom >&2; exit 3");
+    env.set("DEFER_EXECUTOR", failing.as_os_str());
+    let failed = env
+        .ok(&["schedule", "--compact", "--when", "now", "--summary", "x"])
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    // --fail-on-task-failure: the run that saw the failure exits 1 (cron mails it).
+    let run = env
+        .cmd(&["run", "--fail-on-task-failure"])
+        .env("DEFER_WAKE_ORIGIN", "cron")
+        .output()
+        .expect("run");
+    let run = Run::from(run);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("error: 1 task(s) failed in this run; `defer list --status failed`"),
+        "{}",
+        run.stderr
+    );
+    // Without failures it exits 0.
+    env.ok(&["run", "--fail-on-task-failure"]);
+    // The wrong executor is not what this test is about.
+    env.unset("DEFER_EXECUTOR");
+
+    let (level, message) = finding(&env, "outcomes");
+    assert_eq!(level, "warn", "{message}");
+    assert!(
+        message.contains(&format!(
+            "in the last 7 days 1 task(s) failed (the newest, {failed}, Wed 2026-04-08 16:35 UTC, now: `defer logs {failed}` shows what the executor printed, `defer why {failed}` explains)"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("1 task(s) were missed: found too late and skipped by their --if-late policy (the newest, late_skip, "),
+        "{message}"
+    );
+    assert!(message.contains("`defer why late_skip`"), "{message}");
+    assert!(message.contains("--fail-on-task-failure"), "{message}");
+
+    // A week later they are old news.
+    let later = env
+        .cmd(&["doctor", "--json"])
+        .env("DEFER_NOW", "2026-04-16T16:35:00Z")
+        .output()
+        .expect("doctor");
+    let later: Value = serde_json::from_slice(&later.stdout).expect("json");
+    let outcomes = later
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["check"] == "outcomes"))
+        .expect("outcomes");
+    assert_eq!(outcomes["level"], "ok", "{outcomes}");
+}
+
+/// The command part of the installed line (after the five schedule fields), for `sh -c`.
+fn installed_command(table: &str) -> String {
+    let line = tagged_lines(table)
+        .first()
+        .copied()
+        .expect("a tagged line")
+        .to_string();
+    line.splitn(6, ' ')
+        .nth(5)
+        .expect("a command")
+        .replace("\\%", "%")
+}
+
+#[test]
+fn cron_install_keeps_env_variables_across_reinstalls() {
+    let mut env = Env::new();
+    let table = fake_crontab(&mut env, Some("MAILTO=me\n"));
+    env.set("DEFER_WEBHOOK_URL", "https://hooks.example/x?a=1&b=50%");
+    env.set("DEFER_AGENT_CMD", "cd ~/src/p && claude -p");
+    env.ok(&[
+        "cron",
+        "install",
+        "--env",
+        "DEFER_WEBHOOK_URL",
+        "--env",
+        "DEFER_AGENT_CMD",
+    ]);
+    let first = read(&table);
+    let line = tagged_lines(&first)[0].to_string();
+    assert!(
+        line.contains("DEFER_WEBHOOK_URL='https://hooks.example/x?a=1&b=50\\%'"),
+        "{line}"
+    );
+    assert!(
+        line.contains("DEFER_AGENT_CMD='cd ~/src/p && claude -p' DEFER_WAKE_ORIGIN=cron "),
+        "{line}"
+    );
+
+    // A variable added to the line by hand, as docs/scheduling.md used to say.
+    let edited = first.replace(
+        " DEFER_WAKE_ORIGIN=cron ",
+        " DEFER_NOTES_FILE=/n/notes.md DEFER_WAKE_ORIGIN=cron ",
+    );
+    fs::write(&table, &edited).expect("edit");
+
+    // Re-install from a shell that has none of them, after changing a setting.
+    env.unset("DEFER_WEBHOOK_URL");
+    env.unset("DEFER_AGENT_CMD");
+    env.set("DEFER_CONCURRENCY", "3");
+    let run = env.ok(&["cron", "install"]);
+    assert!(run.stderr.contains("replaced"), "{}", run.stderr);
+    let again = read(&table);
+    let line = tagged_lines(&again)[0].to_string();
+    for kept in [
+        "DEFER_CONCURRENCY=3",
+        "DEFER_WEBHOOK_URL='https://hooks.example/x?a=1&b=50\\%'",
+        "DEFER_AGENT_CMD='cd ~/src/p && claude -p'",
+        "DEFER_NOTES_FILE=/n/notes.md",
+    ] {
+        assert!(line.contains(kept), "{kept} lost: {line}");
+    }
+    assert_eq!(tagged_lines(&again).len(), 1);
+    assert!(again.starts_with("MAILTO=me\n"));
+
+    // A third install with nothing changed is a no-op.
+    let run = env.ok(&["cron", "install"]);
+    assert!(run.stderr.contains("nothing changed"), "{}", run.stderr);
+
+    // --fail-on-task-failure goes after `run`, and stays on re-install like the variables.
+    env.ok(&["cron", "install", "--fail-on-task-failure"]);
+    env.ok(&["cron", "install"]);
+    let line = tagged_lines(&read(&table))[0].to_string();
+    assert!(line.contains(" run --fail-on-task-failure >> "), "{line}");
+    assert!(line.contains("DEFER_NOTES_FILE=/n/notes.md"), "{line}");
+
+    // --env with a value updates it; an unset name or a control character is refused and
+    // leaves the crontab alone.
+    env.set("DEFER_NOTES_FILE", "/m/notes.md");
+    env.ok(&["cron", "install", "--env", "DEFER_NOTES_FILE"]);
+    let line = tagged_lines(&read(&table))[0].to_string();
+    assert!(line.contains("DEFER_NOTES_FILE=/m/notes.md"), "{line}");
+    assert!(!line.contains("/n/notes.md"), "{line}");
+    let before = read(&table);
+    let run = env.fails(&["cron", "install", "--env", "NOT_SET_ANYWHERE"]);
+    assert_eq!(
+        run.stderr.trim(),
+        "error: --env NOT_SET_ANYWHERE: NOT_SET_ANYWHERE is not set in this shell; export it \
+         first (its value goes on the crontab line)"
+    );
+    env.set("DEFER_AGENT_CMD", "ok\n* * * * * evil");
+    let run = env.fails(&["cron", "install", "--env", "DEFER_AGENT_CMD"]);
+    assert!(
+        run.stderr
+            .contains("DEFER_AGENT_CMD contains a control character"),
+        "{}",
+        run.stderr
+    );
+    let run = env.fails(&["cron", "install", "--env", "bad name"]);
+    assert!(
+        run.stderr.contains("--env bad name: not a variable"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(read(&table), before);
+}
+
+#[test]
+fn the_installed_line_works_before_the_first_schedule() {
+    let mut env = Env::new();
+    let table = fake_crontab(&mut env, None);
+    env.ok(&["cron", "install"]);
+    // install made the log directory; the line must work without it too.
+    assert!(env.log_dir().is_dir());
+    fs::remove_dir_all(env.runtime()).expect("rm runtime");
+
+    // As cron runs it: /bin/sh, an almost empty environment, the line's own variables.
+    let command = installed_command(&read(&table));
+    let cron_run = |command: &str| {
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(command)
+            .env_clear()
+            .env("HOME", env.dir.path().join("home"))
+            .env("PATH", "/usr/bin:/bin")
+            .env("SHELL", "/bin/sh")
+            .output()
+            .expect("sh -c")
+    };
+    let out = cron_run(&command);
+    assert!(out.status.success(), "{out:?}");
+    assert!(env.log_dir().is_dir(), "the line created the log directory");
+    let wake: Value =
+        serde_json::from_str(&read(&env.runtime().join(".runner-wake.json"))).expect("wake");
+    assert_eq!(wake["mode"], "cron", "{wake}");
+
+    // A task due now (the line runs on the real clock, after DEFER_NOW) runs from the line.
+    let id = env
+        .ok(&[
+            "schedule",
+            "--compact",
+            "--when",
+            "now",
+            "--summary",
+            "from cron",
+        ])
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let out = cron_run(&command);
+    assert!(out.status.success(), "{out:?}");
+    let shown = env.ok(&["show", "--compact", &id]).json();
+    assert_eq!(shown["status"], "completed", "{shown}");
+    let (level, message) = finding(&env, "dirs");
+    assert_eq!(level, "ok", "{message}");
 }
 
 /// A newline (or any control character) in a setting carried into the crontab line would end

@@ -1265,7 +1265,13 @@ fn a_watcher_stops_when_its_runtime_dir_is_opened_to_others() {
     fs::set_permissions(env.runtime(), fs::Permissions::from_mode(0o777)).expect("chmod");
     // Any change wakes it; the next pass checks the dir before reading the store.
     fs::write(env.runtime().join("poke"), b"").expect("poke");
-    fs::set_permissions(env.tasks_file(), fs::Permissions::from_mode(0o600)).expect("touch");
+    // A new mtime is a change the watcher sees (a chmod is not: it may already have passed
+    // over the schedule above before the dir was opened, and then waits for the next one).
+    fs::OpenOptions::new()
+        .write(true)
+        .open(env.tasks_file())
+        .and_then(|f| f.set_modified(std::time::SystemTime::now() + Duration::from_secs(1)))
+        .expect("touch");
     let stopped = wait_until(Duration::from_secs(10), || {
         matches!(watcher.try_wait(), Ok(Some(_)))
     });

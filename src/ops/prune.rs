@@ -1,0 +1,242 @@
+//! `prune`: what a long-lived runtime directory accumulates and nobody reads again — prompt
+//! artifacts, full executor outputs, old archive months, the rotated audit log — deleted once
+//! older than a cutoff. A plan first (what, how big), then its deletion, so every front end
+//! can show the plan before anything goes.
+//!
+//! Kept whatever their age: the files of a task still `scheduled` or `executing` (a retry or a
+//! recurring task's next run may want them), the active store, the live audit log, the wake
+//! record and the locks. An archive month goes only when the whole month lies before the
+//! cutoff (months are UTC, as the archive sweep files them). Archived rows of a PostgreSQL
+//! store are not touched: this prunes files.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use jiff::{Timestamp, ToSpan};
+
+use crate::config::Config;
+use crate::error::{Arg, ArgProblem, Error, Result};
+use crate::record::Status;
+use crate::store::{Query, Store};
+use crate::when;
+
+/// What a file is, for the listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Prompt,
+    Output,
+    ArchiveMonth,
+    RotatedLog,
+}
+
+/// One file the plan would delete.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Prunable {
+    pub path: PathBuf,
+    pub kind: Kind,
+    pub bytes: u64,
+}
+
+/// Everything older than `before`, oldest kinds first.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub before: Timestamp,
+    pub files: Vec<Prunable>,
+    /// Old files kept because their task is still scheduled or executing.
+    pub kept_active: usize,
+}
+
+impl Plan {
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+/// The cutoff `--before EXPR` means: a duration ago (`90d`, `6 months`, `2w`) or a time of the
+/// grammar that is not in the future (`2026-01-01`).
+pub fn cutoff(config: &Config, expr: &str) -> Result<Timestamp> {
+    let now = config.clock.now_zoned();
+    if let Ok(interval) = when::parse_interval(expr) {
+        let back = when::Interval {
+            months: -interval.months,
+            days: -interval.days,
+            nanos: -interval.nanos,
+        };
+        return back
+            .add_to(&now)
+            .map(|z| z.timestamp())
+            .map_err(|e| Error::time_arg(Arg::Before, e));
+    }
+    let at = when::parse(expr, &now).map_err(|e| Error::time_arg(Arg::Before, e))?;
+    if at.timestamp() > now.timestamp() {
+        return Err(Error::Argument {
+            arg: Arg::Before,
+            value: Some(expr.to_string()),
+            problem: ArgProblem::Invalid {
+                reason: format!(
+                    "it means {}, in the future; give a past time or how long ago",
+                    when::local_time(&at)
+                ),
+                example: Some("90d"),
+            },
+        });
+    }
+    Ok(at.timestamp())
+}
+
+/// The files older than `before`.
+pub fn plan(config: &Config, store: &dyn Store, before: Timestamp) -> Result<Plan> {
+    let mut active = HashSet::new();
+    let query = Query {
+        statuses: vec![Status::Scheduled, Status::Executing],
+        include_archive: false,
+    };
+    store.list(&query, &mut |bytes| {
+        #[derive(serde::Deserialize)]
+        struct Id {
+            id: String,
+        }
+        if let Ok(task) = serde_json::from_slice::<Id>(bytes) {
+            active.insert(task.id);
+        }
+        Ok(())
+    })?;
+
+    let mut plan = Plan {
+        before,
+        files: Vec::new(),
+        kept_active: 0,
+    };
+    for (path, name) in entries(&config.log_dir)? {
+        let (id, kind) = if let Some(id) = name.strip_suffix(".prompt.txt") {
+            (id, Kind::Prompt)
+        } else if let Some(id) = name.strip_suffix(".output.txt") {
+            (id, Kind::Output)
+        } else {
+            continue;
+        };
+        let Some(bytes) = older(&path, before) else {
+            continue;
+        };
+        if active.contains(id) {
+            plan.kept_active += 1;
+            continue;
+        }
+        plan.files.push(Prunable { path, kind, bytes });
+    }
+    for (path, name) in entries(&config.archive_dir)? {
+        let Some(month_end) = archive_month_end(&name) else {
+            continue;
+        };
+        if month_end <= before {
+            let bytes = std::fs::symlink_metadata(&path).map_or(0, |m| m.len());
+            plan.files.push(Prunable {
+                path,
+                kind: Kind::ArchiveMonth,
+                bytes,
+            });
+        }
+    }
+    let rotated = crate::audit::rotated_path(&config.log_file);
+    if let Some(bytes) = older(&rotated, before) {
+        plan.files.push(Prunable {
+            path: rotated,
+            kind: Kind::RotatedLog,
+            bytes,
+        });
+    }
+    Ok(plan)
+}
+
+/// Deletes the plan's files; one already gone is not an error. Returns how many went.
+pub fn apply(config: &Config, plan: &Plan) -> Result<usize> {
+    let mut deleted = 0;
+    for file in &plan.files {
+        match std::fs::remove_file(&file.path) {
+            Ok(()) => deleted += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("deleting", &file.path)(e)),
+        }
+    }
+    crate::audit::log(
+        &config.log_file,
+        config.clock.now(),
+        "pruned",
+        &[
+            ("files", &deleted.to_string()),
+            ("before", &crate::record::Stamp(plan.before).to_string()),
+        ],
+    );
+    Ok(deleted)
+}
+
+/// The plain files of `dir` with UTF-8 names; none when it does not exist.
+fn entries(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let read = match std::fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("listing", dir)(e)),
+    };
+    let mut files: Vec<(PathBuf, String)> = read
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            Some((e.path(), name))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The size of a plain file last modified before `before`.
+fn older(path: &Path, before: Timestamp) -> Option<u64> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let modified = meta.modified().ok()?;
+    let cutoff = SystemTime::try_from(before).ok()?;
+    (modified < cutoff).then_some(meta.len())
+}
+
+/// `deferred_YYYYMM.jsonl` → the first instant (UTC) after that month.
+fn archive_month_end(name: &str) -> Option<Timestamp> {
+    let month = name.strip_prefix("deferred_")?.strip_suffix(".jsonl")?;
+    if month.len() != 6 || !month.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: i16 = month[..4].parse().ok()?;
+    let m: i8 = month[4..].parse().ok()?;
+    let start = jiff::civil::Date::new(year, m, 1).ok()?;
+    let end = start.checked_add(1.month()).ok()?;
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(end.to_datetime(jiff::civil::Time::midnight()))
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_months_end_at_the_next_month_utc() {
+        assert_eq!(
+            archive_month_end("deferred_202612.jsonl").map(|t| t.to_string()),
+            Some("2027-01-01T00:00:00Z".to_string())
+        );
+        assert_eq!(
+            archive_month_end("deferred_202602.jsonl").map(|t| t.to_string()),
+            Some("2026-03-01T00:00:00Z".to_string())
+        );
+        for bad in [
+            "deferred_202613.jsonl",
+            "deferred_2026.jsonl",
+            "other.jsonl",
+        ] {
+            assert_eq!(archive_month_end(bad), None, "{bad}");
+        }
+    }
+}
