@@ -151,6 +151,28 @@ pub fn diagnose(config: &Config, crontab: &Crontab, shell: &Lookup<'_>) -> Vec<F
         }
     };
 
+    // A pause is the operator's choice, so a warning: due tasks wait until it ends.
+    match crate::ops::pause::current(config, &*store) {
+        Ok(Some(pause)) => findings.push(Finding::new(
+            "pause",
+            Level::Warn,
+            match pause.until {
+                Some(until) => format!(
+                    "runners are paused until {}: nothing is claimed before then (`defer resume` \
+                     ends it now)",
+                    local(config, until.timestamp())
+                ),
+                None => "runners are paused: nothing is claimed until `defer resume`".to_string(),
+            },
+        )),
+        Ok(None) => {}
+        Err(e) => findings.push(Finding::new(
+            "pause",
+            Level::Problem,
+            format!("cannot read the pause: {}", chain(&e)),
+        )),
+    }
+
     let tasks = match pending(&*store) {
         Ok(tasks) => {
             let scheduled = tasks

@@ -338,3 +338,19 @@ fn pause_and_resume(mut env: Env) {
     );
 }
 both!(pause_and_resume);
+
+fn doctor_says_when_runners_are_paused(env: Env) {
+    env.ok(&["pause", "--until", "2h"]);
+    let run = env.run(&["doctor"]);
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("warn: runners are paused until")),
+        "{}",
+        run.stdout
+    );
+    env.ok(&["resume"]);
+    let run = env.run(&["doctor"]);
+    assert!(!run.stdout.contains("paused"), "{}", run.stdout);
+}
+both!(doctor_says_when_runners_are_paused);
