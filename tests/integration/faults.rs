@@ -843,7 +843,7 @@ echo \"$DEFER_TASK_ID\" >> '{}'",
         }
         runs
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while count_runs().len() < due.len() {
         assert!(
             Instant::now() < deadline,
