@@ -19,6 +19,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::error::Result;
+use crate::ops::schedule::ScheduleRequest;
 use crate::record::{AuraLevel, Intent, Mode, Status};
 
 /// Arguments of `schedule_task`.
@@ -104,6 +106,38 @@ pub struct ScheduleArgs {
     /// Preview only: return the record and how the time was understood, store nothing.
     #[serde(default)]
     pub dry_run: Option<bool>,
+}
+
+impl ScheduleArgs {
+    /// The library request these arguments ask for (the MCP tool and `POST /api/v1/tasks`
+    /// share it); closed sets are parsed by the record's own `FromStr`. `reorient` is the
+    /// caller's reading of reorient/project/context_file.
+    pub fn into_request(self, reorient: bool) -> Result<ScheduleRequest> {
+        Ok(ScheduleRequest {
+            when: self.when,
+            summary: self.summary,
+            intent: self.intent.as_deref().map(str::parse).transpose()?,
+            mode: self.mode.as_deref().map(str::parse).transpose()?,
+            prompt_template: self.prompt_template,
+            aura_level: self.aura_level.as_deref().map(str::parse).transpose()?,
+            max_retries: self.max_retries,
+            key_points: self.key_points.unwrap_or_default(),
+            artifacts: self.artifacts.unwrap_or_default(),
+            constraints: self.constraints.unwrap_or_default(),
+            context_json: None,
+            id: self.id,
+            reorient,
+            project: self.project,
+            context_file: self.context_file.map(std::path::PathBuf::from),
+            every: self.every,
+            cron: self.cron,
+            until: self.until,
+            count: self.count,
+            if_late: self.if_late.as_deref().map(str::parse).transpose()?,
+            late_after: self.late_after,
+            dry_run: self.dry_run.unwrap_or(false),
+        })
+    }
 }
 
 /// Arguments of `list_tasks`.

@@ -8,7 +8,6 @@
 //! `isError: true` whose text says what was wrong and shows a valid value: bad input never
 //! becomes a protocol error, so the model sees the message and can try again.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
@@ -298,30 +297,7 @@ pub(super) fn schedule_task(
         // valid expressions, as for any other unreadable time.
         return Err(Error::from(when::TimeError::Empty).into());
     }
-    let req = schedule::ScheduleRequest {
-        when: a.when,
-        summary: a.summary,
-        intent: a.intent.as_deref().map(str::parse).transpose()?,
-        mode: a.mode.as_deref().map(str::parse).transpose()?,
-        prompt_template: a.prompt_template,
-        aura_level: a.aura_level.as_deref().map(str::parse).transpose()?,
-        max_retries: a.max_retries,
-        key_points: a.key_points.unwrap_or_default(),
-        artifacts: a.artifacts.unwrap_or_default(),
-        constraints: a.constraints.unwrap_or_default(),
-        context_json: None,
-        id: a.id,
-        reorient,
-        project: a.project,
-        context_file: a.context_file.map(PathBuf::from),
-        every: a.every,
-        cron: a.cron,
-        until: a.until,
-        count: a.count,
-        if_late: a.if_late.as_deref().map(str::parse).transpose()?,
-        late_after: a.late_after,
-        dry_run: a.dry_run.unwrap_or(false),
-    };
+    let req = a.into_request(reorient)?;
     let scheduled = schedule::schedule(config, store, &req)?;
     let task = &scheduled.task;
     let mut text = if req.dry_run {
@@ -486,31 +462,38 @@ pub(super) fn cancel_task(
 /// `normalize_time`: what `defer time normalize` prints, plus the zone and the sentence.
 pub(super) fn normalize_time(config: &Config, arguments: JsonObject) -> Result<Reply, ToolError> {
     let a: TimeArgs = args::parse("normalize_time", TIME_EXAMPLE, arguments)?;
+    let output = time_output(config, a.when)?;
+    let mut text = format!(
+        "{:?} means {} ({}); read in {}.",
+        output.when.trim(),
+        output.description,
+        output.instant,
+        output.timezone
+    );
+    if output.in_past {
+        text.push_str(" That is in the past: a task scheduled for it would be due at once.");
+    }
+    Reply::new(text, &output)
+}
+
+/// How `when` is understood now: what `normalize_time` and `GET /api/v1/time/normalize` return.
+pub fn time_output(config: &Config, when: String) -> Result<TimeOutput, Error> {
     let now = config.clock.now_zoned();
-    let at = when::parse(&a.when, &now).map_err(Error::from)?;
-    let description = when::describe_as_typed(&a.when, &at, &now);
+    let at = when::parse(&when, &now)?;
+    let description = when::describe_as_typed(&when, &at, &now);
     let instant = Stamp(at.timestamp());
     // Compared at whole seconds, as schedule_task stores them.
     let in_past = at.timestamp().as_second() < now.timestamp().as_second();
-    let timezone = config.clock.zone_name();
-    let mut text = format!(
-        "{:?} means {description} ({instant}); read in {timezone}.",
-        a.when.trim()
-    );
-    if in_past {
-        text.push_str(" That is in the past: a task scheduled for it would be due at once.");
-    }
-    let output = TimeOutput {
-        when: a.when,
+    Ok(TimeOutput {
+        when,
         instant: instant.to_string(),
         epoch: at.timestamp().as_second(),
-        timezone,
+        timezone: config.clock.zone_name(),
         local: at.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         description,
         in_past,
         now: Stamp(now.timestamp()).to_string(),
-    };
-    Reply::new(text, &output)
+    })
 }
 
 /// `run_at` in the user's zone with its distance from now.
