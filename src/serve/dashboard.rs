@@ -287,7 +287,7 @@ async fn upcoming(State(app): State<Arc<App>>, Query(p): Query<UpcomingParams>) 
     }
     marks.sort_by_key(|m| m.x);
     // Marks close together are stacked in four rows so each stays clickable.
-    let mut last_x = [i64::MIN; 4];
+    let mut last_x = [-1000i64; 4];
     for (i, m) in marks.iter_mut().enumerate() {
         let row = (0..4).find(|&r| m.x - last_x[r] >= 16).unwrap_or(i % 4);
         last_x[row] = m.x;
@@ -587,7 +587,8 @@ async fn task_page(
         actions.push(("reschedule", "Reschedule"));
         actions.push(("cancel", "Cancel"));
     }
-    if matches!(status_text, "failed" | "completed" | "cancelled") {
+    // Retry takes failed and missed (cancelled as missed) tasks; the lifecycle says which.
+    if matches!(status_text, "failed" | "cancelled") {
         actions.push(("retry", "Retry"));
     }
     let stamp = |pointer: &str| {

@@ -181,22 +181,27 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeArgs) -> Result<(
 /// The start-up lines: where it listens, the login link, the MCP command, and a warning when
 /// the address is reachable from the network. Tests read the first line for the port.
 fn announce(app: &App, bound: SocketAddr) {
+    use std::io::Write;
     let base = format!("http://{}", auth::authority(bound));
-    println!("defer serve: listening on {base}");
-    println!(
+    // A closed stdout (a supervisor that read the first line and left) must not stop the
+    // server: these lines are a courtesy, so write errors are ignored.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "defer serve: listening on {base}");
+    let _ = writeln!(
+        out,
         "dashboard: {base}/login?token={}",
         app.auth.token_for_display()
     );
-    println!(
+    let _ = writeln!(
+        out,
         "mcp: claude mcp add --transport http defer {base}/mcp --header \"Authorization: Bearer $(cat {})\"",
         auth::token_path(&app.config.runtime_dir).display()
     );
+    let _ = out.flush();
     if !bound.ip().is_loopback() {
         eprintln!(
             "warning: {bound} is reachable from the network; the token is sent in clear over \
              plain HTTP: put a TLS proxy in front (docs/serve.md) and pass --allow-host NAME"
         );
     }
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
 }

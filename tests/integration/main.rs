@@ -15,5 +15,6 @@ mod props;
 mod recurring;
 mod runner;
 mod security;
+mod serve;
 mod stores;
 mod time_words;
