@@ -11,7 +11,7 @@
 //! - **Origin**, when a browser sends one, must be this server's; dashboard form posts must
 //!   carry it and a CSRF token ([`Auth::csrf`]).
 //! - Every answer carries a strict Content-Security-Policy (no inline script or style), and
-//!   `nosniff`, `no-referrer`, `DENY` framing, `no-store`.
+//!   `nosniff`, `same-origin` referrers, `DENY` framing, `no-store`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -315,7 +315,7 @@ fn secure(headers: &mut HeaderMap, kind: Kind) {
     );
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if kind != Kind::Open {

@@ -192,9 +192,33 @@ pub fn http_bytes(
     stream.write_all(request.as_bytes()).expect("write");
     // A refusal may come before the whole body was read; that is fine.
     let _ = stream.write_all(body);
+    parse(&read_response(&mut stream))
+}
+
+/// Reads one response: to the end of its `Content-Length`, of its last chunk, or of the
+/// connection (some servers keep it open despite `Connection: close`).
+fn read_response(stream: &mut TcpStream) -> Vec<u8> {
     let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    parse(&raw)
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            let body = raw.len() - end - 4;
+            if length.is_some_and(|n| body >= n)
+                || (head.contains("transfer-encoding: chunked") && raw.ends_with(b"0\r\n\r\n"))
+            {
+                return raw;
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return raw,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    }
 }
 
 fn parse(raw: &[u8]) -> Resp {
