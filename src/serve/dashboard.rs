@@ -587,8 +587,11 @@ async fn task_page(
         actions.push(("reschedule", "Reschedule"));
         actions.push(("cancel", "Cancel"));
     }
-    // Retry takes failed and missed (cancelled as missed) tasks; the lifecycle says which.
-    if matches!(status_text, "failed" | "cancelled") {
+    // Retry takes failed and missed tasks: the lifecycle's own rule says which.
+    let retryable = serde_json::from_value::<crate::record::Task>(record.clone()).is_ok_and(|t| {
+        t.status == crate::record::Status::Failed || crate::lifecycle::is_missed(&t)
+    });
+    if retryable {
         actions.push(("retry", "Retry"));
     }
     let stamp = |pointer: &str| {
