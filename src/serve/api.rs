@@ -41,7 +41,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/v1/time/normalize", get(normalize_time))
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
-        .fallback(not_found)
+        .route("/api/{*rest}", axum::routing::any(not_found))
 }
 
 /// A refusal as `application/problem+json`.

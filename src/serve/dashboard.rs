@@ -46,6 +46,15 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/events", get(super::live::events))
         .route("/assets/style.css", get(style))
         .route("/assets/live.js", get(live_js))
+        .fallback(no_page)
+}
+
+async fn no_page() -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no such page: Upcoming, Tasks and Health are in the menu.",
+    )
 }
 
 async fn style() -> Response {

@@ -297,4 +297,16 @@ fn the_dashboard_in_headless_chromium() {
     browser.find("section.card");
     browser.screenshot("health");
     browser.no_dialog();
+
+    // The dark scheme follows the system setting.
+    browser.ok(
+        "POST",
+        "/goog/cdp/execute",
+        Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {
+            "features": [{"name": "prefers-color-scheme", "value": "dark"}]}})),
+    );
+    browser.go(&format!("{base}/tasks"));
+    browser.screenshot("tasks-dark");
+    browser.go(&format!("{base}/"));
+    browser.screenshot("upcoming-dark");
 }

@@ -839,6 +839,9 @@ fn dashboard_pages_and_actions(env: Env) {
         "{}",
         task.body
     );
+    let nothing = server.page("GET", "/no/such/page", None);
+    assert_eq!(nothing.status, 404);
+    assert!(nothing.body.contains("no such page"), "{}", nothing.body);
     let unknown = server.page("GET", "/tasks/nope", None);
     assert_eq!(unknown.status, 404);
     assert!(unknown.body.contains("Task not found: nope"));
