@@ -97,6 +97,9 @@ pub enum Command {
     Reorient(ReorientArgs),
     /// Serve the defer tools over the Model Context Protocol on stdio.
     Mcp,
+    /// Serve the HTTP API, MCP over Streamable HTTP and the dashboard on one port.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
     /// Check the setup: runner wakes, cron or watcher, executor, due tasks, store (exit 1 if
     /// something needs attention).
     Doctor(DoctorArgs),
@@ -107,6 +110,28 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to stdout: defer(1), or a command's own page.
     Man(ManArgs),
+}
+
+const SERVE_HELP: &str = "\
+Every route needs the token kept in $DEFER_RUNTIME_DIR/serve.token (created 0600 on first start):
+`Authorization: Bearer TOKEN` for /api/v1 and /mcp; the dashboard takes it once from the login
+link printed on start. See docs/serve.md.";
+
+/// Flags of `defer serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on. A loopback address is the safe default; anything else
+    /// is reachable from the network and needs TLS in front (a warning says so). Port 0 picks a
+    /// free port (the address is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8277")]
+    pub listen: String,
+    /// Also run due tasks in this process (what `defer run --watch` does).
+    #[arg(long)]
+    pub run: bool,
+    /// Another name clients may use in the Host header (a reverse proxy's name); the bound
+    /// address, and `localhost` on a loopback address, are always accepted.
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
 }
 
 /// Flags of `defer man`.

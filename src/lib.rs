@@ -27,6 +27,8 @@ pub mod record;
 pub mod recur;
 pub mod reorient;
 pub mod runner;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod store;
 pub mod when;
 

@@ -19,6 +19,7 @@ pub mod reschedule;
 pub mod retry;
 pub mod run;
 pub mod schedule;
+pub mod serve;
 pub mod show;
 pub mod time;
 pub mod transfer;
@@ -59,6 +60,7 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
         Command::Time { command } => time::run(config, command),
         Command::Reorient(args) => reorient::run(config, args),
         Command::Mcp => mcp::run(config, open()?),
+        Command::Serve(args) => serve::run(config, open()?, args),
         // doctor opens the store itself: an unreachable store is one of its findings.
         Command::Doctor(args) => doctor::run(config, args),
         Command::Why(args) => why::run(config, &*open()?, args),

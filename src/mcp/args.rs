@@ -19,6 +19,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::error::{Arg, Error, Result};
+use crate::ops::schedule::ScheduleRequest;
 use crate::record::{AuraLevel, IfLate, Intent, Mode, ResultType, Status};
 
 /// Arguments of `schedule_task`.
@@ -123,6 +125,55 @@ pub struct ScheduleArgs {
     #[serde(default)]
     #[schemars(extend("default" = false))]
     pub dry_run: Option<bool>,
+}
+
+impl ScheduleArgs {
+    /// The library request these arguments ask for (the MCP tool and `POST /api/v1/tasks`
+    /// share it); closed sets are parsed by the record's own `FromStr`. `reorient` is the
+    /// caller's reading of reorient/project/context_file.
+    pub fn into_request(self, reorient: bool) -> Result<ScheduleRequest> {
+        Ok(ScheduleRequest {
+            when: self.when,
+            summary: self.summary,
+            intent: closed(Arg::Intent, self.intent.as_deref(), Intent::ALL)?,
+            mode: closed(Arg::Mode, self.mode.as_deref(), Mode::ALL)?,
+            prompt_template: self.prompt_template,
+            aura_level: closed(Arg::AuraLevel, self.aura_level.as_deref(), AuraLevel::ALL)?,
+            max_retries: self.max_retries,
+            key_points: self.key_points.unwrap_or_default(),
+            artifacts: self.artifacts.unwrap_or_default(),
+            constraints: self.constraints.unwrap_or_default(),
+            context_json: None,
+            id: self.id,
+            reorient,
+            project: self.project,
+            context_file: self.context_file.map(std::path::PathBuf::from),
+            cwd: self.cwd.map(std::path::PathBuf::from),
+            every: self.every,
+            cron: self.cron,
+            until: self.until,
+            count: self.count,
+            if_late: closed(Arg::IfLate, self.if_late.as_deref(), IfLate::ALL)?,
+            late_after: self.late_after,
+            dry_run: self.dry_run.unwrap_or(false),
+        })
+    }
+}
+
+/// A closed set's value (`intent`, `mode`, …) read by the record's own parser; a refusal names
+/// the argument and the values it takes.
+pub(crate) fn closed<T: std::str::FromStr>(
+    arg: Arg,
+    value: Option<&str>,
+    all: &[&str],
+) -> Result<Option<T>, Error> {
+    value
+        .map(|v| {
+            v.parse().map_err(|_| {
+                Error::invalid_arg(arg, v, format!("use one of {}", all.join(", ")), None)
+            })
+        })
+        .transpose()
 }
 
 /// Arguments of `list_tasks`.

@@ -8,7 +8,6 @@
 //! `isError: true` whose text says what was wrong and shows a valid value: bad input never
 //! becomes a protocol error, so the model sees the message and can try again.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
@@ -23,9 +22,9 @@ use super::args::{
     TimeOutput, input_schema, output_schema,
 };
 use crate::config::Config;
-use crate::error::{Arg, ArgProblem, Error};
+use crate::error::{ArgProblem, Error};
 use crate::ops::{cancel, logs, reschedule, retry, schedule};
-use crate::record::{AuraLevel, IfLate, Intent, Mode, Stamp, Status, validate_id};
+use crate::record::{Stamp, Status, validate_id};
 use crate::store::Store;
 use crate::when;
 
@@ -227,22 +226,6 @@ pub(super) fn cut(text: String) -> String {
     format!("{}… ({} more bytes cut)", &text[..end], text.len() - end)
 }
 
-/// A closed-set argument (`intent`, `if_late`, ...) read by the library's own parser; a value
-/// outside the set is an error naming the argument and its values.
-fn closed<T: std::str::FromStr>(
-    arg: Arg,
-    value: Option<&str>,
-    all: &[&str],
-) -> Result<Option<T>, Error> {
-    value
-        .map(|v| {
-            v.parse().map_err(|_| {
-                Error::invalid_arg(arg, v, format!("use one of {}", all.join(", ")), None)
-            })
-        })
-        .transpose()
-}
-
 #[tool_router(vis = "pub(super)")]
 impl DeferServer {
     #[tool(
@@ -432,31 +415,7 @@ pub(super) fn schedule_task(
         // valid expressions, as for any other unreadable time.
         return Err(Error::from(when::TimeError::Empty).into());
     }
-    let req = schedule::ScheduleRequest {
-        when: a.when,
-        summary: a.summary,
-        intent: closed(Arg::Intent, a.intent.as_deref(), Intent::ALL)?,
-        mode: closed(Arg::Mode, a.mode.as_deref(), Mode::ALL)?,
-        prompt_template: a.prompt_template,
-        aura_level: closed(Arg::AuraLevel, a.aura_level.as_deref(), AuraLevel::ALL)?,
-        max_retries: a.max_retries,
-        key_points: a.key_points.unwrap_or_default(),
-        artifacts: a.artifacts.unwrap_or_default(),
-        constraints: a.constraints.unwrap_or_default(),
-        context_json: None,
-        id: a.id,
-        reorient,
-        project: a.project,
-        context_file: a.context_file.map(PathBuf::from),
-        cwd: a.cwd.map(PathBuf::from),
-        every: a.every,
-        cron: a.cron,
-        until: a.until,
-        count: a.count,
-        if_late: closed(Arg::IfLate, a.if_late.as_deref(), IfLate::ALL)?,
-        late_after: a.late_after,
-        dry_run: a.dry_run.unwrap_or(false),
-    };
+    let req = a.into_request(reorient)?;
     let scheduled = schedule::schedule(config, store, &req)?;
     let task = &scheduled.task;
     let mut text = if req.dry_run {
@@ -617,32 +576,39 @@ pub(super) fn cancel_task(
 /// `normalize_time`: what `defer time normalize` prints, plus the zone and the sentence.
 pub(super) fn normalize_time(config: &Config, arguments: JsonObject) -> Result<Reply, ToolError> {
     let a: TimeArgs = args::parse("normalize_time", TIME_EXAMPLE, arguments)?;
+    let output = time_output(config, a.when)?;
+    let mut text = format!(
+        "{:?} means {} ({}); read in {}.",
+        output.when.trim(),
+        output.description,
+        output.instant,
+        output.timezone
+    );
+    if output.in_past {
+        text.push_str(" That is in the past: a task scheduled for it would be due at once.");
+    }
+    Reply::new(text, &output)
+}
+
+/// How `when` is understood now: what `normalize_time` and `GET /api/v1/time/normalize` return.
+pub fn time_output(config: &Config, when: String) -> Result<TimeOutput, Error> {
     let now = config.clock.now_zoned();
-    let at = when::parse(&a.when, &now).map_err(Error::from)?;
-    let description = when::describe_as_typed(&a.when, &at, &now);
+    let at = when::parse(&when, &now)?;
+    let description = when::describe_as_typed(&when, &at, &now);
     let instant = Stamp(at.timestamp());
     // Compared at whole seconds, as schedule_task stores them.
     let in_past = at.timestamp().as_second() < now.timestamp().as_second();
-    let timezone = config.clock.zone_name();
-    let mut text = format!(
-        "{:?} means {description} ({instant}); read in {timezone}.",
-        a.when.trim()
-    );
-    if in_past {
-        text.push_str(" That is in the past: a task scheduled for it would be due at once.");
-    }
-    let output = TimeOutput {
-        when: a.when,
+    Ok(TimeOutput {
+        when,
         instant: instant.to_string(),
         epoch: at.timestamp().as_second(),
-        timezone,
+        timezone: config.clock.zone_name(),
         local: at.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         description,
         in_past,
         now: Stamp(now.timestamp()).to_string(),
         now_local: now_local(config),
-    };
-    Reply::new(text, &output)
+    })
 }
 
 /// `reschedule_task`: the library operation `ops::reschedule`.
@@ -734,7 +700,7 @@ pub(super) fn task_output(
 }
 
 /// The server's "now" in the user's zone, ISO 8601 with its offset.
-fn now_local(config: &Config) -> String {
+pub(crate) fn now_local(config: &Config) -> String {
     config
         .clock
         .now_zoned()

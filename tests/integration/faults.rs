@@ -870,8 +870,10 @@ echo \"$DEFER_TASK_ID\" >> '{}'",
     let out = watcher.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
+    // A spinning watcher used about 120 ticks (59% of a core) in 2 s; an idle one a few.
+    // The bound leaves room for a machine busy with the rest of the suite.
     assert!(
-        used <= 20,
+        used <= 50,
         "idle watcher used {used} ticks of CPU in 2 s: {stderr}"
     );
     assert_eq!(

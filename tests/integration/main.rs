@@ -3,6 +3,7 @@
 
 mod util;
 
+mod browser;
 mod cli;
 mod conformance;
 mod doctor;
@@ -16,6 +17,7 @@ mod props;
 mod recurring;
 mod runner;
 mod security;
+mod serve;
 mod skill;
 mod stores;
 mod time_words;

@@ -1,0 +1,172 @@
+//! `defer serve` under load (`cargo bench --bench serve`): requests per second and p50/p99
+//! latency of `GET /api/v1/tasks` (the first page) over a 100,000-task store and of `POST
+//! /api/v1/tasks` (schedule), from one client on one keep-alive loopback connection.
+//!
+//! The store is written directly in the reference format (as `benches/harness.rs` does). Under
+//! `cargo test --all-targets` (no `--bench` flag) it runs as a smoke test: 1,000 tasks, a few
+//! requests, and only checks that every answer was a success.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DEFER: &str = env!("CARGO_BIN_EXE_defer");
+
+fn record(i: usize) -> String {
+    format!(
+        concat!(
+            r#"{{"id":"task_20260408_163500_{i:06}","created_at":"2026-04-08T16:00:00Z","#,
+            r#""run_at":"2027-04-08T16:35:00Z","type":"deferred_task","intent":"resume_task","#,
+            r#""context":{{"summary":"Resume the architecture review, part {i}","#,
+            r#""key_points":["Review already narrowed to scheduler semantics","Need a decision on callback vs fresh"],"#,
+            r#""artifacts":["/home/user/notes/review-{i}.md"],"constraints":["No reliance on prior chat memory"]}},"#,
+            r#""execution":{{"mode":"fresh","prompt_template":"Continue the review and produce the next recommendation.","aura_level":"low"}},"#,
+            r#""status":"scheduled","attempts":0,"max_retries":0,"reorient_requested":false,"#,
+            r#""reorient":{{"requested":false,"project":null,"explicit_context_file":null}}}}"#
+        ),
+        i = i
+    )
+}
+
+/// One keep-alive connection.
+struct Client {
+    stream: BufReader<TcpStream>,
+    addr: String,
+    token: String,
+}
+
+impl Client {
+    fn request(&mut self, method: &str, path: &str, body: &str) -> u16 {
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            self.token,
+            body.len()
+        );
+        self.stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .expect("write");
+        let mut line = String::new();
+        self.stream.read_line(&mut line).expect("status line");
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).expect("header");
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().expect("length");
+            }
+        }
+        let mut body = vec![0u8; length];
+        self.stream.read_exact(&mut body).expect("body");
+        status
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn measure(client: &mut Client, n: usize, method: &str, path: &str, body: &str, ok: u16) -> String {
+    let mut times = Vec::with_capacity(n);
+    let start = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        let status = client.request(method, path, body);
+        times.push(t.elapsed());
+        assert_eq!(status, ok, "{method} {path}");
+    }
+    let total = start.elapsed();
+    times.sort();
+    format!(
+        "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({n} requests)",
+        n as f64 / total.as_secs_f64(),
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.99).as_secs_f64() * 1e3,
+    )
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let (tasks, gets, posts) = if full {
+        (100_000, 200, 1_000)
+    } else {
+        (1_000, 5, 5)
+    };
+    let base = std::env::var_os("DEFER_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("defer-serve-bench-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("bench dir");
+    let mut text = String::with_capacity(tasks * 650);
+    for i in 0..tasks {
+        text.push_str(&record(i));
+        text.push('\n');
+    }
+    fs::write(dir.join("deferred.jsonl"), text).expect("write store");
+    let mut child: Child = Command::new(DEFER)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &dir)
+        .env("DEFER_RUNTIME_DIR", &dir)
+        .env("DEFER_TIMEZONE", "UTC")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start defer serve");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("first line");
+    let addr = first
+        .trim()
+        .strip_prefix("defer serve: listening on http://")
+        .expect("address line")
+        .to_string();
+    let token = fs::read_to_string(dir.join("serve.token"))
+        .expect("token")
+        .trim()
+        .to_string();
+    let stream = TcpStream::connect(&addr).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let mut client = Client {
+        stream: BufReader::new(stream),
+        addr,
+        token,
+    };
+    println!(
+        "serve bench: {} mode, {tasks} tasks, binary {DEFER}",
+        if full { "full" } else { "smoke" }
+    );
+    // Warm the page cache and the server.
+    client.request("GET", "/api/v1/tasks", "");
+    let list = measure(&mut client, gets, "GET", "/api/v1/tasks", "", 200);
+    println!("GET /api/v1/tasks (first page of 50, {tasks} tasks): {list}");
+    let body = r#"{"when": "30m", "summary": "bench"}"#;
+    let post = measure(&mut client, posts, "POST", "/api/v1/tasks", body, 201);
+    println!("POST /api/v1/tasks (schedule, {tasks}-task store): {post}");
+    // SAFETY: the server this bench started, by its own pid.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let _ = child.wait();
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,207 @@
+//! `defer serve`: one process, one port, three front ends over the configured store.
+//!
+//! - [`api`] — the JSON API under `/api/v1` (schedule, list, show, cancel, retry, reschedule,
+//!   logs, time, health); errors as `application/problem+json`.
+//! - [`openapi`] — the OpenAPI document of that API, its schemas generated from the types.
+//! - `/mcp` — the tools of `defer mcp` ([`crate::mcp::DeferServer`]) over rmcp's Streamable
+//!   HTTP transport.
+//! - [`dashboard`] — server-rendered HTML (askama templates, escaped by the engine) for
+//!   people; [`live`] refreshes its lists over server-sent events when the store changes.
+//! - [`auth`] — the token, the Host/Origin checks, the session cookie, CSRF, the security
+//!   headers: every request passes it first.
+//!
+//! Like `commands/` and `mcp/`, this module only translates: every change goes through
+//! `ops`, every read through the [`Store`] trait. Store calls block (file locks, a database
+//! round trip), so each runs on tokio's blocking pool. `--run` adds the `run --watch` loop
+//! on a thread of its own, with a store of its own. SIGTERM or SIGINT (the runner's own
+//! handler, [`crate::runner`]) stops both: open event streams and MCP sessions are closed,
+//! requests in flight finish, the watcher finishes what it started.
+
+pub mod api;
+pub mod auth;
+pub mod dashboard;
+pub mod live;
+pub mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::mcp::DeferServer;
+use crate::store::{self, Store};
+
+/// The largest request body any route reads (the MCP transport included).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub auth: auth::Auth,
+    pub live: live::Live,
+    /// `--run`: a runner lives in this process ("run now" then makes a task due).
+    pub watching: bool,
+}
+
+impl App {
+    /// Runs `work` on the blocking pool; a panic there becomes an error, not a lost request.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Config, &dyn Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let config = Arc::clone(&self.config);
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || work(&config, store.as_ref()))
+            .await
+            .unwrap_or_else(|e| Err(Error::Invalid(format!("internal error: {e}"))))
+    }
+}
+
+/// Serves until SIGTERM or SIGINT.
+pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
+    let stop = crate::runner::stop_on_signals();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(64)
+        .thread_name("defer-serve")
+        .enable_all()
+        .build()
+        .map_err(Error::io("starting the HTTP runtime for", "defer serve"))?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(&args.listen))
+        .map_err(|e| {
+            Error::Invalid(format!(
+                "cannot listen on {:?}: {e} (pass --listen HOST:PORT, e.g. 127.0.0.1:8277)",
+                args.listen
+            ))
+        })?;
+    let bound = listener
+        .local_addr()
+        .map_err(Error::io("reading the address of", "the listening socket"))?;
+    let token = auth::load_or_create_token(&config.runtime_dir)?;
+    let auth = auth::Auth::new(token, bound, &args.allow_host)?;
+    let config = Arc::new(config);
+
+    // The watcher (`--run`) and the change feed each get a store of their own, so neither
+    // waits behind a request on a shared connection.
+    let runner = if args.run {
+        if config.clock.is_fixed() {
+            return Err(Error::Invalid(
+                "defer serve --run needs the real clock; unset DEFER_NOW".into(),
+            ));
+        }
+        let watch_store = store::open(&config)?;
+        let watch_config = Arc::clone(&config);
+        Some(
+            std::thread::Builder::new()
+                .name("defer-watch".into())
+                .spawn(move || {
+                    crate::runner::watch(
+                        &watch_config,
+                        &*watch_store,
+                        false,
+                        Duration::from_secs(60),
+                    )
+                })
+                .map_err(Error::io("starting the runner thread of", "defer serve"))?,
+        )
+    } else {
+        None
+    };
+    let live = live::Live::start(store::open(&config)?, stop);
+
+    let app = Arc::new(App {
+        config: Arc::clone(&config),
+        store: Arc::clone(&store),
+        auth,
+        live,
+        watching: args.run,
+    });
+    let mcp_config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(app.auth.allowed_hosts())
+        .with_max_request_body_bytes(MAX_BODY);
+    let mcp_cancel = mcp_config.cancellation_token.clone();
+    let (mcp_conf, mcp_store) = (Arc::clone(&config), Arc::clone(&store));
+    let mcp = StreamableHttpService::new(
+        move || {
+            Ok(DeferServer::new(
+                (*mcp_conf).clone(),
+                Arc::clone(&mcp_store),
+            ))
+        },
+        Arc::new(LocalSessionManager::default()),
+        mcp_config,
+    );
+    let router = Router::new()
+        .merge(api::routes())
+        .merge(dashboard::routes())
+        .route_service("/mcp", mcp)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            auth::guard,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(Arc::clone(&app));
+
+    announce(&app, bound);
+    let shutdown = async move {
+        while !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        mcp_cancel.cancel();
+    };
+    let served = runtime.block_on(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    });
+    // Requests still in flight on the blocking pool get a moment; then the runtime goes.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    served.map_err(Error::io("serving HTTP on", bound.to_string()))?;
+    if let Some(runner) = runner {
+        match runner.join() {
+            Ok(result) => result?,
+            Err(_) => return Err(Error::Invalid("the runner thread panicked".into())),
+        }
+    }
+    eprintln!("defer serve: stopped");
+    Ok(())
+}
+
+/// The start-up lines: where it listens, the login link, the MCP command, and a warning when
+/// the address is reachable from the network. Tests read the first line for the port.
+fn announce(app: &App, bound: SocketAddr) {
+    use std::io::Write;
+    let base = format!("http://{}", auth::authority(bound));
+    // A closed stdout (a supervisor that read the first line and left) must not stop the
+    // server: these lines are a courtesy, so write errors are ignored.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "defer serve: listening on {base}");
+    let _ = writeln!(
+        out,
+        "dashboard: {base}/login?token={}",
+        app.auth.token_for_display()
+    );
+    let _ = writeln!(
+        out,
+        "mcp: claude mcp add --transport http defer {base}/mcp --header \"Authorization: Bearer $(cat {})\"",
+        auth::token_path(&app.config.runtime_dir).display()
+    );
+    let _ = out.flush();
+    if !bound.ip().is_loopback() {
+        eprintln!(
+            "warning: {bound} is reachable from the network; the token is sent in clear over \
+             plain HTTP: put a TLS proxy in front (docs/serve.md) and pass --allow-host NAME"
+        );
+    }
+}

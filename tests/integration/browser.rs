@@ -1,0 +1,312 @@
+//! The dashboard in a real browser: headless Chromium driven through WebDriver
+//! (`chromedriver`, raw WebDriver HTTP calls through the small client in `serve.rs`). Skipped,
+//! with the reason printed, where `/usr/bin/chromedriver` is absent (`.ci/run` installs the
+//! Debian packages `chromium` and `chromium-driver`). Screenshots of every page go to
+//! `target/serve-screenshots/`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::serve::{Server, http};
+use crate::util::Env;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// The key WebDriver wraps element references in.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A chromedriver process and one browser session, both ended on drop.
+struct Browser {
+    driver: Child,
+    addr: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn start() -> Browser {
+        let port = {
+            let probe = TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().expect("addr").port()
+        };
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let addr = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                let status = http(&addr, "GET", "/status", &[], None);
+                if status.status == 200 && status.json()["value"]["ready"] == true {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let args = json!([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            format!("--user-data-dir={}", profile.path().display()),
+        ]);
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args}
+        }}});
+        let r = http(&addr, "POST", "/session", &[], Some(&caps.to_string()));
+        assert_eq!(r.status, 200, "new session: {}", r.body);
+        let session = r.json()["value"]["sessionId"]
+            .as_str()
+            .expect("sessionId")
+            .to_string();
+        Browser {
+            driver,
+            addr,
+            session,
+            _profile: profile,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let body = body.map(|b| b.to_string());
+        let path = format!("/session/{}{path}", self.session);
+        let r = http(&self.addr, method, &path, &[], body.as_deref());
+        let status = r.status;
+        (status, r.json()["value"].clone())
+    }
+
+    fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.call(method, path, body);
+        assert_eq!(status, 200, "{method} {path}: {value}");
+        value
+    }
+
+    fn go(&self, url: &str) {
+        self.ok("POST", "/url", Some(json!({"url": url})));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, value) = self.call(
+                "POST",
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            );
+            if status == 200 {
+                return value[ELEMENT].as_str().expect("element id").to_string();
+            }
+            assert!(Instant::now() < deadline, "no element {css:?}: {value}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn text(&self, css: &str) -> String {
+        let id = self.find(css);
+        self.ok("GET", &format!("/element/{id}/text"), None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let id = self.find(css);
+        self.ok("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    fn source(&self) -> String {
+        self.ok("GET", "/source", None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// No alert, confirm or prompt dialog is open.
+    #[track_caller]
+    fn no_dialog(&self) {
+        let (status, value) = self.call("GET", "/alert/text", None);
+        assert_eq!(status, 404, "a dialog is open: {value}");
+        assert_eq!(value["error"], "no such alert", "{value}");
+    }
+
+    fn screenshot(&self, name: &str) -> PathBuf {
+        let data = self.ok("GET", "/screenshot", None);
+        let png = base64(data.as_str().expect("base64"));
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/serve-screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = http(
+            &self.addr,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            &[],
+            None,
+        );
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Standard base64 (WebDriver screenshots).
+fn base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for v in text.bytes().filter_map(value) {
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn the_dashboard_in_headless_chromium() {
+    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+        eprintln!(
+            "skipped: {CHROMEDRIVER} or {CHROMIUM} is absent (apt-get install chromium \
+             chromium-driver; .ci/run does)"
+        );
+        return;
+    }
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let schedule = |body: Value| {
+        let r = server.api("POST", "/api/v1/tasks", Some(&body.to_string()));
+        assert_eq!(r.status, 201, "{}", r.body);
+    };
+    schedule(
+        json!({"when": "3h", "summary": "Water the plants", "id": "plants",
+        "key_points": ["the balcony ones first"]}),
+    );
+    schedule(
+        json!({"when": "tomorrow 9am", "summary": "Resume the architecture review",
+        "id": "review", "every": "1d"}),
+    );
+    schedule(json!({"when": "2026-04-08 10:00", "summary": "An overdue reminder", "id": "late"}));
+    schedule(json!({"when": "5h", "id": "hostile",
+        "summary": "<script>alert('xss')</script>\"><img src=x onerror=alert(1)> \u{202e}gnp.exe \u{1b}[31m",
+        "key_points": ["<svg onload=alert(2)>"]}));
+    let base = format!("http://{}", server.addr);
+    let browser = Browser::start();
+
+    // Not signed in: the dashboard refuses and says how to sign in.
+    browser.go(&format!("{base}/tasks"));
+    assert!(browser.source().contains("login link"));
+
+    // Log in with the printed link: the Upcoming page, the task a mark on the timeline.
+    browser.go(&format!("{base}/login?token={}", server.token));
+    assert!(browser.text("h1").contains("Upcoming"));
+    browser.find("svg#timeline a[href='/tasks/plants'] circle.mark.scheduled");
+    browser.find("svg#timeline circle.mark.overdue");
+    browser.no_dialog();
+    browser.screenshot("upcoming");
+    browser.go(&format!("{base}/?range=7d"));
+    browser.find("svg#timeline a[href='/tasks/review']");
+    browser.screenshot("upcoming-7d");
+
+    // The Tasks table.
+    browser.go(&format!("{base}/tasks"));
+    let table = browser.text("table#tasks");
+    assert!(table.contains("Water the plants"), "{table}");
+    assert!(table.contains("in 3h"), "{table}");
+    assert!(
+        table.contains("every 1d") || table.contains("1d"),
+        "{table}"
+    );
+    browser.no_dialog();
+    browser.screenshot("tasks");
+
+    // The hostile summary shows as text and runs nothing.
+    browser.go(&format!("{base}/tasks/hostile"));
+    browser.no_dialog();
+    let heading = browser.text("h1");
+    assert!(
+        heading.contains("<script>alert('xss')</script>"),
+        "{heading}"
+    );
+    assert!(heading.contains("\\u{202e}gnp.exe"), "{heading}");
+    browser.screenshot("hostile");
+
+    // Open a task from the table, cancel it through the confirmation page, see the result.
+    browser.go(&format!("{base}/tasks"));
+    browser.click("a[href='/tasks/plants']");
+    assert!(browser.text("h1").contains("Water the plants"));
+    browser.screenshot("task");
+    browser.click("a.button.cancel");
+    assert!(browser.text("h1").contains("Cancel this task"));
+    browser.screenshot("confirm");
+    let reason = browser.find("input[name='reason']");
+    browser.ok(
+        "POST",
+        &format!("/element/{reason}/value"),
+        Some(json!({"text": "it rained"})),
+    );
+    browser.click("button#confirm");
+    let result = browser.text("#result");
+    assert!(
+        result.contains("Cancelled: the task will not run."),
+        "{result}"
+    );
+    let record = browser.text("table.record");
+    assert!(
+        record.contains("cancelled") && record.contains("it rained"),
+        "{record}"
+    );
+    browser.screenshot("cancelled");
+    let stored = server.api("GET", "/api/v1/tasks/plants", None).json();
+    assert_eq!(stored["task"]["status"], "cancelled");
+
+    // Health.
+    browser.go(&format!("{base}/health"));
+    browser.find("section.card");
+    browser.screenshot("health");
+    browser.no_dialog();
+
+    // The dark scheme follows the system setting.
+    browser.ok(
+        "POST",
+        "/goog/cdp/execute",
+        Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {
+            "features": [{"name": "prefers-color-scheme", "value": "dark"}]}})),
+    );
+    browser.go(&format!("{base}/tasks"));
+    browser.screenshot("tasks-dark");
+    browser.go(&format!("{base}/"));
+    browser.screenshot("upcoming-dark");
+}
