@@ -435,7 +435,18 @@ pub(super) fn schedule_task(
             task.run_at
         ));
     }
-    let output = ScheduleOutput {
+    let output = schedule_output(config, &scheduled, !req.dry_run)?;
+    Reply::new(text, &output)
+}
+
+/// What a schedule answers over MCP and `POST /api/v1/tasks` alike.
+pub fn schedule_output(
+    config: &Config,
+    scheduled: &schedule::Scheduled,
+    stored: bool,
+) -> Result<ScheduleOutput, Error> {
+    let task = &scheduled.task;
+    Ok(ScheduleOutput {
         task: serde_json::to_value(task).map_err(|source| Error::Json {
             what: "the task record".into(),
             source,
@@ -448,10 +459,9 @@ pub(super) fn schedule_task(
             .unwrap_or_else(|| config.clock.zone_name()),
         description: scheduled.description.clone(),
         in_past: scheduled.in_past,
-        stored: !req.dry_run,
+        stored,
         now_local: now_local(config),
-    };
-    Reply::new(text, &output)
+    })
 }
 
 /// `list_tasks`: the CLI's `list` query, collected instead of streamed to stdout.

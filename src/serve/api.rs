@@ -151,23 +151,7 @@ async fn schedule_task(
                 || args.context_file.is_some();
             let req = args.into_request(reorient)?;
             let scheduled = schedule::schedule(config, store, &req)?;
-            let task = &scheduled.task;
-            Ok(ScheduleOutput {
-                task: serde_json::to_value(task).map_err(|source| Error::Json {
-                    what: "the task record".into(),
-                    source,
-                })?,
-                id: task.id.clone(),
-                run_at: task.run_at.to_string(),
-                timezone: task
-                    .timezone
-                    .clone()
-                    .unwrap_or_else(|| config.clock.zone_name()),
-                description: scheduled.description.clone(),
-                in_past: scheduled.in_past,
-                stored: !req.dry_run,
-                now_local: crate::mcp::tools::now_local(config),
-            })
+            crate::mcp::tools::schedule_output(config, &scheduled, !req.dry_run)
         })
         .await?;
     let status = if output.stored {

@@ -145,6 +145,33 @@ impl PgStore {
         }
     }
 
+    /// The record `id` names, locked for the rest of `tx`: the active row, else the newest
+    /// archived copy (not locked: an archived record only ever gains newer copies).
+    fn find_for_update(&self, tx: &mut Transaction<'_>, id: &str) -> Result<Found> {
+        let row = tx
+            .query_opt(
+                &self.sql("SELECT record FROM {s}.tasks WHERE id = $1 FOR UPDATE"),
+                &[&id],
+            )
+            .map_err(db("reading a task"))?;
+        if let Some(row) = row {
+            return Ok(Found::Active(parse(row.get(0), id)?));
+        }
+        let archived = tx
+            .query_opt(
+                &self.sql(
+                    "SELECT record FROM {s}.archive WHERE id = $1
+                     ORDER BY month DESC, seq DESC LIMIT 1",
+                ),
+                &[&id],
+            )
+            .map_err(db("reading a task"))?;
+        Ok(match archived {
+            Some(row) => Found::Archived(parse(row.get(0), id)?),
+            None => Found::Missing(id.to_string()),
+        })
+    }
+
     /// Ids of rows found not to be valid records, so claims and the watcher's wake look
     /// past them.
     fn poisoned(&self) -> Vec<String> {
@@ -310,31 +337,8 @@ impl Store for PgStore {
     fn modify(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a change"))?;
-        let row = tx
-            .query_opt(
-                &self.sql("SELECT record FROM {s}.tasks WHERE id = $1 FOR UPDATE"),
-                &[&id],
-            )
-            .map_err(db("reading a task"))?;
-        let active = row.is_some();
-        let found = match row {
-            Some(row) => Found::Active(parse(row.get(0), id)?),
-            None => {
-                let archived = tx
-                    .query_opt(
-                        &self.sql(
-                            "SELECT record FROM {s}.archive WHERE id = $1
-                             ORDER BY month DESC, seq DESC LIMIT 1",
-                        ),
-                        &[&id],
-                    )
-                    .map_err(db("reading a task"))?;
-                match archived {
-                    Some(row) => Found::Archived(parse(row.get(0), id)?),
-                    None => Found::Missing(id.to_string()),
-                }
-            }
-        };
+        let found = self.find_for_update(&mut tx, id)?;
+        let active = matches!(found, Found::Active(_));
         let change = decide(found)?;
         if active {
             Self::update(
@@ -563,30 +567,7 @@ impl Store for PgStore {
     fn claim_id(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a claim"))?;
-        let row = tx
-            .query_opt(
-                &self.sql("SELECT record FROM {s}.tasks WHERE id = $1 FOR UPDATE"),
-                &[&id],
-            )
-            .map_err(db("reading a task"))?;
-        let found = match row {
-            Some(row) => Found::Active(parse(row.get(0), id)?),
-            None => {
-                let archived = tx
-                    .query_opt(
-                        &self.sql(
-                            "SELECT record FROM {s}.archive WHERE id = $1
-                             ORDER BY month DESC, seq DESC LIMIT 1",
-                        ),
-                        &[&id],
-                    )
-                    .map_err(db("reading a task"))?;
-                match archived {
-                    Some(row) => Found::Archived(parse(row.get(0), id)?),
-                    None => Found::Missing(id.to_string()),
-                }
-            }
-        };
+        let found = self.find_for_update(&mut tx, id)?;
         let change = decide(found)?;
         let now = change
             .task
