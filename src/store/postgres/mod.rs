@@ -824,10 +824,9 @@ impl Store for PgStore {
             )
             .map_err(db("finding finished tasks"))?;
         let mut archived = Vec::with_capacity(rows.len());
-        let insert =
-            self.sql("INSERT INTO {s}.archive (id, month, status, record) VALUES ($1, $2, $3, $4)");
-        let delete = self.sql("DELETE FROM {s}.tasks WHERE id = $1");
-        for row in rows {
+        let (mut ids, mut months, mut statuses, mut records) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for row in &rows {
             let id: &str = row.get(0);
             let record: &str = row.get(1);
             let task = match parse(record, id) {
@@ -838,14 +837,33 @@ impl Store for PgStore {
                 }
             };
             let month = lifecycle::archive_month(&task);
-            tx.execute(&insert, &[&id, &month, &task.status.as_str(), &record])
-                .map_err(db("archiving a task"))?;
-            tx.execute(&delete, &[&id])
-                .map_err(db("archiving a task"))?;
             archived.push(Archived {
                 id: id.to_string(),
                 file: format!("{}.archive month {month}", self.schema).into(),
             });
+            ids.push(id);
+            months.push(month);
+            statuses.push(task.status.as_str());
+            records.push(record);
+        }
+        if !ids.is_empty() {
+            // Two statements for the whole sweep, in store order (`WITH ORDINALITY`).
+            tx.execute(
+                &self.sql(
+                    "INSERT INTO {s}.archive (id, month, status, record)
+                     SELECT id, month, status, record
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                         WITH ORDINALITY AS a(id, month, status, record, n)
+                     ORDER BY n",
+                ),
+                &[&ids, &months, &statuses, &records],
+            )
+            .map_err(db("archiving tasks"))?;
+            tx.execute(
+                &self.sql("DELETE FROM {s}.tasks WHERE id = ANY($1)"),
+                &[&ids],
+            )
+            .map_err(db("archiving tasks"))?;
         }
         tx.commit().map_err(db("committing the archive sweep"))?;
         Ok(archived)
