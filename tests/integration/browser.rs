@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::serve::{Server, http};
+use super::serve::{Server, http, http_within};
 use crate::util::Env;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -40,7 +40,7 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let addr = format!("127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if std::net::TcpStream::connect(&addr).is_ok() {
                 let status = http(&addr, "GET", "/status", &[], None);
@@ -68,7 +68,15 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": CHROMIUM, "args": args}
         }}});
-        let r = http(&addr, "POST", "/session", &[], Some(&caps.to_string()));
+        let caps = caps.to_string();
+        let r = http_within(
+            &addr,
+            "POST",
+            "/session",
+            &[],
+            Some(caps.as_bytes()),
+            Duration::from_secs(180),
+        );
         assert_eq!(r.status, 200, "new session: {}", r.body);
         let session = r.json()["value"]["sessionId"]
             .as_str()
@@ -85,7 +93,15 @@ impl Browser {
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let body = body.map(|b| b.to_string());
         let path = format!("/session/{}{path}", self.session);
-        let r = http(&self.addr, method, &path, &[], body.as_deref());
+        // Generous: on two busy cores (the whole suite running) a page load can take long.
+        let r = http_within(
+            &self.addr,
+            method,
+            &path,
+            &[],
+            body.as_deref().map(str::as_bytes),
+            Duration::from_secs(180),
+        );
         let status = r.status;
         (status, r.json()["value"].clone())
     }
