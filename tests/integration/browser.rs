@@ -28,18 +28,49 @@ struct Browser {
 }
 
 impl Browser {
+    /// Starts chromedriver and a browser session. Starting a browser is the environment's part,
+    /// not the dashboard's: on a loaded machine chromedriver has been seen to drop the first
+    /// new-session request without an answer, so a start is tried three times, each with a
+    /// fresh chromedriver and profile, and a final failure reports chromedriver's own log.
     fn start() -> Browser {
+        let mut failures = Vec::new();
+        for attempt in 1..=3 {
+            match Browser::try_start() {
+                Ok(browser) => return browser,
+                Err(why) => failures.push(format!("attempt {attempt}: {why}")),
+            }
+        }
+        panic!("no browser session:\n{}", failures.join("\n"));
+    }
+
+    fn try_start() -> Result<Browser, String> {
         let port = {
             let probe = TcpListener::bind("127.0.0.1:0").expect("a free port");
             probe.local_addr().expect("addr").port()
         };
-        let driver = Command::new(CHROMEDRIVER)
+        let profile = tempfile::tempdir().expect("profile dir");
+        let log = profile.path().join("chromedriver.log");
+        let mut driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .arg(format!("--log-path={}", log.display()))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
         let addr = format!("127.0.0.1:{port}");
+        let failed = |driver: &mut Child, what: String| {
+            let exit = driver.try_wait().ok().flatten();
+            let _ = driver.kill();
+            let _ = driver.wait();
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            format!(
+                "{what}; chromedriver {}; its log ends:\n{}",
+                exit.map_or("still running".to_string(), |s| format!("exited ({s})")),
+                tail.join("\n")
+            )
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if std::net::TcpStream::connect(&addr).is_ok() {
@@ -48,21 +79,26 @@ impl Browser {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "chromedriver did not start");
+            if Instant::now() >= deadline {
+                return Err(failed(&mut driver, "not ready within 60 s".into()));
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let profile = tempfile::tempdir().expect("profile dir");
         let args = json!([
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-dev-shm-usage",
             "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
             "--window-size=1280,900",
-            format!("--user-data-dir={}", profile.path().display()),
+            format!(
+                "--user-data-dir={}",
+                profile.path().join("chrome").display()
+            ),
         ]);
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -77,16 +113,19 @@ impl Browser {
             Some(caps.as_bytes()),
             Duration::from_secs(180),
         );
-        assert_eq!(r.status, 200, "new session: {}", r.body);
-        let session = r.json()["value"]["sessionId"]
-            .as_str()
-            .expect("sessionId")
-            .to_string();
-        Browser {
-            driver,
-            addr,
-            session,
-            _profile: profile,
+        let answer: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+        let session = answer["value"]["sessionId"].as_str().map(str::to_string);
+        match session {
+            Some(session) if r.status == 200 => Ok(Browser {
+                driver,
+                addr,
+                session,
+                _profile: profile,
+            }),
+            _ => Err(failed(
+                &mut driver,
+                format!("new session answered {}: {}", r.status, r.body),
+            )),
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{Env, Run};
+use crate::util::{Env, Run, signal_child};
 
 /// The instant the harness pins `DEFER_NOW` to.
 const NOW: &str = "2026-04-08T16:35:00Z";
@@ -384,9 +384,7 @@ fn doctor_counts_a_live_watcher_as_the_wakeup() {
     }
     let run = env.run(&["doctor"]);
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &watcher.id().to_string()])
-        .status();
+    signal_child(&watcher, libc::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(10);
     while watcher.try_wait().expect("try_wait").is_none() {
         assert!(

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{Env, Run, reference_line};
+use crate::util::{Env, Run, reference_line, signal_child, signal_pid};
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -625,11 +625,7 @@ fn soak(iterations: usize) -> SoakReport {
         if procs[victim].child.try_wait().expect("try_wait").is_none() {
             match stop_signal {
                 Some(signal) => {
-                    assert!(victim_pid > 1, "refusing to signal pid {victim_pid}");
-                    // SAFETY: kill(2) on a child this test spawned and has not reaped.
-                    unsafe {
-                        libc::kill(victim_pid as libc::pid_t, signal);
-                    }
+                    signal_pid(victim_pid, signal);
                     report.stops += 1;
                 }
                 None => procs[victim].child.kill().expect("SIGKILL"),
@@ -861,12 +857,7 @@ echo \"$DEFER_TASK_ID\" >> '{}'",
         watcher.try_wait().expect("try_wait").is_none(),
         "the watcher died"
     );
-    let pid = watcher.id();
-    assert!(pid > 1);
-    // SAFETY: kill(2) on the watcher this test started.
-    unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGTERM);
-    }
+    signal_child(&watcher, libc::SIGTERM);
     let out = watcher.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

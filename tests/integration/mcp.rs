@@ -870,7 +870,7 @@ fn recurring_tasks_and_the_missed_run_policy_are_available_over_mcp() {
 /// `DEFER_MCP_PYTHON`; without that variable the test says why it is skipped and passes.
 #[test]
 fn the_official_python_sdk_drives_the_server() {
-    let Some(python) = std::env::var_os("DEFER_MCP_PYTHON") else {
+    let Some(python) = std::env::var_os("DEFER_MCP_PYTHON").filter(|v| !v.is_empty()) else {
         eprintln!(
             "skipping the MCP interop test: DEFER_MCP_PYTHON is not set (point it at a Python \
              with the `mcp` package installed, as .ci/run does)"
@@ -1336,7 +1336,7 @@ fn tasks_are_resources() {
 /// the test says why it is skipped and passes.
 #[test]
 fn the_official_typescript_sdk_drives_the_server() {
-    let Some(dir) = std::env::var_os("DEFER_MCP_NODE_DIR") else {
+    let Some(dir) = std::env::var_os("DEFER_MCP_NODE_DIR").filter(|v| !v.is_empty()) else {
         eprintln!(
             "skipping the TypeScript MCP interop test: DEFER_MCP_NODE_DIR is not set (point it \
              at a folder whose node_modules has @modelcontextprotocol/sdk and ajv, as .ci/run \

@@ -3,23 +3,12 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::on_both_stores;
-use crate::util::{Env, defer_bin};
-
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
-}
+use crate::util::{Env, defer_bin, wait_until};
 
 /// An executor that prints to stdout and stderr, then exits with `code`.
 fn executor(env: &mut Env, code: i32) {

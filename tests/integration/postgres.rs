@@ -13,7 +13,7 @@ use agent_defer::Config;
 use agent_defer::lifecycle::{self, Happened, Policy, RetryPolicy};
 use agent_defer::store::{PgStore, Store};
 
-use crate::util::{Env, read_jsonl};
+use crate::util::{Env, kill_group, read_jsonl, signal_child, wait_until};
 
 /// A library-level config for `schema` at `now`, for tests that drive the store directly.
 fn config(env: &Env, now: &str, lease: &str) -> Config {
@@ -141,12 +141,7 @@ fn a_killed_runner_is_rescued_at_once_and_the_task_completes() {
         assert!(Instant::now() < deadline, "no executor pid");
         std::thread::sleep(Duration::from_millis(20));
     };
-    // Signalled directly: procps-ng 4.0.2's `kill -9 -PGID` (no `--`) signals every process.
-    let pgid = libc::pid_t::try_from(pid).expect("pid fits");
-    // SAFETY: killpg has no memory-safety preconditions; pgid > 1 was checked above.
-    unsafe {
-        libc::killpg(pgid, libc::SIGKILL);
-    }
+    kill_group(pid);
     assert_eq!(env.ok(&["show", "k1"]).json()["status"], "executing");
 
     // The next wake, at the same instant and well within the lease, rescues it (a failed
@@ -557,12 +552,7 @@ fn a_watcher_survives_its_database_connections_being_cut() {
         "after",
     ]);
     let recovered = done(&env, "after");
-    let pid = watcher.id();
-    assert!(pid > 1);
-    // SAFETY: kill(2) on the watcher this test started.
-    unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGTERM);
-    }
+    signal_child(&watcher, libc::SIGTERM);
     let out = watcher.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -678,14 +668,10 @@ fn one_of_three_runners_killed_its_tasks_are_rescued_by_the_others_at_once() {
         .next()
         .expect("a mark");
     let (task, pid) = victim.split_once('.').expect("id.pid");
-    let pid: i32 = pid.parse().expect("pid");
+    let pid: u32 = pid.parse().expect("pid");
     doomed.kill().expect("kill -9 the runner");
     let _ = doomed.wait();
-    assert!(pid > 1);
-    // SAFETY: killpg on the group of an executor this test's runner started (pid > 1).
-    unsafe {
-        libc::killpg(pid, libc::SIGKILL);
-    }
+    kill_group(pid);
     // Two other runners, default 300 s lease: the dead runner's task is rescued at once.
     let others: Vec<_> = (0..2).map(|_| spawn_runner(&env, &quick)).collect();
     for runner in others {
@@ -738,13 +724,8 @@ fn a_paused_runner_past_its_lease_is_fenced_off() {
     ]);
     let frozen = spawn_runner(&env, &slow);
     assert!(wait_until(Duration::from_secs(20), || started.exists()));
-    let pid = frozen.id();
-    assert!(pid > 1);
     // Frozen: its session stays open (so the liveness lock holds), but it renews nothing.
-    // SAFETY: kill(2) on the runner this test started.
-    unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGSTOP);
-    }
+    signal_child(&frozen, libc::SIGSTOP);
     std::thread::sleep(Duration::from_secs(4));
     let quick = env.script("quick.sh", "cat >/dev/null\necho rescuer");
     let out = env
@@ -761,10 +742,7 @@ fn a_paused_runner_past_its_lease_is_fenced_off() {
         env.ok(&["show", "f"]).json()["result"]["output"],
         "rescuer\n"
     );
-    // SAFETY: as above.
-    unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGCONT);
-    }
+    signal_child(&frozen, libc::SIGCONT);
     let out = frozen.wait_with_output().expect("wait");
     assert!(
         out.status.success(),
@@ -782,16 +760,4 @@ fn a_paused_runner_past_its_lease_is_fenced_off() {
         "{}",
         env.log()
     );
-}
-
-/// Polls `cond` every 20 ms until it holds or `limit` passes.
-fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    cond()
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::Env;
+use crate::util::{Env, signal_child};
 
 /// A fresh env on the same kind of store as `env`, in New York.
 fn another(env: &Env) -> Env {
@@ -600,10 +600,7 @@ fn watch_runs_a_task_within_a_second_of_its_time_and_stops_on_sigterm() {
     );
 
     // SIGTERM: a clean stop, the lock released, the future task untouched.
-    let pid = watcher.id().to_string();
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status();
+    signal_child(&watcher, libc::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = watcher.try_wait().expect("try_wait") {
@@ -651,9 +648,7 @@ fn watch_survives_the_store_being_replaced() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &watcher.id().to_string()])
-        .status();
+    signal_child(&watcher, libc::SIGTERM);
     let _ = watcher.wait();
 }
 

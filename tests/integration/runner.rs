@@ -4,13 +4,15 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{Env, read_jsonl, reference_line};
+use crate::util::{
+    Env, kill_group, read_jsonl, reference_line, signal_child, signal_pid, wait_until,
+};
 
 /// The instant the harness pins `DEFER_NOW` to.
 const NOW: &str = "2026-04-08T16:35:00Z";
@@ -63,20 +65,6 @@ fn is_utc_stamp(s: &str) -> bool {
         })
 }
 
-/// Polls `cond` every 20 ms until it holds or `limit` passes.
-fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        sleep(Duration::from_millis(20));
-    }
-}
-
 /// Whether a process exists and is not a zombie (PID 1 here may not reap orphans).
 fn alive(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -116,18 +104,6 @@ fn spawn_runner(env: &Env) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn defer run")
-}
-
-/// Kills a whole process group with SIGKILL (best effort). Never group 0 or 1: `kill -- -0`
-/// would kill the caller's own group (the test runner and everything started beside it).
-fn kill_group(pgid: u32) {
-    if pgid <= 1 {
-        return;
-    }
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stderr(Stdio::null())
-        .status();
 }
 
 /// Leaves task `id` (already scheduled and due) `executing` with no runner: starts a runner
@@ -801,11 +777,11 @@ fn runner_does_not_wait_for_a_descendant_holding_the_executor_stdin() {
     let finished = wait_until(Duration::from_secs(8), || {
         runner.try_wait().expect("try_wait").is_some()
     });
-    if let Ok(pid) = fs::read_to_string(&sleeper) {
-        let _ = Command::new("kill")
-            .args(["-KILL", pid.trim()])
-            .stderr(Stdio::null())
-            .status();
+    if let Some(pid) = fs::read_to_string(&sleeper)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+    {
+        signal_pid(pid, libc::SIGKILL);
     }
     let status = runner.wait().expect("runner");
     assert!(
@@ -1048,15 +1024,6 @@ fn archive_sweeps_a_cancelled_task_and_show_still_finds_it() {
     let again = env.ok(&["archive"]);
     assert_eq!(again.stdout, "");
     assert_eq!(read_jsonl(&file).len(), 1);
-}
-
-/// Sends `signal` to a process this test started (never pid 0 or 1).
-fn signal_child(child: &Child, signal: libc::c_int) {
-    let pid = child.id();
-    assert!(pid > 1, "refusing to signal pid {pid}");
-    // SAFETY: plain kill(2) on a pid this test spawned and has not yet reaped.
-    let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };
-    assert_eq!(rc, 0, "kill {pid}");
 }
 
 #[test]

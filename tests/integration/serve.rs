@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::on_both_stores;
-use crate::util::Env;
+use crate::util::{Env, signal_child, signal_pid};
 
 /// A running `defer serve`, stopped with SIGTERM when dropped.
 pub struct Server {
@@ -82,11 +82,7 @@ impl Server {
 
     /// SIGTERM, then the exit status (within 15 s).
     pub fn stop(mut self) -> (Option<i32>, String) {
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: signalling the child this test started, by its own (positive) pid.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
+        signal_pid(self.child.id(), libc::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -744,10 +740,7 @@ fn a_non_loopback_address_is_served_with_a_warning() {
     let mut stderr = BufReader::new(child.stderr.take().expect("serve test"));
     let mut line = String::new();
     stderr.read_line(&mut line).expect("serve test");
-    // SAFETY: the child this test started, by its own pid.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
+    signal_child(&child, libc::SIGTERM);
     let _ = child.wait();
     assert!(line.contains("warning") && line.contains("TLS"), "{line}");
 }

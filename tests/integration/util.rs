@@ -380,3 +380,56 @@ pub fn run_all_at_once(commands: Vec<Command>) {
         );
     }
 }
+
+/// Polls `cond` every 20 ms until it holds or `limit` has passed; whether it held. Tests wait on
+/// what they can observe (a file, a status) rather than sleeping a guessed time.
+pub fn wait_until(limit: std::time::Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Sends `signal` to one process a test started, by its own pid; whether it was delivered (a
+/// process already gone is not an error here). Never pid 0 or 1, and never through the `kill`
+/// program: procps-ng 4.0.2 turns `kill -9 -PGID` into `kill(-1)`, which signals everything.
+pub fn signal_pid(pid: u32, signal: libc::c_int) -> bool {
+    assert!(pid > 1, "refusing to signal pid {pid}");
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        panic!("pid {pid} does not fit a pid_t");
+    };
+    // SAFETY: kill(2) takes plain integers and has no memory-safety preconditions; pid > 1, so
+    // the signal reaches that one process alone.
+    unsafe { libc::kill(pid, signal) == 0 }
+}
+
+/// Sends `signal` to a child this test spawned and has not yet reaped.
+pub fn signal_child(child: &std::process::Child, signal: libc::c_int) {
+    assert!(
+        signal_pid(child.id(), signal),
+        "signal {signal} to {}",
+        child.id()
+    );
+}
+
+/// SIGKILL to the process group `pgid` (an executor's: the runner starts each in its own
+/// group), best effort. Never group 0 or 1: group 0 is the caller's own (the test harness and
+/// everything started beside it).
+pub fn kill_group(pgid: u32) {
+    if pgid <= 1 {
+        return;
+    }
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    // SAFETY: killpg(2) takes plain integers; pgid > 1 names one group, never the caller's.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
+}
