@@ -25,6 +25,7 @@ struct Plan {
     due_reps: usize,
     parse_iterations: usize,
     pg_tasks: usize,
+    pg_reps: usize,
     watch_reps: usize,
 }
 
@@ -38,7 +39,8 @@ impl Plan {
             scan_reps: 9,
             due_reps: 3,
             parse_iterations: 200_000,
-            pg_tasks: 2_000,
+            pg_tasks: 1_000,
+            pg_reps: 5,
             watch_reps: 20,
         }
     }
@@ -53,6 +55,7 @@ impl Plan {
             due_reps: 1,
             parse_iterations: 2_000,
             pg_tasks: 100,
+            pg_reps: 1,
             watch_reps: 2,
         }
     }
@@ -190,12 +193,25 @@ fn store(root: &Path, name: &str, n: usize, run_at: &str) -> PathBuf {
 const FUTURE: &str = "2027-04-08T16:35:00Z";
 const PAST: &str = "2026-04-08T16:00:00Z";
 
+/// The harness's sections, in the order they run; any of them named on the command line are
+/// the only ones run.
+const SECTIONS: &[&str] = &[
+    "schedule", "scan", "due", "parse", "watch", "postgres", "pgscale",
+];
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--measure-child") {
         measure_child(&args[2..]);
     }
     let full = args.iter().any(|a| a == "--bench");
+    // `cargo bench --bench harness -- postgres due` runs only the sections named.
+    let only: Vec<&str> = args[1..]
+        .iter()
+        .map(String::as_str)
+        .filter(|a| SECTIONS.contains(a))
+        .collect();
+    let wants = |section: &str| only.is_empty() || only.contains(&section);
     let plan = if full { Plan::full() } else { Plan::smoke() };
     let root = tempdir();
     let mut report = Vec::new();
@@ -208,144 +224,181 @@ fn main() {
         if full { "full" } else { "smoke" }
     ));
 
-    // --- schedule: empty store vs the big store, and the fsync's own cost.
-    let empty = store(&root, "empty", 0, FUTURE);
-    let big = store(&root, "big", plan.big, FUTURE);
-    let mut sched_empty = Vec::new();
-    let mut sched_big = Vec::new();
-    for _ in 0..plan.schedule_reps {
-        let args = [
-            "schedule",
-            "--when",
-            "30m",
-            "--summary",
-            "bench",
-            "--compact",
-        ];
-        sched_empty.push(timed(&mut defer(&empty, &args)));
-        sched_big.push(timed(&mut defer(&big, &args)));
-    }
-    let fsync = fsync_cost(&root, plan.schedule_reps);
-    let (se, sb, fs_) = (stats(&sched_empty), stats(&sched_big), stats(&fsync));
     out(String::new());
     out("| figure | min / **median** / max (ms) | note |".into());
     out("|---|---|---|".into());
-    out(format!("| `schedule`, empty store | {} | |", fmt(&se)));
-    out(format!(
-        "| `schedule`, {}-task store | {} | ratio to empty: **{:.2}×** |",
-        plan.big,
-        fmt(&sb),
-        sb.median / se.median
-    ));
-    out(format!(
-        "| fsync of one appended line (`fdatasync`) | {} | part of each `schedule` |",
-        fmt(&fs_)
-    ));
 
-    // --- list --compact and run-with-nothing-due over stores of each size.
-    let mut peak_list = 0;
-    let mut peak_run = 0;
-    for &n in &plan.store_sizes {
-        let dir = store(&root, &format!("scan{n}"), n, FUTURE);
-        let mut list = Vec::new();
-        let mut run = Vec::new();
-        for _ in 0..plan.scan_reps {
-            list.push(timed(&mut defer(&dir, &["list", "--compact"])));
-            run.push(timed(&mut defer(&dir, &["run"])));
+    // --- schedule: empty store vs the big store, and the fsync's own cost.
+    if wants("schedule") {
+        let empty = store(&root, "empty", 0, FUTURE);
+        let big = store(&root, "big", plan.big, FUTURE);
+        let mut sched_empty = Vec::new();
+        let mut sched_big = Vec::new();
+        for _ in 0..plan.schedule_reps {
+            let args = [
+                "schedule",
+                "--when",
+                "30m",
+                "--summary",
+                "bench",
+                "--compact",
+            ];
+            sched_empty.push(timed(&mut defer(&empty, &args)));
+            sched_big.push(timed(&mut defer(&big, &args)));
         }
-        if n == plan.big {
-            peak_list = peak_rss_kib(&defer(&dir, &["list", "--compact"]));
-            peak_run = peak_rss_kib(&defer(&dir, &["run"]));
-        }
+        let fsync = fsync_cost(&root, plan.schedule_reps);
+        let (se, sb, fs_) = (stats(&sched_empty), stats(&sched_big), stats(&fsync));
+        out(format!("| `schedule`, empty store | {} | |", fmt(&se)));
         out(format!(
-            "| `list --compact`, {n} tasks | {} | |",
-            fmt(&stats(&list))
+            "| `schedule`, {}-task store | {} | ratio to empty: **{:.2}×** |",
+            plan.big,
+            fmt(&sb),
+            sb.median / se.median
         ));
         out(format!(
-            "| `run`, nothing due, {n} future tasks | {} | |",
-            fmt(&stats(&run))
+            "| fsync of one appended line (`fdatasync`) | {} | part of each `schedule` |",
+            fmt(&fs_)
         ));
     }
-    out(format!(
-        "| peak RSS, `list --compact` over {} tasks | {:.1} MiB | |",
-        plan.big,
-        peak_list as f64 / 1024.0
-    ));
-    out(format!(
-        "| peak RSS, `run` (nothing due) over {} tasks | {:.1} MiB | |",
-        plan.big,
-        peak_run as f64 / 1024.0
-    ));
+
+    // --- list --compact and run-with-nothing-due over stores of each size.
+    if wants("scan") {
+        let mut peak_list = 0;
+        let mut peak_run = 0;
+        for &n in &plan.store_sizes {
+            let dir = store(&root, &format!("scan{n}"), n, FUTURE);
+            let mut list = Vec::new();
+            let mut run = Vec::new();
+            for _ in 0..plan.scan_reps {
+                list.push(timed(&mut defer(&dir, &["list", "--compact"])));
+                run.push(timed(&mut defer(&dir, &["run"])));
+            }
+            if n == plan.big {
+                peak_list = peak_rss_kib(&defer(&dir, &["list", "--compact"]));
+                peak_run = peak_rss_kib(&defer(&dir, &["run"]));
+            }
+            out(format!(
+                "| `list --compact`, {n} tasks | {} | |",
+                fmt(&stats(&list))
+            ));
+            out(format!(
+                "| `run`, nothing due, {n} future tasks | {} | |",
+                fmt(&stats(&run))
+            ));
+        }
+        out(format!(
+            "| peak RSS, `list --compact` over {} tasks | {:.1} MiB | |",
+            plan.big,
+            peak_list as f64 / 1024.0
+        ));
+        out(format!(
+            "| peak RSS, `run` (nothing due) over {} tasks | {:.1} MiB | |",
+            plan.big,
+            peak_run as f64 / 1024.0
+        ));
+    }
 
     // --- run with N due tasks and /bin/true, against spawning /bin/true N times.
-    let mut per_task = Vec::new();
-    for &n in &plan.due_sizes {
-        let mut runs = Vec::new();
-        let mut spawns = Vec::new();
-        for _ in 0..plan.due_reps {
+    if wants("due") {
+        let mut per_task = Vec::new();
+        for &n in &plan.due_sizes {
+            let mut runs = Vec::new();
+            let mut spawns = Vec::new();
+            for _ in 0..plan.due_reps {
+                let dir = store(&root, &format!("due{n}"), n, PAST);
+                let mut cmd = defer(&dir, &["run"]);
+                cmd.env("DEFER_EXECUTOR", "/bin/true");
+                runs.push(timed(&mut cmd));
+                let archived = count_lines(&dir.join("archive/deferred_202604.jsonl"));
+                assert_eq!(archived, n, "every due task must be archived");
+                spawns.push(spawn_true(n));
+            }
             let dir = store(&root, &format!("due{n}"), n, PAST);
             let mut cmd = defer(&dir, &["run"]);
             cmd.env("DEFER_EXECUTOR", "/bin/true");
-            runs.push(timed(&mut cmd));
-            let archived = count_lines(&dir.join("archive/deferred_202604.jsonl"));
-            assert_eq!(archived, n, "every due task must be archived");
-            spawns.push(spawn_true(n));
+            let peak_due = peak_rss_kib(&cmd);
+            let (r, s) = (stats(&runs), stats(&spawns));
+            let ratio = r.median / s.median;
+            per_task.push((n, (r.median - s.median) / n as f64 * 1e3));
+            out(format!(
+                "| `run`, {n} due, executor `/bin/true` | {} | spawn loop {}; ratio **{ratio:.2}×**; peak RSS {:.1} MiB |",
+                fmt(&r),
+                fmt(&s),
+                peak_due as f64 / 1024.0
+            ));
         }
-        let dir = store(&root, &format!("due{n}"), n, PAST);
-        let mut cmd = defer(&dir, &["run"]);
-        cmd.env("DEFER_EXECUTOR", "/bin/true");
-        let peak_due = peak_rss_kib(&cmd);
-        let (r, s) = (stats(&runs), stats(&spawns));
-        let ratio = r.median / s.median;
-        per_task.push((n, (r.median - s.median) / n as f64 * 1e3));
-        out(format!(
-            "| `run`, {n} due, executor `/bin/true` | {} | spawn loop {}; ratio **{ratio:.2}×**; peak RSS {:.1} MiB |",
-            fmt(&r),
-            fmt(&s),
-            peak_due as f64 / 1024.0
-        ));
-    }
-    for (n, us) in &per_task {
-        out(format!(
-            "| runner's own cost per due task, N = {n} | {us:.0} µs | (run − spawn loop) / N |"
-        ));
+        for (n, us) in &per_task {
+            out(format!(
+                "| runner's own cost per due task, N = {n} | {us:.0} µs | (run − spawn loop) / N |"
+            ));
+        }
     }
 
     // --- time-expression parsing, in process.
-    let rate = parse_rate(plan.parse_iterations);
-    out(format!(
-        "| time-expression parsing | {:.0} expressions/s | single thread, mixed forms |",
-        rate
-    ));
+    if wants("parse") {
+        let rate = parse_rate(plan.parse_iterations);
+        out(format!(
+            "| time-expression parsing | {:.0} expressions/s | single thread, mixed forms |",
+            rate
+        ));
+    }
 
     // --- run --watch: from `schedule --when now` returning to the executor starting.
-    let latencies = watch_latency(&root, plan.watch_reps);
-    out(format!(
-        "| `run --watch`: schedule (due now) → executor started | {} | {} samples |",
-        fmt(&stats(&latencies)),
-        latencies.len()
-    ));
+    if wants("watch") {
+        let latencies = watch_latency(&root, plan.watch_reps);
+        out(format!(
+            "| `run --watch`: schedule (due now) → executor started | {} | {} samples |",
+            fmt(&stats(&latencies)),
+            latencies.len()
+        ));
+    }
 
     // --- PostgreSQL: tasks/second with 1, 2 and 4 runners sharing one queue.
-    match std::env::var("DEFER_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let n = plan.pg_tasks;
-            let spawn = spawn_true(n);
-            for runners in [1usize, 2, 4] {
-                let (wall, done) = postgres_round(&root, &url, n, runners);
-                out(format!(
-                    "| PostgreSQL, {n} due, `/bin/true`, {runners} runner(s) | {:.0} ms | **{:.0} tasks/s**; {done} completed; ratio to the spawn loop ({:.0} ms) **{:.2}×** |",
-                    wall.as_secs_f64() * 1e3,
-                    n as f64 / wall.as_secs_f64(),
-                    spawn.as_secs_f64() * 1e3,
-                    wall.as_secs_f64() / spawn.as_secs_f64()
-                ));
+    if wants("postgres") || wants("pgscale") {
+        match std::env::var("DEFER_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                let n = plan.pg_tasks;
+                let rounds: &[usize] = if wants("postgres") { &[1, 2, 4] } else { &[] };
+                // Each round is paired with a spawn loop and a JSONL run of the same size taken
+                // right beside it: on a shared machine the speed drifts between minutes, and a
+                // ratio of neighbours is steadier than one of distant figures.
+                for &runners in rounds {
+                    let (mut walls, mut ratios, mut jsonl) = (Vec::new(), Vec::new(), Vec::new());
+                    for _ in 0..plan.pg_reps {
+                        let spawn = spawn_true(n);
+                        let (wall, _) = postgres_round(&root, &url, n, runners);
+                        walls.push(wall);
+                        ratios.push(wall.as_secs_f64() / spawn.as_secs_f64());
+                        if runners == 1 {
+                            let dir = store(&root, &format!("pgpair{n}"), n, PAST);
+                            let mut cmd = defer(&dir, &["run"]);
+                            cmd.env("DEFER_EXECUTOR", "/bin/true");
+                            jsonl.push(timed(&mut cmd).as_secs_f64() / spawn.as_secs_f64());
+                        }
+                    }
+                    let wall = stats(&walls);
+                    ratios.sort_by(f64::total_cmp);
+                    jsonl.sort_by(f64::total_cmp);
+                    let beside = jsonl
+                        .get(jsonl.len() / 2)
+                        .map(|r| format!("; JSONL beside it **{r:.2}×**"))
+                        .unwrap_or_default();
+                    out(format!(
+                        "| PostgreSQL, {n} due, `/bin/true`, {runners} runner(s) | {} | **{:.0} tasks/s**; ratio to the spawn loop beside it **{:.2}×** (median of {}){beside} |",
+                        fmt(&wall),
+                        n as f64 / (wall.median / 1e3),
+                        ratios[ratios.len() / 2],
+                        ratios.len()
+                    ));
+                }
+                if wants("pgscale") {
+                    for line in postgres_scale(&root, &url, &plan) {
+                        out(line);
+                    }
+                }
             }
-            for line in postgres_scale(&root, &url, &plan) {
-                out(line);
-            }
+            _ => out("| PostgreSQL rows | skipped | DEFER_TEST_DATABASE_URL is not set |".into()),
         }
-        _ => out("| PostgreSQL rows | skipped | DEFER_TEST_DATABASE_URL is not set |".into()),
     }
 
     if full {
@@ -410,9 +463,12 @@ fn watch_latency(root: &Path, reps: usize) -> Vec<Duration> {
         }
         samples.push(start.elapsed());
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &watcher.id().to_string()])
-        .status();
+    let pid = libc::pid_t::try_from(watcher.id()).expect("pid fits");
+    assert!(pid > 1, "refusing to signal pid {pid}");
+    // SAFETY: kill(2) takes plain integers; pid > 1 is the watcher this harness started.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
     let _ = watcher.wait();
     samples
 }

@@ -49,6 +49,12 @@ const REFILL_EVERY: Duration = Duration::from_millis(250);
 /// With `refill` (the ids this run has handled), a worker that falls idle while others still
 /// run gets the next task that has fallen due since (claimed then), so a reminder due one
 /// second into a twenty-minute executor starts one second later, not twenty minutes later.
+///
+/// And where the store claims in batches (a shared queue) and the last claim came back full,
+/// the next batch is claimed ahead, once fewer than half a batch wait to start: the workers
+/// never stand idle while this thread talks to the database, and outcomes are written while
+/// executors run instead of between batches. A runner holds at most one and a half batches
+/// beyond what runs, so others sharing the queue still find work.
 // The refill set is the one argument beyond the usual seven; bundling it would hide it.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn execute_all(
@@ -113,6 +119,9 @@ pub(super) fn execute_all(
         let mut last_flush = Instant::now();
         let mut last_refill = Instant::now();
         let mut result = Ok(());
+        let batch_size = store.claim_limit();
+        // A full batch says more are probably due: claim the next one ahead.
+        let mut more_due = in_flight >= batch_size;
         while in_flight > 0 {
             let mut wait = FLUSH_INTERVAL.saturating_sub(last_flush.elapsed());
             if refill.is_some() {
@@ -143,18 +152,32 @@ pub(super) fn execute_all(
                 last_flush = Instant::now();
             }
             let idle = workers.saturating_sub(in_flight);
+            let waiting = || {
+                let q = queue.0.lock().unwrap_or_else(|p| p.into_inner());
+                q.tasks.len()
+            };
+            // Claim ahead: a full batch came back and less than half a batch waits to start.
+            let ahead = more_due && waiting() < batch_size.div_ceil(2).max(workers);
+            // Poll: a worker is free, for tasks that fell due since the last look.
+            let poll = idle > 0 && last_refill.elapsed() >= REFILL_EVERY;
             if let Some(Refill { handled, lock }) = refill.as_mut()
                 && in_flight > 0
-                && idle > 0
-                && last_refill.elapsed() >= REFILL_EVERY
+                && (ahead || poll)
                 && !options.stopping()
                 && !failing.load(Ordering::Relaxed)
                 && !lock.lost()
             {
                 last_refill = Instant::now();
                 let now = config.clock.now();
-                let limit = idle.min(store.claim_limit());
-                match store.claim_due(now, limit, handled, &mut |t| lifecycle::claim(t, now)) {
+                let limit = if ahead {
+                    batch_size
+                } else {
+                    idle.min(batch_size)
+                };
+                let claimed =
+                    store.claim_due(now, limit, handled, &mut |t| lifecycle::claim(t, now));
+                more_due = ahead && claimed.as_ref().is_ok_and(|more| more.len() >= limit);
+                match claimed {
                     Ok(more) if !more.is_empty() => {
                         report.claimed += more.len();
                         options.claimed(more.len());

@@ -761,3 +761,48 @@ fn a_paused_runner_past_its_lease_is_fenced_off() {
         env.log()
     );
 }
+
+/// A runner on a shared queue claims its next batch while the last task of the current one
+/// runs (its workers never wait for the database), and holds no more than that batch ahead:
+/// the rest stays free for other runners.
+#[test]
+fn the_next_batch_is_claimed_while_the_last_task_of_a_batch_runs() {
+    let Some(mut env) = Env::postgres() else {
+        return;
+    };
+    env.set("DEFER_CLAIM_BATCH", "2");
+    let dir = env.dir.path().to_path_buf();
+    // The second task waits until the test lets it go; the others finish at once.
+    let exec = env.script(
+        "exec.sh",
+        &format!(
+            "cat >/dev/null\nif [ \"$DEFER_TASK_ID\" = b ]; then\n  touch '{0}/b.started'\n  \
+             while [ ! -e '{0}/release' ]; do sleep 0.05; done\nfi",
+            dir.display()
+        ),
+    );
+    for id in ["a", "b", "c", "d", "e", "f"] {
+        env.ok(&["schedule", "--when", "now", "--summary", "x", "--id", id]);
+    }
+    let runner = spawn_runner(&env, &exec);
+    let started = dir.join("b.started");
+    assert!(wait_until(Duration::from_secs(30), || started.exists()));
+    let status = |id: &str| env.ok(&["show", id]).json()["status"].clone();
+    // While b (the last of the first batch) runs, c and d are claimed; e and f are not.
+    let claimed_ahead = wait_until(Duration::from_secs(10), || {
+        status("c") == "executing" && status("d") == "executing"
+    });
+    let (e, f) = (status("e"), status("f"));
+    fs::write(dir.join("release"), "").expect("release");
+    let out = runner.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(claimed_ahead, "c and d were not claimed ahead: {stderr}");
+    assert_eq!(
+        (e.as_str(), f.as_str()),
+        (Some("scheduled"), Some("scheduled"))
+    );
+    assert!(out.status.success(), "{stderr}");
+    for id in ["a", "b", "c", "d", "e", "f"] {
+        assert_eq!(status(id), "completed", "{id}: {stderr}");
+    }
+}
