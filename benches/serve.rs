@@ -42,8 +42,10 @@ impl Client {
     fn request(&mut self, method: &str, path: &str, body: &str) -> u16 {
         let request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+             Cookie: defer_session={}\r\n\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.addr,
+            self.token,
             self.token,
             body.len()
         );
@@ -91,7 +93,11 @@ fn measure(client: &mut Client, n: usize, method: &str, path: &str, body: &str, 
         times.push(t.elapsed());
         assert_eq!(status, ok, "{method} {path}");
     }
-    let total = start.elapsed();
+    summary(times, start.elapsed())
+}
+
+fn summary(mut times: Vec<Duration>, total: Duration) -> String {
+    let n = times.len();
     times.sort();
     format!(
         "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({n} requests)",
@@ -119,54 +125,143 @@ fn main() {
         text.push('\n');
     }
     fs::write(dir.join("deferred.jsonl"), text).expect("write store");
-    let mut child: Child = Command::new(DEFER)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &dir)
-        .env("DEFER_RUNTIME_DIR", &dir)
-        .env("DEFER_TIMEZONE", "UTC")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start defer serve");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("first line");
-    let addr = first
-        .trim()
-        .strip_prefix("defer serve: listening on http://")
-        .expect("address line")
-        .to_string();
-    let token = fs::read_to_string(dir.join("serve.token"))
-        .expect("token")
-        .trim()
-        .to_string();
-    let stream = TcpStream::connect(&addr).expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let mut client = Client {
-        stream: BufReader::new(stream),
-        addr,
-        token,
-    };
     println!(
         "serve bench: {} mode, {tasks} tasks, binary {DEFER}",
         if full { "full" } else { "smoke" }
     );
-    // Warm the page cache and the server.
-    client.request("GET", "/api/v1/tasks", "");
-    let list = measure(&mut client, gets, "GET", "/api/v1/tasks", "", 200);
-    println!("GET /api/v1/tasks (first page of 50, {tasks} tasks): {list}");
-    let body = r#"{"when": "30m", "summary": "bench"}"#;
-    let post = measure(&mut client, posts, "POST", "/api/v1/tasks", body, 201);
-    println!("POST /api/v1/tasks (schedule, {tasks}-task store): {post}");
-    // SAFETY: the server this bench started, by its own pid.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    println!("-- JSONL store");
+    let mut client = Server::start(&dir, &[]);
+    client.pages(tasks, gets);
+    client.changes(tasks, gets, posts);
+    client.stop();
+
+    // The same store imported into PostgreSQL: pages are counted and read by queries.
+    match std::env::var("DEFER_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let schema = format!("serve_bench_{}", std::process::id());
+            let db = [
+                ("DEFER_DATABASE_URL", url.as_str()),
+                ("DEFER_DATABASE_SCHEMA", schema.as_str()),
+            ];
+            let work = dir.join("pg");
+            fs::create_dir_all(&work).expect("pg dir");
+            let import = Command::new(DEFER)
+                .args(["import", "--runtime-dir"])
+                .arg(&dir)
+                .env("DEFER_RUNTIME_DIR", &work)
+                .envs(db)
+                .output()
+                .expect("import");
+            assert!(import.status.success(), "import: {import:?}");
+            println!("-- PostgreSQL store");
+            let mut client = Server::start(&work, &db);
+            client.pages(tasks, gets);
+            client.stop();
+            if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+        _ => println!("-- PostgreSQL store: skipped, DEFER_TEST_DATABASE_URL is not set"),
     }
-    let _ = child.wait();
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// A `defer serve` this bench started, and one keep-alive connection to it.
+struct Server {
+    child: Child,
+    client: Client,
+}
+
+impl Server {
+    fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
+        let mut child: Child = Command::new(DEFER)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .env("DEFER_RUNTIME_DIR", dir)
+            .env("DEFER_TIMEZONE", "UTC")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start defer serve");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("first line");
+        let addr = first
+            .trim()
+            .strip_prefix("defer serve: listening on http://")
+            .expect("address line")
+            .to_string();
+        let token = fs::read_to_string(dir.join("serve.token"))
+            .expect("token")
+            .trim()
+            .to_string();
+        let stream = TcpStream::connect(&addr).expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        let client = Client {
+            stream: BufReader::new(stream),
+            addr,
+            token,
+        };
+        Server { child, client }
+    }
+
+    /// The first page, from the API and as the dashboard's Tasks page.
+    fn pages(&mut self, tasks: usize, gets: usize) {
+        let client = &mut self.client;
+        // Warm the page cache and the server.
+        client.request("GET", "/api/v1/tasks", "");
+        let list = measure(client, gets, "GET", "/api/v1/tasks", "", 200);
+        println!("GET /api/v1/tasks (first page of 50, {tasks} tasks): {list}");
+        client.request("GET", "/tasks", "");
+        let page = measure(client, gets, "GET", "/tasks", "", 200);
+        println!("GET /tasks (dashboard Tasks page, first page, {tasks} tasks): {page}");
+    }
+
+    /// Schedule, and the first page right after a change.
+    fn changes(&mut self, tasks: usize, gets: usize, posts: usize) {
+        let client = &mut self.client;
+        let body = r#"{"when": "30m", "summary": "bench"}"#;
+        let post = measure(client, posts, "POST", "/api/v1/tasks", body, 201);
+        println!("POST /api/v1/tasks (schedule, {tasks}-task store): {post}");
+        // The store just changed before every one of these: nothing read before can be reused.
+        let mut times = Vec::with_capacity(gets);
+        for _ in 0..gets {
+            assert_eq!(client.request("POST", "/api/v1/tasks", body), 201);
+            let t = Instant::now();
+            assert_eq!(client.request("GET", "/tasks", ""), 200);
+            times.push(t.elapsed());
+        }
+        let busy = times.iter().sum();
+        let changed = summary(times, busy);
+        println!("GET /tasks right after a schedule (first page, {tasks} tasks): {changed}");
+        // A cancel rewrites the store (a new file): the next page reads it from scratch.
+        let rewrites = gets.min(20);
+        let mut times = Vec::with_capacity(rewrites);
+        for i in 0..rewrites {
+            let cancel = format!("/api/v1/tasks/task_20260408_163500_{i:06}/cancel");
+            assert_eq!(client.request("POST", &cancel, "{}"), 200);
+            let t = Instant::now();
+            assert_eq!(client.request("GET", "/tasks", ""), 200);
+            times.push(t.elapsed());
+        }
+        let busy = times.iter().sum();
+        let rewritten = summary(times, busy);
+        println!("GET /tasks right after a cancel (first page, {tasks} tasks): {rewritten}");
+    }
+
+    fn stop(mut self) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits");
+        assert!(pid > 1, "refusing to signal pid {pid}");
+        // SAFETY: kill(2) takes plain integers; pid > 1 is the server this bench started.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
 }

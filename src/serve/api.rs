@@ -24,7 +24,7 @@ use crate::error::Error;
 use crate::mcp::args::{ScheduleArgs, ScheduleOutput, TimeOutput};
 use crate::ops::{cancel, logs, reschedule, retry, schedule};
 use crate::record::{Status, validate_id};
-use crate::store::{Query as StoreQuery, Store};
+use crate::store::{PageAsk, Query as StoreQuery, Store};
 
 /// Page size of `GET /tasks` unless `limit` says otherwise, and the most it may say.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -237,8 +237,7 @@ impl ListParams {
 ///
 /// A cursor is `OFFSET.ID`: the page starts after the record `ID` (the last one shown), so a
 /// task archived meanwhile does not make the next page skip one; if `ID` no longer matches,
-/// it starts at `OFFSET`. Every page reads the whole store (it streams; only the page's
-/// records are parsed).
+/// it starts at `OFFSET`. The store finds the page ([`Store::page`]).
 pub fn page(
     store: &dyn Store,
     query: &StoreQuery,
@@ -246,15 +245,15 @@ pub fn page(
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<Page, Error> {
-    let (offset, after) = match cursor.filter(|c| !c.is_empty()) {
-        None => (0, None),
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        None => None,
         Some(c) => {
             let parsed = c
                 .split_once('.')
                 .and_then(|(n, id)| Some((n.parse::<usize>().ok()?, id)))
                 .filter(|(_, id)| validate_id(id).is_ok());
             match parsed {
-                Some((n, id)) => (n, Some(id.to_string())),
+                Some((n, id)) => Some((n, id.to_string())),
                 None => {
                     return Err(Error::Invalid(format!(
                         "cursor {c:?} is not one this server gave out: pass next_cursor from \
@@ -264,101 +263,43 @@ pub fn page(
             }
         }
     };
-    let needle = text
-        .map(|t| t.trim().to_lowercase())
-        .filter(|t| !t.is_empty());
-    let mut index = 0usize;
-    let mut started = after.is_none();
-    let mut start_index = 0usize;
-    let mut tasks: Vec<Value> = Vec::new();
-    let mut more = false;
-    let parse = |line: &[u8]| -> Result<Value, Error> {
-        serde_json::from_slice(line).map_err(|source| Error::Json {
-            what: "a stored record".into(),
-            source,
+    let ask = PageAsk {
+        after,
+        limit,
+        ..PageAsk::default()
+    }
+    .with_text(text);
+    let found = store.page(query, &ask)?;
+    let tasks = found
+        .lines
+        .iter()
+        .map(|line| {
+            serde_json::from_slice::<Value>(line).map_err(|source| Error::Json {
+                what: "a stored record".into(),
+                source,
+            })
         })
-    };
-    let problems = store.list(query, &mut |line| {
-        // A cheap look first: the id, and (for a text search) the summary.
-        let mut parsed = None;
-        if let Some(needle) = &needle {
-            let record = parse(line)?;
-            let hit = ["id", "summary"].iter().any(|key| {
-                let value = if *key == "id" {
-                    record.get("id")
-                } else {
-                    record.get("context").and_then(|c| c.get("summary"))
-                };
-                value
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| v.to_lowercase().contains(needle.as_str()))
-            });
-            if !hit {
-                return Ok(());
-            }
-            parsed = Some(record);
-        }
-        let i = index;
-        index += 1;
-        if let Some(after) = &after {
-            // The record last shown: start right after it (again, if it moved).
-            if line_id(line, parsed.as_ref()).as_deref() == Some(after.as_str()) {
-                started = true;
-                start_index = i + 1;
-                tasks.clear();
-                more = false;
-                return Ok(());
-            }
-            if !started && i >= offset {
-                started = true;
-                start_index = i;
-            }
-        }
-        if !started {
-            return Ok(());
-        }
-        if tasks.len() < limit {
-            tasks.push(match parsed {
-                Some(record) => record,
-                None => parse(line)?,
-            });
-        } else {
-            more = true;
-        }
-        Ok(())
-    })?;
-    let total = index;
-    let next_cursor = if more {
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if found.more {
         tasks
             .last()
             .and_then(|t| t.get("id"))
             .and_then(Value::as_str)
-            .map(|id| format!("{}.{id}", start_index + tasks.len()))
+            .map(|id| format!("{}.{id}", found.start + tasks.len()))
     } else {
         None
     };
     Ok(Page {
         count: tasks.len(),
-        total,
+        total: found.total,
         next_cursor,
         tasks,
-        problems: problems
+        problems: found
+            .problems
             .iter()
             .map(|p| format!("{} line {}: {}", p.file.display(), p.line, p.reason))
             .collect(),
     })
-}
-
-/// The id of a stored line, without parsing the rest when it is not parsed already.
-fn line_id(line: &[u8], parsed: Option<&Value>) -> Option<String> {
-    if let Some(record) = parsed {
-        return record.get("id").and_then(Value::as_str).map(String::from);
-    }
-    #[derive(Deserialize)]
-    struct Id {
-        id: String,
-    }
-    serde_json::from_slice::<Id>(line).ok().map(|r| r.id)
 }
 
 /// `GET /api/v1/tasks`.

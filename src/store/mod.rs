@@ -6,6 +6,7 @@
 //! for it: one locked rewrite for a file, one transaction for a database.
 
 pub mod jsonl;
+pub mod page;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
@@ -21,6 +22,7 @@ use crate::lifecycle::{Change, Found};
 use crate::record::{Status, Task};
 
 pub use jsonl::JsonlStore;
+pub use page::{PageAsk, PageFound};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 
@@ -156,6 +158,12 @@ pub trait Store: Debug + Send + Sync {
         query: &Query,
         each: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<Vec<Problem>>;
+
+    /// One page of what [`Store::list`] gives for `query` (see [`page`]). Every store can
+    /// compute it from the listing; a database answers it without sending the other records.
+    fn page(&self, query: &Query, ask: &PageAsk) -> Result<PageFound> {
+        page::by_listing(self, query, ask)
+    }
 
     /// One record by id: the active store first, then the archives (newest month first).
     fn show(&self, id: &str) -> Result<Option<Value>>;

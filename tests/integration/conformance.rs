@@ -635,3 +635,102 @@ fn an_archived_id_is_not_reused(env: Env) {
     );
 }
 crate::on_both_stores!(an_archived_id_is_not_reused);
+
+/// The ids of a page's lines.
+fn page_ids(found: &store::PageFound) -> Vec<String> {
+    found
+        .lines
+        .iter()
+        .map(|l| Task::from_json(l).expect("paged record parses").id)
+        .collect()
+}
+
+/// A store's own pages (a database answers with queries) are the pages of its listing: the
+/// same records, total and start, page after page, for every filter and page size, and when
+/// the record a cursor names has gone.
+fn pages_are_the_pages_of_the_listing(env: Env) {
+    let (config, store) = open(&env, NOW);
+    for i in 0..7 {
+        let at = if i % 2 == 1 {
+            "2026-04-08T16:00:00Z"
+        } else {
+            "2026-04-09T16:00:00Z"
+        };
+        store
+            .insert(&task(&format!("t{i}"), at, ""), true)
+            .expect("insert");
+    }
+    // t1, t3 and t5 run and are archived; the rest stay scheduled.
+    let now = ts(NOW);
+    let changes: Vec<Change> = claim_all(&*store, now)
+        .into_iter()
+        .map(|t| prepared(t, &config, now))
+        .collect();
+    store.save_outcomes(&changes).expect("save");
+    assert_eq!(store.archive().expect("archive").len(), 3);
+
+    let queries = [
+        Query::listing(Vec::new(), false),
+        Query::listing(Vec::new(), true),
+        Query::listing(vec![Status::Completed], false),
+        Query::listing(vec![Status::Cancelled], false),
+    ];
+    for query in &queries {
+        let listed = ids(&*store, query);
+        for limit in 1..=4 {
+            let mut walked = Vec::new();
+            let mut after = None;
+            loop {
+                let ask = store::PageAsk {
+                    after: after.clone(),
+                    limit,
+                    ..store::PageAsk::default()
+                };
+                let found = store.page(query, &ask).expect("page");
+                let expected = store::page::by_listing(&*store, query, &ask).expect("listing");
+                let seen = (page_ids(&found), found.total, found.start, found.more);
+                let want = (
+                    page_ids(&expected),
+                    expected.total,
+                    expected.start,
+                    expected.more,
+                );
+                assert_eq!(seen, want, "{query:?}, limit {limit}, after {after:?}");
+                assert_eq!(found.total, listed.len());
+                walked.extend(page_ids(&found));
+                if !found.more {
+                    break;
+                }
+                let last = walked.last().expect("a record").clone();
+                after = Some((found.start + found.lines.len(), last));
+            }
+            assert_eq!(walked, listed, "{query:?}, limit {limit}");
+        }
+        // A cursor whose record no longer matches starts at its offset.
+        let ask = store::PageAsk {
+            after: Some((1, "gone".into())),
+            limit: 2,
+            ..store::PageAsk::default()
+        };
+        let found = store.page(query, &ask).expect("page");
+        let expected = store::page::by_listing(&*store, query, &ask).expect("listing");
+        assert_eq!(
+            (page_ids(&found), found.start),
+            (page_ids(&expected), expected.start),
+            "{query:?}"
+        );
+        let rest: Vec<String> = listed.iter().skip(1).take(2).cloned().collect();
+        assert_eq!(page_ids(&found), rest, "{query:?}");
+    }
+    // A search matches the id or the summary, in any case.
+    let ask = store::PageAsk {
+        limit: 10,
+        ..store::PageAsk::default()
+    }
+    .with_text(Some(" TASK T4 "));
+    let found = store
+        .page(&Query::listing(Vec::new(), true), &ask)
+        .expect("page");
+    assert_eq!((page_ids(&found), found.total), (vec!["t4".to_string()], 1));
+}
+crate::on_both_stores!(pages_are_the_pages_of_the_listing);

@@ -55,11 +55,49 @@ pub struct Loaded {
 impl Loaded {
     /// Splits and classifies every line.
     pub fn parse(buf: Vec<u8>) -> Loaded {
-        let mut lines = Vec::with_capacity(buf.len() / 512 + 1);
+        let mut loaded = Loaded {
+            buf,
+            lines: Vec::new(),
+        };
+        loaded.lines.reserve(loaded.buf.len() / 512 + 1);
         // A byte order mark (a store saved by a Windows editor) is not part of the first
         // record; a rewrite drops it.
-        let mut start = if buf.starts_with(BOM) { BOM.len() } else { 0 };
-        let mut number = 0;
+        let start = if loaded.buf.starts_with(BOM) {
+            BOM.len()
+        } else {
+            0
+        };
+        loaded.split_from(start, 0);
+        loaded
+    }
+
+    /// Adds bytes appended to the file since it was read, classifying only the new lines. A
+    /// last line that had no newline yet (an append caught halfway) is classified again with
+    /// whatever followed it.
+    pub fn append(&mut self, more: &[u8]) {
+        let mut start = self.buf.len();
+        if !self.buf.is_empty()
+            && self.buf.last() != Some(&b'\n')
+            && let Some(last) = self.lines.pop()
+        {
+            start = last.range.start;
+        }
+        let number = self.lines.last().map_or(0, |l| l.number);
+        self.buf.extend_from_slice(more);
+        if self.lines.is_empty() {
+            // The first line again: a byte order mark may only now be whole.
+            start = if self.buf.starts_with(BOM) {
+                BOM.len()
+            } else {
+                0
+            };
+        }
+        self.split_from(start, number);
+    }
+
+    /// Splits and classifies the lines from byte `start` on, numbering them after `number`.
+    fn split_from(&mut self, mut start: usize, mut number: usize) {
+        let buf = &self.buf;
         while start < buf.len() {
             let end = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |i| start + i);
             number += 1;
@@ -69,14 +107,13 @@ impl Loaded {
                 end
             };
             let kind = classify(&buf[start..body_end]);
-            lines.push(Line {
+            self.lines.push(Line {
                 number,
                 range: start..body_end,
                 kind,
             });
             start = end + 1;
         }
-        Loaded { buf, lines }
     }
 
     /// The bytes of one line.
@@ -174,6 +211,30 @@ mod tests {
         assert!(last.contains("truncated"), "{last}");
         assert!(loaded.lacks_final_newline());
         assert_eq!(loaded.bytes(&loaded.lines[1]), b"not json");
+    }
+
+    /// Whatever the point an append was caught at (mid-line, mid-CRLF, right after a
+    /// newline), reading the rest later gives the lines a read of the whole file gives.
+    #[test]
+    fn appended_bytes_are_classified_as_a_whole_read_would() {
+        let text: &[u8] = b"\xEF\xBB\xBF{\"id\":\"a\",\"status\":\"scheduled\",\"run_at\":\"2026-01-01T00:00:00Z\"}\n\
+            not json\r\n\
+            \n\
+            {\"id\":\"b\",\"status\":\"failed\"}\r\n\
+            {\"id\":\"c\",\"status\":\"compl";
+        let whole = Loaded::parse(text.to_vec());
+        let key = |l: &Loaded| -> Vec<(usize, std::ops::Range<usize>, LineKind)> {
+            l.lines
+                .iter()
+                .map(|x| (x.number, x.range.clone(), x.kind.clone()))
+                .collect()
+        };
+        for cut in 1..text.len() {
+            let mut read = Loaded::parse(text[..cut].to_vec());
+            read.append(&text[cut..]);
+            assert_eq!(read.buf, whole.buf, "cut at {cut}");
+            assert_eq!(key(&read), key(&whole), "cut at {cut}");
+        }
     }
 
     #[test]

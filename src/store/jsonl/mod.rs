@@ -145,24 +145,73 @@ impl JsonlStore {
         LockGuard::acquire(&self.lock_path, LOCK_TIMEOUT)
     }
 
-    /// Reads the active file (or reuses the last read if the file has not changed since),
-    /// warning on stderr about lines that are not records.
-    fn load(&self) -> Result<Arc<Loaded>> {
+    /// Reads the active file, or reuses the last read if the file has not changed since: a
+    /// run's steps, and a long-lived `defer serve` paging through a big store, read an
+    /// unchanged file once.
+    ///
+    /// A file that only grew (same inode, longer; `schedule` appends) is read again but only
+    /// compared with what was read before, not classified again: if its beginning is still
+    /// that, byte for byte, only the appended lines are looked at. Anything else (a rewrite,
+    /// a hand edit in place) is read from scratch.
+    fn read_active(&self) -> Result<Arc<Loaded>> {
         self.refuse_directory()?;
         let ident = FileIdent::of(&self.tasks_file);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let (Some(ident), Some((cached, loaded))) = (ident, cache.as_ref())
-            && ident == *cached
-        {
-            return Ok(Arc::clone(loaded));
+        let mut earlier = None;
+        if let (Some(ident), Some((cached, loaded))) = (ident, cache.take()) {
+            if ident == cached {
+                *cache = Some((cached, Arc::clone(&loaded)));
+                return Ok(loaded);
+            }
+            if (ident.dev, ident.ino) == (cached.dev, cached.ino) && ident.len > cached.len {
+                earlier = Some(loaded);
+            }
         }
-        let loaded = Arc::new(Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?));
+        let grown = earlier.and_then(|loaded| self.read_grown(loaded));
+        let loaded = Arc::new(match grown {
+            Some(grown) => grown,
+            None => Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?),
+        });
         *cache = match FileIdent::of(&self.tasks_file) {
             // Only cache what is known to match the file (no append slipped in between).
             Some(after) if Some(after) == ident => Some((after, Arc::clone(&loaded))),
             _ => None,
         };
-        drop(cache);
+        Ok(loaded)
+    }
+
+    /// The file read again after it grew: `Some` when it still begins with exactly what
+    /// `earlier` holds (then only the rest is classified), `None` when it must be read anew.
+    fn read_grown(&self, earlier: Arc<Loaded>) -> Option<Loaded> {
+        let mut file = fsutil::open_regular(&self.tasks_file).ok()??;
+        let old = &earlier.buf;
+        if old.is_empty() {
+            return None;
+        }
+        let mut chunk = vec![0u8; (1 << 20).min(old.len())];
+        let mut at = 0;
+        while at < old.len() {
+            let want = chunk.len().min(old.len() - at);
+            file.read_exact(&mut chunk[..want]).ok()?;
+            if chunk[..want] != old[at..at + want] {
+                return None;
+            }
+            at += want;
+        }
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).ok()?;
+        // Between requests the cache is the only holder, so the buffer grows in place.
+        let mut grown = Arc::try_unwrap(earlier).unwrap_or_else(|shared| Loaded {
+            buf: shared.buf.clone(),
+            lines: shared.lines.clone(),
+        });
+        grown.append(&tail);
+        Some(grown)
+    }
+
+    /// [`Self::read_active`], warning on stderr about lines that are not records.
+    fn load(&self) -> Result<Arc<Loaded>> {
+        let loaded = self.read_active()?;
         let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
         for line in &loaded.lines {
             let LineKind::Malformed(reason) = &line.kind else {
@@ -418,7 +467,11 @@ impl Store for JsonlStore {
         self.refuse_directory()?;
         files.push(self.tasks_file.clone());
         for file in files {
-            let loaded = Loaded::parse(fsutil::read_or_empty(&file)?);
+            let loaded = if file == self.tasks_file {
+                self.read_active()?
+            } else {
+                Arc::new(Loaded::parse(fsutil::read_or_empty(&file)?))
+            };
             for line in &loaded.lines {
                 match &line.kind {
                     // The scanner validated the line: it can be passed on as it is.
@@ -436,8 +489,7 @@ impl Store for JsonlStore {
     }
 
     fn show(&self, id: &str) -> Result<Option<Value>> {
-        self.refuse_directory()?;
-        let loaded = Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?);
+        let loaded = self.read_active()?;
         if let Some(line) = find_line(&loaded, id) {
             return Ok(Some(to_value(&loaded, line)?));
         }
@@ -996,5 +1048,62 @@ mod tests {
         }
         task.id = "fresh".into();
         store.insert(&task, false).expect("a new id is appended");
+    }
+
+    /// The ids `list` gives, in order.
+    fn listed(store: &JsonlStore) -> Vec<String> {
+        let mut ids = Vec::new();
+        store
+            .list(&Query::listing(Vec::new(), false), &mut |line| {
+                let v: Value = serde_json::from_slice(line).expect("record");
+                ids.push(v["id"].as_str().expect("id").to_string());
+                Ok(())
+            })
+            .expect("list");
+        ids
+    }
+
+    /// A long-lived reader (`defer serve`) keeps the file as read; what another process
+    /// appends, rewrites or edits in place is seen at the next read, never the stale copy.
+    #[test]
+    fn a_kept_read_follows_appends_rewrites_and_edits_in_place() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("deferred.jsonl");
+        let reader = JsonlStore::at(&file, &dir.path().join("archive"));
+        let writer = JsonlStore::at(&file, &dir.path().join("archive"));
+        let mut task = reference_task();
+        for id in ["a", "b"] {
+            task.id = id.into();
+            writer.insert(&task, false).expect("append");
+        }
+        assert_eq!(listed(&reader), ["a", "b"]);
+        // Appended by another process: the same inode, longer.
+        task.id = "c".into();
+        writer.insert(&task, false).expect("append");
+        assert_eq!(listed(&reader), ["a", "b", "c"]);
+        // Edited in place and grown (same inode): an id in the middle changed.
+        let text = fs::read_to_string(&file).expect("store");
+        let edited = text.replacen("\"id\":\"b\"", "\"id\":\"B\"", 1)
+            + &text
+                .lines()
+                .last()
+                .expect("line")
+                .replace("\"id\":\"c\"", "\"id\":\"d\"")
+            + "\n";
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .expect("open");
+        f.write_all(edited.as_bytes()).expect("write in place");
+        drop(f);
+        assert_eq!(listed(&reader), ["a", "B", "c", "d"]);
+        // Replaced by a new file of the same size (a new inode), as every rewrite is.
+        let text = fs::read_to_string(&file).expect("store");
+        let swapped = text.replacen("\"id\":\"a\"", "\"id\":\"z\"", 1);
+        let tmp = dir.path().join("new.jsonl");
+        fs::write(&tmp, swapped).expect("write");
+        fs::rename(&tmp, &file).expect("replace");
+        assert_eq!(listed(&reader), ["z", "B", "c", "d"]);
+        assert!(reader.show("a").expect("show").is_none());
     }
 }
