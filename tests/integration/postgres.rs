@@ -806,3 +806,58 @@ fn the_next_batch_is_claimed_while_the_last_task_of_a_batch_runs() {
         assert_eq!(status(id), "completed", "{id}: {stderr}");
     }
 }
+
+/// Whether the sessions named `app` are encrypted (`None` while there are none).
+fn sessions_encrypted(url: &str, app: &str) -> Option<bool> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    let rows = client
+        .query(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = $1",
+            &[&app],
+        )
+        .expect("pg_stat_ssl");
+    let first: bool = rows.first()?.get(0);
+    assert!(rows.iter().all(|r| r.get::<_, bool>(0) == first));
+    Some(first)
+}
+
+/// Without an `sslmode`, a server on this machine is spoken to in plain text (libpq's
+/// `allow`): encryption over loopback protects nothing and halves the speed of a big `list`.
+/// An explicit `sslmode=prefer` still encrypts where the server offers TLS.
+#[test]
+fn a_server_on_this_machine_is_spoken_to_in_plain_text_unless_the_url_asks() {
+    let Some(mut env) = Env::postgres() else {
+        return;
+    };
+    let (url, schema) = env.database.clone().expect("database");
+    let server_tls = {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        let on: String = client.query_one("SHOW ssl", &[]).expect("ssl").get(0);
+        on == "on"
+    };
+    env.unset("DEFER_NOW");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    for (mode, encrypted) in [("", false), ("&sslmode=prefer", server_tls)] {
+        let app = format!("tls_{schema}_{}", mode.len());
+        env.set(
+            "DEFER_DATABASE_URL",
+            format!("{url}{sep}application_name={app}{mode}").as_str(),
+        );
+        let watcher = env
+            .cmd(&["run", "--watch"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn watcher");
+        let mut seen = None;
+        wait_until(Duration::from_secs(20), || {
+            seen = sessions_encrypted(&url, &app);
+            seen.is_some()
+        });
+        signal_child(&watcher, libc::SIGTERM);
+        let out = watcher.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(seen, Some(encrypted), "url mode {mode:?}: {stderr}");
+    }
+}
