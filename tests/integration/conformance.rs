@@ -68,6 +68,16 @@ fn claim_all(store: &dyn Store, now: Timestamp) -> Vec<Task> {
         .expect("claim")
 }
 
+/// Claims every due task and saves each as run (its prompt prepared); the changes saved.
+fn run_all_due(store: &dyn Store, config: &Config, now: Timestamp) -> Vec<Change> {
+    let changes: Vec<Change> = claim_all(store, now)
+        .into_iter()
+        .map(|t| prepared(t, config, now))
+        .collect();
+    store.save_outcomes(&changes).expect("save");
+    changes
+}
+
 fn prepared(task: Task, config: &Config, now: Timestamp) -> Change {
     lifecycle::finish(
         task,
@@ -421,11 +431,7 @@ fn archive_sweeps_terminal_tasks_and_show_finds_them(env: Env) {
         .insert(&task("b", "2026-04-08T18:00:00Z", ""), true)
         .expect("insert");
     let now = ts(NOW);
-    let changes: Vec<Change> = claim_all(&*store, now)
-        .into_iter()
-        .map(|t| prepared(t, &config, now))
-        .collect();
-    store.save_outcomes(&changes).expect("save");
+    run_all_due(&*store, &config, now);
     let archived = store.archive().expect("archive");
     assert_eq!(archived.len(), 1);
     assert_eq!(archived[0].id, "a");
@@ -486,11 +492,7 @@ fn export_and_import_round_trip(env: Env) {
         .insert(&task("done", "2026-04-08T16:00:00Z", ""), true)
         .expect("insert");
     let now = ts(NOW);
-    let changes: Vec<Change> = claim_all(&*store, now)
-        .into_iter()
-        .map(|t| prepared(t, &config, now))
-        .collect();
-    store.save_outcomes(&changes).expect("save");
+    run_all_due(&*store, &config, now);
     store.archive().expect("archive");
     let exported = |s: &dyn Store| {
         let mut out: Vec<(Option<String>, Vec<u8>)> = Vec::new();
@@ -617,11 +619,7 @@ fn an_archived_id_is_not_reused(env: Env) {
         .insert(&task("once", "2026-04-08T16:00:00Z", ""), true)
         .expect("insert");
     let now = ts(NOW);
-    let changes: Vec<Change> = claim_all(&*store, now)
-        .into_iter()
-        .map(|t| prepared(t, &config, now))
-        .collect();
-    store.save_outcomes(&changes).expect("save");
+    run_all_due(&*store, &config, now);
     store.archive().expect("archive");
     let e = store
         .insert(&task("once", "2026-04-09T16:00:00Z", ""), true)
@@ -662,11 +660,7 @@ fn pages_are_the_pages_of_the_listing(env: Env) {
     }
     // t1, t3 and t5 run and are archived; the rest stay scheduled.
     let now = ts(NOW);
-    let changes: Vec<Change> = claim_all(&*store, now)
-        .into_iter()
-        .map(|t| prepared(t, &config, now))
-        .collect();
-    store.save_outcomes(&changes).expect("save");
+    run_all_due(&*store, &config, now);
     assert_eq!(store.archive().expect("archive").len(), 3);
 
     let queries = [

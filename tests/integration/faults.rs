@@ -757,12 +757,7 @@ echo \"$DEFER_TASK_ID\" >> '{}'",
         ),
     );
     env.set("DEFER_EXECUTOR", exec.as_os_str());
-    let mut watcher = env
-        .cmd(&["run", "--watch"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn watcher");
+    let mut watcher = env.spawn_watcher();
     let mut due = BTreeSet::new();
     let mut cancelled = BTreeSet::new();
     for round in 0..6 {

@@ -505,12 +505,7 @@ fn a_watcher_survives_its_database_connections_being_cut() {
         format!("{url}{sep}application_name={app}").as_str(),
     );
     env.unset("DEFER_NOW");
-    let watcher = env
-        .cmd(&["run", "--watch"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn watcher");
+    let watcher = env.spawn_watcher();
     let wake = env.runtime().join(".runner-wake.json");
     let deadline = Instant::now() + Duration::from_secs(20);
     while !wake.exists() {
@@ -844,12 +839,7 @@ fn a_server_on_this_machine_is_spoken_to_in_plain_text_unless_the_url_asks() {
             "DEFER_DATABASE_URL",
             format!("{url}{sep}application_name={app}{mode}").as_str(),
         );
-        let watcher = env
-            .cmd(&["run", "--watch"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn watcher");
+        let watcher = env.spawn_watcher();
         let mut seen = None;
         wait_until(Duration::from_secs(20), || {
             seen = sessions_encrypted(&url, &app);

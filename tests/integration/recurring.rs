@@ -540,12 +540,7 @@ fn bad_recurrence_flags_are_refused_and_change_nothing(env: Env) {
 fn watch_runs_a_task_within_a_second_of_its_time_and_stops_on_sigterm() {
     let mut env = Env::new();
     env.unset("DEFER_NOW");
-    let mut watcher = env
-        .cmd(&["run", "--watch"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn watcher");
+    let mut watcher = env.spawn_watcher();
     // Let it take the lock and settle.
     let wake = env.runtime().join(".runner-wake.json");
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -1086,12 +1086,7 @@ fn a_signalled_run_finishes_the_running_executor_and_gives_back_the_rest() {
 fn a_watcher_whose_lock_file_is_deleted_stops_claiming() {
     let mut env = Env::new();
     env.unset("DEFER_NOW");
-    let watcher = env
-        .cmd(&["run", "--watch"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn watcher");
+    let watcher = env.spawn_watcher();
     let wake = env.runtime().join(".runner-wake.json");
     assert!(wait_until(Duration::from_secs(10), || wake.exists()));
     fs::remove_file(env.runtime().join(".deferred.jsonl.runner.lock")).expect("rm lock");
@@ -1134,12 +1129,7 @@ fn a_watcher_reports_an_unreadable_due_line_once_and_does_not_spin() {
     let mut bad: Value = serde_json::from_str(&reference_line("bad", "x")).expect("json");
     bad.as_object_mut().expect("object").remove("created_at");
     write_store(&env, &[bad.to_string()]);
-    let mut watcher = env
-        .cmd(&["run", "--watch"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn watcher");
+    let mut watcher = env.spawn_watcher();
     sleep(Duration::from_millis(1500));
     signal_child(&watcher, libc::SIGTERM);
     assert!(wait_until(Duration::from_secs(10), || {
@@ -1212,12 +1202,7 @@ fn a_killed_runner_costs_an_attempt_only_for_the_task_it_had_started() {
 fn a_watcher_stops_when_its_runtime_dir_is_opened_to_others() {
     let mut env = Env::new();
     env.unset("DEFER_NOW");
-    let mut watcher = env
-        .cmd(&["run", "--watch"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn watcher");
+    let mut watcher = env.spawn_watcher();
     let wake = env.runtime().join(".runner-wake.json");
     assert!(wait_until(Duration::from_secs(10), || wake.exists()));
     env.ok(&[
@@ -1368,12 +1353,7 @@ fn the_watcher_starts_a_task_that_falls_due_while_another_runs() {
         ),
     );
     env.set("DEFER_EXECUTOR", exec.as_os_str());
-    let mut watcher = env
-        .cmd(&["run", "--watch"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn watcher");
+    let mut watcher = env.spawn_watcher();
     env.ok(&[
         "schedule",
         "--when",
@@ -1418,12 +1398,7 @@ fn a_runner_never_takes_a_live_watchers_task_for_interrupted() {
         ),
     );
     env.set("DEFER_EXECUTOR", exec.as_os_str());
-    let watcher = env
-        .cmd(&["run", "--watch"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn watcher");
+    let watcher = env.spawn_watcher();
     env.ok(&["schedule", "--when", "now", "--summary", "x", "--id", "w"]);
     assert!(wait_until(Duration::from_secs(10), || marks
         .join("w.start")

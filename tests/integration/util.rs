@@ -184,6 +184,15 @@ impl Env {
         cmd
     }
 
+    /// `defer run --watch` in the background, its stderr piped for the test to read.
+    pub fn spawn_watcher(&self) -> std::process::Child {
+        self.cmd(&["run", "--watch"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn watcher")
+    }
+
     /// Runs `defer args...` to completion.
     pub fn run(&self, args: &[&str]) -> Run {
         let output = self.cmd(args).output().expect("spawn defer");
