@@ -24,6 +24,8 @@ struct Browser {
     driver: Child,
     addr: String,
     session: String,
+    /// chromedriver's log, kept in the profile folder.
+    log: PathBuf,
     _profile: tempfile::TempDir,
 }
 
@@ -120,6 +122,7 @@ impl Browser {
                 driver,
                 addr,
                 session,
+                log,
                 _profile: profile,
             }),
             _ => Err(failed(
@@ -131,16 +134,37 @@ impl Browser {
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let body = body.map(|b| b.to_string());
-        let path = format!("/session/{}{path}", self.session);
-        // Generous: on two busy cores (the whole suite running) a page load can take long.
-        let r = http_within(
-            &self.addr,
-            method,
-            &path,
-            &[],
-            body.as_deref().map(str::as_bytes),
-            Duration::from_secs(180),
-        );
+        let full = format!("/session/{}{path}", self.session);
+        let send = || {
+            // Generous: on two busy cores (the whole suite running) a page load can take long.
+            http_within(
+                &self.addr,
+                method,
+                &full,
+                &[],
+                body.as_deref().map(str::as_bytes),
+                Duration::from_secs(180),
+            )
+        };
+        let mut r = send();
+        // chromedriver has been seen, on a loaded machine, to close a connection without an
+        // answer. A request that changes nothing but the page shown is sent once more; for
+        // any other, or a second silence, the failure says what chromedriver logged.
+        if r.status == 0 && (method == "GET" || path == "/url") {
+            std::thread::sleep(Duration::from_millis(500));
+            r = send();
+        }
+        if r.status == 0 {
+            let alive = Path::new(&format!("/proc/{}", self.driver.id())).exists();
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(20).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            panic!(
+                "{method} {path}: chromedriver gave no answer (it is {}); its log ends:\n{}",
+                if alive { "still running" } else { "gone" },
+                tail.join("\n")
+            );
+        }
         let status = r.status;
         (status, r.json()["value"].clone())
     }

@@ -6,14 +6,14 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use agent_defer::Config;
 use agent_defer::lifecycle::{self, Happened, Policy, RetryPolicy};
 use agent_defer::store::{PgStore, Store};
 
-use crate::util::{Env, kill_group, read_jsonl, signal_child, wait_until};
+use crate::util::{Env, kill_group, read_jsonl, reference_line, signal_child, wait_until};
 
 /// A library-level config for `schema` at `now`, for tests that drive the store directly.
 fn config(env: &Env, now: &str, lease: &str) -> Config {
@@ -849,5 +849,164 @@ fn a_server_on_this_machine_is_spoken_to_in_plain_text_unless_the_url_asks() {
         let out = watcher.wait_with_output().expect("wait");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(seen, Some(encrypted), "url mode {mode:?}: {stderr}");
+    }
+}
+
+/// The test server's own cluster tools, where this test may use them: a server on this
+/// machine, Debian's `pg_ctlcluster`, and one cluster under `/etc/postgresql`.
+struct Cluster {
+    version: String,
+}
+
+impl Cluster {
+    fn find(url: &str) -> Result<Cluster, String> {
+        if !(url.contains("@127.0.0.1") || url.contains("@localhost")) {
+            return Err("the test server is not on this machine".into());
+        }
+        let versions: Vec<String> = fs::read_dir("/etc/postgresql")
+            .map_err(|e| format!("no /etc/postgresql ({e})"))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let [version] = versions.as_slice() else {
+            return Err(format!(
+                "not one cluster version in /etc/postgresql: {versions:?}"
+            ));
+        };
+        let cluster = Cluster {
+            version: version.clone(),
+        };
+        if !cluster.ctl("status") {
+            return Err("`pg_ctlcluster … status` does not answer for this user".into());
+        }
+        Ok(cluster)
+    }
+
+    fn ctl(&self, action: &str) -> bool {
+        Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", &self.version, "main", action])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+/// Starts the server again if it is down when this is dropped, however the test ended: the
+/// tests after it need it.
+struct StartAgainOnDrop<'a>(&'a Cluster);
+
+impl Drop for StartAgainOnDrop<'_> {
+    fn drop(&mut self) {
+        if !self.0.ctl("status") {
+            self.0.ctl("start");
+        }
+    }
+}
+
+/// The server restarts while two runners work through 1,000 tasks: both say so, and when later
+/// wakes have run, every task is completed, none lost, none run more often than its attempts
+/// allow. Runs alone (no other test uses the server meanwhile); skipped where this test may
+/// not restart the server.
+#[test]
+fn two_runners_through_a_server_restart_lose_nothing() {
+    let Some(mut env) = Env::postgres_alone() else {
+        return;
+    };
+    let (url, _) = env.database.clone().expect("database");
+    let cluster = match Cluster::find(&url) {
+        Ok(cluster) => cluster,
+        Err(why) => {
+            eprintln!("skipped: cannot restart the test server here: {why}");
+            return;
+        }
+    };
+    let _start_again = StartAgainOnDrop(&cluster);
+    const N: usize = 1000;
+    let seed = env.dir.path().join("seed");
+    fs::create_dir_all(&seed).expect("seed dir");
+    let lines: Vec<String> = (0..N)
+        .map(|i| {
+            reference_line(&format!("r{i:04}"), "through a restart")
+                .replace("\"max_retries\":0", "\"max_retries\":3")
+        })
+        .collect();
+    fs::write(seed.join("deferred.jsonl"), lines.join("\n") + "\n").expect("seed");
+    env.ok(&[
+        "import",
+        "--runtime-dir",
+        seed.to_str().expect("utf-8 path"),
+    ]);
+    env.set("DEFER_CLAIM_BATCH", "20");
+    env.set("DEFER_RETRY_DELAY_SECONDS", "0");
+    let marks = env.dir.path().join("marks.txt");
+    let exec = env.script(
+        "exec.sh",
+        &format!(
+            "cat >/dev/null\necho \"$DEFER_TASK_ID\" >> '{}'\nsleep 0.01",
+            marks.display()
+        ),
+    );
+    let runs = || {
+        fs::read_to_string(&marks)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let mut runners: Vec<_> = (0..2).map(|_| spawn_runner(&env, &exec)).collect();
+    assert!(wait_until(Duration::from_secs(60), || runs() >= 150));
+    let before = runs();
+    assert!(cluster.ctl("restart"), "pg_ctlcluster restart failed");
+    assert!(
+        wait_until(Duration::from_secs(180), || runners
+            .iter_mut()
+            .all(|r| r.try_wait().expect("try_wait").is_some())),
+        "the runners did not end"
+    );
+    let reports: Vec<String> = runners
+        .into_iter()
+        .map(|r| {
+            let out = r.wait_with_output().expect("wait");
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        })
+        .collect();
+    eprintln!("at the restart {before} runs; the runners said: {reports:#?}");
+    assert!(before < N, "the restart came after the work: {before} runs");
+    for report in &reports {
+        assert!(
+            !report.trim().is_empty(),
+            "a runner said nothing of the restart"
+        );
+    }
+    // Later wakes (cron's) rescue what the runners left and run the rest.
+    for _ in 0..10 {
+        let run = env.cmd(&["run"]).env("DEFER_EXECUTOR", &exec).output();
+        let run = run.expect("run");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let left = env.ok(&["list", "--compact"]).json();
+        if left.as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+    }
+    let all = env.ok(&["list", "--all", "--compact"]).json();
+    let all = all.as_array().expect("array");
+    assert_eq!(all.len(), N, "every task is in the store once");
+    let text = fs::read_to_string(&marks).expect("marks");
+    let mut executions: HashMap<&str, u64> = HashMap::new();
+    for id in text.lines() {
+        *executions.entry(id).or_default() += 1;
+    }
+    for task in all {
+        let id = task["id"].as_str().expect("id");
+        assert_eq!(task["status"], "completed", "{task}\n{reports:?}");
+        let attempts = task["attempts"].as_u64().expect("attempts");
+        let ran = executions.get(id).copied().unwrap_or(0);
+        assert!(
+            (1..=attempts + 1).contains(&ran),
+            "{id} ran {ran} times with {attempts} attempts counted"
+        );
     }
 }

@@ -20,6 +20,50 @@ pub struct Env {
     pub vars: Vec<(String, OsString)>,
     /// For a PostgreSQL-backed env: the server URL and this test's own schema (dropped on drop).
     pub database: Option<(String, String)>,
+    /// This test's share of the server (see [`Gate`]); let go after the schema is dropped.
+    pub gate: Option<Gate>,
+}
+
+/// Who may use the test server: every PostgreSQL test shares it, and a test that restarts it
+/// has it alone, once no other holds a share, holding new ones back until it is done. The
+/// tests of this binary are threads of one process, so a lock in memory is enough.
+#[derive(Debug)]
+pub struct Gate {
+    alone: bool,
+}
+
+/// (shares held, a test holding the server alone)
+static GATE: std::sync::Mutex<(usize, bool)> = std::sync::Mutex::new((0, false));
+static GATE_MOVED: std::sync::Condvar = std::sync::Condvar::new();
+
+impl Gate {
+    fn enter(alone: bool) -> Gate {
+        // A test alone waits for a moment no other holds a share (at the latest, the end of
+        // the other tests); it does not hold new ones back while it waits, because one test
+        // may take a second share (a second env) while it holds its first.
+        let mut state = GATE.lock().unwrap_or_else(|p| p.into_inner());
+        while state.1 || (alone && state.0 > 0) {
+            state = GATE_MOVED.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        if alone {
+            state.1 = true;
+        } else {
+            state.0 += 1;
+        }
+        Gate { alone }
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        let mut state = GATE.lock().unwrap_or_else(|p| p.into_inner());
+        if self.alone {
+            state.1 = false;
+        } else {
+            state.0 -= 1;
+        }
+        GATE_MOVED.notify_all();
+    }
 }
 
 /// Makes a JSONL test and a PostgreSQL test of a scenario `fn name(env: Env)`; the latter
@@ -105,6 +149,7 @@ impl Env {
             dir,
             vars: Vec::new(),
             database: None,
+            gate: None,
         };
         let runtime = env.runtime();
         env.set("DEFER_RUNTIME_DIR", runtime.as_os_str());
@@ -117,11 +162,21 @@ impl Env {
     /// An env whose store is a fresh schema on the test server; `None` (after printing why)
     /// when no server is configured, so the test can return early.
     pub fn postgres() -> Option<Env> {
+        Env::postgres_gated(false)
+    }
+
+    /// [`Env::postgres`] for a test that stops or restarts the server: it runs alone.
+    pub fn postgres_alone() -> Option<Env> {
+        Env::postgres_gated(true)
+    }
+
+    fn postgres_gated(alone: bool) -> Option<Env> {
         let Some(url) = test_database_url() else {
             eprintln!("skipped: DEFER_TEST_DATABASE_URL is not set (.ci/run sets it)");
             return None;
         };
         let mut env = Env::new();
+        env.gate = Some(Gate::enter(alone));
         let schema = unique_schema();
         env.set("DEFER_DATABASE_URL", url.as_str());
         env.set("DEFER_DATABASE_SCHEMA", schema.as_str());
