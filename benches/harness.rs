@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::record;
+
 const DEFER: &str = env!("CARGO_BIN_EXE_defer");
 
 /// Sizes and repetitions of one harness run.
@@ -153,24 +157,6 @@ fn defer(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// A reference-format record of realistic size (about 600 bytes).
-fn record(i: usize, run_at: &str) -> String {
-    format!(
-        concat!(
-            r#"{{"id":"task_20260408_163500_{i:06}","created_at":"2026-04-08T16:00:00Z","#,
-            r#""run_at":"{run_at}","type":"deferred_task","intent":"resume_task","#,
-            r#""context":{{"summary":"Resume the architecture review, part {i}","#,
-            r#""key_points":["Review already narrowed to scheduler semantics","Need a decision on callback vs fresh"],"#,
-            r#""artifacts":["/home/user/notes/review-{i}.md"],"constraints":["No reliance on prior chat memory"]}},"#,
-            r#""execution":{{"mode":"fresh","prompt_template":"Continue the review and produce the next recommendation.","aura_level":"low"}},"#,
-            r#""status":"scheduled","attempts":0,"max_retries":0,"reorient_requested":false,"#,
-            r#""reorient":{{"requested":false,"project":null,"explicit_context_file":null}}}}"#
-        ),
-        i = i,
-        run_at = run_at
-    )
-}
-
 /// A fresh runtime dir holding `n` tasks due at `run_at`.
 ///
 /// Every call gets a new directory and none is removed before the end of the harness run:
@@ -211,6 +197,17 @@ fn main() {
         .map(String::as_str)
         .filter(|a| SECTIONS.contains(a))
         .collect();
+    // Under `cargo bench` every other word is a mistake (under `cargo test`, a test filter).
+    if let Some(unknown) = args[1..]
+        .iter()
+        .find(|a| full && !a.starts_with("--") && !SECTIONS.contains(&a.as_str()))
+    {
+        eprintln!(
+            "harness: no section {unknown:?}; name some of: {}",
+            SECTIONS.join(", ")
+        );
+        std::process::exit(2);
+    }
     let wants = |section: &str| only.is_empty() || only.contains(&section);
     let plan = if full { Plan::full() } else { Plan::smoke() };
     let root = tempdir();

@@ -13,23 +13,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const DEFER: &str = env!("CARGO_BIN_EXE_defer");
+mod common;
 
-fn record(i: usize) -> String {
-    format!(
-        concat!(
-            r#"{{"id":"task_20260408_163500_{i:06}","created_at":"2026-04-08T16:00:00Z","#,
-            r#""run_at":"2027-04-08T16:35:00Z","type":"deferred_task","intent":"resume_task","#,
-            r#""context":{{"summary":"Resume the architecture review, part {i}","#,
-            r#""key_points":["Review already narrowed to scheduler semantics","Need a decision on callback vs fresh"],"#,
-            r#""artifacts":["/home/user/notes/review-{i}.md"],"constraints":["No reliance on prior chat memory"]}},"#,
-            r#""execution":{{"mode":"fresh","prompt_template":"Continue the review and produce the next recommendation.","aura_level":"low"}},"#,
-            r#""status":"scheduled","attempts":0,"max_retries":0,"reorient_requested":false,"#,
-            r#""reorient":{{"requested":false,"project":null,"explicit_context_file":null}}}}"#
-        ),
-        i = i
-    )
-}
+const DEFER: &str = env!("CARGO_BIN_EXE_defer");
+/// Far enough ahead that no task is due while the bench runs.
+const FUTURE: &str = "2027-04-08T16:35:00Z";
 
 /// One keep-alive connection.
 struct Client {
@@ -121,7 +109,7 @@ fn main() {
     fs::create_dir_all(&dir).expect("bench dir");
     let mut text = String::with_capacity(tasks * 650);
     for i in 0..tasks {
-        text.push_str(&record(i));
+        text.push_str(&common::record(i, FUTURE));
         text.push('\n');
     }
     fs::write(dir.join("deferred.jsonl"), text).expect("write store");
