@@ -11,19 +11,21 @@ use crate::record::{AuraLevel, IfLate, Intent, Mode, Status};
 const ABOUT: &str = "Say \"do this later\": schedule a compact snapshot of intent for a time, \
 and let `defer run` (woken by cron) rehydrate it when it is due.";
 
-const AFTER_HELP: &str = "\
-Environment: DEFER_RUNTIME_DIR (default ~/data/runtime), DEFER_TASKS_FILE, DEFER_ARCHIVE_DIR,
-DEFER_LOG_DIR, DEFER_LOG_FILE, DEFER_TIMEZONE, DEFER_EXECUTOR, DEFER_CONTEXT_FILE,
-DEFER_RETRY_DELAY_SECONDS, DEFER_RETRY_BACKOFF, DEFER_NOW, DEFER_PROJECTS_DIR,
-DEFER_EXECUTOR_TIMEOUT_SECONDS, DEFER_CONCURRENCY,
-DEFER_RETRY_MAX_DELAY_SECONDS, DEFER_DATABASE_URL, DEFER_DATABASE_SCHEMA, DEFER_LEASE_SECONDS,
-DEFER_CLAIM_BATCH, DEFER_CRONTAB, DEFER_WAKE_ORIGIN. `defer --when ...` means `defer schedule --when ...`.
-
-Exit codes: 0 success; 1 the command failed (nothing was changed); 2 the command line is invalid.";
+/// The text after `defer --help`: every variable of [`crate::config::VARIABLES`] and the exit
+/// codes of `main.rs`.
+fn after_help() -> String {
+    format!(
+        "Environment: {} (README: \"Configuration\"). `defer --when ...` means `defer schedule \
+         --when ...`.\n\nExit codes: 0 success; 1 refused or failed (nothing was changed); 2 the \
+         command line is invalid; 3 not available now (try again later); 4 the host needs \
+         attention (a refused file, an I/O fault).",
+        crate::config::variable_names()
+    )
+}
 
 /// `defer`: deferred tasks for agents and people.
 #[derive(Debug, Parser)]
-#[command(name = "defer", version, about = ABOUT, after_help = AFTER_HELP)]
+#[command(name = "defer", version, about = ABOUT, after_help = after_help())]
 pub struct Cli {
     /// Colour in the human views (tables and cards on a terminal): auto (default; off when
     /// NO_COLOR is set), always or never. JSON is never coloured.
@@ -370,11 +372,11 @@ pub struct ScheduleArgs {
     /// Rebuild the context from a CONTEXT.md before scheduling.
     #[arg(long)]
     pub reorient: bool,
-    /// With --reorient: use $DEFER_PROJECTS_DIR/P/CONTEXT.md.
-    #[arg(long, value_name = "P", requires = "reorient")]
+    /// Reorient from $DEFER_PROJECTS_DIR/P/CONTEXT.md (implies --reorient).
+    #[arg(long, value_name = "P")]
     pub project: Option<String>,
-    /// With --reorient: use this CONTEXT.md.
-    #[arg(long, value_name = "F", requires = "reorient")]
+    /// Reorient from this CONTEXT.md (implies --reorient).
+    #[arg(long, value_name = "F")]
     pub context_file: Option<PathBuf>,
     /// The directory the executor starts in (recorded as an absolute path; it must exist).
     #[arg(long, value_name = "DIR")]

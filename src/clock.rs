@@ -49,6 +49,22 @@ impl Clock {
         }
     }
 
+    /// `at` in the user's zone: `Wed 2026-04-08 12:35 EDT`.
+    pub fn local(&self, at: Timestamp) -> String {
+        crate::when::local_time(&at.to_zoned_datetime(self.zone.clone()))
+    }
+
+    /// `at` in the user's zone and how far from now: `Fri 2026-11-27 09:00 EST, in 22h 59m`
+    /// (every confirmation line, `doctor`, `why`, the API and MCP say a time this way).
+    pub fn describe(&self, at: Timestamp) -> String {
+        crate::when::describe(&at.to_zoned_datetime(self.zone.clone()), &self.now_zoned())
+    }
+
+    /// How far `at` is from now: `in 2h 5m`, `3m ago`, `now`.
+    pub fn distance(&self, at: Timestamp) -> String {
+        crate::when::distance(at.duration_since(self.now()).as_secs())
+    }
+
     /// Whether "now" is pinned by `DEFER_NOW`.
     pub fn is_fixed(&self) -> bool {
         self.fixed.is_some()

@@ -1,7 +1,10 @@
 //! Configuration: the environment variables of the contract (SPEC §2), resolved once.
 //!
-//! Nothing else in the library reads `std::env`; commands receive a [`Config`]. That is what
-//! lets tests point every path at a temporary directory and pin "now" with `DEFER_NOW`.
+//! [`VARIABLES`] lists every variable `defer` reads, once: `--help`, the crontab line,
+//! `doctor`'s comparison of the runner's settings with the shell's, and the README's table
+//! (checked by a test) all follow it. The library reads the environment only through a
+//! [`Config`] (or a lookup a front end passes in); that is what lets tests point every path at
+//! a temporary directory and pin "now" with `DEFER_NOW`.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -12,6 +15,187 @@ use jiff::tz::TimeZone;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+
+/// One environment variable `defer` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variable {
+    pub name: &'static str,
+    /// The value when unset, in words.
+    pub default: &'static str,
+    pub meaning: &'static str,
+    /// It changes what a runner does, so the crontab line carries it (from the shell that
+    /// runs `defer cron`) and `doctor` compares the runner's value with the shell's.
+    pub runner: bool,
+}
+
+const fn var(
+    name: &'static str,
+    default: &'static str,
+    meaning: &'static str,
+    runner: bool,
+) -> Variable {
+    Variable {
+        name,
+        default,
+        meaning,
+        runner,
+    }
+}
+
+/// Every variable `defer` reads, in the order the docs list them.
+pub const VARIABLES: &[Variable] = &[
+    var(
+        "DEFER_RUNTIME_DIR",
+        "~/data/runtime",
+        "root of all runtime state",
+        true,
+    ),
+    var(
+        "DEFER_TASKS_FILE",
+        "$DEFER_RUNTIME_DIR/deferred.jsonl",
+        "active task store",
+        true,
+    ),
+    var(
+        "DEFER_ARCHIVE_DIR",
+        "$DEFER_RUNTIME_DIR/archive",
+        "monthly archives",
+        true,
+    ),
+    var(
+        "DEFER_LOG_DIR",
+        "$DEFER_RUNTIME_DIR/logs",
+        "prompt artifacts, outputs, audit log",
+        true,
+    ),
+    var(
+        "DEFER_LOG_FILE",
+        "$DEFER_LOG_DIR/deferred.log",
+        "audit log",
+        true,
+    ),
+    var(
+        "DEFER_TIMEZONE",
+        "TZ, else the system zone",
+        "IANA zone for time expressions; unknown names are errors",
+        true,
+    ),
+    var(
+        "TZ",
+        "the system zone",
+        "the zone when DEFER_TIMEZONE is unset",
+        true,
+    ),
+    var(
+        "DEFER_EXECUTOR",
+        "none",
+        "executable that receives the task JSON on stdin",
+        true,
+    ),
+    var(
+        "DEFER_CONTEXT_FILE",
+        "none",
+        "fallback CONTEXT.md for --reorient",
+        true,
+    ),
+    var(
+        "DEFER_RETRY_DELAY_SECONDS",
+        "60",
+        "delay before retrying a failed executor",
+        true,
+    ),
+    var(
+        "DEFER_RETRY_BACKOFF",
+        "fixed",
+        "exponential: delay × 2^(attempt−1), jittered, capped",
+        true,
+    ),
+    var(
+        "DEFER_RETRY_MAX_DELAY_SECONDS",
+        "3600",
+        "cap for exponential backoff",
+        true,
+    ),
+    var(
+        "DEFER_NOW",
+        "real clock",
+        "RFC 3339 instant used as \"now\" everywhere (tests, previews); never carried to a \
+         runner",
+        false,
+    ),
+    var(
+        "DEFER_PROJECTS_DIR",
+        "~/data/research/projects",
+        "root searched by --project",
+        true,
+    ),
+    var(
+        "DEFER_EXECUTOR_TIMEOUT_SECONDS",
+        "3600",
+        "an executor running longer is killed with its process group",
+        true,
+    ),
+    var(
+        "DEFER_EXECUTOR_KEEP_SECRETS",
+        "unset",
+        "1 passes DEFER_DATABASE_URL and libpq secrets (PGPASSWORD, ...) to the executor; by \
+         default they are removed from its environment",
+        true,
+    ),
+    var(
+        "DEFER_CONCURRENCY",
+        "1",
+        "executors one runner runs at once",
+        true,
+    ),
+    var(
+        "DEFER_DATABASE_URL",
+        "unset",
+        "use PostgreSQL instead of the JSONL file",
+        true,
+    ),
+    var(
+        "DEFER_DATABASE_SCHEMA",
+        "defer",
+        "schema for the tables",
+        true,
+    ),
+    var(
+        "DEFER_LEASE_SECONDS",
+        "300",
+        "how long a database claim lasts without renewal",
+        true,
+    ),
+    var(
+        "DEFER_CLAIM_BATCH",
+        "100",
+        "tasks a database runner claims per round",
+        true,
+    ),
+    var(
+        "DEFER_CRONTAB",
+        "crontab on PATH",
+        "the program `defer cron install|uninstall` and `defer doctor` read (-l) and write (-) \
+         the crontab with",
+        false,
+    ),
+    var(
+        "DEFER_WAKE_ORIGIN",
+        "unset (by hand)",
+        "who started this `defer run`: cron on the line `defer cron` writes, systemd / \
+         launchd in the contrib units; doctor tells a scheduler's wake from a hand run by it",
+        false,
+    ),
+];
+
+/// The names of [`VARIABLES`], comma-separated, for `--help`.
+pub fn variable_names() -> String {
+    VARIABLES
+        .iter()
+        .map(|v| v.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// How a failed executor's retry is delayed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +242,8 @@ pub struct Config {
     /// `DEFER_WAKE_ORIGIN`: who started this `defer run` (`cron` on the line `defer cron`
     /// writes, `systemd` / `launchd` in the contrib units); unset means by hand.
     pub wake_origin: Option<String>,
+    /// `DEFER_CRONTAB`: the crontab program (default `crontab` on `PATH`).
+    pub crontab: PathBuf,
 }
 
 impl Config {
@@ -158,6 +344,9 @@ impl Config {
             claim_batch: usize::try_from(seconds(&var, "DEFER_CLAIM_BATCH", 100, 1)?)
                 .unwrap_or(usize::MAX),
             wake_origin: wake_origin(var("DEFER_WAKE_ORIGIN"))?,
+            crontab: var("DEFER_CRONTAB")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("crontab")),
         })
     }
 

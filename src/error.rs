@@ -1,8 +1,13 @@
-//! The library's one error type.
+//! The library's one error type, and the kind each error is of.
 //!
-//! Every variant carries what the user needs to fix the problem: the path, the id, the
-//! expression. The binary prints the chain once (`error: …`), so a variant's message does not
-//! repeat its source; `source()` supplies that part.
+//! Every variant carries what the user needs to fix the problem as data: the path, the id,
+//! the argument, the expression. The binary prints the chain once (`error: …`), so a
+//! variant's message does not repeat its source; `source()` supplies that part.
+//!
+//! [`Error::kind`] says what sort of failure it is (bad input, not found, a task in the wrong
+//! status, a conflict, an unavailable store, a refused file, an internal fault), so each front
+//! end can map it to its own code in one table: the CLI to an exit code, HTTP to a status,
+//! MCP to a JSON-RPC code. No front end matches on the wording.
 
 use std::io;
 use std::path::PathBuf;
@@ -11,6 +16,46 @@ use crate::when::TimeError;
 
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What sort of failure an error is; each front end maps it to its own code (the tables are
+/// in `main.rs`, `serve/api.rs` and `mcp/`, and in the docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request was wrong (an argument, a time expression, a body): fix it and retry.
+    BadArgument,
+    /// No task (or series) has this id.
+    NotFound,
+    /// The task is in a status the operation does not apply to.
+    WrongStatus,
+    /// The request collides with what is there (an id in use, a pause in force).
+    Conflict,
+    /// The store or a lock is not available now; the same request may succeed later.
+    Unavailable,
+    /// A file or directory was refused (its owner or mode is unsafe, or the OS denied access).
+    Permission,
+    /// Something failed that the caller cannot fix by changing the request.
+    Internal,
+    /// The command did its work and reports a failure it found (a failed task, a doctor
+    /// problem): nothing is wrong with the request.
+    Failed,
+}
+
+impl ErrorKind {
+    /// The kind's name in JSON (`not_found`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::BadArgument => "bad_argument",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::WrongStatus => "wrong_status",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Permission => "permission",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Failed => "failed",
+        }
+    }
+}
 
 /// Everything that can go wrong inside the library.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +69,11 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A file or directory defer refuses to use: someone else could change it, or it is not
+    /// the kind of file it must be.
+    #[error("{}", problem.render(path))]
+    UnsafePath { path: PathBuf, problem: PathProblem },
+
     /// A time expression could not be understood.
     #[error(transparent)]
     Time(#[from] TimeError),
@@ -36,6 +86,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A command needs an environment variable that is not set.
+    #[error("{needed_for} needs {var} (e.g. {example}); {hint}")]
+    MissingConfig {
+        var: &'static str,
+        needed_for: &'static str,
+        example: &'static str,
+        hint: &'static str,
+    },
+
     /// An argument of an operation (a CLI flag, an MCP field) was rejected before anything was
     /// written. The argument is data, so each front end names it in its own words.
     #[error("{}", render_argument(*arg, value.as_deref(), problem, Naming::Flags))]
@@ -46,10 +105,18 @@ pub enum Error {
         problem: ArgProblem,
     },
 
-    /// A request was rejected before anything was written, for a reason that is not about one
-    /// argument (a file that is not a record, a series with nothing left to cancel).
-    #[error("{0}")]
-    Invalid(String),
+    /// A JSON request (MCP arguments, an HTTP body or query) does not have the shape of the
+    /// operation's request: `field` is where (`key_points[1]`, empty for the whole object).
+    #[error("{}", render_request(field, reason))]
+    Request { field: String, reason: String },
+
+    /// A value outside a closed set (an intent, a status).
+    #[error("unknown {what} {}: use one of {}", quote_value(value), choices.join(", "))]
+    UnknownValue {
+        what: &'static str,
+        value: String,
+        choices: &'static [&'static str],
+    },
 
     /// The record would exceed the size limit; long material belongs in a file named as an
     /// artifact (`--artifact` on the CLI, `artifacts` in JSON).
@@ -78,6 +145,13 @@ pub enum Error {
     #[error("Task not found: {0}")]
     NotFound(String),
 
+    /// No pending or running occurrence of this series exists.
+    #[error(
+        "series {0} has no scheduled occurrence to cancel (unknown series, or it already \
+         ended); `defer list --all` shows its records"
+    )]
+    SeriesNotFound(String),
+
     /// An operation met a task in a state it does not apply to (`allowed` names the states it
     /// does apply to: "scheduled", "failed or missed").
     #[error("task {id} is {status}, not {allowed}; only {allowed} tasks can be {action}")]
@@ -88,7 +162,11 @@ pub enum Error {
         action: &'static str,
     },
 
-    /// `--context-json` or a stored record is not the JSON we need.
+    /// Runners of this store are paused, so nothing may be claimed.
+    #[error("{}; `defer resume` ends it", crate::lifecycle::pause::describe(pause))]
+    Paused { pause: crate::lifecycle::Pause },
+
+    /// Data defer wrote (a stored record, a reply) is not the JSON it should be.
     // The detail ("expected value at line 1 column 2") is the source, which the binary prints
     // after this message; repeating it here printed it twice.
     #[error("{}", json_problem(what, source))]
@@ -102,12 +180,38 @@ pub enum Error {
     #[error("{0}")]
     Context(String),
 
+    /// A series rule (`every …`, `cron …`) that cannot be used.
+    #[error("{reason}")]
+    Rule { rule: String, reason: String },
+
     /// The store's lock could not be taken in time.
     #[error(
         "timed out after {seconds}s waiting for the lock {}; another defer process holds it",
         path.display()
     )]
     LockTimeout { path: PathBuf, seconds: u64 },
+
+    /// Another runner works this store now (`defer run --id` needs the runner lock).
+    #[error(
+        "another runner holds the lock (a cron wake or `defer run --watch`); try again when \
+         it has finished, or let it run the task"
+    )]
+    RunnerBusy,
+
+    /// The runner lock stopped excluding other runners while this runner held it.
+    #[error(
+        "the runner lock file was deleted or replaced while this runner held it; stopped \
+         claiming so that two runners never work one store (start the runner again)"
+    )]
+    RunnerLockLost,
+
+    /// `DEFER_EXECUTOR` cannot be run: a setup fault, so nothing is claimed.
+    #[error("{reason}; nothing was claimed, every task stays scheduled")]
+    ExecutorUnusable { reason: String },
+
+    /// A command that needs the real clock was started with `DEFER_NOW`.
+    #[error("{command} needs the real clock; unset DEFER_NOW")]
+    FixedClock { command: &'static str },
 
     /// The binary was built without a cargo feature that the request needs.
     #[error(
@@ -137,6 +241,152 @@ pub enum Error {
         #[source]
         source: DatabaseError,
     },
+
+    /// The crontab program could not be used; the crontab was not changed.
+    #[error("{problem}")]
+    Crontab { program: PathBuf, problem: String },
+
+    /// `defer serve` could not listen on the address it was given.
+    #[error("cannot listen on {addr:?} (pass --listen HOST:PORT, e.g. 127.0.0.1:8277)")]
+    Listen {
+        addr: String,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The operating system's random source failed.
+    #[error("cannot read random bytes for {what}")]
+    Random {
+        what: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A piece of work stopped unexpectedly (a panic on a worker thread); nothing it was doing
+    /// is half-written, since every store write is atomic.
+    #[error("internal error: {what} did not complete ({detail}); it can be retried")]
+    Panicked { what: &'static str, detail: String },
+
+    /// The command ran and found something to report as a failure.
+    #[error("{0}")]
+    Failed(Failure),
+}
+
+/// Why a file or directory was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathProblem {
+    /// A file of another user's, which task text must not be written into.
+    OwnedByOther { uid: u32 },
+    /// A directory or file owned by someone other than the user or root.
+    Owner { uid: u32, me: u32 },
+    /// A system directory shared by every user (`/tmp`).
+    SharedDir { mode: u32 },
+    /// A directory others may write.
+    WritableDir { who: &'static str, mode: u32 },
+    /// A directory above the runtime directory that others may write.
+    WritableAncestor { below: PathBuf, mode: u32 },
+    /// The task store is writable by others.
+    WritableFile { mode: u32 },
+    /// Not a regular file (`what`: "a FIFO (named pipe)", "a directory").
+    NotRegular { what: &'static str },
+    /// A symbolic link where defer writes.
+    Symlink,
+    /// `serve.token` is readable by others.
+    LooseToken,
+    /// `serve.token` holds no usable token.
+    NoToken,
+}
+
+impl PathProblem {
+    fn render(&self, path: &std::path::Path) -> String {
+        let p = crate::output::escape(&path.display().to_string()).into_owned();
+        match self {
+            PathProblem::OwnedByOther { uid } => format!(
+                "{p} belongs to another user (uid {uid}); defer does not write task data into \
+                 files it does not own (remove the file)"
+            ),
+            PathProblem::Owner { uid, me } => format!(
+                "{p} is owned by uid {uid}, not by you (uid {me}) or root: its owner could \
+                 plant tasks for your executor to run; use a directory you own \
+                 (DEFER_RUNTIME_DIR)"
+            ),
+            PathProblem::SharedDir { mode } => format!(
+                "{p} is a shared directory (mode {mode:04o}): another user could plant tasks \
+                 there for your executor to run; do not change its mode, use a private \
+                 directory instead (one under your home; defer creates it 0700)"
+            ),
+            PathProblem::WritableDir { who, mode } => format!(
+                "{p} is writable by {who} (mode {mode:04o}): another user could plant tasks \
+                 there for your executor to run; fix it with `chmod 700 {p}`"
+            ),
+            PathProblem::WritableAncestor { below, mode } => format!(
+                "{p} (above {}) is writable by others without the sticky bit (mode \
+                 {mode:04o}): another user could replace the directory defer uses; fix it \
+                 with `chmod o-w {p}` or move the runtime directory",
+                below.display()
+            ),
+            PathProblem::WritableFile { mode } => format!(
+                "{p} is writable by group or others (mode {mode:04o}): another user could add \
+                 tasks for your executor to run; fix it with `chmod 600 {p}`"
+            ),
+            PathProblem::NotRegular { what } => format!(
+                "{p} is {what}, not a regular file; defer reads and writes only regular files \
+                 there (point the DEFER_* variable or argument at a file path)"
+            ),
+            PathProblem::Symlink => format!(
+                "{p} is a symbolic link; defer does not follow links for files it writes \
+                 (replace it with a regular file or point the DEFER_* variable at the real \
+                 path)"
+            ),
+            PathProblem::LooseToken => format!(
+                "{p} must be a regular file only you can read (mode 0600); fix it with `chmod \
+                 600 {p}`, or delete it to get a new token"
+            ),
+            PathProblem::NoToken => format!(
+                "{p} does not hold a token (32 or more letters and digits); delete it to get a \
+                 new one"
+            ),
+        }
+    }
+}
+
+/// What a command reports as failed after doing its work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// `run --fail-on-task-failure`: tasks failed in this run.
+    TasksFailed { count: usize },
+    /// Due tasks could not start for a reason of the host's; they wait, no attempt spent.
+    NotStarted { count: usize, error: String },
+    /// `doctor` found problems.
+    Checks { count: usize },
+    /// `check` found lines that are not records.
+    MalformedLines { count: usize },
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::TasksFailed { count } => write!(
+                f,
+                "{count} task(s) failed in this run; `defer list --status failed` lists them \
+                 and `defer why ID` explains each"
+            ),
+            Failure::NotStarted { count, error } => write!(
+                f,
+                "{count} due task(s) could not start and stay scheduled with no attempt spent: \
+                 {error}"
+            ),
+            Failure::Checks { count } => write!(
+                f,
+                "{count} check(s) need attention: see the `problem:` lines above"
+            ),
+            Failure::MalformedLines { count } => write!(
+                f,
+                "{count} line(s) are not valid task records; they are kept as they are and \
+                 skipped by the runner: fix or remove them by hand"
+            ),
+        }
+    }
 }
 
 /// A database driver's error, kept whole (callers may downcast it to read a SQLSTATE), shown
@@ -192,6 +442,14 @@ pub enum Arg {
     AuraLevel,
     Before,
     Cwd,
+    Status,
+    All,
+    Limit,
+    Cursor,
+    Env,
+    RuntimeDir,
+    Command,
+    AllowHost,
 }
 
 impl Arg {
@@ -218,6 +476,14 @@ impl Arg {
             Arg::AuraLevel => "--aura-level",
             Arg::Before => "--before",
             Arg::Cwd => "--cwd",
+            Arg::Status => "--status",
+            Arg::All => "--all",
+            Arg::Limit => "--limit",
+            Arg::Cursor => "--cursor",
+            Arg::Env => "--env",
+            Arg::RuntimeDir => "--runtime-dir",
+            Arg::Command => "command",
+            Arg::AllowHost => "--allow-host",
         }
     }
 
@@ -244,6 +510,14 @@ impl Arg {
             Arg::AuraLevel => "aura_level",
             Arg::Before => "before",
             Arg::Cwd => "cwd",
+            Arg::Status => "status",
+            Arg::All => "all",
+            Arg::Limit => "limit",
+            Arg::Cursor => "cursor",
+            Arg::Env => "env",
+            Arg::RuntimeDir => "runtime_dir",
+            Arg::Command => "command",
+            Arg::AllowHost => "allow_host",
         }
     }
 }
@@ -333,6 +607,16 @@ pub fn render_argument(
     }
 }
 
+/// A JSON request that does not fit: `field: reason`, or the reason alone for the whole
+/// object.
+fn render_request(field: &str, reason: &str) -> String {
+    if field.is_empty() || field == "." {
+        reason.to_string()
+    } else {
+        format!("{field}: {reason}")
+    }
+}
+
 /// The record-size refusal, naming the artifact argument as `naming` says.
 pub fn render_too_large(size: usize, limit: usize, naming: Naming) -> String {
     format!(
@@ -368,6 +652,46 @@ pub fn quote_value(value: &str) -> String {
 }
 
 impl Error {
+    /// What sort of failure this is (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
+                ErrorKind::Permission
+            }
+            Error::Io { .. }
+            | Error::Json { .. }
+            | Error::RunnerLockLost
+            | Error::ExecutorUnusable { .. }
+            | Error::NotBuilt { .. }
+            | Error::Crontab { .. }
+            | Error::Random { .. }
+            | Error::Panicked { .. } => ErrorKind::Internal,
+            Error::UnsafePath { .. } => ErrorKind::Permission,
+            Error::Time(_)
+            | Error::Config { .. }
+            | Error::MissingConfig { .. }
+            | Error::Argument { .. }
+            | Error::Request { .. }
+            | Error::UnknownValue { .. }
+            | Error::RecordTooLarge { .. }
+            | Error::InvalidId(_)
+            | Error::Context(_)
+            | Error::Rule { .. }
+            | Error::FixedClock { .. } => ErrorKind::BadArgument,
+            Error::DuplicateId(_) | Error::ArchivedId(_) | Error::Paused { .. } => {
+                ErrorKind::Conflict
+            }
+            Error::NotFound(_) | Error::SeriesNotFound(_) => ErrorKind::NotFound,
+            Error::WrongStatus { .. } => ErrorKind::WrongStatus,
+            Error::LockTimeout { .. }
+            | Error::RunnerBusy
+            | Error::DatabaseUnreachable { .. }
+            | Error::Database { .. }
+            | Error::Listen { .. } => ErrorKind::Unavailable,
+            Error::Failed(_) => ErrorKind::Failed,
+        }
+    }
+
     /// An argument whose value cannot be read.
     pub fn invalid_arg(
         arg: Arg,
@@ -391,6 +715,15 @@ impl Error {
             arg,
             value: None,
             problem: ArgProblem::Requires { other, value },
+        }
+    }
+
+    /// Two arguments that cannot be given together.
+    pub fn arg_conflicts(arg: Arg, other: Arg) -> Error {
+        Error::Argument {
+            arg,
+            value: None,
+            problem: ArgProblem::Conflicts { other },
         }
     }
 
@@ -421,7 +754,7 @@ impl Error {
 
 /// Says whether JSON failed as text (a syntax error, cut off) or as data (valid JSON whose
 /// fields do not have the expected names or types); the detail follows as the source.
-fn json_problem(what: &str, source: &serde_json::Error) -> String {
+pub fn json_problem(what: &str, source: &serde_json::Error) -> String {
     use serde_json::error::Category;
     match source.classify() {
         Category::Syntax | Category::Eof => format!("{what} is not valid JSON"),
@@ -452,5 +785,46 @@ impl Error {
             action,
             source,
         }
+    }
+
+    /// A refused file or directory.
+    pub fn unsafe_path(path: impl Into<PathBuf>, problem: PathProblem) -> Error {
+        Error::UnsafePath {
+            path: path.into(),
+            problem,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_stable_name() {
+        let kinds = [
+            ErrorKind::BadArgument,
+            ErrorKind::NotFound,
+            ErrorKind::WrongStatus,
+            ErrorKind::Conflict,
+            ErrorKind::Unavailable,
+            ErrorKind::Permission,
+            ErrorKind::Internal,
+            ErrorKind::Failed,
+        ];
+        for kind in kinds {
+            let json = serde_json::to_value(kind).expect("json");
+            assert_eq!(json, kind.as_str());
+        }
+    }
+
+    #[test]
+    fn a_refused_permission_is_not_bad_input() {
+        let e = Error::io("reading", "/x")(io::Error::from(io::ErrorKind::PermissionDenied));
+        assert_eq!(e.kind(), ErrorKind::Permission);
+        let e = Error::unsafe_path("/x", PathProblem::WritableFile { mode: 0o666 });
+        assert_eq!(e.kind(), ErrorKind::Permission);
+        assert!(e.to_string().contains("chmod 600 /x"), "{e}");
+        assert_eq!(Error::RunnerBusy.kind(), ErrorKind::Unavailable);
     }
 }

@@ -11,7 +11,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, PathProblem, Result};
 
 /// Creates `dir` and any missing parents with mode `0700`.
 pub fn ensure_dir(dir: &Path) -> Result<()> {
@@ -94,12 +94,10 @@ fn make_private(file: &File, path: &Path) -> Result<fs::Metadata> {
     }
     let uid = effective_uid();
     if meta.uid() != uid && uid != 0 {
-        return Err(Error::Invalid(format!(
-            "{} belongs to another user (uid {}); defer does not write task data into files \
-             it does not own (remove the file)",
-            path.display(),
-            meta.uid()
-        )));
+        return Err(Error::unsafe_path(
+            path,
+            PathProblem::OwnedByOther { uid: meta.uid() },
+        ));
     }
     if meta.mode() & 0o077 != 0 {
         file.set_permissions(fs::Permissions::from_mode(0o600))
@@ -136,19 +134,12 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
                 // A shared directory (sticky, like /tmp) must stay writable by everyone:
                 // advising `chmod 700` on it would break every other user of the machine.
                 if is_shared_dir(&real, &meta, uid) {
-                    return Err(Error::Invalid(format!(
-                        "{} is a shared directory (mode {mode:04o}): another user could plant \
-                         tasks there for your executor to run; do not change its mode, use a \
-                         private directory instead (one under your home; defer creates it 0700)",
-                        dir.display()
-                    )));
+                    return Err(Error::unsafe_path(dir, PathProblem::SharedDir { mode }));
                 }
-                return Err(Error::Invalid(format!(
-                    "{} is writable by {who} (mode {mode:04o}): another user could plant tasks \
-                     there for your executor to run; fix it with `chmod 700 {}`",
-                    dir.display(),
-                    dir.display()
-                )));
+                return Err(Error::unsafe_path(
+                    dir,
+                    PathProblem::WritableDir { who, mode },
+                ));
             }
             // A symlink can be swapped by whoever can write where the link itself lives.
             if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink())
@@ -194,14 +185,13 @@ fn check_ancestors(dir: &Path, from: &Path, uid: u32) -> Result<()> {
         check_owner(ancestor, &meta, uid)?;
         let mode = meta.mode() & 0o7777;
         if mode & 0o002 != 0 && mode & 0o1000 == 0 {
-            return Err(Error::Invalid(format!(
-                "{} (above {}) is writable by others without the sticky bit (mode {mode:04o}): \
-                 another user could replace the directory defer uses; fix it with \
-                 `chmod o-w {}` or move the runtime directory",
-                ancestor.display(),
-                dir.display(),
-                ancestor.display()
-            )));
+            return Err(Error::unsafe_path(
+                ancestor,
+                PathProblem::WritableAncestor {
+                    below: dir.to_path_buf(),
+                    mode,
+                },
+            ));
         }
     }
     Ok(())
@@ -220,12 +210,7 @@ pub fn check_private_file(path: &Path) -> Result<()> {
     check_owner(path, &meta, effective_uid())?;
     let mode = meta.mode() & 0o7777;
     if mode & 0o022 != 0 {
-        return Err(Error::Invalid(format!(
-            "{} is writable by group or others (mode {mode:04o}): another user could add tasks \
-             for your executor to run; fix it with `chmod 600 {}`",
-            path.display(),
-            path.display()
-        )));
+        return Err(Error::unsafe_path(path, PathProblem::WritableFile { mode }));
     }
     Ok(())
 }
@@ -234,12 +219,13 @@ fn check_owner(path: &Path, meta: &fs::Metadata, uid: u32) -> Result<()> {
     if meta.uid() == uid || meta.uid() == 0 {
         return Ok(());
     }
-    Err(Error::Invalid(format!(
-        "{} is owned by uid {}, not by you (uid {uid}) or root: its owner could plant tasks \
-         for your executor to run; use a directory you own (DEFER_RUNTIME_DIR)",
-        path.display(),
-        meta.uid()
-    )))
+    Err(Error::unsafe_path(
+        path,
+        PathProblem::Owner {
+            uid: meta.uid(),
+            me: uid,
+        },
+    ))
 }
 
 fn dir_or_dot(dir: &Path) -> &Path {
@@ -320,24 +306,14 @@ fn remove_stale_temps(path: &Path) {
             .to_str()
             .and_then(|n| n.strip_prefix(&prefix))
             .and_then(|rest| rest.split('.').next())
-            .and_then(|pid| pid.parse::<libc::pid_t>().ok())
+            .and_then(|pid| pid.parse::<u32>().ok())
         else {
             continue;
         };
-        if pid > 0 && !process_alive(pid) {
+        if pid > 0 && !crate::process::exists(pid) {
             let _ = fs::remove_file(entry.path());
         }
     }
-}
-
-/// Whether a process with this id exists (a process of another user counts as alive).
-fn process_alive(pid: libc::pid_t) -> bool {
-    if i64::from(pid) == i64::from(std::process::id()) {
-        return true;
-    }
-    // SAFETY: kill with signal 0 sends nothing; it only checks that the process exists.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Makes a rename or a file creation in `dir` durable.
@@ -399,11 +375,7 @@ pub fn open_regular(path: &Path) -> Result<Option<File>> {
         .map_err(Error::io("reading metadata of", path))?;
     match not_regular(&meta) {
         None => Ok(Some(file)),
-        Some(kind) => Err(Error::Invalid(format!(
-            "{} is {kind}, not a regular file; defer reads and writes only regular files there \
-             (point the DEFER_* variable or argument at a file path)",
-            crate::output::escape(&path.display().to_string())
-        ))),
+        Some(what) => Err(Error::unsafe_path(path, PathProblem::NotRegular { what })),
     }
 }
 
@@ -430,20 +402,15 @@ pub fn not_regular(meta: &fs::Metadata) -> Option<&'static str> {
 
 /// Turns the raw errno of a refused open into a message that says what to do.
 fn refine_open_error(e: io::Error, action: &'static str, path: &Path) -> Error {
-    let reason = match e.raw_os_error() {
-        Some(libc::ELOOP) => Some(format!(
-            "{} is a symbolic link; defer does not follow links for files it writes \
-             (replace it with a regular file or point the DEFER_* variable at the real path)",
-            path.display()
-        )),
-        Some(libc::EISDIR) => Some(format!(
-            "{} is a directory, not a file; point the DEFER_* variable at a file path",
-            path.display()
-        )),
+    let problem = match e.raw_os_error() {
+        Some(libc::ELOOP) => Some(PathProblem::Symlink),
+        Some(libc::EISDIR) => Some(PathProblem::NotRegular {
+            what: "a directory",
+        }),
         _ => None,
     };
-    match reason {
-        Some(reason) => Error::Invalid(reason),
+    match problem {
+        Some(problem) => Error::unsafe_path(path, problem),
         None => Error::Io {
             path: path.to_path_buf(),
             action,

@@ -23,12 +23,14 @@ pub mod lock;
 pub mod mcp;
 pub mod ops;
 pub mod output;
+pub mod process;
 pub mod record;
 pub mod recur;
 pub mod reorient;
 pub mod runner;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod setup;
 pub mod store;
 pub mod when;
 

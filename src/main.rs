@@ -7,6 +7,7 @@ use clap::{CommandFactory, Parser};
 use clap_complete::CompleteEnv;
 
 use agent_defer::cli::{Cli, implicit_schedule};
+use agent_defer::error::ErrorKind as Kind;
 
 fn main() -> ExitCode {
     // A shell asking for completions (`COMPLETE=bash defer -- defer show ta`): answer, exit.
@@ -27,8 +28,19 @@ fn main() -> ExitCode {
                 "error: {}",
                 agent_defer::output::escape(&agent_defer::error::chain(&e))
             );
-            ExitCode::from(1)
+            ExitCode::from(exit_code(e.kind()))
         }
+    }
+}
+
+/// The exit code for each kind of error (README, "Exit codes"): 1 when the request was
+/// refused or the command reports a failure, 3 when trying again later may work, 4 when the
+/// host needs attention. 2 is clap's, for a command line that does not parse.
+fn exit_code(kind: Kind) -> u8 {
+    match kind {
+        Kind::BadArgument | Kind::NotFound | Kind::WrongStatus | Kind::Conflict | Kind::Failed => 1,
+        Kind::Unavailable => 3,
+        Kind::Permission | Kind::Internal => 4,
     }
 }
 

@@ -85,9 +85,12 @@ impl Rule {
         match stored.trim().split_once(' ') {
             Some(("every", rest)) => Rule::every(rest),
             Some(("cron", rest)) => Rule::cron(rest),
-            _ => Err(Error::Invalid(format!(
-                "unknown series rule {stored:?}: expected \"every …\" or \"cron …\""
-            ))),
+            _ => Err(Error::Rule {
+                rule: stored.to_string(),
+                reason: format!(
+                    "unknown series rule {stored:?}: expected \"every …\" or \"cron …\""
+                ),
+            }),
         }
     }
 
@@ -106,11 +109,14 @@ impl Rule {
                 let next = cron.find_next_occurrence(&start, inclusive).map_err(|_| {
                     // The crate's own words (and a nanosecond stamp) say nothing a user can act
                     // on; the usual cause is a date that does not exist, such as 31 February.
-                    Error::Invalid(format!(
-                        "cron {text:?} never occurs after {}: no date matches its day and month \
-                         fields (such as 31 February); check them",
-                        from.strftime("%Y-%m-%d %H:%M %Z")
-                    ))
+                    Error::Rule {
+                        rule: format!("cron {text}"),
+                        reason: format!(
+                            "cron {text:?} never occurs after {}: no date matches its day and \
+                             month fields (such as 31 February); check them",
+                            from.strftime("%Y-%m-%d %H:%M %Z")
+                        ),
+                    }
                 })?;
                 from_jiff02(&next, from)
             }
@@ -165,20 +171,28 @@ impl<'de> serde::Deserialize<'de> for Rule {
 
 /// croner works on jiff 0.2; the instant and the zone's name carry over exactly.
 fn to_jiff02(z: &ZonedDateTime) -> Result<jiff02::Zoned> {
+    let rule_error = |reason: String| Error::Rule {
+        rule: String::new(),
+        reason,
+    };
     let name = z.time_zone().iana_name().ok_or_else(|| {
-        Error::Invalid(
+        rule_error(
             "--cron needs an IANA time zone; set DEFER_TIMEZONE (e.g. America/New_York)".into(),
         )
     })?;
     let ts = jiff02::Timestamp::new(z.timestamp().as_second(), z.timestamp().subsec_nanosecond())
-        .map_err(|e| Error::Invalid(format!("time out of range: {e}")))?;
+        .map_err(|e| rule_error(format!("time out of range: {e}")))?;
     ts.in_tz(name)
-        .map_err(|e| Error::Invalid(format!("time zone {name}: {e}")))
+        .map_err(|e| rule_error(format!("time zone {name}: {e}")))
 }
 
 fn from_jiff02(z: &jiff02::Zoned, like: &ZonedDateTime) -> Result<ZonedDateTime> {
-    let ts = Timestamp::new(z.timestamp().as_second(), z.timestamp().subsec_nanosecond())
-        .map_err(|e| Error::Invalid(format!("time out of range: {e}")))?;
+    let ts = Timestamp::new(z.timestamp().as_second(), z.timestamp().subsec_nanosecond()).map_err(
+        |e| Error::Rule {
+            rule: String::new(),
+            reason: format!("time out of range: {e}"),
+        },
+    )?;
     Ok(ts.to_zoned_datetime(like.time_zone().clone()))
 }
 

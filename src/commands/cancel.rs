@@ -2,35 +2,53 @@
 
 use crate::cli::CancelArgs;
 use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::ops::cancel::{cancel, cancel_series};
+use crate::error::{Arg, ArgProblem, Error, Result};
+use crate::ops::cancel::{CancelRequest, CancelSeriesRequest, cancel, cancel_series};
 use crate::output;
 use crate::store::Store;
 
 /// The CLI.
 pub fn run(config: &Config, store: &dyn Store, args: CancelArgs) -> Result<()> {
-    if let Some(series) = &args.series {
-        let cancelled = cancel_series(config, store, series, args.reason.as_deref())?;
-        if cancelled.is_empty() {
-            return Err(Error::Invalid(format!(
-                "series {} has no scheduled occurrence to cancel (unknown series, or it \
-                 already ended); `defer list --all` shows its records",
-                output::escape(series)
-            )));
-        }
-        let records: Vec<serde_json::Value> = cancelled
+    if let Some(series) = args.series {
+        let reply = cancel_series(
+            config,
+            store,
+            &CancelSeriesRequest {
+                series,
+                reason: args.reason,
+            },
+        )?;
+        eprintln!("{}", output::escape(&reply.message));
+        let records: Vec<serde_json::Value> = reply
+            .cancelled
             .iter()
             .filter_map(|t| serde_json::from_str(&t.to_line()).ok())
             .collect();
         return output::print_json(&records, args.compact);
     }
-    let Some(id) = &args.id else {
-        return Err(Error::Invalid("give --id ID or --series SERIES_ID".into()));
+    let Some(id) = args.id else {
+        return Err(Error::Argument {
+            arg: Arg::Id,
+            value: None,
+            problem: ArgProblem::Missing {
+                hint: Some("give the task's id, or --series SERIES_ID to end a series"),
+            },
+        });
     };
-    let task = cancel(config, store, id, args.reason.as_deref())?;
+    let reply = cancel(
+        config,
+        store,
+        &CancelRequest {
+            id,
+            reason: args.reason,
+        },
+    )?;
+    for warning in &reply.warnings {
+        eprintln!("warning: {}", output::escape(warning));
+    }
     output::print(&if args.compact {
-        task.to_line()
+        reply.task.to_line()
     } else {
-        task.to_pretty()
+        reply.task.to_pretty()
     })
 }

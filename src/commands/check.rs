@@ -1,6 +1,6 @@
 //! `defer check`: lines of the store and archives that are not usable task records.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use crate::output;
 use crate::store::Store;
 
@@ -13,9 +13,7 @@ pub fn run(store: &dyn Store) -> Result<()> {
     for p in &problems {
         output::print(&format!("{}:{}: {}", p.file.display(), p.line, p.reason))?;
     }
-    Err(Error::Invalid(format!(
-        "{} line(s) are not valid task records; they are kept as they are and skipped by the \
-         runner: fix or remove them by hand",
-        problems.len()
-    )))
+    Err(Error::Failed(Failure::MalformedLines {
+        count: problems.len(),
+    }))
 }

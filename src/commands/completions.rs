@@ -45,10 +45,12 @@ pub fn man(args: &ManArgs) -> Result<()> {
             .filter(|c| !c.is_hide_set())
             .cloned()
             .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "no command {:?}; `defer --help` lists them",
-                    crate::output::escape(name)
-                ))
+                Error::invalid_arg(
+                    crate::error::Arg::Command,
+                    name.clone(),
+                    "no such command; `defer --help` lists them",
+                    None,
+                )
             })?,
     };
     let mut page = Vec::new();

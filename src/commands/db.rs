@@ -8,11 +8,12 @@ use crate::error::{Error, Result};
 /// up-to-date schema unless the upgrade failed (which is then the error).
 pub fn run(config: &Config, command: DbCommand) -> Result<()> {
     let Some(url) = &config.database_url else {
-        return Err(Error::Invalid(
-            "defer db needs DEFER_DATABASE_URL (e.g. postgres://user@host/db); the JSONL store \
-             has no schema"
-                .into(),
-        ));
+        return Err(Error::MissingConfig {
+            var: "DEFER_DATABASE_URL",
+            needed_for: "defer db",
+            example: "postgres://user@host/db",
+            hint: "the JSONL store has no schema",
+        });
     };
     migrate(config, url, command)
 }

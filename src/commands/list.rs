@@ -7,12 +7,18 @@ use crate::cli::{ColorChoice, ListArgs};
 use crate::commands::view::{self, Terminal};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::ops::list::ListRequest;
 use crate::store::jsonl::scan;
 use crate::store::{Query, Store};
 
-/// The query `list` runs (see [`Query::listing`]).
-pub fn query(args: &ListArgs) -> Query {
-    Query::listing(args.statuses.clone(), args.all)
+/// The listing the flags ask for (the library's rules: default statuses, archives).
+fn query(args: &ListArgs) -> Result<Query> {
+    ListRequest {
+        status: args.statuses.clone(),
+        all: args.all,
+        ..ListRequest::default()
+    }
+    .query()
 }
 
 /// Writes the records of `query` as a JSON array: one line with `compact`, else indented as
@@ -58,16 +64,17 @@ pub fn write_array(
 
 /// The CLI.
 pub fn run(config: &Config, store: &dyn Store, args: ListArgs, color: ColorChoice) -> Result<()> {
+    let query = query(&args)?;
     // On stderr, so a script reading the JSON sees no change.
     if let Some(pause) = crate::ops::pause::current(config, store)? {
-        match pause.until {
-            Some(until) => eprintln!("note: runners are paused until {until} (`defer resume`)"),
-            None => eprintln!("note: runners are paused (`defer resume` ends it)"),
-        }
+        eprintln!(
+            "note: {}",
+            crate::ops::pause::describe_local(config, &pause)
+        );
     }
     if let Some(term) = Terminal::detect(color, args.json || args.compact) {
         let mut records = Vec::new();
-        let problems = store.list(&query(&args), &mut |bytes| {
+        let problems = store.list(&query, &mut |bytes| {
             records.push(serde_json::from_slice(bytes).map_err(|source| Error::Json {
                 what: "a stored record".into(),
                 source,
@@ -82,7 +89,7 @@ pub fn run(config: &Config, store: &dyn Store, args: ListArgs, color: ColorChoic
     }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
-    let problems = match write_array(store, &query(&args), args.compact, &mut out) {
+    let problems = match write_array(store, &query, args.compact, &mut out) {
         Ok(problems) => problems,
         // `defer list | head`: the reader has what it wanted.
         Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {

@@ -1,10 +1,9 @@
-//! `defer logs ID`: what a task left behind — the executor's captured stdout and stderr, the
-//! prompt artifact and the task's audit lines — for active and archived tasks, over
+//! `defer logs ID`: what a task left behind — the prompt artifact, its audit lines and each
+//! attempt's stdout and stderr under its own heading — for active and archived tasks, over
 //! [`crate::ops::logs`].
 //!
 //! `-f` follows a task that is executing: the record is read every 200 ms, new audit lines are
-//! printed as they appear, and the output once the run has finished. Executor output is
-//! captured when the executor exits, not streamed, so it appears at the end.
+//! printed as they appear, and the attempts once the run has finished.
 //!
 //! On a terminal, stored and executor text is shown escaped line by line
 //! ([`output::escape`]); piped, it is printed as it is, so `defer logs ID --output > file`
@@ -16,7 +15,7 @@ use std::time::Duration;
 use crate::cli::LogsArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::ops::logs::{Logs, logs};
+use crate::ops::logs::{AttemptLog, LogsReply, LogsRequest, logs};
 use crate::output;
 use crate::record::Status;
 use crate::store::Store;
@@ -34,7 +33,10 @@ struct Parts {
 
 /// The CLI.
 pub fn run(config: &Config, store: &dyn Store, args: LogsArgs) -> Result<()> {
-    let mut found = logs(config, store, &args.id)?;
+    let request = LogsRequest {
+        id: args.id.clone(),
+    };
+    let mut found = logs(config, store, &request)?;
     if args.json {
         return output::print_json(&found, false);
     }
@@ -61,13 +63,13 @@ pub fn run(config: &Config, store: &dyn Store, args: LogsArgs) -> Result<()> {
         let mut shown = found.audit.len();
         if parts.audit {
             printer.note(&format!(
-                "following {}: executing; its output is captured when the executor exits",
+                "following {}: executing; its output shows when the attempt ends",
                 output::escape(&found.id)
             ))?;
         }
         while found.status == Status::Executing {
             std::thread::sleep(POLL);
-            found = logs(config, store, &args.id)?;
+            found = logs(config, store, &request)?;
             if parts.audit {
                 for line in found.audit.iter().skip(shown) {
                     printer.line(line)?;
@@ -144,12 +146,12 @@ impl Printer {
         self.write(&shown.join("\n"))
     }
 
-    fn prompt(&self, logs: &Logs) -> Result<()> {
+    fn prompt(&self, logs: &LogsReply) -> Result<()> {
         match (&logs.prompt, &logs.prompt_path) {
             (Some(prompt), path) => {
                 let name = path
                     .as_ref()
-                    .map(|p| format!("prompt: {}", output::escape(&p.display().to_string())))
+                    .map(|p| format!("prompt: {}", output::escape(p)))
                     .unwrap_or_else(|| "prompt".into());
                 self.heading(&name)?;
                 self.block(prompt)
@@ -161,17 +163,52 @@ impl Printer {
         }
     }
 
-    fn output(&self, logs: &Logs) -> Result<()> {
-        self.heading("stdout")?;
-        match &logs.stdout {
-            Some(text) => self.block(text)?,
-            None => self.note("no executor output")?,
+    /// Each attempt under its own heading, with its stdout and then its stderr. Asked for
+    /// alone (`--output`) with a single attempt, its stdout is printed bare and its stderr
+    /// marked, so `defer logs ID --output > file` keeps the executor's own text.
+    fn output(&self, logs: &LogsReply) -> Result<()> {
+        if logs.attempts_dropped > 0 {
+            self.write(&format!(
+                "({} older attempt(s) are no longer kept in the record)",
+                logs.attempts_dropped
+            ))?;
         }
-        if let Some(text) = &logs.stderr {
-            // Always marked, even alone, so it is never mistaken for stdout.
-            self.write("== stderr ==")?;
-            self.block(text)?;
+        if logs.attempts.is_empty() {
+            self.heading("attempts")?;
+            return self.note("no attempt yet (it runs when it is due)");
+        }
+        let bare = !self.headings && logs.attempts.len() == 1;
+        for attempt in &logs.attempts {
+            if !bare {
+                self.write(&format!("== {} ==", attempt_heading(attempt)))?;
+            }
+            match &attempt.stdout {
+                Some(text) => self.block(text)?,
+                None if attempt.stderr.is_none() => match &attempt.error {
+                    Some(error) => {
+                        self.write(&format!("(no output; {})", output::escape(error)))?
+                    }
+                    None => self.write("(no output)")?,
+                },
+                None => {}
+            }
+            if let Some(text) = &attempt.stderr {
+                // Always marked, so it is never mistaken for stdout.
+                self.write(if bare { "== stderr ==" } else { "-- stderr --" })?;
+                self.block(text)?;
+            }
         }
         Ok(())
     }
+}
+
+/// `attempt 2 (completed, exit 0)`, `attempt 3 (running since Mon 2026-12-07 09:00 EST)`.
+fn attempt_heading(a: &AttemptLog) -> String {
+    let how = match (a.outcome, a.exit_code, a.signal) {
+        (None, _, _) => format!("running since {}", a.started_at),
+        (Some(outcome), Some(code), _) => format!("{outcome}, exit {code}"),
+        (Some(outcome), None, Some(signal)) => format!("{outcome}, signal {signal}"),
+        (Some(outcome), None, None) => outcome.to_string(),
+    };
+    format!("attempt {} ({how})", a.attempt)
 }

@@ -29,6 +29,8 @@ pub mod why;
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::error::Result;
+use crate::ops::TaskChange;
+use crate::output;
 use crate::store;
 
 /// Runs one parsed command line. The store is opened only by commands that use one, so
@@ -48,7 +50,7 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
         Command::Retry(args) => retry::run(config, &*open()?, args),
         Command::Reschedule(args) => reschedule::run(config, &*open()?, args),
         Command::Run(args) => run::run(config, &*open()?, args),
-        Command::Pause(args) => pause::pause(config, &*open()?, &args),
+        Command::Pause(args) => pause::pause(config, &*open()?, args),
         Command::Resume => pause::resume(config, &*open()?),
         Command::Archive => archive::run(config, &*open()?),
         Command::Prune(args) => prune::run(config, &*open()?, args),
@@ -67,4 +69,12 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     }
+}
+
+/// A change's warnings and its confirmation line, on stderr (stdout keeps the record).
+fn confirm(reply: &TaskChange) {
+    for warning in &reply.warnings {
+        eprintln!("warning: {}", output::escape(warning));
+    }
+    eprintln!("{}", output::escape(&reply.message));
 }

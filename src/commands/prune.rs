@@ -4,37 +4,45 @@
 use crate::cli::PruneArgs;
 use crate::config::Config;
 use crate::error::Result;
-use crate::ops::prune;
+use crate::ops::prune::{PruneRequest, prune};
 use crate::output;
 use crate::store::Store;
 
 /// The CLI: one path per line on stdout, a summary on stderr.
 pub fn run(config: &Config, store: &dyn Store, args: PruneArgs) -> Result<()> {
-    let before = prune::cutoff(config, &args.before)?;
-    let plan = prune::plan(config, store, before)?;
-    let when = crate::commands::doctor::local(config, before);
-    for file in &plan.files {
+    let reply = prune(
+        config,
+        store,
+        &PruneRequest {
+            before: args.before,
+            yes: args.yes,
+        },
+    )?;
+    let when = config.clock.local(reply.before.timestamp());
+    for file in &reply.files {
         output::print(&output::escape(&file.path.display().to_string()))?;
     }
-    let kept = if plan.kept_active > 0 {
+    let kept = if reply.kept_active > 0 {
         format!(
             "; {} older file(s) kept: their task is still scheduled or executing",
-            plan.kept_active
+            reply.kept_active
         )
     } else {
         String::new()
     };
-    let size = human_bytes(plan.bytes());
-    if plan.files.is_empty() {
+    let size = human_bytes(reply.bytes);
+    if reply.files.is_empty() {
         eprintln!("nothing older than {when} to prune{kept}");
     } else if args.yes {
-        let deleted = prune::apply(config, &plan)?;
-        eprintln!("deleted {deleted} file(s), {size}, older than {when}{kept}");
+        eprintln!(
+            "deleted {} file(s), {size}, older than {when}{kept}",
+            reply.deleted
+        );
     } else {
         eprintln!(
             "would delete {} file(s), {size}, older than {when}{kept}; nothing was deleted: \
              run again with --yes to delete them",
-            plan.files.len()
+            reply.files.len()
         );
     }
     Ok(())

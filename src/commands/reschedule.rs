@@ -4,32 +4,25 @@
 use crate::cli::RescheduleArgs;
 use crate::config::Config;
 use crate::error::Result;
-use crate::ops::reschedule::reschedule;
+use crate::ops::reschedule::{RescheduleRequest, reschedule};
 use crate::output;
 use crate::store::Store;
 
 /// The CLI: move the task, print the record, confirm on stderr as `schedule` does.
 pub fn run(config: &Config, store: &dyn Store, args: RescheduleArgs) -> Result<()> {
-    let (task, description) = reschedule(config, store, &args.id, &args.when, args.series)?;
-    if task.run_at.timestamp() < config.clock.now() {
-        eprintln!(
-            "warning: {:?} resolves to {}, which is in the past; the task is due now",
-            output::escape(&args.when),
-            task.run_at
-        );
-    }
-    let moved = if args.series && task.series.is_some() {
-        " (the series follows from this time)"
-    } else {
-        ""
-    };
-    eprintln!(
-        "rescheduled {} for {description}{moved}",
-        output::escape(&task.id)
-    );
+    let reply = reschedule(
+        config,
+        store,
+        &RescheduleRequest {
+            id: args.id,
+            when: args.when,
+            series: args.series,
+        },
+    )?;
+    super::confirm(&reply);
     output::print(&if args.compact {
-        task.to_line()
+        reply.task.to_line()
     } else {
-        task.to_pretty()
+        reply.task.to_pretty()
     })
 }

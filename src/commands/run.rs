@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crate::cli::RunArgs;
 use crate::commands::progress;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::ops::run_now::{RunNowRequest, run_now};
 use crate::output;
 use crate::runner::{self, RunOptions};
 use crate::store::Store;
@@ -15,15 +16,15 @@ use crate::store::Store;
 pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
     if args.watch {
         if config.clock.is_fixed() {
-            return Err(crate::Error::Invalid(
-                "defer run --watch needs the real clock; unset DEFER_NOW".into(),
-            ));
+            return Err(crate::Error::FixedClock {
+                command: "defer run --watch",
+            });
         }
         let rescan = std::time::Duration::from_secs(args.rescan.max(1));
         return runner::watch(config, store, args.verbose, rescan);
     }
     if let Some(id) = &args.id {
-        return run_now(config, store, id, args.verbose);
+        return run_now_cli(config, store, id, args.verbose);
     }
     // With -v on a terminal, a progress bar over the claimed tasks (on stderr).
     let bar = (args.verbose && progress::on_terminal())
@@ -56,37 +57,40 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
         if report.skipped {
             println!("skipped: another runner holds the lock");
         } else {
+            if let Some(pause) = &report.paused {
+                println!(
+                    "{}: claimed nothing",
+                    crate::ops::pause::describe_local(config, pause)
+                );
+            }
             println!("{report}");
         }
     }
     if report.unstarted > 0 {
         // Cron mails a failed run: the host needs attention, the tasks wait unharmed.
-        return Err(crate::Error::Invalid(format!(
-            "{} due task(s) could not start and stay scheduled with no attempt spent: {}",
-            report.unstarted,
-            report
+        return Err(crate::Error::Failed(crate::error::Failure::NotStarted {
+            count: report.unstarted,
+            error: report
                 .unstarted_error
-                .as_deref()
-                .unwrap_or("the prompt artifact was not written")
-        )));
+                .clone()
+                .unwrap_or_else(|| "the prompt artifact was not written".into()),
+        }));
     }
     if args.fail_on_task_failure && report.failed > 0 {
-        return Err(crate::Error::Invalid(format!(
-            "{} task(s) failed in this run; `defer list --status failed` lists them and \
-             `defer why ID` explains each",
-            report.failed
-        )));
+        return Err(crate::Error::Failed(crate::error::Failure::TasksFailed {
+            count: report.failed,
+        }));
     }
     Ok(())
 }
 
 /// `defer run --id ID`: claim the scheduled task now (holding the runner lock), run it as a
 /// normal wake would, print its record and say on stderr how it ended.
-fn run_now(config: &Config, store: &dyn Store, id: &str, verbose: bool) -> Result<()> {
-    let report = runner::run_one(
+fn run_now_cli(config: &Config, store: &dyn Store, id: &str, verbose: bool) -> Result<()> {
+    let reply = run_now(
         config,
         store,
-        id,
+        &RunNowRequest { id: id.to_string() },
         &RunOptions {
             verbose,
             watch: false,
@@ -95,21 +99,8 @@ fn run_now(config: &Config, store: &dyn Store, id: &str, verbose: bool) -> Resul
         },
     )?;
     if verbose {
-        println!("{report}");
+        println!("{}", reply.report);
     }
-    let Some(record) = store.show(id)? else {
-        return Err(Error::NotFound(id.to_string()));
-    };
-    let status = record
-        .get("status")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("unknown");
-    let how = match status {
-        "scheduled" => "it failed and is scheduled to retry",
-        "completed" => "completed",
-        "failed" => "failed",
-        _ => status,
-    };
-    eprintln!("ran {} now: {}", output::escape(id), output::escape(how));
-    output::print_json(&record, false)
+    eprintln!("{}", output::escape(&reply.message));
+    output::print_json(&reply.task, false)
 }

@@ -1,62 +1,75 @@
 //! `defer schedule`: the CLI over [`crate::ops::schedule`].
 
+use serde_json::{Map, Value};
+
 use crate::cli::ScheduleArgs;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Arg, ArgProblem, Error, Result, json_problem};
 use crate::ops::schedule::{ScheduleRequest, schedule};
 use crate::output;
 use crate::store::Store;
 
-impl From<ScheduleArgs> for ScheduleRequest {
-    fn from(a: ScheduleArgs) -> ScheduleRequest {
-        ScheduleRequest {
-            when: a.when.unwrap_or_default(),
-            summary: a.summary,
-            intent: a.intent,
-            mode: a.mode,
-            prompt_template: a.prompt_template,
-            aura_level: a.aura_level,
-            max_retries: a.max_retries,
-            key_points: a.key_points,
-            artifacts: a.artifacts,
-            constraints: a.constraints,
-            context_json: a.context_json,
-            id: a.id,
-            reorient: a.reorient,
-            project: a.project,
-            context_file: a.context_file,
-            cwd: a.cwd,
-            every: a.every,
-            cron: a.cron,
-            until: a.until,
-            count: a.count,
-            if_late: a.if_late,
-            late_after: a.late_after,
-            dry_run: a.dry_run,
-        }
+/// The request the flags ask for. `--context-json` is text on the command line and an object
+/// in the request: a flag that is not a JSON object is refused here, naming the flag.
+pub fn request(a: ScheduleArgs) -> Result<ScheduleRequest> {
+    let context = a.context_json.as_deref().map(context_object).transpose()?;
+    Ok(ScheduleRequest {
+        when: a.when.unwrap_or_default(),
+        summary: a.summary,
+        intent: a.intent,
+        mode: a.mode,
+        prompt_template: a.prompt_template,
+        aura_level: a.aura_level,
+        max_retries: a.max_retries,
+        key_points: a.key_points,
+        artifacts: a.artifacts,
+        constraints: a.constraints,
+        context,
+        id: a.id,
+        reorient: a.reorient,
+        project: a.project,
+        context_file: a.context_file.map(|p| p.display().to_string()),
+        cwd: a.cwd.map(|p| p.display().to_string()),
+        every: a.every,
+        cron: a.cron,
+        until: a.until,
+        count: a.count,
+        if_late: a.if_late,
+        late_after: a.late_after,
+        dry_run: a.dry_run,
+    })
+}
+
+/// `--context-json` text as an object.
+fn context_object(text: &str) -> Result<Map<String, Value>> {
+    let invalid = |reason: String| Error::Argument {
+        arg: Arg::ContextJson,
+        value: None,
+        problem: ArgProblem::Invalid {
+            reason,
+            example: None,
+        },
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid(
+            "must be a JSON object such as {\"summary\":\"...\",\"key_points\":[\"...\"]}".into(),
+        )),
+        Err(e) => Err(invalid(format!("{} ({e})", json_problem("it", &e)))),
     }
 }
 
 /// The CLI: schedule, print the record, confirm on stderr.
 pub fn run(config: &Config, store: &dyn Store, args: ScheduleArgs) -> Result<()> {
     let compact = args.compact;
-    let req = ScheduleRequest::from(args);
-    let scheduled = schedule(config, store, &req)?;
-    if scheduled.in_past {
-        eprintln!(
-            "warning: {:?} resolves to {}, which is in the past; the task is due now",
-            req.when, scheduled.task.run_at
-        );
+    let reply = schedule(config, store, &request(args)?)?;
+    for warning in &reply.warnings {
+        eprintln!("warning: {}", output::escape(warning));
     }
-    let verb = if req.dry_run {
-        "dry run: would schedule"
-    } else {
-        "scheduled"
-    };
-    eprintln!("{verb} {} for {}", scheduled.task.id, scheduled.description);
+    eprintln!("{}", output::escape(&reply.message));
     output::print(&if compact {
-        scheduled.task.to_line()
+        reply.task.to_line()
     } else {
-        scheduled.task.to_pretty()
+        reply.task.to_pretty()
     })
 }

@@ -8,7 +8,12 @@ use crate::store::Store;
 /// The CLI: serves until SIGTERM or SIGINT, on the store the configuration names.
 #[cfg(feature = "serve")]
 pub fn run(config: &Config, store: Box<dyn Store>, args: ServeArgs) -> Result<()> {
-    crate::serve::serve(config.clone(), std::sync::Arc::from(store), args)
+    let options = crate::serve::ServeOptions {
+        listen: args.listen,
+        run: args.run,
+        allow_host: args.allow_host,
+    };
+    crate::serve::serve(config.clone(), std::sync::Arc::from(store), options)
 }
 
 #[cfg(not(feature = "serve"))]

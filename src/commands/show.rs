@@ -4,19 +4,16 @@
 use crate::cli::{ColorChoice, ShowArgs};
 use crate::commands::view::{self, Terminal};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::ops::show::{ShowRequest, show};
 use crate::output;
-use crate::record::validate_id;
 use crate::store::Store;
 
 /// The CLI.
 pub fn run(config: &Config, store: &dyn Store, args: ShowArgs, color: ColorChoice) -> Result<()> {
-    validate_id(&args.id)?;
-    let Some(record) = store.show(&args.id)? else {
-        return Err(Error::NotFound(args.id));
-    };
+    let reply = show(config, store, &ShowRequest { id: args.id })?;
     match Terminal::detect(color, args.json || args.compact) {
-        Some(term) => output::print(view::task_card(&term, config, &record).trim_end()),
-        None => output::print_json(&record, args.compact),
+        Some(term) => output::print(view::task_card(&term, config, &reply.task).trim_end()),
+        None => output::print_json(&reply.task, args.compact),
     }
 }

@@ -12,19 +12,27 @@ use indicatif::ProgressBar;
 use crate::cli::TransferArgs;
 use crate::commands::progress;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Arg, Error, Result};
 use crate::fsutil;
 use crate::store::{JsonlStore, Store};
+
+/// `--runtime-dir DIR` refused, saying why.
+fn runtime_dir(dir: &Path, reason: String) -> Error {
+    Error::invalid_arg(Arg::RuntimeDir, dir.display().to_string(), reason, None)
+}
 
 /// Writes every task of `store` into a new runtime directory (refuses one that has a store).
 pub fn export(store: &dyn Store, args: TransferArgs) -> Result<()> {
     let dir = &args.runtime_dir;
     let target = runtime_store(dir);
     if target.tasks_file().exists() {
-        return Err(Error::Invalid(format!(
-            "{} already exists; export into an empty directory",
-            target.tasks_file().display()
-        )));
+        return Err(runtime_dir(
+            dir,
+            format!(
+                "{} already exists; export into an empty directory",
+                target.tasks_file().display()
+            ),
+        ));
     }
     let bar = progress::counter("tasks read");
     let (active, archived) = collect(store, &bar)?;
@@ -54,28 +62,35 @@ pub fn import(config: &Config, store: &dyn Store, args: TransferArgs) -> Result<
         _ => false,
     };
     if config.database_url.is_none() && same(dir, &config.runtime_dir) {
-        return Err(Error::Invalid(format!(
-            "{} is the configured store itself; set DEFER_DATABASE_URL (or another \
-             DEFER_RUNTIME_DIR) to import into a different store",
-            dir.display()
-        )));
+        return Err(runtime_dir(
+            dir,
+            "is the configured store itself; set DEFER_DATABASE_URL (or another \
+             DEFER_RUNTIME_DIR) to import into a different store"
+                .into(),
+        ));
     }
     let source = runtime_store(dir);
     if !source.tasks_file().is_file() {
-        return Err(Error::Invalid(format!(
-            "{} not found; point --runtime-dir at a defer runtime directory",
-            source.tasks_file().display()
-        )));
+        return Err(runtime_dir(
+            dir,
+            format!(
+                "{} not found; point --runtime-dir at a defer runtime directory",
+                source.tasks_file().display()
+            ),
+        ));
     }
     // A line that is not a record stops the import (nothing is written), so no task is
     // silently left behind.
     if let Some(problem) = source.check()?.into_iter().next() {
-        return Err(Error::Invalid(format!(
-            "{} line {}: {}; fix or remove it before importing",
-            problem.file.display(),
-            problem.line,
-            problem.reason
-        )));
+        return Err(runtime_dir(
+            dir,
+            format!(
+                "{} line {}: {}; fix or remove it before importing",
+                problem.file.display(),
+                problem.line,
+                problem.reason
+            ),
+        ));
     }
     let bar = progress::counter("tasks read");
     let (active, archived) = collect(&source, &bar)?;

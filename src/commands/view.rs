@@ -141,13 +141,7 @@ fn stamp(record: &Value, pointer: &str) -> Option<Timestamp> {
 
 /// `in 2h 5m`, `3m ago`, `now`.
 fn relative(config: &Config, at: Timestamp) -> String {
-    let secs = at.duration_since(config.clock.now()).as_secs();
-    let span = when::human_duration(secs.unsigned_abs());
-    match secs {
-        0 => "now".to_string(),
-        s if s > 0 => format!("in {span}"),
-        _ => format!("{span} ago"),
-    }
+    config.clock.distance(at)
 }
 
 /// A due time for the table: `Thu 04-09 09:00, in 16h 25m` (the year only when it is not this
@@ -346,6 +340,7 @@ pub fn task_card(term: &Terminal, config: &Config, record: &Value) -> String {
     if let Some(n) = record.get("retried").and_then(Value::as_u64) {
         add("retried", format!("{n} time(s) by `defer retry`"));
     }
+    add("attempts", history(config, record));
     for (label, cell) in rows {
         let cell = if label == "status" {
             term.status(status)
@@ -361,6 +356,46 @@ pub fn task_card(term: &Terminal, config: &Config, record: &Value) -> String {
         }
     }
     trimmed(&table)
+}
+
+/// One line per attempt of the record's `history`: `#2 completed (exit 0), Wed 2026-04-08
+/// 16:35 UTC`; the same story `defer logs` and the dashboard tell.
+fn history(config: &Config, record: &Value) -> String {
+    let Some(attempts) = record.get("history").and_then(Value::as_array) else {
+        return String::new();
+    };
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(n) = record.get("history_dropped").and_then(Value::as_u64) {
+        lines.push(format!("({n} older not kept)"));
+    }
+    for a in attempts {
+        let number = a.get("attempt").and_then(Value::as_u64).unwrap_or(0);
+        let outcome = a
+            .get("outcome")
+            .and_then(Value::as_str)
+            .unwrap_or("running");
+        let code = match (a.get("exit_code"), a.get("signal")) {
+            (Some(Value::Number(c)), _) => format!(" (exit {c})"),
+            (_, Some(Value::Number(s))) => format!(" (signal {s})"),
+            _ => String::new(),
+        };
+        let started = stamp(a, "/started_at")
+            .map(|t| format!(", {}", config.clock.local(t)))
+            .unwrap_or_default();
+        let error = a
+            .get("error")
+            .and_then(Value::as_str)
+            .map(|e| {
+                let first: String = e.lines().next().unwrap_or("").chars().take(60).collect();
+                format!(": {}", output::escape(&first))
+            })
+            .unwrap_or_default();
+        lines.push(format!(
+            "#{number} {}{code}{started}{error}",
+            output::escape(outcome)
+        ));
+    }
+    lines.join("\n")
 }
 
 /// The rendered table without the padding at the end of each line.

@@ -6,6 +6,7 @@
 //! executor's state-change values; the runner, `why`, `doctor` and the front ends ask the same
 //! functions, so they cannot disagree about what happens to a task.
 
+pub mod attempts;
 pub mod late;
 pub mod pause;
 pub mod retry;
@@ -16,7 +17,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::record::{ResultType, Stamp, Status, Task, TaskResult};
+use crate::record::{AttemptOutcome, Missed, ResultType, Stamp, Status, Task, TaskResult};
+use attempts::Closing;
 
 pub use late::{DEFAULT_LATE_AFTER_SECONDS, LateRule, lateness};
 pub use pause::Pause;
@@ -145,25 +147,44 @@ impl Change {
     }
 }
 
-/// `scheduled → executing`.
+/// `scheduled → executing`: a runner claimed it, and an attempt opens.
 pub fn claim(mut task: Task, now: Timestamp) -> Task {
     task.status = Status::Executing;
     task.started_at = Some(Stamp(now));
+    attempts::open(&mut task, now);
     task
 }
 
-/// `executing → scheduled` without an attempt: a stopping runner gives back a claimed task it
-/// never started.
-pub fn release(mut task: Task) -> Change {
+/// `executing → scheduled` without an attempt spent: a stopping runner gives back a claimed
+/// task it never started.
+pub fn release(mut task: Task, now: Timestamp) -> Change {
     task.status = Status::Scheduled;
+    attempts::close(
+        &mut task,
+        AttemptOutcome::Released,
+        Closing {
+            error: Some("the runner was stopping and gave it back before starting it".into()),
+            ..Closing::default()
+        },
+        now,
+    );
     Change::new(task, Reason::Released)
 }
 
 /// Found `executing` with its runner gone, and the runner's start journal says it never
 /// started it: back to `scheduled`, no attempt spent (only a started task can have done
 /// anything).
-pub fn never_started(mut task: Task) -> Change {
+pub fn never_started(mut task: Task, now: Timestamp) -> Change {
     task.status = Status::Scheduled;
+    attempts::close(
+        &mut task,
+        AttemptOutcome::Released,
+        Closing {
+            error: Some("its runner stopped before starting it".into()),
+            ..Closing::default()
+        },
+        now,
+    );
     Change::new(task, Reason::NotStarted)
 }
 
@@ -172,6 +193,11 @@ pub fn never_started(mut task: Task) -> Change {
 pub struct ExecutorRun {
     /// Exit code; `None` when it was killed by a signal or never started.
     pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    pub signal: Option<i32>,
+    /// The files holding this attempt's stdout and stderr, when it printed anything.
+    pub stdout_path: Option<String>,
+    pub stderr_path: Option<String>,
     /// stdout (capped) for the record.
     pub output: String,
     /// Where the full stdout went, when `output` is capped.
@@ -214,6 +240,12 @@ pub fn finish(
             task.status = Status::Completed;
             task.completed_at = Some(Stamp(now));
             task.result = Some(result(ResultType::PromptPrepared, prompt_path));
+            attempts::close(
+                &mut task,
+                AttemptOutcome::Completed,
+                Closing::default(),
+                now,
+            );
             Change::new(task, Reason::PromptPrepared)
         }
         Happened::ExecutorRan { run, success: true } => {
@@ -225,18 +257,32 @@ pub fn finish(
             r.exit_code = run.exit_code;
             r.output_path = run.output_path;
             task.result = Some(r);
+            attempts::close(
+                &mut task,
+                AttemptOutcome::Completed,
+                Closing {
+                    exit_code: run.exit_code,
+                    signal: run.signal,
+                    error: None,
+                    stdout_path: run.stdout_path,
+                    stderr_path: run.stderr_path,
+                },
+                now,
+            );
             Change::new(task, Reason::ExecutorSucceeded)
         }
         Happened::ExecutorRan {
             run,
             success: false,
         } => {
-            let reason = if run.timed_out {
-                Reason::ExecutorTimeout
+            let (reason, outcome) = if run.timed_out {
+                (Reason::ExecutorTimeout, AttemptOutcome::TimedOut)
+            } else if run.signal.is_some() {
+                (Reason::ExecutorNonzero, AttemptOutcome::Killed)
             } else {
-                Reason::ExecutorNonzero
+                (Reason::ExecutorNonzero, AttemptOutcome::Failed)
             };
-            failed_attempt(task, now, prompt_path, run, &policy.retry, reason)
+            failed_attempt(task, now, prompt_path, run, &policy.retry, reason, outcome)
         }
         // A full or broken log dir, an executor that vanished: the host's fault, not the
         // task's. No attempt is spent, the task waits for the next wake, and the runner
@@ -244,6 +290,15 @@ pub fn finish(
         Happened::HostFault { error } => {
             let mut task = task;
             task.status = Status::Scheduled;
+            attempts::close(
+                &mut task,
+                AttemptOutcome::Released,
+                Closing {
+                    error: Some(error.clone()),
+                    ..Closing::default()
+                },
+                now,
+            );
             task.last_error = Some(error);
             Change::new(task, Reason::HostFault)
         }
@@ -251,6 +306,15 @@ pub fn finish(
             let mut task = task;
             task.status = Status::Failed;
             task.failed_at = Some(Stamp(now));
+            attempts::close(
+                &mut task,
+                AttemptOutcome::Failed,
+                Closing {
+                    error: Some(error.clone()),
+                    ..Closing::default()
+                },
+                now,
+            );
             task.error = Some(error);
             Change::new(task, Reason::InvalidId)
         }
@@ -272,6 +336,7 @@ pub fn finish(
                 run,
                 &policy.retry,
                 Reason::Interrupted,
+                AttemptOutcome::Interrupted,
             )
         }
     };
@@ -286,8 +351,21 @@ fn failed_attempt(
     run: ExecutorRun,
     retry: &RetryPolicy,
     reason: Reason,
+    outcome: AttemptOutcome,
 ) -> Change {
     let error = run.error.unwrap_or_else(|| "executor failed".to_string());
+    attempts::close(
+        &mut task,
+        outcome,
+        Closing {
+            exit_code: run.exit_code,
+            signal: run.signal,
+            error: Some(error.clone()),
+            stdout_path: run.stdout_path,
+            stderr_path: run.stderr_path,
+        },
+        now,
+    );
     let again = task.attempts < task.max_retries;
     task.attempts = task.attempts.saturating_add(1);
     let mut r = if again {
@@ -338,13 +416,29 @@ pub fn prepare(mut task: Task, policy: &Policy, now: Timestamp) -> Prepared {
     };
     let limit = LateRule::of(&task).map_or_else(|| "10m".to_string(), |r| r.limit_text);
     let due = task.run_at;
-    task.status = Status::Cancelled;
-    task.cancelled_at = Some(Stamp(now));
-    task.cancel_reason = Some(Some(format!(
+    let reason = format!(
         "missed: due at {due}, found {} late (more than late_after {limit}); skipped by \
          if_late skip",
         crate::when::human_duration(late.unsigned_abs()),
-    )));
+    );
+    task.status = Status::Cancelled;
+    task.cancelled_at = Some(Stamp(now));
+    task.cancel_reason = Some(Some(reason.clone()));
+    task.missed = Some(Missed {
+        due_at: due,
+        late_seconds: late,
+        late_after: limit,
+        extra: serde_json::Map::new(),
+    });
+    attempts::close(
+        &mut task,
+        AttemptOutcome::Missed,
+        Closing {
+            error: Some(reason),
+            ..Closing::default()
+        },
+        now,
+    );
     let mut change = Change::new(task, Reason::Missed).with_next(policy, now);
     if change.warning.is_none() {
         change.warning = warning;
@@ -400,17 +494,18 @@ pub fn scheduled_only(found: Found, action: &'static str) -> Result<Task> {
     }
 }
 
-/// Whether `task` is one the runner recorded as missed (`--if-late skip`): cancelled, with a
-/// reason that says so.
+/// Whether `task` is one the runner recorded as missed (`--if-late skip`): cancelled, and
+/// marked `missed` by the runner. A cancel's reason is text anyone can type, so it never
+/// decides this.
 pub fn is_missed(task: &Task) -> bool {
-    task.status == Status::Cancelled
-        && matches!(&task.cancel_reason, Some(Some(reason)) if reason.starts_with("missed:"))
+    task.status == Status::Cancelled && task.missed.is_some()
 }
 
 /// `failed` (or missed) `→ scheduled` at `run_at`, active or archived (an archived task comes
-/// back to the active store; its archived copy stays as history). The attempt count starts
-/// again, so the task gets its whole `max_retries` budget anew; `retried` counts how often
-/// this happened, and the last error moves to `last_error`. Any other status is refused.
+/// back to the active store and leaves the archive, so every listing sees it once). The
+/// attempt count starts again, so the task gets its whole `max_retries` budget anew;
+/// `retried` counts how often this happened, and the last error moves to `last_error`. The
+/// attempts so far stay in `history`. Any other status is refused.
 pub fn retry(found: Found, run_at: Timestamp, now: Timestamp) -> Result<Change> {
     let mut task = match found {
         Found::Active(task) | Found::Archived(task)
@@ -448,17 +543,12 @@ pub fn retry(found: Found, run_at: Timestamp, now: Timestamp) -> Result<Change> 
     task.cancelled_at = None;
     task.cancel_reason = None;
     task.completed_at = None;
+    task.missed = None;
     if previous.is_some() {
         task.last_error = previous;
     }
     task.last_attempt_at = task.last_attempt_at.or(Some(Stamp(now)));
-    let retried = task
-        .extra
-        .get("retried")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
-    task.extra
-        .insert("retried".into(), serde_json::Value::from(retried + 1));
+    task.retried = task.retried.saturating_add(1);
     Ok(Change::new(task, Reason::Retried))
 }
 
@@ -880,7 +970,7 @@ mod tests {
         assert_eq!(c.task.run_at, Stamp(later));
         assert_eq!(c.task.last_error.as_deref(), Some("boom"));
         assert!(c.task.error.is_none() && c.task.failed_at.is_none());
-        assert_eq!(c.task.extra["retried"], 1);
+        assert_eq!(c.task.retried, 1);
         assert!(
             c.next.is_none(),
             "its successor was written when it finished"
@@ -894,13 +984,22 @@ mod tests {
             now(),
         )
         .expect("again");
-        assert_eq!(again.task.extra["retried"], 2);
-        let mut missed = record(DAILY);
-        missed.status = Status::Cancelled;
-        missed.cancel_reason = Some(Some("missed: due at ...".into()));
-        assert!(retry(Found::Active(missed.clone()), later, now()).is_ok());
-        missed.cancel_reason = Some(None);
-        let e = retry(Found::Active(missed), later, now()).expect_err("a plain cancel");
+        assert_eq!(again.task.retried, 2);
+        // A task the runner skipped as missed carries `missed`; a retry clears it.
+        let late = r#"{"id":"l","created_at":"2026-04-08T16:00:00Z","run_at":"2026-04-08T16:00:00Z","status":"executing","if_late":"skip","late_after":"1m"}"#;
+        let Prepared::Skip(skipped) = prepare(record(late), &policy(0), now()) else {
+            panic!("found two days late, it is skipped");
+        };
+        let missed = skipped.task;
+        assert!(is_missed(&missed));
+        let back = retry(Found::Active(missed.clone()), later, now()).expect("retried");
+        assert!(back.task.missed.is_none() && !is_missed(&back.task));
+        // A cancel whose reason merely says "missed" stays a cancel.
+        let mut typed = record(DAILY);
+        typed.status = Status::Cancelled;
+        typed.cancel_reason = Some(Some("missed: x".into()));
+        assert!(!is_missed(&typed));
+        let e = retry(Found::Active(typed), later, now()).expect_err("a plain cancel");
         assert!(e.to_string().contains("not failed or missed"), "{e}");
         for status in [Status::Scheduled, Status::Executing, Status::Completed] {
             let mut t = record(DAILY);

@@ -7,6 +7,7 @@ use crate::record::Stamp;
 
 /// A pause in force, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Pause {
     /// When it was asked for.
     pub since: Stamp,
@@ -27,6 +28,33 @@ impl Pause {
 /// The pause that holds at `now`, if any.
 pub fn in_force(pause: Option<&Pause>, now: Timestamp) -> Option<&Pause> {
     pause.filter(|p| p.in_force(now))
+}
+
+/// The rule every claim path asks (a cron wake, a watcher's pass and its refills, `run --id`,
+/// `serve --run`, on every store): nothing may be claimed while a pause holds. Stores read the
+/// pause under the same lock (or in the same transaction) as the claim, so a claim that
+/// starts after `defer pause` returned sees it.
+pub fn may_claim(pause: Option<&Pause>, now: Timestamp) -> crate::error::Result<()> {
+    match in_force(pause, now) {
+        Some(pause) => Err(crate::error::Error::Paused {
+            pause: pause.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `runners are paused since … until …` (UTC stamps, as stored).
+pub fn describe(pause: &Pause) -> String {
+    match pause.until {
+        Some(until) => format!(
+            "runners of this store are paused since {} until {until}",
+            pause.since
+        ),
+        None => format!(
+            "runners of this store are paused since {} until `defer resume`",
+            pause.since
+        ),
+    }
 }
 
 #[cfg(test)]

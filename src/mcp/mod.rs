@@ -1,13 +1,14 @@
 //! `defer mcp`: the defer tools served over the Model Context Protocol on stdio.
 //!
 //! Agents expect tools over MCP rather than a CLI whose output they must parse. This module is
-//! a front end like `commands/`: every tool calls the same library operations as the CLI
-//! (`ops::schedule`, `ops::cancel`, `ops::reschedule`, `ops::retry`, `ops::logs`, the
-//! [`Store`] trait, `when::parse`), so the two can never disagree about what a time or a
-//! record means.
+//! a front end like `commands/`: every tool reads its arguments into an operation's request
+//! type (`ops`), calls that operation and answers with its reply, so MCP, the CLI and the HTTP
+//! API can never disagree about what a time or a record means. `defer serve` mounts
+//! [`DeferServer`] at `/mcp` behind the same request hygiene ([`stdio::Inbound`] checks each
+//! message there too).
 //!
-//! - [`args`] — what each tool accepts and returns, with the JSON Schemas hosts show to models.
-//! - [`tools`] — the tools, their descriptions, and how answers and errors are worded.
+//! - [`tools`] — the tools, their descriptions and schemas (generated from the request and
+//!   reply types), and how answers and errors are worded.
 //! - [`resources`] — the pending tasks and each task as resources (`defer://tasks`).
 //! - [`stdio`] — the boundary: the JSON-RPC answers rmcp does not give (parse errors, invalid
 //!   params, batches) are given there, before rmcp sees a line.
@@ -19,7 +20,9 @@
 //! database round trip), so each tool call runs on tokio's blocking pool, never on the thread
 //! that reads and answers protocol messages.
 
-pub mod args;
+#[cfg(feature = "serve")]
+pub mod http;
+mod hygiene;
 pub mod resources;
 pub mod stdio;
 pub mod tools;
@@ -114,9 +117,7 @@ impl ServerHandler for DeferServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        self.on_store(|_, store| resources::list(store))
-            .await
-            .map_err(panicked)?
+        self.on_store(resources::list).await.map_err(panicked)?
     }
 
     async fn list_resource_templates(
@@ -133,7 +134,7 @@ impl ServerHandler for DeferServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let uri = request.uri;
-        self.on_store(move |_, store| resources::read(store, &uri))
+        self.on_store(move |config, store| resources::read(config, store, &uri))
             .await
             .map_err(panicked)?
             .map(ReadResourceResponse::from)
@@ -167,13 +168,16 @@ pub fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
         "defer mcp: serving on stdio (times read in {})",
         config.clock.zone_name()
     );
+    // Held here, outside the runtime, so the store is dropped after it: a PostgreSQL client
+    // closes its connection with a runtime of its own, which cannot start inside ours.
+    let keep = Arc::clone(&store);
     let server = DeferServer::new(config, store);
     // One thread reads and answers protocol messages; tool calls run on the blocking pool.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::io("starting the MCP runtime for", "stdio"))?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         // stdin → `oversized` (a stand-in request after a line too long for rmcp) → the
         // pre-processor in `stdio` → rmcp.
         let (to_stdio, from_filter) = tokio::io::duplex(64 * 1024);
@@ -191,7 +195,10 @@ pub fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
         stdio::serve(rmcp, from_filter, tokio::io::stdout())
             .await
             .map_err(|e| stdio_error(e.to_string()))
-    })
+    });
+    drop(runtime);
+    drop(keep);
+    served
 }
 
 /// A store call that panicked: an internal error, and the server carries on.

@@ -10,9 +10,10 @@ use rmcp::model::{
 };
 use serde_json::Value;
 
-use super::args::DEFAULT_LIMIT;
-use crate::error::Error;
-use crate::record::validate_id;
+use crate::config::Config;
+use crate::error::{Error, ErrorKind};
+use crate::ops::list::{ListRequest, list as list_page};
+use crate::ops::show::{ShowRequest, show};
 use crate::store::Store;
 
 /// The pending tasks.
@@ -21,15 +22,15 @@ pub const TASKS_URI: &str = "defer://tasks";
 pub const TASK_TEMPLATE: &str = "defer://tasks/{id}";
 const JSON: &str = "application/json";
 
-/// The list resource and one resource per pending task (at most [`DEFAULT_LIMIT`]).
-pub fn list(store: &dyn Store) -> Result<ListResourcesResult, ErrorData> {
+/// The list resource and one resource per pending task (the first page `list_tasks` gives).
+pub fn list(config: &Config, store: &dyn Store) -> Result<ListResourcesResult, ErrorData> {
     let mut resources = vec![
         Resource::new(TASKS_URI, "tasks")
             .with_title("Pending deferred tasks")
             .with_description("The tasks that are scheduled or executing, as a JSON array.")
             .with_mime_type(JSON),
     ];
-    for task in pending(store)? {
+    for task in pending(config, store)? {
         let id = task["id"].as_str().unwrap_or_default();
         let summary = task["context"]["summary"].as_str().unwrap_or_default();
         let run_at = task["run_at"].as_str().unwrap_or_default();
@@ -52,18 +53,21 @@ pub fn templates() -> ListResourceTemplatesResult {
 }
 
 /// Reads `uri`: the list, or one task.
-pub fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+pub fn read(
+    config: &Config,
+    store: &dyn Store,
+    uri: &str,
+) -> Result<ReadResourceResult, ErrorData> {
     let body = if uri == TASKS_URI {
-        Value::Array(pending(store)?)
+        Value::Array(pending(config, store)?)
     } else if let Some(id) = uri
         .strip_prefix(TASKS_URI)
         .and_then(|r| r.strip_prefix('/'))
     {
-        validate_id(id).map_err(|e| not_found(uri, &e.to_string()))?;
-        store
-            .show(id)
-            .map_err(internal)?
-            .ok_or_else(|| not_found(uri, &format!("Task not found: {id}")))?
+        let request = ShowRequest { id: id.to_string() };
+        show(config, store, &request)
+            .map_err(|e| error_for(uri, &e))?
+            .task
     } else {
         return Err(not_found(
             uri,
@@ -71,10 +75,13 @@ pub fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceResult, ErrorDat
         ));
     };
     let text = serde_json::to_string_pretty(&body).map_err(|e| {
-        internal(Error::Json {
-            what: "a resource".into(),
-            source: e,
-        })
+        error_for(
+            uri,
+            &Error::Json {
+                what: "a resource".into(),
+                source: e,
+            },
+        )
     })?;
     Ok(ReadResourceResult::new(vec![
         ResourceContents::text(text, uri).with_mime_type(JSON),
@@ -82,22 +89,19 @@ pub fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceResult, ErrorDat
 }
 
 /// The pending records, as `list_tasks` returns them by default.
-fn pending(store: &dyn Store) -> Result<Vec<Value>, ErrorData> {
-    let query = crate::store::Query::listing(Vec::new(), false);
-    let limit = usize::try_from(DEFAULT_LIMIT).unwrap_or(usize::MAX);
-    let mut tasks = Vec::new();
-    store
-        .list(&query, &mut |line| {
-            if tasks.len() < limit {
-                tasks.push(serde_json::from_slice(line).map_err(|source| Error::Json {
-                    what: "a stored record".into(),
-                    source,
-                })?);
-            }
-            Ok(())
-        })
-        .map_err(internal)?;
-    Ok(tasks)
+fn pending(config: &Config, store: &dyn Store) -> Result<Vec<Value>, ErrorData> {
+    list_page(config, store, &ListRequest::default())
+        .map(|page| page.tasks)
+        .map_err(|e| error_for(TASKS_URI, &e))
+}
+
+/// The JSON-RPC error for a failed read, by the error's kind: an unknown or impossible task
+/// is "resource not found" (-32002), anything else an internal error.
+fn error_for(uri: &str, e: &Error) -> ErrorData {
+    match e.kind() {
+        ErrorKind::NotFound | ErrorKind::BadArgument => not_found(uri, &e.for_fields()),
+        _ => ErrorData::internal_error(e.for_fields(), None),
+    }
 }
 
 fn not_found(uri: &str, why: &str) -> ErrorData {
@@ -105,8 +109,4 @@ fn not_found(uri: &str, why: &str) -> ErrorData {
         format!("{}: {why}", crate::error::quote_value(uri)),
         Some(serde_json::json!({ "uri": uri })),
     )
-}
-
-fn internal(e: Error) -> ErrorData {
-    ErrorData::internal_error(e.for_fields(), None)
 }

@@ -27,7 +27,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use super::hygiene::{INVALID_REQUEST, PARSE_ERROR, check, error};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
 /// The MCP revision that has JSON-RPC batches (added in it, removed in 2025-06-18).
@@ -35,10 +37,6 @@ const BATCH_REVISION: &str = "2025-03-26";
 
 /// Ids given to the requests of a batch start with this; no client id is expected to.
 const BATCH_ID_PREFIX: &str = "defer-batch:";
-
-const PARSE_ERROR: i64 = -32700;
-const INVALID_REQUEST: i64 = -32600;
-const INVALID_PARAMS: i64 = -32602;
 
 /// What the two directions share.
 #[derive(Debug, Default)]
@@ -100,7 +98,7 @@ impl Inbound {
                 return Action::answer(error(
                     Value::Null,
                     PARSE_ERROR,
-                    format!("Parse error: the line is not JSON ({e})"),
+                    super::hygiene::parse_error_message(&e),
                 ));
             }
         };
@@ -170,144 +168,6 @@ fn rename_cancelled(pending: &HashMap<String, (u64, Value)>, item: &mut Value) {
     if let Some((private, _)) = pending.iter().find(|(_, (_, id))| *id == target) {
         item["params"]["requestId"] = Value::String(private.clone());
     }
-}
-
-/// Checks one message (not a batch); `Err` is the answer to send instead of passing it on.
-fn check(message: &Value, in_batch: bool) -> Result<(), Value> {
-    let Value::Object(fields) = message else {
-        return Err(error(
-            Value::Null,
-            INVALID_REQUEST,
-            "Invalid Request: a JSON-RPC message is an object".into(),
-        ));
-    };
-    // The id, when it is one JSON-RPC allows (MCP also forbids null).
-    let id = match fields.get("id") {
-        Some(id @ Value::String(_)) => Some(id.clone()),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(Value::Number(n.clone())),
-        _ => None,
-    };
-    let invalid = |why: &str| {
-        error(
-            id.clone().unwrap_or(Value::Null),
-            INVALID_REQUEST,
-            format!("Invalid Request: {why}"),
-        )
-    };
-    // The stand-in `oversized` puts after a line too long to read: answered here, with the
-    // long line's id when it could be found, else null.
-    if fields.get("method").and_then(Value::as_str) == Some(super::oversized::METHOD) {
-        let bytes = message
-            .pointer("/params/bytes")
-            .and_then(Value::as_u64)
-            .unwrap_or_default();
-        return Err(error(
-            id.clone().unwrap_or(Value::Null),
-            INVALID_REQUEST,
-            super::oversized::message(bytes),
-        ));
-    }
-    if fields.get("jsonrpc") != Some(&Value::String("2.0".into())) {
-        return Err(invalid("\"jsonrpc\" must be \"2.0\""));
-    }
-    if fields.contains_key("id") && id.is_none() {
-        return Err(invalid("\"id\" must be a string or a whole number"));
-    }
-    let Some(method) = fields.get("method") else {
-        // A response to a request of ours.
-        if id.is_some() && (fields.contains_key("result") || fields.contains_key("error")) {
-            return Ok(());
-        }
-        return Err(invalid(
-            "expected a request (\"method\" and \"id\"), a notification (\"method\") or a \
-             response (\"id\" and \"result\" or \"error\")",
-        ));
-    };
-    let Value::String(method) = method else {
-        return Err(invalid("\"method\" must be a string"));
-    };
-    let Some(id) = id.clone() else {
-        return Ok(()); // a notification: never answered, whatever its params
-    };
-    if in_batch && method == "initialize" {
-        return Err(invalid("initialize must not be part of a batch"));
-    }
-    let bad_params = |why: String| {
-        Err(error(
-            id.clone(),
-            INVALID_PARAMS,
-            format!("Invalid params for {method}: {why}"),
-        ))
-    };
-    let params = fields.get("params");
-    match params {
-        None | Some(Value::Object(_)) | Some(Value::Array(_)) => {}
-        Some(other) => return bad_params(format!("params must be an object, not {}", kind(other))),
-    }
-    let field = |name: &str| params.and_then(|p| p.get(name));
-    match method.as_str() {
-        "tools/call" => {
-            let Some(Value::Object(_)) = params else {
-                return bad_params(
-                    "params must be an object with the tool's \"name\" and its \"arguments\" \
-                     object, e.g. {\"name\": \"list_tasks\", \"arguments\": {}}"
-                        .into(),
-                );
-            };
-            match field("name") {
-                Some(Value::String(_)) => {}
-                None => return bad_params("params.name (the tool's name) is missing".into()),
-                Some(other) => {
-                    return bad_params(format!(
-                        "params.name must be a string, not {}",
-                        kind(other)
-                    ));
-                }
-            }
-            match field("arguments") {
-                None | Some(Value::Null) | Some(Value::Object(_)) => {}
-                Some(other) => {
-                    return bad_params(format!(
-                        "params.arguments must be an object of named arguments, not {}",
-                        kind(other)
-                    ));
-                }
-            }
-        }
-        "resources/read" => match field("uri") {
-            Some(Value::String(_)) => {}
-            _ => {
-                return bad_params(
-                    "params.uri (a string such as \"defer://tasks\") is required".into(),
-                );
-            }
-        },
-        "initialize" => {
-            if !matches!(field("protocolVersion"), Some(Value::String(_))) {
-                return bad_params("params.protocolVersion (a string) is required".into());
-            }
-            if !matches!(field("clientInfo"), Some(Value::Object(_))) {
-                return bad_params("params.clientInfo (an object) is required".into());
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn error(id: Value, code: i64, message: String) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
 /// rmcp's answers on their way to the client.
@@ -506,6 +366,8 @@ async fn write_line<W: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mcp::hygiene::INVALID_PARAMS;
+    use serde_json::json;
 
     fn inbound(revision: Option<&str>) -> Inbound {
         Inbound {

@@ -15,14 +15,60 @@ use std::time::SystemTime;
 
 use jiff::{Timestamp, ToSpan};
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::Config;
 use crate::error::{Arg, ArgProblem, Error, Result};
+use crate::ops::wire::null_as_false;
 use crate::record::Status;
+use crate::runner::files::TaskFile;
 use crate::store::{Query, Store};
 use crate::when;
 
+/// Delete what nobody reads again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PruneRequest {
+    /// Older than this: a duration ago ("90d", "6 months") or a past time ("2026-01-01").
+    pub before: String,
+    /// Delete them (without it, only say what would be deleted).
+    #[serde(default, deserialize_with = "null_as_false")]
+    pub yes: bool,
+}
+
+/// What was (or would be) deleted.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PruneReply {
+    /// The cutoff, UTC.
+    pub before: crate::record::Stamp,
+    pub files: Vec<Prunable>,
+    /// Their size in bytes.
+    pub bytes: u64,
+    /// Old files kept because their task is still scheduled or executing.
+    pub kept_active: usize,
+    /// How many were deleted (0 without `yes`).
+    pub deleted: usize,
+}
+
+/// The plan for `req.before`, carried out when `req.yes`.
+pub fn prune(config: &Config, store: &dyn Store, req: &PruneRequest) -> Result<PruneReply> {
+    let before = cutoff(config, &req.before)?;
+    let plan = plan(config, store, before)?;
+    let deleted = if req.yes { apply(config, &plan)? } else { 0 };
+    Ok(PruneReply {
+        before: crate::record::Stamp(plan.before),
+        bytes: plan.bytes(),
+        kept_active: plan.kept_active,
+        deleted,
+        files: plan.files,
+    })
+}
+
 /// What a file is, for the listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Prompt,
@@ -32,7 +78,8 @@ pub enum Kind {
 }
 
 /// One file the plan would delete.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Prunable {
     pub path: PathBuf,
     pub kind: Kind,
@@ -110,17 +157,15 @@ pub fn plan(config: &Config, store: &dyn Store, before: Timestamp) -> Result<Pla
         kept_active: 0,
     };
     for (path, name) in entries(&config.log_dir)? {
-        let (id, kind) = if let Some(id) = name.strip_suffix(".prompt.txt") {
-            (id, Kind::Prompt)
-        } else if let Some(id) = name.strip_suffix(".output.txt") {
-            (id, Kind::Output)
-        } else {
-            continue;
+        let (id, kind) = match crate::runner::files::task_file(&name) {
+            Some(TaskFile::Prompt { id }) => (id, Kind::Prompt),
+            Some(TaskFile::Output { id }) => (id, Kind::Output),
+            None => continue,
         };
         let Some(bytes) = older(&path, before) else {
             continue;
         };
-        if active.contains(id) {
+        if active.contains(&id) {
             plan.kept_active += 1;
             continue;
         }

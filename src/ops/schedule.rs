@@ -1,14 +1,15 @@
-//! Scheduling: a time expression and a snapshot of intent become a stored task. The CLI, MCP
-//! and any other front end call [`schedule`] with a [`ScheduleRequest`].
-
-use std::path::PathBuf;
+//! Scheduling: a time expression and a snapshot of intent become a stored task. Every front
+//! end sends a [`ScheduleRequest`] (the CLI builds it from flags, MCP and HTTP read it from
+//! JSON) and gets a [`ScheduleReply`].
 
 use jiff::ZonedDateTime as Zoned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::audit;
 use crate::config::Config;
 use crate::error::{Arg, ArgProblem, Error, Result};
+use crate::ops::wire::{null_as_empty, null_as_false};
 use crate::record::MAX_RECORD_BYTES;
 use crate::record::{
     AuraLevel, Context, Execution, IfLate, Intent, LateAfter, Mode, Reorient, Series, Stamp,
@@ -20,41 +21,144 @@ use crate::store::Store;
 use crate::store::jsonl::scan::MAX_DEPTH;
 use crate::when;
 
-/// Everything a caller (CLI, MCP, another program) can ask of `schedule`.
-#[derive(Debug, Clone, Default)]
+/// Everything a caller can ask of `schedule`. The field docs are what MCP hosts show a model
+/// and what the OpenAPI document says, so each says what a value is for and shows one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ScheduleRequest {
-    /// The time expression; may be empty for a recurring task (the rule gives the first time).
+    /// When the task (or, with every or cron, its first occurrence) runs, read in the
+    /// server's time zone: "30m", "in 2 hours", "tomorrow 9am", "next friday 3pm", "in 2 days
+    /// at 9am", "2026-12-25 9am", "2026-04-08T17:05:00Z" or "now". A repeating phrase ("every
+    /// weekday at 9am", "every 2 hours") makes a series that starts at the rule's next time.
+    /// May be empty only with every or cron (the rule's next time is the first).
     pub when: String,
+    /// One sentence saying what the future run should do, e.g. "Resume the architecture
+    /// review at the scheduler section". Required unless context or reorient supplies one.
+    #[serde(default)]
     pub summary: Option<String>,
+    /// What the task is for: resume_task (pick work back up), notify (remind someone) or
+    /// execute_action (do one concrete thing).
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = "resume_task")))]
     pub intent: Option<Intent>,
+    /// How the future run starts: fresh (a new agent that has only the snapshot) or callback
+    /// (the executor hands the task back to an existing agent session). Both are hints for
+    /// the executor; the prompt file is the same.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = "fresh")))]
     pub mode: Option<Mode>,
+    /// The instruction the future run receives; defaults to the summary.
+    #[serde(default)]
     pub prompt_template: Option<String>,
+    /// How much effort the executor should spend (e.g. which model to use): low, medium or
+    /// high. Advisory, kept in the record for the executor; defer itself ignores it.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = "low")))]
     pub aura_level: Option<AuraLevel>,
+    /// How many times a failed executor run is retried.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = 0)))]
     pub max_retries: Option<u32>,
+    /// Facts the future run needs, one short sentence each (what was decided, where you
+    /// stopped). Never a transcript.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub key_points: Vec<String>,
+    /// Files, URLs or other things to come back to, e.g. "/home/me/notes/review.md". Long
+    /// material belongs in a file named here, not in the other fields.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub artifacts: Vec<String>,
+    /// Rules the future run must respect, e.g. "do not push to main".
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub constraints: Vec<String>,
-    /// A JSON object (text) merged into the context before the flags' items.
-    pub context_json: Option<String>,
+    /// A snapshot object merged in before the fields above: {"summary": "...",
+    /// "key_points": [...], "artifacts": [...], "constraints": [...]}; other keys are kept in
+    /// the record's context.
+    #[serde(default)]
+    pub context: Option<Map<String, Value>>,
+    /// An explicit task id (1-128 characters from A-Z a-z 0-9 . _ -, not starting with '.'),
+    /// e.g. "review_followup". Leave it out to get a generated one; an id already in the
+    /// store is refused.
+    #[serde(default)]
     pub id: Option<String>,
+    /// Build the snapshot from a CONTEXT.md (its orientation, state, constraints, decisions
+    /// and references) before adding the fields above. Implied by project or context_file.
+    #[serde(default, deserialize_with = "null_as_false")]
     pub reorient: bool,
+    /// With reorient: use the CONTEXT.md of this project (a directory name under the server's
+    /// DEFER_PROJECTS_DIR), e.g. "agent-defer".
+    #[serde(default)]
     pub project: Option<String>,
-    pub context_file: Option<PathBuf>,
-    /// The directory the executor starts in.
-    pub cwd: Option<PathBuf>,
-    /// Repeat every such duration (`1d`, `2h`).
+    /// With reorient: use this CONTEXT.md (an absolute path, or one starting with ~/).
+    #[serde(default)]
+    pub context_file: Option<String>,
+    /// The directory the executor starts in (an absolute path that exists on the server),
+    /// e.g. the project the task belongs to. Default: not recorded.
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Repeat: a new occurrence this long after each one, e.g. "1d", "2h", "1 week" ("every
+    /// day" is every "1d"). `when` is the first occurrence. Do not combine with cron.
+    #[serde(default)]
     pub every: Option<String>,
-    /// Repeat on a five-field cron rule.
+    /// Repeat on a five-field cron rule "minute hour day-of-month month day-of-week" in the
+    /// server's time zone, e.g. "0 9 * * 1-5" (weekdays at 09:00; "every weekday at 9am").
+    /// The first occurrence is the rule's first time at or after `when` (use "now").
+    #[serde(default)]
     pub cron: Option<String>,
-    /// With a repeat: no occurrence after this time expression.
+    /// With every or cron: no occurrence after this time expression. A bare date means 00:00
+    /// that day, so "2026-12-31" excludes Dec 31; write "2026-12-31 23:59" to include it.
+    #[serde(default)]
     pub until: Option<String>,
-    /// With a repeat: at most this many occurrences.
+    /// With every or cron: stop after this many occurrences (the first one counts).
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub count: Option<u32>,
-    /// Missed-run policy.
+    /// When the runner finds the task late (a machine asleep at the due time): run runs it
+    /// anyway; skip records it as missed instead.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = "run")))]
     pub if_late: Option<IfLate>,
-    /// How late counts as missed for `if_late = skip` (default 10m).
+    /// With if_late "skip": how late counts as missed, a duration such as "1h".
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = "10m")))]
     pub late_after: Option<String>,
+    /// Preview only: return the record and how the time was understood, store nothing.
+    #[serde(default, deserialize_with = "null_as_false")]
     pub dry_run: bool,
+}
+
+impl ScheduleRequest {
+    /// Whether a CONTEXT.md is read: asked for, or implied by naming one.
+    pub fn reorients(&self) -> bool {
+        self.reorient || self.project.is_some() || self.context_file.is_some()
+    }
+}
+
+/// What `schedule` answers, whichever front end asked.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ScheduleReply {
+    /// The task record as stored (or, for a dry run, as it would be stored).
+    pub task: Task,
+    /// The task id.
+    pub id: String,
+    /// When it runs, UTC (YYYY-MM-DDTHH:MM:SSZ).
+    pub run_at: Stamp,
+    /// The IANA zone the expression was read in.
+    pub timezone: String,
+    /// When it runs in that zone, and how far away: "Fri 2026-11-27 09:00 EST, in 22h 59m".
+    pub description: String,
+    /// The time is already past, so the task is due at the next `defer run`.
+    pub in_past: bool,
+    /// The task was written to the store (false for a dry run).
+    pub stored: bool,
+    /// The server's current local time, ISO 8601 with its offset.
+    pub now_local: String,
+    /// What happened, in one sentence: "scheduled task_… for Fri 2026-11-27 09:00 EST, in
+    /// 22h 59m".
+    pub message: String,
+    /// Things worth knowing that did not stop it, e.g. a time already past.
+    pub warnings: Vec<String>,
 }
 
 /// A task that was (or, for a dry run, would be) stored, and how its time was understood.
@@ -68,7 +172,11 @@ pub struct Scheduled {
 }
 
 /// Builds the record, validates everything, and stores it unless `dry_run`.
-pub fn schedule(config: &Config, store: &dyn Store, req: &ScheduleRequest) -> Result<Scheduled> {
+pub fn schedule(
+    config: &Config,
+    store: &dyn Store,
+    req: &ScheduleRequest,
+) -> Result<ScheduleReply> {
     let now = config.clock.now_zoned();
     let mut scheduled = build(config, req, &now)?;
     if !req.dry_run {
@@ -101,7 +209,34 @@ pub fn schedule(config: &Config, store: &dyn Store, req: &ScheduleRequest) -> Re
             ],
         );
     }
-    Ok(scheduled)
+    let mut warnings = Vec::new();
+    if scheduled.in_past {
+        warnings.push(super::past_warning(&req.when, scheduled.task.run_at));
+    }
+    let task = scheduled.task;
+    let message = if req.dry_run {
+        format!(
+            "dry run: would schedule {} for {}",
+            task.id, scheduled.description
+        )
+    } else {
+        format!("scheduled {} for {}", task.id, scheduled.description)
+    };
+    Ok(ScheduleReply {
+        id: task.id.clone(),
+        run_at: task.run_at,
+        timezone: task
+            .timezone
+            .clone()
+            .unwrap_or_else(|| config.clock.zone_name()),
+        description: scheduled.description,
+        in_past: scheduled.in_past,
+        stored: !req.dry_run,
+        now_local: super::now_local(config),
+        message,
+        warnings,
+        task,
+    })
 }
 
 /// Builds and validates the record without touching the store.
@@ -200,15 +335,16 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         }
         None => None,
     };
-    let mut context = match &req.context_json {
-        Some(text) => parse_context_json(text)?,
+    let mut context = match &req.context {
+        Some(object) => parse_context(object)?,
         None => Context::default(),
     };
-    if req.reorient {
+    let reorient = req.reorients();
+    if reorient {
         let snapshot = reorient::build(
             config,
             &Lookup {
-                context_file: req.context_file.as_deref(),
+                context_file: req.context_file.as_deref().map(std::path::Path::new),
                 project: req.project.as_deref(),
             },
         )?;
@@ -232,7 +368,9 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
             value: None,
             problem: ArgProblem::Missing {
                 hint: Some(
-                    "say what is to be done later (a context or a reorientation may supply it)",
+                    "one sentence saying what the future run should do, e.g. \"Resume the \
+                     architecture review at the scheduler section\" (a context or reorient may \
+                     supply it instead)",
                 ),
             },
         });
@@ -268,16 +406,16 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         status: Status::Scheduled,
         attempts: 0,
         max_retries: req.max_retries.unwrap_or(0),
-        reorient_requested: req.reorient,
+        reorient_requested: reorient,
         reorient: Some(Reorient {
-            requested: req.reorient,
+            requested: reorient,
             project: req.project.clone(),
-            explicit_context_file: req.context_file.as_ref().map(|p| p.display().to_string()),
+            explicit_context_file: req.context_file.clone(),
             extra: Map::new(),
         }),
         when: Some(when_text.trim().to_string()).filter(|w| !w.is_empty()),
         timezone: Some(config.clock.zone_name()),
-        cwd: working_dir(req.cwd.as_deref())?,
+        cwd: working_dir(req.cwd.as_deref().map(std::path::Path::new))?,
         started_at: None,
         completed_at: None,
         failed_at: None,
@@ -300,17 +438,29 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         }),
         if_late: req.if_late,
         late_after,
+        retried: 0,
+        missed: None,
+        history: Vec::new(),
+        history_dropped: 0,
         extra: Map::new(),
     };
     let line = task.to_line();
     // The same check the loader makes, so whatever a front end put in the context (MCP passes
     // it as data, not as --context-json text), the record reads back.
     if let Err(e) = crate::store::jsonl::scan::scan(line.as_bytes()) {
-        return Err(Error::Invalid(format!(
-            "the task record would not read back ({}): nest its context at most {} levels deep",
-            e.what,
-            MAX_DEPTH - 1
-        )));
+        return Err(Error::Argument {
+            arg: Arg::ContextJson,
+            value: None,
+            problem: ArgProblem::Invalid {
+                reason: format!(
+                    "the task record would not read back ({}): nest the context at most {} \
+                     levels deep",
+                    e.what,
+                    MAX_DEPTH - 1
+                ),
+                example: None,
+            },
+        });
     }
     let size = line.len();
     if size > MAX_RECORD_BYTES {
@@ -374,13 +524,11 @@ fn prepend(mut first: Vec<String>, then: Vec<String>) -> Vec<String> {
     first
 }
 
-/// `--context-json` must be an object; its list fields must be lists of strings. Unknown keys
-/// are kept in the record's context.
-fn parse_context_json(text: &str) -> Result<Context> {
-    let value: Value = serde_json::from_str(text).map_err(|source| Error::Json {
-        what: "--context-json".into(),
-        source,
-    })?;
+/// The `context` object must have a string summary and lists of strings as its list fields;
+/// other keys are kept in the record's context. The CLI's `--context-json` text is parsed into
+/// this object by the CLI; MCP and HTTP send it as JSON.
+pub fn parse_context(object: &Map<String, Value>) -> Result<Context> {
+    let value = Value::Object(object.clone());
     // The record holds the context inside its own object: one level more than the context.
     let depth = 1 + nesting(&value);
     if depth > MAX_DEPTH {
@@ -398,25 +546,16 @@ fn parse_context_json(text: &str) -> Result<Context> {
             },
         });
     }
-    // Argument errors, so each front end names the argument its own way.
-    let invalid = |reason: String| Error::Argument {
+    serde_json::from_value(value).map_err(|e| Error::Argument {
         arg: Arg::ContextJson,
         value: None,
         problem: ArgProblem::Invalid {
-            reason,
+            reason: format!(
+                "has a field of the wrong type ({e}); summary is a string, \
+                 key_points/artifacts/constraints are lists of strings"
+            ),
             example: None,
         },
-    };
-    if !value.is_object() {
-        return Err(invalid(
-            "must be a JSON object such as {\"summary\":\"...\",\"key_points\":[\"...\"]}".into(),
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| {
-        invalid(format!(
-            "has a field of the wrong type ({e}); summary is a string, \
-             key_points/artifacts/constraints are lists of strings"
-        ))
     })
 }
 
@@ -448,9 +587,8 @@ fn nesting(value: &Value) -> usize {
 fn default_id(created_at: Stamp) -> Result<String> {
     let stamp = created_at.timestamp().strftime("%Y%m%d_%H%M%S");
     let pid = std::process::id();
-    let mut bits = getrandom::u64().map_err(|e| Error::Io {
-        path: "/dev/urandom".into(),
-        action: "reading random bits for a task id from",
+    let mut bits = getrandom::u64().map_err(|e| Error::Random {
+        what: "a task id",
         source: std::io::Error::other(e.to_string()),
     })?;
     let mut suffix = [0u8; 8];

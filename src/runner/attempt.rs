@@ -1,6 +1,7 @@
 //! One claimed task, start to finish: the prompt artifact, then the executor if one is
 //! configured, turned into what happened for the lifecycle to decide on.
 
+use super::files::{self, Stream};
 use super::journal::StartJournal;
 use super::{RECORD_OUTPUT_CAP, executor, prompt, prompt_path};
 use crate::config::Config;
@@ -119,42 +120,32 @@ fn run_task(
             return finish(task, Happened::HostFault { error });
         }
     };
-    let run = summarize(config, &task.id, &finished);
+    let attempt = task
+        .history
+        .last()
+        .filter(|a| a.is_open())
+        .map_or_else(|| lifecycle::attempts::next_number(&task), |a| a.attempt);
+    let run = summarize(config, &task.id, attempt, &finished);
     let success = finished.success();
     finish(task, Happened::ExecutorRan { run, success })
 }
 
-/// Caps the output for the record (full text to `<id>.output.txt`) and words the error.
-fn summarize(config: &Config, id: &str, f: &executor::Finished) -> ExecutorRun {
+/// Keeps what the attempt printed in its own files, caps stdout for the record and words the
+/// error.
+fn summarize(config: &Config, id: &str, attempt: u32, f: &executor::Finished) -> ExecutorRun {
     let stdout = String::from_utf8_lossy(&f.stdout.bytes);
     let stderr = String::from_utf8_lossy(&f.stderr.bytes);
     let mut run = ExecutorRun {
         exit_code: f.exit_code(),
+        signal: f.signal(),
         timed_out: f.timed_out,
+        stdout_path: keep_stream(config, id, attempt, Stream::Stdout, &f.stdout),
+        stderr_path: keep_stream(config, id, attempt, Stream::Stderr, &f.stderr),
         ..ExecutorRun::default()
     };
     let capped = f.stdout.total as usize > RECORD_OUTPUT_CAP;
     if capped {
-        let path = config.log_dir.join(format!("{id}.output.txt"));
-        let mut full = f.stdout.bytes.clone();
-        if f.stdout.total as usize > full.len() {
-            full.extend_from_slice(
-                format!(
-                    "\n[defer: output cut at {} of {} bytes]\n",
-                    full.len(),
-                    f.stdout.total
-                )
-                .as_bytes(),
-            );
-        }
-        match fsutil::write_private(&path, &full) {
-            Ok(()) => run.output_path = Some(path.display().to_string()),
-            Err(e) => eprintln!(
-                "warning: full output of {} not saved: {}",
-                crate::output::escape(id),
-                crate::output::escape(&e.to_string())
-            ),
-        }
+        run.output_path = run.stdout_path.clone();
         let head = truncate_chars(&stdout, RECORD_OUTPUT_CAP);
         run.output = format!(
             "{head}\n[defer: output truncated at {} of {} bytes; full text in {}]",
@@ -201,6 +192,44 @@ fn summarize(config: &Config, id: &str, f: &executor::Finished) -> ExecutorRun {
         run.error = Some(error);
     }
     run
+}
+
+/// Writes one stream of an attempt to its file (as much as was kept, then a note of what was
+/// cut) and returns the file's path; nothing when the executor printed nothing there, or when
+/// the file could not be written (said on stderr: the outcome still counts).
+fn keep_stream(
+    config: &Config,
+    id: &str,
+    attempt: u32,
+    stream: Stream,
+    captured: &executor::Captured,
+) -> Option<String> {
+    if captured.total == 0 {
+        return None;
+    }
+    let path = files::output_path(config, id, attempt, stream);
+    let mut bytes = captured.bytes.clone();
+    if captured.total as usize > bytes.len() {
+        bytes.extend_from_slice(
+            format!(
+                "\n[defer: output cut at {} of {} bytes]\n",
+                bytes.len(),
+                captured.total
+            )
+            .as_bytes(),
+        );
+    }
+    match fsutil::write_private(&path, &bytes) {
+        Ok(()) => Some(path.display().to_string()),
+        Err(e) => {
+            eprintln!(
+                "warning: the output of {} (attempt {attempt}) was not saved: {}",
+                crate::output::escape(id),
+                crate::output::escape(&crate::error::chain(&e))
+            );
+            None
+        }
+    }
 }
 
 /// The usual name of a signal number (Linux and the BSDs agree on these).

@@ -14,6 +14,7 @@
 
 mod attempt;
 pub mod executor;
+pub mod files;
 mod journal;
 mod outcomes;
 pub mod prompt;
@@ -21,6 +22,7 @@ mod unix;
 mod wake;
 mod watch;
 
+pub use files::prompt_path;
 pub use unix::stop_on_signals;
 pub use wake::{BY_HAND, ScheduledWake, Wake, last_wake, wake_file};
 pub use watch::watch;
@@ -36,7 +38,7 @@ use crate::lifecycle::{self, Happened, Policy};
 use crate::store::{RunnerLock, Store};
 use wake::record_wake;
 
-/// Output kept in the record; the rest goes to `<id>.output.txt`.
+/// Output kept in the record; the whole of it is in the attempt's stdout file.
 pub const RECORD_OUTPUT_CAP: usize = 16 * 1024;
 /// How often outcomes are written back while a run is in progress.
 pub(super) const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -174,18 +176,14 @@ pub fn run_one(
     let mut report = RunReport::default();
     let mut audit = AuditLog::new(&config.log_file);
     let Some(lock) = store.try_runner_lock()? else {
-        return Err(crate::Error::Invalid(
-            "another runner holds the lock (a cron wake or `defer run --watch`); try again when \
-             it has finished, or let it run the task"
-                .into(),
-        ));
+        return Err(crate::Error::RunnerBusy);
     };
     check_lock(&*lock, &mut audit, config)?;
     check_executor(config, &mut audit)?;
     unix::become_subreaper();
     let policy = Policy::from_config(config);
     let now = config.clock.now();
-    let change = store.claim_id(id, &mut |found| lifecycle::claim_now(found, now))?;
+    let change = store.claim_id(id, now, &mut |found| lifecycle::claim_now(found, now))?;
     audit.log(
         now,
         "runner claimed",
@@ -262,9 +260,7 @@ fn check_executor(config: &Config, audit: &mut AuditLog) -> Result<()> {
         "runner stopped",
         &[("reason", "executor_unusable"), ("error", &reason)],
     );
-    Err(crate::Error::Invalid(format!(
-        "{reason}; nothing was claimed, every task stays scheduled"
-    )))
+    Err(crate::Error::ExecutorUnusable { reason })
 }
 
 /// Refuses to go on when the runner lock stopped excluding other runners.
@@ -277,11 +273,7 @@ fn check_lock(lock: &dyn RunnerLock, audit: &mut AuditLog, config: &Config) -> R
         "runner stopped",
         &[("reason", "lock_lost")],
     );
-    Err(crate::Error::Invalid(
-        "the runner lock file was deleted or replaced while this runner held it; stopped \
-         claiming so that two runners never work one store (start the runner again)"
-            .into(),
-    ))
+    Err(crate::Error::RunnerLockLost)
 }
 
 /// One pass over the store while holding the runner lock: recover, claim and execute in
@@ -312,7 +304,7 @@ pub(super) fn pass(
     // The runner that began the journal is still alive (its lock file was deleted under it,
     // so we got a fresh one): its `executing` tasks are running, not interrupted. It stops
     // claiming at its next round; we leave its tasks and its journal alone.
-    let live_owner = owner.filter(|&pid| unix::other_runner_alive(pid));
+    let live_owner = owner.filter(|&pid| crate::process::is_other_defer(pid));
     let recovered = match live_owner {
         Some(pid) => {
             audit.log(
@@ -324,7 +316,7 @@ pub(super) fn pass(
         }
         None => store.recover(now, &mut |task| {
             if started.as_ref().is_some_and(|s| !s.contains(&task.id)) {
-                return lifecycle::never_started(task);
+                return lifecycle::never_started(task, now);
             }
             let prompt = prompt_path(config, &task.id).display().to_string();
             lifecycle::finish(task, Happened::Interrupted, &prompt, &policy, now)
@@ -340,29 +332,25 @@ pub(super) fn pass(
         outcomes::log_outcome(config, options, audit, change, &mut report);
     }
 
-    // A pause stops claiming, nothing else: dead runners' tasks are still recovered and
-    // finished ones archived.
-    let paused = store
-        .pause_state()?
-        .filter(|p| p.in_force(config.clock.now()));
-    if let Some(pause) = &paused {
-        let until = pause
-            .until
-            .map_or_else(|| "resume".to_string(), |u| u.to_string());
-        audit.log(config.clock.now(), "runner paused", &[("until", &until)]);
-        report.paused = Some(pause.clone());
-    }
-
     // Claim in rounds: all at once for a store one runner works, batches where runners share
     // a queue. A task handled in this run (say, retried with no delay) waits for the next.
+    // A pause stops claiming, nothing else: dead runners' tasks are still recovered and
+    // finished ones archived. The store answers the pause question with each claim.
     let limit = store.claim_limit();
     let mut handled: HashSet<String> = HashSet::new();
-    while paused.is_none() && !options.stopping() {
+    while !options.stopping() {
         check_lock(lock, audit, config)?;
         let now = config.clock.now();
-        let claimed = store.claim_due(now, limit, &handled, &mut |task| {
+        let claimed = match store.claim_due(now, limit, &handled, &mut |task| {
             lifecycle::claim(task, now)
-        })?;
+        }) {
+            Ok(claimed) => claimed,
+            Err(crate::Error::Paused { pause }) => {
+                note_pause(config, audit, &mut report, pause);
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         if claimed.is_empty() {
             break;
         }
@@ -402,7 +390,18 @@ pub(super) fn pass(
     Ok(report)
 }
 
-/// `$DEFER_LOG_DIR/<id>.prompt.txt`.
-pub(crate) fn prompt_path(config: &Config, id: &str) -> std::path::PathBuf {
-    config.log_dir.join(format!("{id}.prompt.txt"))
+/// Records that a claim found the store paused (the audit line once per pass).
+pub(super) fn note_pause(
+    config: &Config,
+    audit: &mut AuditLog,
+    report: &mut RunReport,
+    pause: crate::lifecycle::Pause,
+) {
+    if report.paused.is_none() {
+        let until = pause
+            .until
+            .map_or_else(|| "resume".to_string(), |u| u.to_string());
+        audit.log(config.clock.now(), "runner paused", &[("until", &until)]);
+    }
+    report.paused = Some(pause);
 }

@@ -103,7 +103,7 @@ pub(super) fn execute_all(
             scope.spawn(move || {
                 while let Some(task) = take(queue) {
                     let outcome = if options.stopping() || failing.load(Ordering::Relaxed) {
-                        lifecycle::release(task)
+                        lifecycle::release(task, config.clock.now())
                     } else {
                         attempt::execute_one(config, attempts.policy, attempts.journal, task)
                     };
@@ -163,6 +163,7 @@ pub(super) fn execute_all(
             if let Some(Refill { handled, lock }) = refill.as_mut()
                 && in_flight > 0
                 && (ahead || poll)
+                && report.paused.is_none()
                 && !options.stopping()
                 && !failing.load(Ordering::Relaxed)
                 && !lock.lost()
@@ -196,6 +197,11 @@ pub(super) fn execute_all(
                         ready.notify_all();
                     }
                     Ok(_) => {}
+                    // Paused meanwhile: claim nothing more in this pass.
+                    Err(crate::Error::Paused { pause }) => {
+                        more_due = false;
+                        super::note_pause(config, audit, report, pause);
+                    }
                     Err(e) => eprintln!(
                         "warning: could not look for newly due tasks: {}",
                         crate::error::chain(&e)

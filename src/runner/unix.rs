@@ -179,29 +179,3 @@ fn children() -> Vec<u32> {
     pids.dedup();
     pids
 }
-
-/// Whether `pid` is a live `defer` process other than this one: the runner that began a start
-/// journal may still be at work (its lock file was deleted under it), and its tasks must not be
-/// taken for interrupted. On Linux the process name must be `defer`, so a reused pid does not
-/// count; elsewhere any live process does (recovery then waits, which is the safe side).
-pub fn other_runner_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return false;
-    }
-    let Ok(raw) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if raw <= 1 {
-        return false;
-    }
-    // SAFETY: kill(2) with signal 0 delivers nothing; it only reports whether `raw` exists.
-    let rc = unsafe { libc::kill(raw, 0) };
-    let exists = rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    if !exists {
-        return false;
-    }
-    match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
-        Ok(name) => name.trim() == "defer",
-        Err(_) => true,
-    }
-}

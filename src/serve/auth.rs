@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::App;
 use super::api::problem;
-use crate::error::{Error, Result};
+use crate::error::{Arg, Error, PathProblem, Result};
 
 /// The cookie that carries the token for the dashboard.
 pub const COOKIE: &str = "defer_session";
@@ -46,28 +46,20 @@ pub fn load_or_create_token(runtime_dir: &Path) -> Result<String> {
     match std::fs::symlink_metadata(&path) {
         Ok(meta) => {
             if !meta.is_file() || meta.mode() & 0o077 != 0 {
-                return Err(Error::Invalid(format!(
-                    "{} must be a regular file only you can read (mode 0600); fix it with \
-                     `chmod 600 {}`, or delete it to get a new token",
-                    path.display(),
-                    path.display()
-                )));
+                return Err(Error::unsafe_path(&path, PathProblem::LooseToken));
             }
             let text = std::fs::read_to_string(&path).map_err(Error::io("reading", &path))?;
             let token = text.trim().to_string();
             if token.len() < 32 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(Error::Invalid(format!(
-                    "{} does not hold a token (32 or more letters and digits); delete it to \
-                     get a new one",
-                    path.display()
-                )));
+                return Err(Error::unsafe_path(&path, PathProblem::NoToken));
             }
             Ok(token)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).map_err(|e| {
-                Error::Invalid(format!("cannot read random bytes for the token: {e}"))
+            getrandom::fill(&mut bytes).map_err(|e| Error::Random {
+                what: "the token",
+                source: std::io::Error::other(e.to_string()),
             })?;
             let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
             crate::fsutil::write_private(&path, format!("{token}\n").as_bytes())?;
@@ -99,8 +91,10 @@ pub struct Auth {
 impl Auth {
     pub fn new(token: String, bound: SocketAddr, extra_hosts: &[String]) -> Result<Auth> {
         let mut csrf = [0u8; 16];
-        getrandom::fill(&mut csrf)
-            .map_err(|e| Error::Invalid(format!("cannot read random bytes: {e}")))?;
+        getrandom::fill(&mut csrf).map_err(|e| Error::Random {
+            what: "the form secret",
+            source: std::io::Error::other(e.to_string()),
+        })?;
         let port = bound.port();
         let mut hosts = vec![authority(bound)];
         if bound.ip().is_loopback() {
@@ -109,9 +103,12 @@ impl Auth {
         for h in extra_hosts {
             let h = h.trim().to_ascii_lowercase();
             if h.is_empty() || h.contains(['/', ' ', '@']) {
-                return Err(Error::Invalid(format!(
-                    "--allow-host {h:?} is not a host name (e.g. defer.example.org)"
-                )));
+                return Err(Error::invalid_arg(
+                    Arg::AllowHost,
+                    h,
+                    "is not a host name",
+                    Some("defer.example.org"),
+                ));
             }
             hosts.push(h.clone());
             if !h.contains(':') {
@@ -291,7 +288,11 @@ fn check(
 fn refuse(kind: Kind, status: StatusCode, detail: &str) -> Response {
     match kind {
         Kind::Machine => {
-            let mut response = problem(status, detail);
+            let kind = match status {
+                StatusCode::UNAUTHORIZED => "unauthorized",
+                _ => "forbidden",
+            };
+            let mut response = problem(status, kind, detail);
             if status == StatusCode::UNAUTHORIZED {
                 response
                     .headers_mut()

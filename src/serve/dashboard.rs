@@ -23,13 +23,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::App;
-use super::api::{self, ListParams};
 use super::auth;
 use crate::config::Config;
 use crate::error::Error;
+use crate::ops::list::{ListRequest, MAX_LIMIT};
+use crate::ops::logs::{AttemptLog, LogsRequest};
+use crate::ops::{self, show::ShowRequest};
 use crate::output::escape;
-use crate::record::{Stamp, validate_id};
-use crate::store::Query as StoreQuery;
+use crate::record::{Stamp, Status};
 
 const STYLE: &str = include_str!("assets/style.css");
 const LIVE_JS: &str = include_str!("assets/live.js");
@@ -141,7 +142,7 @@ pub fn message_page(status: StatusCode, heading: &str, detail: &str) -> Response
 }
 
 fn error_page(e: &Error) -> Response {
-    let status = api::status_of(e);
+    let status = super::status_for(e.kind());
     message_page(
         status,
         status.canonical_reason().unwrap_or("Error"),
@@ -196,6 +197,8 @@ struct UpcomingPage {
     live: bool,
     nav: &'static str,
     zone: String,
+    /// Runners are paused: said above the timeline.
+    banner: Option<String>,
     range: String,
     range_label: &'static str,
     ranges: Vec<(&'static str, &'static str)>,
@@ -227,26 +230,22 @@ async fn upcoming(State(app): State<Arc<App>>, Query(p): Query<UpcomingParams>) 
     };
     let result = app
         .blocking(move |config, store| {
-            let mut records = Vec::new();
-            store.list(
-                &StoreQuery {
-                    statuses: vec![
-                        crate::record::Status::Scheduled,
-                        crate::record::Status::Executing,
-                    ],
-                    include_archive: false,
-                },
-                &mut |l| {
-                    if let Ok(v) = serde_json::from_slice::<Value>(l) {
-                        records.push(v);
-                    }
-                    Ok(())
+            let page = ops::list::list(
+                config,
+                store,
+                &ListRequest {
+                    limit: Some(MAX_LIMIT),
+                    ..ListRequest::default()
                 },
             )?;
-            Ok((records, zone(config), config.clock.now()))
+            let banner = page
+                .paused
+                .as_ref()
+                .map(|p| ops::pause::describe_local(config, p));
+            Ok((page.tasks, banner, zone(config), config.clock.now()))
         })
         .await;
-    let (records, zone, now) = match result {
+    let (records, banner, zone, now) = match result {
         Ok(r) => r,
         Err(e) => return error_page(&e),
     };
@@ -278,7 +277,7 @@ async fn upcoming(State(app): State<Arc<App>>, Query(p): Query<UpcomingParams>) 
             LEFT + (until as f64 / secs as f64 * span) as i64
         };
         let summary = line(text_at(record, "/context/summary"));
-        let due = api::describe(config, run_at);
+        let due = config.clock.describe(run_at.timestamp());
         marks.push(Mark {
             id: text_at(record, "/id").to_string(),
             x,
@@ -308,6 +307,7 @@ async fn upcoming(State(app): State<Arc<App>>, Query(p): Query<UpcomingParams>) 
             live: true,
             nav: "upcoming",
             zone,
+            banner,
             range: range.into(),
             range_label: label,
             ranges: vec![("24h", "24 hours"), ("7d", "7 days")],
@@ -375,6 +375,8 @@ struct TasksPage {
     live: bool,
     nav: &'static str,
     zone: String,
+    /// Runners are paused: said above the table.
+    banner: Option<String>,
     statuses: Vec<(&'static str, &'static str)>,
     status: String,
     q: String,
@@ -408,7 +410,7 @@ fn row(config: &Config, record: &Value) -> Row {
     let status = text_at(record, "/status");
     let (local, relative) = match Stamp::parse(text_at(record, "/run_at")) {
         Some(stamp) => {
-            let d = api::describe(config, stamp);
+            let d = config.clock.describe(stamp.timestamp());
             match d.split_once(", ") {
                 Some((a, b)) => (a.to_string(), b.to_string()),
                 None => (d, String::new()),
@@ -453,29 +455,31 @@ fn row(config: &Config, record: &Value) -> Row {
 
 async fn tasks(State(app): State<Arc<App>>, Query(p): Query<TasksParams>) -> Response {
     let status = p.status.clone().unwrap_or_default();
-    let params = ListParams {
-        status: (!status.is_empty() && status != "all").then(|| status.clone()),
-        all: (status == "all").then_some(true),
+    let statuses = match status.as_str() {
+        "" | "all" => Vec::new(),
+        one => match one.parse::<Status>() {
+            Ok(s) => vec![s],
+            Err(e) => return error_page(&e),
+        },
+    };
+    let request = ListRequest {
+        status: statuses,
+        all: status == "all",
         q: p.q.clone(),
-        limit: Some(api::DEFAULT_LIMIT),
+        limit: None,
         cursor: p.cursor.clone(),
     };
     let result = app
-        .blocking(move |_, store| {
-            let (query, limit) = params.resolve()?;
-            api::page(
-                store,
-                &query,
-                params.q.as_deref(),
-                params.cursor.as_deref(),
-                limit,
-            )
-        })
+        .blocking(move |config, store| ops::list::list(config, store, &request))
         .await;
     let page = match result {
         Ok(page) => page,
         Err(e) => return error_page(&e),
     };
+    let banner = page
+        .paused
+        .as_ref()
+        .map(|p| ops::pause::describe_local(&app.config, p));
     let config = &app.config;
     let q = p.q.unwrap_or_default();
     let next = page.next_cursor.as_ref().map(|c| {
@@ -491,6 +495,7 @@ async fn tasks(State(app): State<Arc<App>>, Query(p): Query<TasksParams>) -> Res
             live: true,
             nav: "tasks",
             zone: zone(config),
+            banner,
             statuses: STATUS_CHOICES.to_vec(),
             status,
             q: line(&q),
@@ -532,10 +537,42 @@ struct TaskPage {
     fields: Vec<(&'static str, String)>,
     lists: Vec<(&'static str, Vec<String>)>,
     prompt: Option<String>,
-    stdout: Option<String>,
-    stderr: Option<String>,
+    attempts: Vec<AttemptView>,
+    attempts_dropped: u32,
     audit: Vec<String>,
     json: String,
+}
+
+/// One attempt on the task page.
+struct AttemptView {
+    heading: String,
+    started: String,
+    ended: String,
+    error: Option<String>,
+    stdout: Option<String>,
+    stderr: Option<String>,
+}
+
+impl AttemptView {
+    fn of(config: &Config, a: &AttemptLog) -> AttemptView {
+        let how = match (a.outcome, a.exit_code, a.signal) {
+            (None, _, _) => "running".to_string(),
+            (Some(o), Some(code), _) => format!("{o}, exit {code}"),
+            (Some(o), None, Some(signal)) => format!("{o}, signal {signal}"),
+            (Some(o), None, None) => o.to_string(),
+        };
+        AttemptView {
+            heading: format!("Attempt {} ({how})", a.attempt),
+            started: config.clock.describe(a.started_at.timestamp()),
+            ended: a
+                .ended_at
+                .map(|e| config.clock.describe(e.timestamp()))
+                .unwrap_or_default(),
+            error: a.error.as_deref().map(line),
+            stdout: a.stdout.as_deref().map(lines),
+            stderr: a.stderr.as_deref().map(lines),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -571,15 +608,14 @@ async fn task_page(
     done: Option<&'static str>,
     error: Option<Error>,
 ) -> Response {
-    let status = error.as_ref().map_or(StatusCode::OK, api::status_of);
+    let status = error
+        .as_ref()
+        .map_or(StatusCode::OK, |e| super::status_for(e.kind()));
     let result = app
         .blocking(move |config, store| {
-            validate_id(&id)?;
-            let record = store
-                .show(&id)?
-                .ok_or_else(|| Error::NotFound(id.clone()))?;
+            let record = ops::show::show(config, store, &ShowRequest { id: id.clone() })?.task;
             // The logs are a bonus: a task whose files are gone still shows.
-            let logs = crate::ops::logs::logs(config, store, &id).ok();
+            let logs = ops::logs::logs(config, store, &LogsRequest { id }).ok();
             Ok((record, logs))
         })
         .await;
@@ -597,15 +633,14 @@ async fn task_page(
         actions.push(("cancel", "Cancel"));
     }
     // Retry takes failed and missed tasks: the lifecycle's own rule says which.
-    let retryable = serde_json::from_value::<crate::record::Task>(record.clone()).is_ok_and(|t| {
-        t.status == crate::record::Status::Failed || crate::lifecycle::is_missed(&t)
-    });
+    let retryable = serde_json::from_value::<crate::record::Task>(record.clone())
+        .is_ok_and(|t| t.status == Status::Failed || crate::lifecycle::is_missed(&t));
     if retryable {
         actions.push(("retry", "Retry"));
     }
     let stamp = |pointer: &str| {
         Stamp::parse(text_at(&record, pointer))
-            .map(|s| api::describe(config, s))
+            .map(|s| config.clock.describe(s.timestamp()))
             .unwrap_or_default()
     };
     let mut fields = vec![
@@ -654,14 +689,18 @@ async fn task_page(
     .filter(|(_, items)| !items.is_empty())
     .collect();
     let json = serde_json::to_string_pretty(&record).unwrap_or_default();
-    let (prompt, stdout, stderr, audit) = match logs {
+    let (prompt, attempts, attempts_dropped, audit) = match logs {
         Some(l) => (
             l.prompt.as_deref().map(lines),
-            l.stdout.as_deref().map(lines),
-            l.stderr.as_deref().map(lines),
+            l.attempts
+                .iter()
+                .rev()
+                .map(|a| AttemptView::of(config, a))
+                .collect(),
+            l.attempts_dropped,
             l.audit.iter().map(|a| line(a)).collect(),
         ),
-        None => (None, None, None, Vec::new()),
+        None => (None, Vec::new(), 0, Vec::new()),
     };
     render(
         &TaskPage {
@@ -676,8 +715,8 @@ async fn task_page(
             fields,
             lists,
             prompt,
-            stdout,
-            stderr,
+            attempts,
+            attempts_dropped,
             audit,
             json: lines(&json),
         },
@@ -738,9 +777,8 @@ async fn confirm(
         return message_page(StatusCode::NOT_FOUND, "Not found", "No such action.");
     };
     let result = app
-        .blocking(move |_, store| {
-            validate_id(&id)?;
-            store.show(&id)?.ok_or(Error::NotFound(id))
+        .blocking(move |config, store| {
+            ops::show::show(config, store, &ShowRequest { id }).map(|r| r.task)
         })
         .await;
     let record = match result {
@@ -807,37 +845,49 @@ async fn act(
             let non_empty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
             match action {
                 "cancel" => {
-                    crate::ops::cancel::cancel(
-                        config,
-                        store,
-                        &id,
-                        non_empty(form.reason).as_deref(),
-                    )?;
+                    let request = ops::cancel::CancelRequest {
+                        id,
+                        reason: non_empty(form.reason),
+                    };
+                    ops::cancel::cancel(config, store, &request)?;
                     Ok("cancel")
                 }
                 "retry" => {
-                    crate::ops::retry::retry(config, store, &id, non_empty(form.when).as_deref())?;
+                    let request = ops::retry::RetryRequest {
+                        id,
+                        when: non_empty(form.when),
+                    };
+                    ops::retry::retry(config, store, &request)?;
                     Ok("retry")
                 }
                 "reschedule" => {
-                    let when = form.when.unwrap_or_default();
-                    crate::ops::reschedule::reschedule(config, store, &id, &when, false)?;
+                    let request = ops::reschedule::RescheduleRequest {
+                        id,
+                        when: form.when.unwrap_or_default(),
+                        series: false,
+                    };
+                    ops::reschedule::reschedule(config, store, &request)?;
                     Ok("reschedule")
                 }
                 _ if watching => {
                     // The runner in this process holds the runner lock: make the task due
                     // and let it run it.
-                    crate::ops::reschedule::reschedule(config, store, &id, "now", false)?;
+                    let request = ops::reschedule::RescheduleRequest {
+                        id,
+                        when: "now".into(),
+                        series: false,
+                    };
+                    ops::reschedule::reschedule(config, store, &request)?;
                     Ok("queued")
                 }
                 _ => {
-                    let options = crate::runner::RunOptions {
-                        verbose: false,
-                        watch: false,
-                        stop: None,
-                        progress: None,
-                    };
-                    crate::runner::run_one(config, store, &id, &options)?;
+                    let options = crate::runner::RunOptions::default();
+                    ops::run_now::run_now(
+                        config,
+                        store,
+                        &ops::run_now::RunNowRequest { id },
+                        &options,
+                    )?;
                     Ok("run")
                 }
             }
@@ -868,7 +918,10 @@ struct HealthPage {
 }
 
 async fn health(State(app): State<Arc<App>>) -> Response {
-    let health = match app.blocking(|config, _| Ok(api::health_of(config))).await {
+    let result = app
+        .blocking(|config, _| Ok(ops::doctor::doctor(config, &|name| std::env::var_os(name))))
+        .await;
+    let health = match result {
         Ok(h) => h,
         Err(e) => return error_page(&e),
     };
@@ -876,9 +929,9 @@ async fn health(State(app): State<Arc<App>>) -> Response {
         .findings
         .iter()
         .map(|f| Card {
-            check: line(text_at(f, "/check")),
-            level: line(text_at(f, "/level")),
-            message: line(text_at(f, "/message")),
+            check: line(f.check),
+            level: f.level.prefix().to_string(),
+            message: line(&f.message),
         })
         .collect();
     render(

@@ -3,15 +3,16 @@
 //! - [`api`] — the JSON API under `/api/v1` (schedule, list, show, cancel, retry, reschedule,
 //!   logs, time, health); errors as `application/problem+json`.
 //! - [`openapi`] — the OpenAPI document of that API, its schemas generated from the types.
-//! - `/mcp` — the tools of `defer mcp` ([`crate::mcp::DeferServer`]) over rmcp's Streamable
-//!   HTTP transport.
+//! - `/mcp` — the tools of `defer mcp` over rmcp's Streamable HTTP transport, with the same
+//!   request hygiene as stdio (`crate::mcp::http`, the one thing this module takes from `mcp`).
 //! - [`dashboard`] — server-rendered HTML (askama templates, escaped by the engine) for
 //!   people; [`live`] refreshes its lists over server-sent events when the store changes.
 //! - [`auth`] — the token, the Host/Origin checks, the session cookie, CSRF, the security
 //!   headers: every request passes it first.
 //!
-//! Like `commands/` and `mcp/`, this module only translates: every change goes through
-//! `ops`, every read through the [`Store`] trait. Store calls block (file locks, a database
+//! Like `commands/` and `mcp/`, this module only translates: every request becomes an
+//! operation of `ops` and its reply the answer; errors become statuses by their kind
+//! ([`status_for`]). Store calls block (file locks, a database
 //! round trip), so each runs on tokio's blocking pool. `--run` adds the `run --watch` loop
 //! on a thread of its own, with a store of its own. SIGTERM or SIGINT (the runner's own
 //! handler, [`crate::runner`]) stops both: open event streams and MCP sessions are closed,
@@ -30,14 +31,37 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use axum::http::StatusCode;
 
-use crate::cli::ServeArgs;
 use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::mcp::DeferServer;
+use crate::error::{Error, ErrorKind, Result};
 use crate::store::{self, Store};
+
+/// How `defer serve` was asked to run.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The address and port to listen on.
+    pub listen: String,
+    /// Also run due tasks in this process.
+    pub run: bool,
+    /// Other names clients may use in the Host header.
+    pub allow_host: Vec<String>,
+}
+
+/// The HTTP status each kind of error answers with (the API's problem+json and the
+/// dashboard's pages alike): bad input is the client's to fix (400), a refused file or an
+/// internal fault is the server's (500), never the other way round.
+pub fn status_for(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadArgument => StatusCode::BAD_REQUEST,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::WrongStatus | ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Permission | ErrorKind::Internal | ErrorKind::Failed => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
 
 /// The largest request body any route reads (the MCP transport included).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -63,12 +87,17 @@ impl App {
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || work(&config, store.as_ref()))
             .await
-            .unwrap_or_else(|e| Err(Error::Invalid(format!("internal error: {e}"))))
+            .unwrap_or_else(|e| {
+                Err(Error::Panicked {
+                    what: "the request",
+                    detail: e.to_string(),
+                })
+            })
     }
 }
 
 /// Serves until SIGTERM or SIGINT.
-pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
+pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeOptions) -> Result<()> {
     let stop = crate::runner::stop_on_signals();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -79,11 +108,9 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeArgs) -> Result<(
         .map_err(Error::io("starting the HTTP runtime for", "defer serve"))?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(&args.listen))
-        .map_err(|e| {
-            Error::Invalid(format!(
-                "cannot listen on {:?}: {e} (pass --listen HOST:PORT, e.g. 127.0.0.1:8277)",
-                args.listen
-            ))
+        .map_err(|source| Error::Listen {
+            addr: args.listen.clone(),
+            source,
         })?;
     let bound = listener
         .local_addr()
@@ -96,9 +123,9 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeArgs) -> Result<(
     // waits behind a request on a shared connection.
     let runner = if args.run {
         if config.clock.is_fixed() {
-            return Err(Error::Invalid(
-                "defer serve --run needs the real clock; unset DEFER_NOW".into(),
-            ));
+            return Err(Error::FixedClock {
+                command: "defer serve --run",
+            });
         }
         let watch_store = store::open(&config)?;
         let watch_config = Arc::clone(&config);
@@ -127,25 +154,18 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeArgs) -> Result<(
         live,
         watching: args.run,
     });
-    let mcp_config = StreamableHttpServerConfig::default()
-        .with_allowed_hosts(app.auth.allowed_hosts())
-        .with_max_request_body_bytes(MAX_BODY);
-    let mcp_cancel = mcp_config.cancellation_token.clone();
-    let (mcp_conf, mcp_store) = (Arc::clone(&config), Arc::clone(&store));
-    let mcp = StreamableHttpService::new(
-        move || {
-            Ok(DeferServer::new(
-                (*mcp_conf).clone(),
-                Arc::clone(&mcp_store),
-            ))
+    let (mcp, mcp_cancel) = crate::mcp::http::router(
+        Arc::clone(&config),
+        Arc::clone(&store),
+        crate::mcp::http::Limits {
+            allowed_hosts: app.auth.allowed_hosts(),
+            max_body: MAX_BODY,
         },
-        Arc::new(LocalSessionManager::default()),
-        mcp_config,
     );
     let router = Router::new()
         .merge(api::routes())
         .merge(dashboard::routes())
-        .route_service("/mcp", mcp)
+        .merge(mcp)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
             auth::guard,
@@ -158,7 +178,7 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeArgs) -> Result<(
         while !stop.load(Ordering::Relaxed) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        mcp_cancel.cancel();
+        mcp_cancel();
     };
     let served = runtime.block_on(async move {
         axum::serve(listener, router)
@@ -171,7 +191,12 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeArgs) -> Result<(
     if let Some(runner) = runner {
         match runner.join() {
             Ok(result) => result?,
-            Err(_) => return Err(Error::Invalid("the runner thread panicked".into())),
+            Err(_) => {
+                return Err(Error::Panicked {
+                    what: "the runner thread",
+                    detail: "it panicked".into(),
+                });
+            }
         }
     }
     eprintln!("defer serve: stopped");

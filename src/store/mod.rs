@@ -98,12 +98,17 @@ pub struct Archived {
 /// refused). Shared by every backend so that they accept exactly the same input.
 pub fn validate_import(active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<Vec<String>> {
     let check = |line: &[u8]| -> Result<Task> {
-        jsonl::scan::scan(line)
-            .map_err(|e| crate::Error::Invalid(format!("import: not a JSON record: {e}")))?;
-        let task = Task::from_json(line).map_err(|source| crate::Error::Json {
-            what: "an imported record".into(),
-            source,
-        })?;
+        let invalid = |reason: String| crate::Error::Argument {
+            arg: crate::error::Arg::RuntimeDir,
+            value: None,
+            problem: crate::error::ArgProblem::Invalid {
+                reason,
+                example: None,
+            },
+        };
+        jsonl::scan::scan(line).map_err(|e| invalid(format!("not a JSON record: {e}")))?;
+        let task = Task::from_json(line)
+            .map_err(|e| invalid(format!("a record is not a task record: {e}")))?;
         crate::record::validate_id(&task.id)?;
         Ok(task)
     };
@@ -118,9 +123,12 @@ pub fn validate_import(active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Re
     }
     for (month, line) in archived {
         if month.len() != 6 || !month.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(crate::Error::Invalid(format!(
-                "import: archive month {month:?} is not YYYYMM"
-            )));
+            return Err(crate::Error::invalid_arg(
+                crate::error::Arg::RuntimeDir,
+                month.clone(),
+                "an archive month is not YYYYMM",
+                None,
+            ));
         }
         check(line)?;
     }
@@ -170,9 +178,9 @@ pub trait Store: Debug + Send + Sync {
 
     /// Finds the record `id` (the active store first, preferring a `scheduled` copy, then the
     /// newest archived one), passes it to `decide` under the store's lock, and writes the
-    /// change it returns in one atomic step: the record replaced (an archived one is restored
-    /// to the active store, the archived copy kept as history) and the change's `next` added
-    /// unless its id exists. A refusal from `decide` writes nothing.
+    /// change it returns: the record replaced (an archived one is restored to the active
+    /// store and leaves the archive; its history is in the record) and the change's `next`
+    /// added unless its id exists. A refusal from `decide` writes nothing.
     fn modify(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change>;
 
     /// Passes each `scheduled` or `executing` record of series `series` to `decide` and writes
@@ -197,7 +205,10 @@ pub trait Store: Debug + Send + Sync {
 
     /// Moves up to `limit` scheduled tasks with `run_at <= now` (skipping ids in `exclude`:
     /// tasks this run already handled) through `claim` (to `executing`) in one atomic step
-    /// and returns them, earliest `run_at` first.
+    /// and returns them, earliest `run_at` first. First asks
+    /// [`crate::lifecycle::pause::may_claim`] about the pause stored now, read under the same
+    /// lock (in the same transaction) that `set_pause` writes it under, and refuses with
+    /// `Error::Paused` while one holds.
     fn claim_due(
         &self,
         now: Timestamp,
@@ -206,12 +217,11 @@ pub trait Store: Debug + Send + Sync {
         claim: &mut dyn FnMut(Task) -> Task,
     ) -> Result<Vec<Task>>;
 
-    /// Claims the task `id` whatever its `run_at` (`defer run --id`): `decide` (the
-    /// lifecycle's `claim_now`) sees where it was found and returns the claimed record, which
-    /// is written as a claim of this process (with a lease where the store has leases).
-    fn claim_id(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
-        self.modify(id, decide)
-    }
+    /// Claims the task `id` whatever its `run_at` (`defer run --id`): after the pause check
+    /// of [`Store::claim_due`], `decide` (the lifecycle's `claim_now`) sees where it was found
+    /// and returns the claimed record, which is written as a claim of this process (with a
+    /// lease where the store has leases).
+    fn claim_id(&self, id: &str, now: Timestamp, decide: &mut Decide<'_>) -> Result<Change>;
 
     /// Where a runner of this store keeps its start journal (see `runner::journal`): the file
     /// store, which one runner works at a time; `None` for a shared database, whose rescue

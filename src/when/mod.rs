@@ -173,7 +173,7 @@ use jiff::ZonedDateTime;
 
 pub use error::TimeError;
 pub use interval::{Interval, parse_interval};
-pub use print::{describe, describe_as_typed, human_duration, local_time};
+pub use print::{describe, describe_as_typed, distance, human_duration, local_time};
 pub use repeat::{RepeatSpec, parse_repeat};
 
 use error::Ctx;

@@ -12,15 +12,16 @@ use super::vocab::Part;
 /// force at the target instant, so a date across a DST change shows the right one.
 pub fn describe(target: &ZonedDateTime, now: &ZonedDateTime) -> String {
     let when = local_time(target);
-    let secs = target.duration_since(now).as_secs();
-    if secs == 0 {
-        return format!("{when}, now");
-    }
+    format!("{when}, {}", distance(target.duration_since(now).as_secs()))
+}
+
+/// How far an instant `secs` seconds away is: `in 2h 5m`, `3m ago`, `now`.
+pub fn distance(secs: i64) -> String {
     let span = human_duration(secs.unsigned_abs());
-    if secs > 0 {
-        format!("{when}, in {span}")
-    } else {
-        format!("{when}, {span} ago")
+    match secs {
+        0 => "now".to_string(),
+        s if s > 0 => format!("in {span}"),
+        _ => format!("{span} ago"),
     }
 }
 

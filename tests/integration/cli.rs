@@ -390,7 +390,9 @@ fn bad_input_is_refused_and_changes_nothing() {
                 "--project",
                 "p",
             ],
-            "--reorient",
+            // Naming a project implies --reorient, as in every front end: its CONTEXT.md is
+            // looked for, and its absence refused.
+            "p",
         ),
         (&["cancel", "--id", "missing"], "Task not found: missing"),
         (&["cancel", "--id", "gone"], "cancelled"),

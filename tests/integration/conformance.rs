@@ -359,8 +359,9 @@ fn ending_a_series_while_it_runs(env: Env) {
     let now = ts(NOW);
     let claimed = claim_all(&*store, now);
     // While "s" runs, its series is ended.
-    let ended = ops::cancel::cancel_series(&config, &*store, "s", None).expect("end");
-    assert!(ended.is_empty(), "nothing scheduled to cancel");
+    let ended = ops::cancel::cancel_series(&config, &*store, &series_request("s")).expect("end");
+    assert!(ended.cancelled.is_empty(), "nothing scheduled to cancel");
+    assert_eq!(ended.running, vec!["s"], "the running occurrence is named");
     let changes: Vec<Change> = claimed
         .into_iter()
         .map(|t| prepared(t, &config, now))
@@ -385,8 +386,14 @@ fn ending_a_series_while_it_runs(env: Env) {
             true,
         )
         .expect("insert");
-    let ended = ops::cancel::cancel_series(&config, &*store, "t", None).expect("end");
-    assert_eq!(ended.len(), 1);
+    let ended = ops::cancel::cancel_series(&config, &*store, &series_request("t")).expect("end");
+    assert_eq!(ended.cancelled.len(), 1);
+    // Nothing left to end: refused, nothing changed.
+    let before = env.store_bytes();
+    let e = ops::cancel::cancel_series(&config, &*store, &series_request("t"))
+        .expect_err("already ended");
+    assert!(matches!(e, Error::SeriesNotFound(_)), "{e}");
+    assert_eq!(env.store_bytes(), before);
     assert_eq!(status_of(&*store, "t"), "cancelled");
 }
 crate::on_both_stores!(ending_a_series_while_it_runs);
@@ -540,7 +547,9 @@ fn retry_brings_a_failed_task_back_from_the_archive(env: Env) {
     store.save_outcomes(&changes).expect("save");
     store.archive().expect("archive");
     assert_eq!(status_of(&*store, "f"), "failed");
-    let task = ops::retry::retry(&config, &*store, "f", Some("in 1h")).expect("retry");
+    let task = ops::retry::retry(&config, &*store, &retry_request("f", Some("in 1h")))
+        .expect("retry")
+        .task;
     assert_eq!(task.status, Status::Scheduled);
     assert_eq!(task.run_at.to_string(), "2026-04-08T17:35:00Z");
     let r = store.show("f").expect("show").expect("found");
@@ -550,7 +559,7 @@ fn retry_brings_a_failed_task_back_from_the_archive(env: Env) {
     assert_eq!(ids(&*store, &Query::default()), vec!["f"]);
     // A second retry of a scheduled task is refused and changes nothing.
     let before = env.store_bytes();
-    let e = ops::retry::retry(&config, &*store, "f", None).expect_err("scheduled");
+    let e = ops::retry::retry(&config, &*store, &retry_request("f", None)).expect_err("scheduled");
     assert!(
         e.to_string().contains("is scheduled, not failed or missed"),
         "{e}"
@@ -568,8 +577,9 @@ fn reschedule_moves_a_scheduled_task_and_refuses_others(env: Env) {
         .insert(&task("busy", "2026-04-08T16:00:00Z", ""), true)
         .expect("insert");
     claim_all(&*store, ts(NOW));
-    let (task, _) =
-        ops::reschedule::reschedule(&config, &*store, "r", "tomorrow 9am", false).expect("ok");
+    let task = ops::reschedule::reschedule(&config, &*store, &moved("r", "tomorrow 9am"))
+        .expect("ok")
+        .task;
     assert_eq!(task.run_at.to_string(), "2026-04-09T09:00:00Z");
     let r = store.show("r").expect("show").expect("found");
     assert_eq!(r["run_at"], "2026-04-09T09:00:00Z");
@@ -580,13 +590,13 @@ fn reschedule_moves_a_scheduled_task_and_refuses_others(env: Env) {
     );
     let before = env.store_bytes();
     let e =
-        ops::reschedule::reschedule(&config, &*store, "busy", "1h", false).expect_err("executing");
+        ops::reschedule::reschedule(&config, &*store, &moved("busy", "1h")).expect_err("executing");
     assert!(e.to_string().contains("is executing, not scheduled"), "{e}");
     let e =
-        ops::reschedule::reschedule(&config, &*store, "r", "blah", false).expect_err("bad time");
+        ops::reschedule::reschedule(&config, &*store, &moved("r", "blah")).expect_err("bad time");
     assert!(e.to_string().contains("unsupported time expression"), "{e}");
     let e =
-        ops::reschedule::reschedule(&config, &*store, "nope", "1h", false).expect_err("unknown");
+        ops::reschedule::reschedule(&config, &*store, &moved("nope", "1h")).expect_err("unknown");
     assert!(matches!(e, Error::NotFound(_)), "{e}");
     assert_eq!(env.store_bytes(), before, "refusals change nothing");
 }
@@ -599,7 +609,7 @@ fn a_task_can_be_claimed_by_id_before_it_is_due(env: Env) {
         .expect("insert");
     let now = ts(NOW);
     let change = store
-        .claim_id("later", &mut |found| lifecycle::claim_now(found, now))
+        .claim_id("later", now, &mut |found| lifecycle::claim_now(found, now))
         .expect("claim");
     assert_eq!(change.task.status, Status::Executing);
     // Its outcome is accepted: the claim is this process's (fencing passes on a database).
@@ -607,7 +617,7 @@ fn a_task_can_be_claimed_by_id_before_it_is_due(env: Env) {
     assert!(store.save_outcomes(&[done]).expect("save").is_empty());
     assert_eq!(status_of(&*store, "later"), "completed");
     let e = store
-        .claim_id("later", &mut |found| lifecycle::claim_now(found, now))
+        .claim_id("later", now, &mut |found| lifecycle::claim_now(found, now))
         .expect_err("completed");
     assert!(e.to_string().contains("is completed"), "{e}");
 }
@@ -728,3 +738,25 @@ fn pages_are_the_pages_of_the_listing(env: Env) {
     assert_eq!((page_ids(&found), found.total), (vec!["t4".to_string()], 1));
 }
 crate::on_both_stores!(pages_are_the_pages_of_the_listing);
+
+fn series_request(series: &str) -> ops::cancel::CancelSeriesRequest {
+    ops::cancel::CancelSeriesRequest {
+        series: series.into(),
+        reason: None,
+    }
+}
+
+fn retry_request(id: &str, when: Option<&str>) -> ops::retry::RetryRequest {
+    ops::retry::RetryRequest {
+        id: id.into(),
+        when: when.map(String::from),
+    }
+}
+
+fn moved(id: &str, when: &str) -> ops::reschedule::RescheduleRequest {
+    ops::reschedule::RescheduleRequest {
+        id: id.into(),
+        when: when.into(),
+        series: false,
+    }
+}

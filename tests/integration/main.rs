@@ -9,6 +9,7 @@ mod conformance;
 mod doctor;
 mod examples;
 mod faults;
+mod frontends;
 mod housekeeping;
 mod mcp;
 mod operators;

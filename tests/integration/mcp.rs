@@ -28,7 +28,7 @@ const TOOLS: [&str; 8] = [
 ];
 
 /// A running `defer mcp` and the client side of its stdio.
-struct Server {
+pub struct Server {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
@@ -41,14 +41,14 @@ struct Server {
 }
 
 /// What a finished server left behind.
-struct Finished {
-    status: ExitStatus,
-    stdout: Vec<String>,
-    stderr: String,
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: Vec<String>,
+    pub stderr: String,
 }
 
 impl Server {
-    fn start(env: &Env) -> Server {
+    pub fn start(env: &Env) -> Server {
         let mut child = env
             .cmd(&["mcp"])
             .stdin(Stdio::piped())
@@ -87,13 +87,13 @@ impl Server {
     }
 
     /// A server that has completed the handshake.
-    fn ready(env: &Env) -> Server {
+    pub fn ready(env: &Env) -> Server {
         let mut server = Server::start(env);
         server.initialize();
         server
     }
 
-    fn send_line(&mut self, line: &str) {
+    pub fn send_line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");
         stdin
             .write_all(line.as_bytes())
@@ -102,12 +102,12 @@ impl Server {
             .expect("write to defer mcp");
     }
 
-    fn notify(&mut self, method: &str) {
+    pub fn notify(&mut self, method: &str) {
         self.send_line(&json!({"jsonrpc": "2.0", "method": method}).to_string());
     }
 
     /// Sends a request without waiting for its answer; returns its id.
-    fn send(&mut self, method: &str, params: Value) -> u64 {
+    pub fn send(&mut self, method: &str, params: Value) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         let mut message = json!({"jsonrpc": "2.0", "id": id, "method": method});
@@ -119,7 +119,7 @@ impl Server {
     }
 
     /// Waits for the response to request `id`, keeping others that arrive first.
-    fn response(&mut self, id: u64) -> Value {
+    pub fn response(&mut self, id: u64) -> Value {
         if let Some(value) = self.early.remove(&id) {
             return value;
         }
@@ -150,7 +150,7 @@ impl Server {
     }
 
     /// The next line the server writes, as JSON (an answer with no id, a batch).
-    fn next_message(&mut self) -> Value {
+    pub fn next_message(&mut self) -> Value {
         let line = self
             .lines
             .recv_timeout(TIMEOUT)
@@ -160,17 +160,17 @@ impl Server {
     }
 
     /// Sends a request and returns the whole response with its id.
-    fn request(&mut self, method: &str, params: Value) -> Value {
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.send(method, params);
         self.response(id)
     }
 
-    fn initialize(&mut self) -> Value {
+    pub fn initialize(&mut self) -> Value {
         self.initialize_as("2025-11-25")
     }
 
     /// The handshake, asking for protocol revision `version`.
-    fn initialize_as(&mut self, version: &str) -> Value {
+    pub fn initialize_as(&mut self, version: &str) -> Value {
         let response = self.request(
             "initialize",
             json!({
@@ -184,7 +184,7 @@ impl Server {
     }
 
     /// `tools/call`; returns the result (a tool error is a result too).
-    fn call(&mut self, tool: &str, arguments: Value) -> Value {
+    pub fn call(&mut self, tool: &str, arguments: Value) -> Value {
         let response = self.request("tools/call", json!({"name": tool, "arguments": arguments}));
         assert!(
             response.get("error").is_none(),
@@ -195,7 +195,7 @@ impl Server {
 
     /// A call that must succeed: returns the structured content, after checking the text
     /// blocks (a sentence, then the same JSON as text).
-    fn ok(&mut self, tool: &str, arguments: Value) -> Value {
+    pub fn ok(&mut self, tool: &str, arguments: Value) -> Value {
         let result = self.call(tool, arguments.clone());
         assert_eq!(
             result["isError"], false,
@@ -215,7 +215,7 @@ impl Server {
     }
 
     /// A call that must be a tool error mentioning each of `needles`; returns its message.
-    fn err(&mut self, tool: &str, arguments: Value, needles: &[&str]) -> String {
+    pub fn err(&mut self, tool: &str, arguments: Value, needles: &[&str]) -> String {
         let result = self.call(tool, arguments.clone());
         assert_eq!(
             result["isError"], true,
@@ -232,7 +232,7 @@ impl Server {
     }
 
     /// Closes stdin (how a host stops a stdio server) and waits for the exit.
-    fn finish(mut self) -> Finished {
+    pub fn finish(mut self) -> Finished {
         drop(self.stdin.take());
         let deadline = Instant::now() + TIMEOUT;
         let status = loop {
@@ -281,7 +281,7 @@ impl Drop for Server {
     }
 }
 
-fn texts(result: &Value) -> Vec<String> {
+pub fn texts(result: &Value) -> Vec<String> {
     result["content"]
         .as_array()
         .map(|blocks| {
@@ -477,10 +477,7 @@ fn schedule_list_show_cancel_round_trip() {
     let limited = server.call("list_tasks", json!({"limit": 1}));
     assert_eq!(limited["structuredContent"]["count"], 1);
     assert_eq!(limited["structuredContent"]["truncated"], true);
-    assert!(
-        texts(&limited)[0].contains("showing the first 1 of 2"),
-        "{limited}"
-    );
+    assert!(texts(&limited)[0].contains("showing 1 of 2"), "{limited}");
 
     let shown = server.ok("show_task", json!({"id": "review_1"}));
     assert_eq!(shown["task"], stored[0]);
@@ -552,7 +549,7 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "schedule_task",
             json!({"when": ""}),
-            &["summary is required"],
+            &["when: empty time expression"],
         ),
         (
             "schedule_task",
@@ -563,7 +560,7 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "schedule_task",
             json!({"when": "30m"}),
-            &["summary is required", "e.g. \"summary\": ", "reorient"],
+            &["summary is required", "e.g. \"Resume", "reorient"],
         ),
         (
             "schedule_task",
@@ -608,7 +605,7 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "schedule_task",
             json!({"when": "1h", "summary": "x", "intent": "later"}),
-            &["intent \"later\": use one of resume_task, notify, execute_action"],
+            &["intent: unknown intent \"later\": use one of resume_task, notify, execute_action"],
         ),
         (
             "schedule_task",
@@ -623,12 +620,12 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "list_tasks",
             json!({"status": "scheduled", "all": true}),
-            &["either status or all"],
+            &["use status or all, not both"],
         ),
         (
             "list_tasks",
             json!({"status": 3}),
-            &["status must be a list, not the number 3"],
+            &["status: must be a name or a list of names"],
         ),
         // Arguments that do not fit the schema: the field is named and a valid call shown.
         (
@@ -639,17 +636,17 @@ fn bad_input_is_a_tool_error_and_the_server_keeps_answering() {
         (
             "schedule_task",
             json!({"when": 30, "summary": "x"}),
-            &["when must be a string, not the number 30"],
+            &["when: must be a string, not the number 30"],
         ),
         (
             "schedule_task",
             json!({"when": "1h", "summary": "x", "max_retries": "two"}),
-            &["max_retries must be a whole number from 0 to 4294967295"],
+            &["max_retries: must be a whole number from 0 to 4294967295, not the string \"two\""],
         ),
         (
             "schedule_task",
             json!({"when": "1h", "summary": "x", "key_points": "one"}),
-            &["key_points must be a list"],
+            &["key_points: must be a list, not the string \"one\""],
         ),
         (
             "schedule_task",
@@ -1161,12 +1158,12 @@ fn every_optional_argument_as_its_plain_json_type() {
     server.err(
         "schedule_task",
         json!({"when": "1h", "summary": "x", "dry_run": "true"}),
-        &["dry_run must be true or false, not the string \"true\""],
+        &["dry_run: must be true or false, not the string \"true\""],
     );
     server.err(
         "list_tasks",
         json!({"limit": "1"}),
-        &["limit must be a whole number from 0 to 4294967295"],
+        &["limit: must be a whole number from 0 to 4294967295, not the string \"1\""],
     );
     assert!(server.finish().status.success());
 }
@@ -1179,7 +1176,7 @@ fn argument_errors_name_the_argument_and_stay_short() {
     server.err(
         "schedule_task",
         json!({"when": "1h", "summary": "x", "max_retries": -1}),
-        &["max_retries must be a whole number from 0 to 4294967295, not the number -1"],
+        &["max_retries: must be a whole number from 0 to 4294967295, not the number -1"],
     );
     server.err(
         "schedule_task",
@@ -1195,12 +1192,12 @@ fn argument_errors_name_the_argument_and_stay_short() {
     server.err(
         "schedule_task",
         json!({"when": "1h", "summary": "x", "every": "1d", "count": 0}),
-        &["count must be a whole number from 1 to 4294967295, not the number 0"],
+        &["count \"0\": a series needs at least one occurrence"],
     );
     server.err(
         "schedule_task",
         json!({"when": "1h", "summary": "x", "if_late": "maybe"}),
-        &["if_late \"maybe\": use one of run, skip"],
+        &["if_late: unknown missed-run policy \"maybe\": use one of run, skip"],
     );
     let huge = "x".repeat(1 << 20);
     let message = server.err(

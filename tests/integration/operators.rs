@@ -337,14 +337,15 @@ fn logs_of_active_and_archived_tasks(mut env: Env) {
         "== audit ==",
         "failed id=broke",
         "archived id=broke",
-        "== stdout ==",
-        "== stderr ==",
+        "== attempt 1 (failed, exit 3) ==",
+        "out of broke",
+        "-- stderr --",
         "trouble here",
     ] {
         assert!(out.contains(part), "{part:?} missing from {out}");
     }
     assert!(
-        out.find("== prompt").unwrap_or(usize::MAX) < out.find("== stdout").unwrap_or(0),
+        out.find("== prompt").unwrap_or(usize::MAX) < out.find("== attempt").unwrap_or(0),
         "{out}"
     );
     // One part each.
@@ -355,15 +356,17 @@ fn logs_of_active_and_archived_tasks(mut env: Env) {
     );
     let audit = env.ok(&["logs", "broke", "--audit"]).stdout;
     assert!(audit.lines().all(|l| l.contains("id=broke")), "{audit}");
+    // One attempt, asked for alone: its stdout bare, its stderr marked.
     let output = env.ok(&["logs", "broke", "--output"]).stdout;
-    assert!(output.contains("== stderr ==\n"), "{output}");
+    assert!(output.starts_with("out of broke\n"), "{output}");
+    assert!(output.contains("== stderr ==\ntrouble here"), "{output}");
     assert!(!output.contains("== prompt"), "{output}");
     // Two parts at once is a usage error.
     assert_eq!(
         env.run(&["logs", "broke", "--prompt", "--audit"]).code,
         Some(2)
     );
-    // JSON: the Logs struct.
+    // JSON: each attempt with its own output.
     let json = env.ok(&["logs", "broke", "--json"]).json();
     assert_eq!(json["id"], "broke");
     assert_eq!(json["status"], "failed");
@@ -372,11 +375,12 @@ fn logs_of_active_and_archived_tasks(mut env: Env) {
             .as_str()
             .is_some_and(|p| p.contains("Look again"))
     );
-    assert!(
-        json["stderr"]
-            .as_str()
-            .is_some_and(|e| e.contains("trouble here"))
-    );
+    let attempt = &json["attempts"][0];
+    assert_eq!(attempt["attempt"], 1);
+    assert_eq!(attempt["outcome"], "failed");
+    assert_eq!(attempt["exit_code"], 3);
+    assert_eq!(attempt["stdout"], "out of broke\n");
+    assert_eq!(attempt["stderr"], "trouble here\n");
     assert!(json["audit"].as_array().is_some_and(|a| a.len() >= 3));
     // Refusals.
     let run = env.fails(&["logs", "nope"]);
@@ -387,6 +391,42 @@ fn logs_of_active_and_archived_tasks(mut env: Env) {
     );
 }
 on_both_stores!(logs_of_active_and_archived_tasks);
+
+/// A failed attempt, then a retry that succeeds: each attempt keeps its own output, the old
+/// error never shows as the new run's, and `show` carries the same history.
+fn logs_show_each_attempt_of_a_retried_task(mut env: Env) {
+    failed_task(&mut env, "again");
+    executor(&mut env, 0);
+    env.ok(&["retry", "again"]);
+    env.ok(&["run"]);
+    let json = env.ok(&["logs", "again", "--json"]).json();
+    assert_eq!(json["status"], "completed");
+    let attempts = json["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 2, "{json}");
+    assert_eq!(attempts[0]["outcome"], "failed");
+    assert_eq!(attempts[0]["exit_code"], 3);
+    assert_eq!(attempts[1]["attempt"], 2);
+    assert_eq!(attempts[1]["outcome"], "completed");
+    assert_eq!(attempts[1]["exit_code"], 0);
+    assert_eq!(attempts[1]["stdout"], "out of again\n");
+    assert!(attempts[1]["error"].is_null(), "{json}");
+    let text = env.ok(&["logs", "again", "--output"]).stdout;
+    let first = text.find("== attempt 1 (failed, exit 3) ==").expect(&text);
+    let second = text
+        .find("== attempt 2 (completed, exit 0) ==")
+        .expect(&text);
+    assert!(first < second, "{text}");
+    // The error printed in the failed attempt stays under it.
+    let (old, new) = text.split_at(second);
+    assert!(old.contains("trouble here"), "{text}");
+    assert!(!new.contains("exit 3"), "{text}");
+    let shown = env.ok(&["show", "again", "--json"]).json();
+    let history = shown["history"].as_array().expect("history");
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1]["outcome"], "completed");
+    assert_eq!(shown["retried"], 1);
+}
+on_both_stores!(logs_show_each_attempt_of_a_retried_task);
 
 fn logs_follow_prints_the_output_when_the_run_ends(mut env: Env) {
     let release = held_executor(&mut env);
@@ -786,7 +826,11 @@ fn man_page_is_roff_from_the_same_definitions() {
     assert!(page.contains(".TH defer-reschedule 1"), "{page}");
     assert!(page.contains("\\-\\-series"), "{page}");
     let run = env.fails(&["man", "nope"]);
-    assert!(run.stderr.contains("no command \"nope\""), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("command \"nope\": no such command"),
+        "{}",
+        run.stderr
+    );
     // man(1), where installed, renders the page without complaint.
     let path = env.dir.path().join("defer.1");
     std::fs::write(&path, env.ok(&["man"]).stdout).expect("write");

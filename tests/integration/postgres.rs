@@ -295,7 +295,7 @@ fn two_hosts_migrating_at_once_both_succeed() {
         assert_eq!(status["pending"], serde_json::json!([]));
     }
     let status = env.ok(&["db", "status"]).json();
-    assert_eq!(status["version"], 3);
+    assert_eq!(status["version"], 4);
     // The schema works.
     env.ok(&["schedule", "--when", "1h", "--summary", "x", "--id", "m1"]);
     assert_eq!(env.ok(&["show", "m1"]).json()["id"], "m1");

@@ -957,7 +957,12 @@ fn large_output_is_capped_in_the_record_and_kept_whole_in_a_private_file() {
     );
 
     let full_path = PathBuf::from(r["result"]["output_path"].as_str().expect("output_path"));
-    assert_eq!(full_path, env.log_dir().join("loud.output.txt"));
+    assert_eq!(full_path, env.log_dir().join("loud.1.stdout"));
+    assert_eq!(
+        r["history"][0]["stdout_path"].as_str(),
+        full_path.to_str(),
+        "the attempt names its output file"
+    );
     let full = fs::read(&full_path).expect("full output");
     assert_eq!(full.len(), 100_000);
     assert!(full.iter().all(|&b| b == b'x'));

@@ -501,7 +501,7 @@ fn run_with_umask_000(env: &Env, args: &[&str]) {
 #[test]
 fn everything_defer_writes_is_private_whatever_the_umask() {
     let mut env = Env::new();
-    // Output over the 16 KiB record cap, so the full text goes to <id>.output.txt.
+    // Output over the 16 KiB record cap; the attempt's whole output goes to <id>.1.stdout.
     let executor = env.script("big.sh", "head -c 40000 /dev/zero | tr '\\0' x");
     env.set("DEFER_EXECUTOR", executor.as_os_str());
     run_with_umask_000(
@@ -509,7 +509,7 @@ fn everything_defer_writes_is_private_whatever_the_umask() {
         &["schedule", "--id", "u1", "--when", "now", "--summary", "x"],
     );
     run_with_umask_000(&env, &["run"]);
-    let output = env.log_dir().join("u1.output.txt");
+    let output = env.log_dir().join("u1.1.stdout");
     assert!(output.exists(), "the large output was saved");
     for dir in [env.runtime(), env.log_dir(), env.archive_dir()] {
         assert_eq!(mode(&dir), 0o700, "{}", dir.display());

@@ -459,7 +459,7 @@ fn api_routes_answer(env: Env) {
         .problem(400, "dance");
     server
         .api("POST", "/api/v1/tasks", Some("{not json"))
-        .problem(400, "not a valid JSON object");
+        .problem(400, "not valid JSON");
     server
         .api(
             "POST",
@@ -536,9 +536,13 @@ fn retry_over_the_api(env: Env) {
     assert_eq!(retried.json()["task"]["run_at"], "2026-04-08T16:45:00Z");
     let logs = server.api("GET", "/api/v1/tasks/fails_1/logs", None).json();
     assert!(
-        logs["stderr"].as_str().unwrap_or("").contains("broken"),
+        logs["attempts"][0]["stderr"]
+            .as_str()
+            .unwrap_or("")
+            .contains("broken"),
         "{logs}"
     );
+    assert_eq!(logs["attempts"][0]["outcome"], "failed", "{logs}");
 }
 on_both_stores!(retry_over_the_api);
 
@@ -724,7 +728,7 @@ fn the_token_file_is_private_and_kept() {
     // A token others can read is refused, with the fix.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("serve test");
     let run = env.run(&["serve", "--listen", "127.0.0.1:0"]);
-    assert_eq!(run.code, Some(1));
+    assert_eq!(run.code, Some(4), "a refused file is the host's to fix");
     assert!(run.stderr.contains("chmod 600"), "{}", run.stderr);
 }
 
@@ -982,7 +986,7 @@ on_both_stores!(serve_run_runs_due_tasks);
 // ---- MCP over Streamable HTTP ---------------------------------------------------------------
 
 /// The JSON-RPC message in a Streamable HTTP answer (JSON, or the last `data:` of SSE).
-fn rpc_body(r: &Resp) -> Value {
+pub fn rpc_body(r: &Resp) -> Value {
     if r.header("content-type")
         .is_some_and(|c| c.starts_with("text/event-stream"))
     {
@@ -1091,7 +1095,7 @@ fn the_openapi_document_matches_the_routes_and_the_checked_in_copy() {
     }
     // Every documented path is a route (not the API's 404).
     let paths = doc["paths"].as_object().expect("serve test");
-    assert_eq!(paths.len(), 9);
+    assert_eq!(paths.len(), 11);
     for (path, ops) in paths {
         let concrete = path.replace("{id}", "nope");
         for method in ops.as_object().expect("serve test").keys() {
@@ -1102,13 +1106,20 @@ fn the_openapi_document_matches_the_routes_and_the_checked_in_copy() {
     let schemas = doc["components"]["schemas"]
         .as_object()
         .expect("serve test");
+    // Replies are shared components; request bodies are inlined where the route reads them.
+    assert_eq!(
+        doc["paths"]["/api/v1/tasks"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            ["required"],
+        json!(["when"])
+    );
     for name in [
-        "ScheduleArgs",
-        "ScheduleOutput",
-        "Page",
-        "TaskReply",
+        "ScheduleReply",
+        "ListReply",
+        "TaskChange",
+        "Task",
+        "LogsReply",
         "Problem",
-        "Health",
+        "DoctorReply",
     ] {
         assert!(schemas.contains_key(name), "{name}");
     }

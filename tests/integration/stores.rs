@@ -304,11 +304,36 @@ fn pause_and_resume(mut env: Env) {
     ]);
     let paused = env.ok(&["pause"]);
     assert!(paused.stderr.contains("paused"), "{}", paused.stderr);
-    env.ok(&["run"]);
+    // Every claim path asks the pause: a wake says why it claimed nothing...
+    let run = env.ok(&["run", "-v"]);
+    assert!(
+        run.stdout.contains(
+            "runners of this store are paused since Wed 2026-04-08 16:35 UTC until `defer \
+             resume`: claimed nothing"
+        ),
+        "{}",
+        run.stdout
+    );
     assert_eq!(env.ok(&["show", "p1"]).json()["status"], "scheduled");
+    // ... `run --id` is refused and changes nothing ...
+    let before = env.store_bytes();
+    let refused = env.fails(&["run", "--id", "p1"]);
+    assert!(
+        refused.stderr.contains("paused") && refused.stderr.contains("defer resume"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.store_bytes(), before);
+    // ... and `why` names the pause, not another store.
+    let why = env.ok(&["why", "p1"]).stdout;
+    assert!(
+        why.contains("Why it has not run: runners of this store are paused since"),
+        "{why}"
+    );
+    assert!(!why.contains("another store"), "{why}");
     let list = env.ok(&["list"]);
     assert!(
-        list.stderr.contains("runners are paused"),
+        list.stderr.contains("runners of this store are paused"),
         "{}",
         list.stderr
     );
@@ -323,8 +348,10 @@ fn pause_and_resume(mut env: Env) {
     env.ok(&["run"]);
     assert_eq!(env.ok(&["show", "p1"]).json()["status"], "completed");
     assert_eq!(env.ok(&["show", "skip"]).json()["status"], "cancelled");
-    // A pause with an end ends by itself.
+    // A pause with an end ends by itself; an end already past is refused.
     env.ok(&["schedule", "--when", "now", "--summary", "x", "--id", "p2"]);
+    let past = env.fails(&["pause", "--until", "2020-01-01"]);
+    assert!(past.stderr.contains("not in the future"), "{}", past.stderr);
     env.ok(&["pause", "--until", "30m"]);
     env.ok(&["run"]);
     assert_eq!(env.ok(&["show", "p2"]).json()["status"], "scheduled");

@@ -175,7 +175,7 @@ async function main() {
     check(JSON.parse(one.contents[0].text).status === "cancelled", "defer://tasks/{id}");
 
     // Bad input: an isError result that names the argument.
-    await callErr(client, "schedule_task", { when: "1h", summary: "x", max_retries: -1 }, "max_retries must be a whole number from 0 to 4294967295");
+    await callErr(client, "schedule_task", { when: "1h", summary: "x", max_retries: -1 }, "max_retries: must be a whole number from 0 to 4294967295");
     await callErr(client, "schedule_task", { when: "1h", summary: "x", every: "1d", until: "blah" }, "until: unsupported time expression");
     await callErr(client, "schedule_task", { when: "1h", summary: "x", if_late: "skip", late_after: "0s" }, "late_after");
     const zero = await callErr(client, "schedule_task", { when: "1h", summary: "x", if_late: "skip", late_after: "0s" });

@@ -25,7 +25,7 @@ pub mod scan;
 
 use super::{Archived, Decide, ExportSink, Problem, Query, RunnerLock, Store};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, PathProblem, Result};
 use crate::fsutil;
 use crate::lifecycle::{self, Change, Found};
 use crate::lock::LockGuard;
@@ -231,44 +231,114 @@ impl JsonlStore {
 
     fn refuse_directory(&self) -> Result<()> {
         if self.tasks_file.is_dir() {
-            return Err(Error::Invalid(format!(
-                "{} is a directory, not a file; point DEFER_TASKS_FILE at a file path",
-                self.tasks_file.display()
-            )));
+            return Err(Error::unsafe_path(
+                &self.tasks_file,
+                PathProblem::NotRegular {
+                    what: "a directory",
+                },
+            ));
         }
         Ok(())
     }
 
     /// Writes the active file anew with `edit` applied; a no-op edit writes nothing.
-    /// Untouched lines are streamed from the buffer as they are, so a rewrite needs no second
-    /// copy of the store in memory.
     fn rewrite(&self, loaded: &Loaded, edit: &Edit) -> Result<()> {
-        if edit.is_empty() {
-            return Ok(());
-        }
-        let result = fsutil::replace_file_with(&self.tasks_file, |out| {
-            for (index, line) in loaded.lines.iter().enumerate() {
-                if edit.drop.contains(&index) {
-                    continue;
-                }
-                if let Some(new) = edit.replace.get(&index) {
-                    let kept = crate::record::keep_spelling(loaded.bytes(line), new);
-                    out.write_all(kept.as_bytes())?;
-                } else if line.kind == LineKind::Blank {
-                    continue;
-                } else {
-                    out.write_all(loaded.bytes(line))?;
-                }
-                out.write_all(b"\n")?;
-            }
-            for new in &edit.append {
-                out.write_all(new.as_bytes())?;
-                out.write_all(b"\n")?;
-            }
-            Ok(())
-        });
+        let result = rewrite_file(&self.tasks_file, loaded, edit);
         *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = None;
         result
+    }
+
+    /// Removes every archived copy of `ids` (call with the store lock held): a task retried
+    /// from the archive lives in the active store again, and each listing must see it once.
+    /// Each month that holds one is rewritten atomically; the others are not touched.
+    fn drop_from_archives(&self, ids: &HashSet<&str>) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        for file in self.archive_files()? {
+            let loaded = Loaded::parse(fsutil::read_or_empty(&file)?);
+            let mut edit = Edit::default();
+            for (index, line) in loaded.lines.iter().enumerate() {
+                if let LineKind::Task { id, .. } = &line.kind
+                    && ids.contains(id.as_str())
+                {
+                    edit.drop.insert(index);
+                }
+            }
+            rewrite_file(&file, &loaded, &edit)?;
+        }
+        Ok(())
+    }
+
+    /// The pause file's content (call with the store lock held for a decision on it).
+    fn read_pause(&self) -> Result<Option<lifecycle::Pause>> {
+        let path = self.beside("paused");
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| Error::Json {
+                    what: path.display().to_string(),
+                    source,
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("reading", &path)(e)),
+        }
+    }
+
+    /// `modify` with the store lock held.
+    fn modify_locked(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
+        let loaded = self.load()?;
+        let matches: Vec<(usize, &Line)> = loaded
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| matches!(&l.kind, LineKind::Task { id: i, .. } if i == id))
+            .collect();
+        // Two records with one id (a hand edit): the scheduled one is the one to act on.
+        let target = matches
+            .iter()
+            .find(|(_, l)| {
+                matches!(
+                    l.kind,
+                    LineKind::Task {
+                        status: Status::Scheduled,
+                        ..
+                    }
+                )
+            })
+            .or(matches.first());
+        let (found, index) = match target {
+            Some(&(index, line)) => (
+                Found::Active(parse_task(&loaded, line, &self.tasks_file)?),
+                Some(index),
+            ),
+            None => match self.find_archived(id)? {
+                Some(task) => (Found::Archived(task), None),
+                None => (Found::Missing(id.to_string()), None),
+            },
+        };
+        let change = decide(found)?;
+        let mut edit = Edit::default();
+        match index {
+            Some(index) => {
+                edit.replace.insert(index, change.task.to_line());
+            }
+            None => edit.append.push(change.task.to_line()),
+        }
+        if let Some(next) = change
+            .next
+            .as_ref()
+            .filter(|n| find_line(&loaded, &n.id).is_none())
+        {
+            edit.append.push(next.to_line());
+        }
+        self.rewrite(&loaded, &edit)?;
+        if index.is_none() {
+            // Restored from the archive: the active copy is written first, so a crash between
+            // the two steps leaves both, and every listing prefers the active one.
+            self.drop_from_archives(&HashSet::from([change.task.id.as_str()]))?;
+        }
+        Ok(change)
     }
 
     /// Archive files, oldest month first.
@@ -466,14 +536,25 @@ impl Store for JsonlStore {
         }
         self.refuse_directory()?;
         files.push(self.tasks_file.clone());
+        let active = self.read_active()?;
+        // A task restored from the archive whose archived copy a crash left behind is listed
+        // once, in its active state.
+        let active_ids: HashSet<&str> = if query.include_archive {
+            active_ids(&active)
+        } else {
+            HashSet::new()
+        };
         for file in files {
-            let loaded = if file == self.tasks_file {
-                self.read_active()?
+            let is_active = file == self.tasks_file;
+            let loaded = if is_active {
+                Arc::clone(&active)
             } else {
                 Arc::new(Loaded::parse(fsutil::read_or_empty(&file)?))
             };
             for line in &loaded.lines {
                 match &line.kind {
+                    LineKind::Task { id, .. } if !is_active && active_ids.contains(id.as_str()) => {
+                    }
                     // The scanner validated the line: it can be passed on as it is.
                     LineKind::Task { status, .. } if wanted(*status) => each(loaded.bytes(line))?,
                     LineKind::Malformed(reason) => problems.push(Problem {
@@ -501,53 +582,15 @@ impl Store for JsonlStore {
 
     fn modify(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
         let _guard = self.lock()?;
-        let loaded = self.load()?;
-        let matches: Vec<(usize, &Line)> = loaded
-            .lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| matches!(&l.kind, LineKind::Task { id: i, .. } if i == id))
-            .collect();
-        // Two records with one id (a hand edit): the scheduled one is the one to act on.
-        let target = matches
-            .iter()
-            .find(|(_, l)| {
-                matches!(
-                    l.kind,
-                    LineKind::Task {
-                        status: Status::Scheduled,
-                        ..
-                    }
-                )
-            })
-            .or(matches.first());
-        let (found, index) = match target {
-            Some(&(index, line)) => (
-                Found::Active(parse_task(&loaded, line, &self.tasks_file)?),
-                Some(index),
-            ),
-            None => match self.find_archived(id)? {
-                Some(task) => (Found::Archived(task), None),
-                None => (Found::Missing(id.to_string()), None),
-            },
-        };
-        let change = decide(found)?;
-        let mut edit = Edit::default();
-        match index {
-            Some(index) => {
-                edit.replace.insert(index, change.task.to_line());
-            }
-            None => edit.append.push(change.task.to_line()),
-        }
-        if let Some(next) = change
-            .next
-            .as_ref()
-            .filter(|n| find_line(&loaded, &n.id).is_none())
-        {
-            edit.append.push(next.to_line());
-        }
-        self.rewrite(&loaded, &edit)?;
-        Ok(change)
+        self.modify_locked(id, decide)
+    }
+
+    /// `modify`, after asking whether claims are allowed: the pause is read under the same
+    /// lock that `pause` writes it under.
+    fn claim_id(&self, id: &str, now: Timestamp, decide: &mut Decide<'_>) -> Result<Change> {
+        let _guard = self.lock()?;
+        lifecycle::pause::may_claim(self.read_pause()?.as_ref(), now)?;
+        self.modify_locked(id, decide)
     }
 
     fn end_series(
@@ -582,17 +625,7 @@ impl Store for JsonlStore {
     }
 
     fn pause_state(&self) -> Result<Option<lifecycle::Pause>> {
-        let path = self.beside("paused");
-        match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| Error::Json {
-                    what: path.display().to_string(),
-                    source,
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("reading", &path)(e)),
-        }
+        self.read_pause()
     }
 
     fn set_pause(&self, pause: Option<&lifecycle::Pause>) -> Result<()> {
@@ -668,6 +701,7 @@ impl Store for JsonlStore {
         claim: &mut dyn FnMut(Task) -> Task,
     ) -> Result<Vec<Task>> {
         let _guard = self.lock()?;
+        lifecycle::pause::may_claim(self.read_pause()?.as_ref(), now)?;
         let loaded = self.load()?;
         let mut due: Vec<(Stamp, usize)> = Vec::new();
         for (index, line) in loaded.lines.iter().enumerate() {
@@ -756,6 +790,9 @@ impl Store for JsonlStore {
         let mut by_file: Vec<(PathBuf, Vec<usize>)> = Vec::new();
         let mut archived = Vec::new();
         let mut edit = Edit::default();
+        // A retried task may have an older copy in the archive (a crash between its retry's
+        // two steps, or a retry by an older version): it goes before the new one is added.
+        let mut retried: HashSet<&str> = HashSet::new();
         for (index, line) in loaded.lines.iter().enumerate() {
             let LineKind::Task { id, status, .. } = &line.kind else {
                 continue;
@@ -766,6 +803,9 @@ impl Store for JsonlStore {
             let Some(task) = self.parse_or_warn(&loaded, line) else {
                 continue;
             };
+            if task.retried > 0 {
+                retried.insert(id.as_str());
+            }
             let file = self.archive_path(&lifecycle::archive_month(&task));
             match by_file.iter_mut().find(|(f, _)| *f == file) {
                 Some((_, indices)) => indices.push(index),
@@ -781,6 +821,7 @@ impl Store for JsonlStore {
             return Ok(archived);
         }
         fsutil::ensure_dir(&self.archive_dir)?;
+        self.drop_from_archives(&retried)?;
         for (file, indices) in &by_file {
             let lines: Vec<&[u8]> = indices
                 .iter()
@@ -800,6 +841,7 @@ impl Store for JsonlStore {
                 each(None, loaded.bytes(line))?;
             }
         }
+        let active = active_ids(&loaded);
         for file in self.archive_files()? {
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
             let month = name
@@ -816,7 +858,9 @@ impl Store for JsonlStore {
                 );
             }
             for line in &archived.lines {
-                if let LineKind::Task { .. } = line.kind {
+                if let LineKind::Task { id, .. } = &line.kind
+                    && !active.contains(id.as_str())
+                {
                     each(Some(&month), archived.bytes(line))?;
                 }
             }
@@ -978,10 +1022,52 @@ fn read_tail(path: &Path, want: usize) -> Result<(Vec<u8>, u64)> {
     Ok((tail, len))
 }
 
+/// Writes `path` anew with `edit` applied, atomically; a no-op edit writes nothing.
+/// Untouched lines are streamed from the buffer as they are, so a rewrite needs no second
+/// copy of the file in memory.
+fn rewrite_file(path: &Path, loaded: &Loaded, edit: &Edit) -> Result<()> {
+    if edit.is_empty() {
+        return Ok(());
+    }
+    fsutil::replace_file_with(path, |out| {
+        for (index, line) in loaded.lines.iter().enumerate() {
+            if edit.drop.contains(&index) {
+                continue;
+            }
+            if let Some(new) = edit.replace.get(&index) {
+                let kept = crate::record::keep_spelling(loaded.bytes(line), new);
+                out.write_all(kept.as_bytes())?;
+            } else if line.kind == LineKind::Blank {
+                continue;
+            } else {
+                out.write_all(loaded.bytes(line))?;
+            }
+            out.write_all(b"\n")?;
+        }
+        for new in &edit.append {
+            out.write_all(new.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })
+}
+
 fn is_archive_name(name: &str) -> bool {
     name.strip_prefix("deferred_")
         .and_then(|rest| rest.strip_suffix(".jsonl"))
         .is_some_and(|month| month.len() == 6 && month.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The ids of the records in `loaded`.
+fn active_ids(loaded: &Loaded) -> HashSet<&str> {
+    loaded
+        .lines
+        .iter()
+        .filter_map(|l| match &l.kind {
+            LineKind::Task { id, .. } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn find_line<'a>(loaded: &'a Loaded, id: &str) -> Option<&'a Line> {

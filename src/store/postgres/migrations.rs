@@ -44,6 +44,16 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "settings shared by every runner (the pause)",
         "CREATE TABLE {s}.settings (key text PRIMARY KEY, value text NOT NULL);",
     ),
+    (
+        4,
+        "each task once: archived copies of restored or re-archived tasks removed",
+        // Earlier versions kept a retried task's archived copy beside its new record; the
+        // record now carries the task's history, and every listing must see each id once.
+        "DELETE FROM {s}.archive a WHERE EXISTS (SELECT 1 FROM {s}.tasks t WHERE t.id = a.id);
+         DELETE FROM {s}.archive a WHERE EXISTS (
+             SELECT 1 FROM {s}.archive b
+             WHERE b.id = a.id AND (b.month, b.seq) > (a.month, a.seq));",
+    ),
 ];
 
 /// Serialises migrations across hosts; any constant works as long as every `defer` uses it.

@@ -36,6 +36,9 @@ use crate::error::{DatabaseError, Error, Result, chain};
 use crate::lifecycle::{self, Change, Found};
 use crate::record::{Stamp, Status, Task};
 
+/// The first key of the pause lock (`pg_advisory_xact_lock(class, schema hash)`): "defr".
+const PAUSE_LOCK_CLASS: i32 = 0x6465_6672;
+
 /// The database-backed store.
 pub struct PgStore {
     client: Mutex<Client>,
@@ -146,13 +149,13 @@ impl PgStore {
     }
 
     /// The record `id` names, locked for the rest of `tx`: the active row, else the newest
-    /// archived copy (not locked: an archived record only ever gains newer copies).
+    /// archived copy. Two changes of one archived task (two `retry`s at once) take turns on
+    /// the archived row; the second then finds the copy the first restored to the active
+    /// table, and decides on that.
     fn find_for_update(&self, tx: &mut Transaction<'_>, id: &str) -> Result<Found> {
+        let active = self.sql("SELECT record FROM {s}.tasks WHERE id = $1 FOR UPDATE");
         let row = tx
-            .query_opt(
-                &self.sql("SELECT record FROM {s}.tasks WHERE id = $1 FOR UPDATE"),
-                &[&id],
-            )
+            .query_opt(&active, &[&id])
             .map_err(db("reading a task"))?;
         if let Some(row) = row {
             return Ok(Found::Active(parse(row.get(0), id)?));
@@ -161,15 +164,60 @@ impl PgStore {
             .query_opt(
                 &self.sql(
                     "SELECT record FROM {s}.archive WHERE id = $1
-                     ORDER BY month DESC, seq DESC LIMIT 1",
+                     ORDER BY month DESC, seq DESC LIMIT 1 FOR UPDATE",
                 ),
                 &[&id],
             )
             .map_err(db("reading a task"))?;
-        Ok(match archived {
-            Some(row) => Found::Archived(parse(row.get(0), id)?),
+        if let Some(row) = archived {
+            return Ok(Found::Archived(parse(row.get(0), id)?));
+        }
+        // A change that held the archived row meanwhile may have restored it.
+        let row = tx
+            .query_opt(&active, &[&id])
+            .map_err(db("reading a task"))?;
+        Ok(match row {
+            Some(row) => Found::Active(parse(row.get(0), id)?),
             None => Found::Missing(id.to_string()),
         })
+    }
+
+    /// Takes this schema's pause lock for the rest of `tx` (shared by claims, exclusive for
+    /// `pause`/`resume`) and returns the pause stored now. Two statements, sent together: the
+    /// read gets its own snapshot after the lock is held, so a claim that waited for a
+    /// `pause` to commit sees it.
+    fn pause_for_claim(&self, tx: &mut Transaction<'_>) -> Result<Option<lifecycle::Pause>> {
+        let (class, key) = self.pause_lock();
+        let messages = tx
+            .simple_query(&self.sql(&format!(
+                "SELECT pg_advisory_xact_lock_shared({class}, {key});
+                 SELECT value FROM {{s}}.settings WHERE key = 'pause'"
+            )))
+            .map_err(db("reading the pause"))?;
+        let stored = messages.iter().find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) if row.columns()[0].name() == "value" => {
+                row.get(0).map(str::to_string)
+            }
+            _ => None,
+        });
+        stored
+            .map(|text| {
+                serde_json::from_str(&text).map_err(|source| Error::Json {
+                    what: "the stored pause".into(),
+                    source,
+                })
+            })
+            .transpose()
+    }
+
+    /// The two keys of the pause lock: a constant, and a hash of the schema, so stores in
+    /// other schemas of one database do not wait on each other.
+    fn pause_lock(&self) -> (i32, i32) {
+        let mut hash: u32 = 0x811c_9dc5;
+        for byte in self.schema.bytes() {
+            hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+        }
+        (PAUSE_LOCK_CLASS, i32::from_ne_bytes(hash.to_ne_bytes()))
     }
 
     /// Ids of rows found not to be valid records, so claims and the watcher's wake look
@@ -447,6 +495,15 @@ impl Store for PgStore {
         let found = self.find_for_update(&mut tx, id)?;
         let active = matches!(found, Found::Active(_));
         let change = decide(found)?;
+        if !active {
+            // Restored from the archive: it leaves the archive, so every listing, count and
+            // export sees it once, in its current state.
+            tx.execute(
+                &self.sql("DELETE FROM {s}.archive WHERE id = $1"),
+                &[&change.task.id],
+            )
+            .map_err(db("restoring an archived task"))?;
+        }
         if active {
             Self::update(
                 &mut tx,
@@ -601,6 +658,7 @@ impl Store for PgStore {
         let lease_until = Stamp(now.saturating_add(self.lease).unwrap_or(now)).to_string();
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a claim"))?;
+        lifecycle::pause::may_claim(self.pause_for_claim(&mut tx)?.as_ref(), now)?;
         let select = self.sql(
             "SELECT id, record FROM {s}.tasks
              WHERE status = 'scheduled' AND run_at <= $1::text::timestamptz
@@ -671,9 +729,10 @@ impl Store for PgStore {
         Ok(claimed)
     }
 
-    fn claim_id(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change> {
+    fn claim_id(&self, id: &str, now: Timestamp, decide: &mut Decide<'_>) -> Result<Change> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a claim"))?;
+        lifecycle::pause::may_claim(self.pause_for_claim(&mut tx)?.as_ref(), now)?;
         let found = self.find_for_update(&mut tx, id)?;
         let change = decide(found)?;
         let now = change
@@ -853,6 +912,10 @@ impl Store for PgStore {
     fn set_pause(&self, pause: Option<&lifecycle::Pause>) -> Result<()> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a pause"))?;
+        // Waits for claims in flight; a claim that starts after this commits sees the pause.
+        let (class, key) = self.pause_lock();
+        tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&class, &key])
+            .map_err(db("taking the pause lock"))?;
         match pause {
             Some(pause) => {
                 let text = serde_json::to_string(pause).map_err(|source| Error::Json {
@@ -933,6 +996,9 @@ impl Store for PgStore {
         let mut archived = Vec::with_capacity(rows.len());
         let (mut ids, mut months, mut statuses, mut records) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // A retried task's older archived copy (written by a version that kept it) goes
+        // before the new one is added, so the archive holds each id once.
+        let mut retried: Vec<&str> = Vec::new();
         for row in &rows {
             let id: &str = row.get(0);
             let record: &str = row.get(1);
@@ -944,6 +1010,9 @@ impl Store for PgStore {
                 }
             };
             let month = lifecycle::archive_month(&task);
+            if task.retried > 0 {
+                retried.push(id);
+            }
             archived.push(Archived {
                 id: id.to_string(),
                 file: format!("{}.archive month {month}", self.schema).into(),
@@ -952,6 +1021,13 @@ impl Store for PgStore {
             months.push(month);
             statuses.push(task.status.as_str());
             records.push(record);
+        }
+        if !retried.is_empty() {
+            tx.execute(
+                &self.sql("DELETE FROM {s}.archive WHERE id = ANY($1)"),
+                &[&retried],
+            )
+            .map_err(db("archiving tasks"))?;
         }
         if !ids.is_empty() {
             // Two statements for the whole sweep, in store order (`WITH ORDINALITY`).

@@ -7,8 +7,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::{Finding, Level, Lookup, chain};
-use crate::commands::cron::{self, Crontab};
-use crate::config::Config;
+use crate::config::{Config, VARIABLES};
+use crate::setup::cron::{self, Crontab};
 
 /// Variables only an executor reads (those of `examples/executors/`): a difference is worth
 /// a warning, since the runner's executor will not see this shell's value.
@@ -17,6 +17,21 @@ const EXECUTOR_VARS: &[&str] = &[
     "DEFER_AGENT_FLAGS",
     "DEFER_WEBHOOK_URL",
     "DEFER_NOTES_FILE",
+];
+
+/// Runner settings the checks above compare by what they resolve to (a path, a store, a
+/// zone); the rest of [`VARIABLES`]' runner settings are compared as written.
+const COMPARED_ABOVE: &[&str] = &[
+    "DEFER_RUNTIME_DIR",
+    "DEFER_TASKS_FILE",
+    "DEFER_ARCHIVE_DIR",
+    "DEFER_LOG_DIR",
+    "DEFER_LOG_FILE",
+    "DEFER_TIMEZONE",
+    "TZ",
+    "DEFER_EXECUTOR",
+    "DEFER_DATABASE_URL",
+    "DEFER_DATABASE_SCHEMA",
 ];
 
 /// Something that starts the runner with its own environment.
@@ -281,6 +296,29 @@ fn compare(config: &Config, source: &Source, shell: &Lookup<'_>) -> Vec<(Level, 
                 path(&config.archive_dir)
             ),
         ));
+    }
+    // Every other runner setting, compared as written: a different concurrency, retry delay,
+    // timeout or secret policy changes what the runner does with this shell's tasks.
+    for var in VARIABLES
+        .iter()
+        .filter(|v| v.runner && !COMPARED_ABOVE.contains(&v.name))
+    {
+        let here = shell(var.name)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.to_string_lossy().into_owned());
+        let there = source.get(var.name).filter(|v| !v.is_empty());
+        if here.as_deref() != there {
+            let shown = |v: Option<&str>| v.map_or_else(|| "unset".to_string(), |v| v.to_string());
+            diffs.push((
+                Level::Warn,
+                format!(
+                    "{} is {} for the runner but {} here",
+                    var.name,
+                    shown(there),
+                    shown(here.as_deref())
+                ),
+            ));
+        }
     }
     for name in EXECUTOR_VARS {
         let Some(here) = shell(name).filter(|v| !v.is_empty()) else {

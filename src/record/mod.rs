@@ -2,15 +2,25 @@
 //!
 //! Field names are the reference tool's, so a store written by either tool loads in the other.
 //! Every object keeps the fields it does not know in a flattened map: users and executors add
-//! their own, and a rewrite must not drop them.
+//! their own, and a rewrite must not drop them. The JSON Schema of the record (MCP's and the
+//! OpenAPI document's) is derived from these types (`schema.rs`), never written by hand.
+
+mod history;
+#[cfg(feature = "schema")]
+mod schema;
+mod spelling;
+mod stamp;
 
 use std::fmt;
 
-use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+
+pub use history::{Attempt, AttemptOutcome, HISTORY_KEEP, MAX_ATTEMPT_ERROR};
+pub use spelling::keep_spelling;
+pub use stamp::Stamp;
 
 /// The largest record `schedule` accepts: 1 MiB as one JSON line. A task is a compact snapshot
 /// of intent, never a transcript; long material belongs in a file named by `--artifact`. The
@@ -18,59 +28,14 @@ use crate::error::{Error, Result};
 /// record accepted here always stays readable under [`crate::store::jsonl::lines::MAX_LINE_BYTES`].
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
-/// A UTC instant written as `YYYY-MM-DDTHH:MM:SSZ`, the only form the reference writes.
-///
-/// Reading accepts any RFC 3339 instant (a hand-edited `+02:00` offset still means the same
-/// instant); sub-second parts are dropped when writing, as the reference never has them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Stamp(pub Timestamp);
-
-impl Stamp {
-    /// Parses an RFC 3339 instant.
-    pub fn parse(text: &str) -> Option<Stamp> {
-        text.parse::<Timestamp>().ok().map(Stamp)
-    }
-
-    /// The instant.
-    pub fn timestamp(self) -> Timestamp {
-        self.0
-    }
-}
-
-impl From<Timestamp> for Stamp {
-    fn from(ts: Timestamp) -> Stamp {
-        Stamp(ts)
-    }
-}
-
-impl fmt::Display for Stamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    }
-}
-
-impl Serialize for Stamp {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Stamp {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Stamp, D::Error> {
-        let text = std::borrow::Cow::<str>::deserialize(d)?;
-        Stamp::parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "{text:?} is not a UTC stamp like 2026-04-08T17:05:00Z"
-            ))
-        })
-    }
-}
-
-/// Declares a closed set of lower-case string values with parse, display and serde.
+/// Declares a closed set of lower-case string values with parse, display and serde. Reading
+/// goes through `FromStr`, so a stored record, a JSON request and a CLI flag refuse an unknown
+/// value in the same words.
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
@@ -96,13 +61,19 @@ macro_rules! string_enum {
             fn from_str(s: &str) -> Result<$name> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    other => Err(Error::Invalid(format!(
-                        "unknown {} {:?}: use one of {}",
-                        $what,
-                        other,
-                        Self::ALL.join(", ")
-                    ))),
+                    other => Err(Error::UnknownValue {
+                        what: $what,
+                        value: other.to_string(),
+                        choices: Self::ALL,
+                    }),
                 }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let text = std::borrow::Cow::<str>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
             }
         }
     };
@@ -168,6 +139,14 @@ fn deferred_task() -> String {
 
 /// One deferred task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(
+        description = "A deferred task as stored (one JSONL line); fields not listed here are \
+                       kept as they were written."
+    )
+)]
 pub struct Task {
     pub id: String,
     pub created_at: Stamp,
@@ -198,6 +177,10 @@ pub struct Task {
     /// **Beyond**: the directory the executor starts in (`--cwd`), absolute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// **Beyond**: how often `defer retry` scheduled this task again after it failed or was
+    /// missed (each retry restores its whole `max_retries` budget).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retried: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Stamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,6 +195,7 @@ pub struct Task {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present_or_null"
     )]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub cancel_reason: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_attempt_at: Option<Stamp>,
@@ -230,6 +214,18 @@ pub struct Task {
     /// The `--late-after` limit, read once (as typed: `1h`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_after: Option<LateAfter>,
+    /// **Beyond**: set when the runner skipped the task as missed (`if_late: skip` and found
+    /// later than `late_after`); the task is then `cancelled`, and `cancel_reason` says the
+    /// same in words. Only this field makes a cancelled task a missed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missed: Option<Missed>,
+    /// **Beyond**: the task's attempts, oldest first: one per claim by a runner, opened when
+    /// it is claimed and closed with its outcome. At most [`HISTORY_KEEP`] are kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Attempt>,
+    /// How many older attempts were dropped from `history` to keep the record small.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub history_dropped: u32,
     /// Fields this tool does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -237,7 +233,7 @@ pub struct Task {
 
 string_enum!(
     /// The missed-run policy (`--if-late`).
-    IfLate, "--if-late value" {
+    IfLate, "missed-run policy" {
         Run = "run",
         Skip = "skip",
     }
@@ -311,6 +307,7 @@ impl<'de> Deserialize<'de> for LateAfter {
 
 /// The link from an occurrence to its series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Series {
     /// The series' id: the id of its first occurrence.
     pub id: String,
@@ -336,6 +333,24 @@ pub struct Series {
     pub extra: Map<String, Value>,
 }
 
+/// Why a task was skipped as missed, as the runner found it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Missed {
+    /// When it was due.
+    pub due_at: Stamp,
+    /// How late the runner found it, in seconds.
+    pub late_seconds: i64,
+    /// The limit it was past, as given (`late_after`, default `10m`).
+    pub late_after: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 fn default_intent() -> Intent {
     Intent::ResumeTask
 }
@@ -347,6 +362,7 @@ fn present_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Stri
 
 /// The compact snapshot of intent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Context {
     #[serde(default)]
     pub summary: String,
@@ -364,6 +380,7 @@ pub struct Context {
 
 /// How the future run should go.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Execution {
     #[serde(default = "default_mode")]
     pub mode: Mode,
@@ -396,6 +413,7 @@ impl Default for Execution {
 
 /// Whether (and from where) the context was rebuilt from a CONTEXT.md.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Reorient {
     #[serde(default)]
     pub requested: bool,
@@ -409,6 +427,7 @@ pub struct Reorient {
 
 /// The outcome of the last run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskResult {
     #[serde(rename = "type")]
     pub kind: ResultType,
@@ -472,89 +491,6 @@ pub fn validate_id(id: &str) -> Result<()> {
     } else {
         Err(Error::InvalidId(id.to_string()))
     }
-}
-
-/// `new` (a record re-serialised after a change) with every member whose value did not change
-/// written exactly as in `original`, the line it replaces.
-///
-/// A record is parsed into `f64`-backed numbers, so without this an unknown field such as
-/// `"custom": 123456789012345678901234567890` came back as `1.2345678901234568e+29`, `1e2`
-/// as `100.0` and `-0` as `-0.0` after any change to the record. Members are matched by key,
-/// at every level of nested objects; one whose parsed value is the same in both lines keeps
-/// its original text, so only what the change touched is written anew. (serde_json's
-/// `arbitrary_precision` would keep big numbers but still respell `1e2` as `1e+2`, and it
-/// changes the error messages of typed fields, which MCP shows to models.) If either line
-/// is not a JSON object, `new` is returned as is.
-pub fn keep_spelling(original: &[u8], new: &str) -> String {
-    let Ok(original) = std::str::from_utf8(original) else {
-        return new.to_string();
-    };
-    let original = original.strip_suffix('\r').unwrap_or(original);
-    merge_spelling(original, new).unwrap_or_else(|| new.to_string())
-}
-
-/// The object `new` with members taken from `original` where their values are equal.
-fn merge_spelling(original: &str, new: &str) -> Option<String> {
-    let old = members(original)?;
-    let fresh = members(new)?;
-    let mut out = String::with_capacity(new.len() + 16);
-    out.push('{');
-    for (i, (key, raw)) in fresh.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&serde_json::to_string(key).ok()?);
-        out.push(':');
-        let before = old.iter().find(|(k, _)| k == key).map(|(_, r)| r.get());
-        out.push_str(&member_text(before, raw.get()));
-    }
-    out.push('}');
-    Some(out)
-}
-
-/// The text of one member: the original's when its value is unchanged; a nested object merged
-/// member by member; else the new text.
-fn member_text(before: Option<&str>, after: &str) -> String {
-    let Some(before) = before else {
-        return after.to_string();
-    };
-    if before == after {
-        return before.to_string();
-    }
-    let parsed = |t: &str| serde_json::from_str::<Value>(t).ok();
-    match (parsed(before), parsed(after)) {
-        (Some(b), Some(a)) if b == a => before.to_string(),
-        (Some(Value::Object(_)), Some(Value::Object(_))) => {
-            merge_spelling(before, after).unwrap_or_else(|| after.to_string())
-        }
-        _ => after.to_string(),
-    }
-}
-
-/// The members of a JSON object, in order, with their raw text.
-fn members(text: &str) -> Option<Vec<(String, &serde_json::value::RawValue)>> {
-    struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
-    impl<'de> serde::de::Visitor<'de> for Visitor<'de> {
-        type Value = Vec<(String, &'de serde_json::value::RawValue)>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<M: serde::de::MapAccess<'de>>(
-            self,
-            mut map: M,
-        ) -> Result<Self::Value, M::Error> {
-            let mut out = Vec::new();
-            while let Some((k, v)) = map.next_entry::<String, &'de serde_json::value::RawValue>()? {
-                out.push((k, v));
-            }
-            Ok(out)
-        }
-    }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let out =
-        serde::Deserializer::deserialize_map(&mut de, Visitor(std::marker::PhantomData)).ok()?;
-    de.end().ok()?;
-    Some(out)
 }
 
 #[cfg(test)]
