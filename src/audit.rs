@@ -4,6 +4,11 @@
 //! processes interleave whole. The log is a record for people, not a source of truth, so a
 //! failure to write it is reported on stderr and never undoes the change it describes.
 //!
+//! **Line boundaries.** A write cut short (a full disk takes what fits) leaves part of a line;
+//! every write first looks at the log's last byte and starts with a newline when it is not one,
+//! so the next line starts on a line of its own. Readers read the log lossily (`ops::logs`),
+//! so a cut inside a multi-byte character shows as a replacement character and nothing else.
+//!
 //! **Rotation.** A log past [`ROTATE_BYTES`] (10 MiB) is renamed to `deferred.log.1` (replacing
 //! the previous one) by the process whose write took it over the limit; the next event starts
 //! a new file. The rename happens under a `flock` of the log and only while the path still
@@ -70,6 +75,9 @@ impl AuditLog {
             }
         }
         if let Some(f) = &mut self.file {
+            if !ends_a_line(f) {
+                line.insert(0, '\n');
+            }
             if let Err(e) = f.write_all(line.as_bytes()) {
                 eprintln!(
                     "warning: audit log not written: {}: {e}",
@@ -83,6 +91,22 @@ impl AuditLog {
                 self.file = None;
             }
         }
+    }
+}
+
+/// Whether the file is empty or ends with a newline (a cut write leaves neither).
+fn ends_a_line(file: &File) -> bool {
+    use std::os::unix::fs::FileExt;
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return true;
+    };
+    if len == 0 {
+        return true;
+    }
+    let mut last = [0u8];
+    match file.read_at(&mut last, len - 1) {
+        Ok(1) => last[0] == b'\n',
+        _ => true,
     }
 }
 
@@ -141,6 +165,23 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&path).expect("new log"),
             "2026-04-08T16:35:00Z second\n"
+        );
+    }
+
+    #[test]
+    fn a_line_cut_short_does_not_swallow_the_next() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("deferred.log");
+        let at: Timestamp = "2026-04-08T16:35:00Z".parse().expect("ts");
+        // A write cut inside "é" by a full disk.
+        std::fs::write(&path, b"2026-04-08T16:35:00Z failed id=t1 error=caf\xc3").expect("cut");
+        log(&path, at, "cancelled", &[("id", "t2")]);
+        let bytes = std::fs::read(&path).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
+        assert_eq!(
+            text.lines().last(),
+            Some("2026-04-08T16:35:00Z cancelled id=t2"),
+            "{text}"
         );
     }
 

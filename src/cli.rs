@@ -134,6 +134,11 @@ pub struct ServeArgs {
     /// address, and `localhost` on a loopback address, are always accepted.
     #[arg(long, value_name = "NAME")]
     pub allow_host: Vec<String>,
+    /// Close a connection that has not sent a request's headers within this many seconds of
+    /// connecting (or of the previous response): slow and idle clients cannot hold
+    /// connections.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
 }
 
 /// Flags of `defer man`.

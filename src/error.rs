@@ -242,6 +242,15 @@ pub enum Error {
         source: DatabaseError,
     },
 
+    /// A database row whose record names another task: it is skipped by runners and never
+    /// written over that task, until someone fixes or deletes it.
+    #[error(
+        "row {row} of the task table holds a record of task {record}; it is quarantined \
+         (skipped by runners, never written over {record}): fix its record or delete the row \
+         (`defer check` lists it)"
+    )]
+    Quarantined { row: String, record: String },
+
     /// The crontab program could not be used; the crontab was not changed.
     #[error("{problem}")]
     Crontab { program: PathBuf, problem: String },
@@ -665,6 +674,7 @@ impl Error {
             | Error::NotBuilt { .. }
             | Error::Crontab { .. }
             | Error::Random { .. }
+            | Error::Quarantined { .. }
             | Error::Panicked { .. } => ErrorKind::Internal,
             Error::UnsafePath { .. } => ErrorKind::Permission,
             Error::Time(_)

@@ -12,6 +12,7 @@ pub fn run(config: &Config, store: Box<dyn Store>, args: ServeArgs) -> Result<()
         listen: args.listen,
         run: args.run,
         allow_host: args.allow_host,
+        header_timeout: std::time::Duration::from_secs(args.header_timeout),
     };
     crate::serve::serve(config.clone(), std::sync::Arc::from(store), options)
 }

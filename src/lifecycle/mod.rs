@@ -65,6 +65,10 @@ pub enum Reason {
     Interrupted,
     /// Claimed by a runner that stopped before starting it.
     Released,
+    /// Claimed, then not started because runners were paused meanwhile.
+    Paused,
+    /// Claimed, then not started because the store could not record the start.
+    StartUnrecorded,
     /// `--if-late skip` and found too late.
     Missed,
     /// `defer cancel`.
@@ -91,6 +95,8 @@ impl Reason {
             Reason::InvalidId => "invalid_id",
             Reason::Interrupted => "interrupted",
             Reason::Released => "stopping",
+            Reason::Paused => "paused",
+            Reason::StartUnrecorded => "start_unrecorded",
             Reason::NotStarted => "not_started",
             Reason::Missed => "missed",
             Reason::Cancelled => "cancelled",
@@ -169,6 +175,42 @@ pub fn release(mut task: Task, now: Timestamp) -> Change {
         now,
     );
     Change::new(task, Reason::Released)
+}
+
+/// `executing → scheduled` without an attempt spent: runners were paused after the task was
+/// claimed and before its executor started, and no executor starts while a pause holds.
+pub fn release_paused(mut task: Task, now: Timestamp) -> Change {
+    task.status = Status::Scheduled;
+    attempts::close(
+        &mut task,
+        AttemptOutcome::Released,
+        Closing {
+            error: Some("runners were paused before it started".into()),
+            ..Closing::default()
+        },
+        now,
+    );
+    Change::new(task, Reason::Paused)
+}
+
+/// `executing → scheduled` without an attempt spent: the store could not record that the
+/// executor was about to start, so it was not started (a rescue that finds no start record
+/// gives the task back without counting an attempt; one that ran unrecorded would run again
+/// uncounted).
+pub fn start_unrecorded(mut task: Task, now: Timestamp, error: &str) -> Change {
+    task.status = Status::Scheduled;
+    attempts::close(
+        &mut task,
+        AttemptOutcome::Released,
+        Closing {
+            error: Some(format!(
+                "its start could not be recorded ({error}), so it was not started"
+            )),
+            ..Closing::default()
+        },
+        now,
+    );
+    Change::new(task, Reason::StartUnrecorded)
 }
 
 /// Found `executing` with its runner gone, and the runner's start journal says it never

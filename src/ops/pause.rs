@@ -73,6 +73,10 @@ pub fn pause(config: &Config, store: &dyn Store, req: &PauseRequest) -> Result<P
         until,
     };
     store.set_pause(Some(&pause))?;
+    // A runner asks the pause before each executor start and keeps the answer for
+    // `PAUSE_FRESH`: waiting longer than that here means that once this returns, no runner of
+    // the store starts another executor (a claim sees the pause at once).
+    std::thread::sleep(crate::runner::PAUSE_SETTLE);
     let until_text = until.map_or_else(|| "resume".to_string(), |u| u.to_string());
     audit::log(
         &config.log_file,

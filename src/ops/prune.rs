@@ -56,7 +56,11 @@ pub struct PruneReply {
 pub fn prune(config: &Config, store: &dyn Store, req: &PruneRequest) -> Result<PruneReply> {
     let before = cutoff(config, &req.before)?;
     let plan = plan(config, store, before)?;
-    let deleted = if req.yes { apply(config, &plan)? } else { 0 };
+    let deleted = if req.yes {
+        apply(config, store, &plan)?
+    } else {
+        0
+    };
     Ok(PruneReply {
         before: crate::record::Stamp(plan.before),
         bytes: plan.bytes(),
@@ -84,6 +88,9 @@ pub struct Prunable {
     pub path: PathBuf,
     pub kind: Kind,
     pub bytes: u64,
+    /// The task a prompt or output file belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
 }
 
 /// Everything older than `before`, oldest kinds first.
@@ -135,21 +142,7 @@ pub fn cutoff(config: &Config, expr: &str) -> Result<Timestamp> {
 
 /// The files older than `before`.
 pub fn plan(config: &Config, store: &dyn Store, before: Timestamp) -> Result<Plan> {
-    let mut active = HashSet::new();
-    let query = Query {
-        statuses: vec![Status::Scheduled, Status::Executing],
-        include_archive: false,
-    };
-    store.list(&query, &mut |bytes| {
-        #[derive(serde::Deserialize)]
-        struct Id {
-            id: String,
-        }
-        if let Ok(task) = serde_json::from_slice::<Id>(bytes) {
-            active.insert(task.id);
-        }
-        Ok(())
-    })?;
+    let active = active_ids(store)?;
 
     let mut plan = Plan {
         before,
@@ -169,7 +162,12 @@ pub fn plan(config: &Config, store: &dyn Store, before: Timestamp) -> Result<Pla
             plan.kept_active += 1;
             continue;
         }
-        plan.files.push(Prunable { path, kind, bytes });
+        plan.files.push(Prunable {
+            path,
+            kind,
+            bytes,
+            task: Some(id),
+        });
     }
     for (path, name) in entries(&config.archive_dir)? {
         let Some(month_end) = archive_month_end(&name) else {
@@ -181,6 +179,7 @@ pub fn plan(config: &Config, store: &dyn Store, before: Timestamp) -> Result<Pla
                 path,
                 kind: Kind::ArchiveMonth,
                 bytes,
+                task: None,
             });
         }
     }
@@ -190,15 +189,27 @@ pub fn plan(config: &Config, store: &dyn Store, before: Timestamp) -> Result<Pla
             path: rotated,
             kind: Kind::RotatedLog,
             bytes,
+            task: None,
         });
     }
     Ok(plan)
 }
 
 /// Deletes the plan's files; one already gone is not an error. Returns how many went.
-pub fn apply(config: &Config, plan: &Plan) -> Result<usize> {
+///
+/// The plan was made a moment ago, and a task may have come back meanwhile (a `retry`, a
+/// runner writing a fresh prompt): each file is looked at again just before it goes. A task's
+/// file goes only while the task is still not scheduled or executing (the active tasks are read
+/// again first) and the file is still older than the cutoff (a fresh prompt is not).
+pub fn apply(config: &Config, store: &dyn Store, plan: &Plan) -> Result<usize> {
+    let active = active_ids(store)?;
     let mut deleted = 0;
     for file in &plan.files {
+        if let Some(id) = &file.task
+            && (active.contains(id) || older(&file.path, plan.before).is_none())
+        {
+            continue;
+        }
         match std::fs::remove_file(&file.path) {
             Ok(()) => deleted += 1,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -215,6 +226,26 @@ pub fn apply(config: &Config, plan: &Plan) -> Result<usize> {
         ],
     );
     Ok(deleted)
+}
+
+/// The ids of the tasks that are scheduled or executing now.
+fn active_ids(store: &dyn Store) -> Result<HashSet<String>> {
+    let mut active = HashSet::new();
+    let query = Query {
+        statuses: vec![Status::Scheduled, Status::Executing],
+        include_archive: false,
+    };
+    store.list(&query, &mut |bytes| {
+        #[derive(serde::Deserialize)]
+        struct Id {
+            id: String,
+        }
+        if let Ok(task) = serde_json::from_slice::<Id>(bytes) {
+            active.insert(task.id);
+        }
+        Ok(())
+    })?;
+    Ok(active)
 }
 
 /// The plain files of `dir` with UTF-8 names; none when it does not exist.

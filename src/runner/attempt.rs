@@ -10,17 +10,20 @@ use crate::lifecycle::{self, Change, ExecutorRun, Happened, Policy, Prepared};
 use crate::record::{Task, validate_id};
 
 /// Runs one claimed task, unless the lifecycle says it is to be skipped as missed.
+/// `started` is asked first, and an executor starts only if it agrees (a database store
+/// records the start).
 pub(super) fn execute_one(
     config: &Config,
     policy: &Policy,
     journal: Option<&StartJournal>,
     task: Task,
+    started: &dyn Fn(&str) -> Result<(), String>,
 ) -> Change {
     let now = config.clock.now();
     match lifecycle::prepare(task, policy, now) {
         Prepared::Skip(change) => change,
         Prepared::Run { task, warning } => {
-            let mut change = run_task(config, policy, journal, task);
+            let mut change = run_task(config, policy, journal, task, started);
             if change.warning.is_none() {
                 change.warning = warning;
             }
@@ -35,6 +38,7 @@ fn run_task(
     policy: &Policy,
     journal: Option<&StartJournal>,
     task: Task,
+    started: &dyn Fn(&str) -> Result<(), String>,
 ) -> Change {
     let prompt_path = prompt_path(config, &task.id);
     let prompt_str = prompt_path.display().to_string();
@@ -53,6 +57,9 @@ fn run_task(
             crate::error::chain(&e)
         );
         return finish(task, Happened::HostFault { error });
+    }
+    if let Err(error) = started(&task.id) {
+        return lifecycle::start_unrecorded(task, config.clock.now(), &error);
     }
     if let Err(e) = fsutil::write_private(&prompt_path, prompt::render(&task).as_bytes()) {
         let error = format!(

@@ -24,7 +24,7 @@ mod watch;
 
 pub use files::prompt_path;
 pub use unix::stop_on_signals;
-pub use wake::{BY_HAND, ScheduledWake, Wake, last_wake, wake_file};
+pub use wake::{BY_HAND, Fault, ScheduledWake, Wake, last_wake, wake_file};
 pub use watch::watch;
 
 use std::collections::HashSet;
@@ -37,6 +37,10 @@ use crate::error::Result;
 use crate::lifecycle::{self, Happened, Policy};
 use crate::store::{RunnerLock, Store};
 use wake::record_wake;
+
+/// How long `pause` waits after storing a pause before it returns: longer than a runner keeps
+/// its answer to "are runners paused?" (`outcomes::PAUSE_FRESH`).
+pub const PAUSE_SETTLE: Duration = Duration::from_millis(250);
 
 /// Output kept in the record; the whole of it is in the attempt's stdout file.
 pub const RECORD_OUTPUT_CAP: usize = 16 * 1024;
@@ -60,6 +64,8 @@ pub struct RunReport {
     pub missed: usize,
     /// Claimed tasks given back unstarted because the runner was asked to stop.
     pub released: usize,
+    /// Claimed tasks given back unstarted because runners were paused meanwhile.
+    pub held: usize,
     /// Due tasks that could not start for a reason of the host's (the prompt artifact could
     /// not be written: a full disk): left scheduled, no attempt spent.
     pub unstarted: usize,
@@ -85,6 +91,9 @@ impl std::fmt::Display for RunReport {
         }
         if self.released > 0 {
             write!(f, " released {}", self.released)?;
+        }
+        if self.held > 0 {
+            write!(f, " held for the pause {}", self.held)?;
         }
         if self.unstarted > 0 {
             write!(f, " not started {}", self.unstarted)?;
@@ -314,8 +323,11 @@ pub(super) fn pass(
             );
             Vec::new()
         }
-        None => store.recover(now, &mut |task| {
-            if started.as_ref().is_some_and(|s| !s.contains(&task.id)) {
+        None => store.recover(now, &mut |task, recorded| {
+            // What the store recorded of the start, else what this store's start journal says.
+            let began =
+                recorded.unwrap_or_else(|| started.as_ref().is_none_or(|s| s.contains(&task.id)));
+            if !began {
                 return lifecycle::never_started(task, now);
             }
             let prompt = prompt_path(config, &task.id).display().to_string();

@@ -33,6 +33,82 @@ pub(super) struct Refill<'a> {
     pub lock: &'a dyn RunnerLock,
 }
 
+/// A worker's request to have a start recorded, and where the answer goes: `Err` says why
+/// the executor must not start.
+type StartMark = (String, mpsc::Sender<std::result::Result<(), String>>);
+
+/// Records executor starts for a store that keeps them ([`Store::records_starts`]): every
+/// request waiting when the last statement returned goes into the next one, so concurrent
+/// workers share a round trip, and each worker waits for its answer before its executor
+/// runs. A start that is not recorded is not made: a rescuer that found the task unmarked
+/// would give it back without counting an attempt, and it would run twice uncounted.
+fn record_starts(store: &dyn Store, requests: mpsc::Receiver<StartMark>) {
+    while let Ok(first) = requests.recv() {
+        let mut marks = vec![first];
+        marks.extend(requests.try_iter());
+        let ids: Vec<String> = marks.iter().map(|(id, _)| id.clone()).collect();
+        match store.mark_started(&ids) {
+            Ok(marked) => {
+                for (id, reply) in marks {
+                    let answer = if marked.contains(&id) {
+                        Ok(())
+                    } else {
+                        Err("this runner no longer holds its claim".to_string())
+                    };
+                    let _ = reply.send(answer);
+                }
+            }
+            Err(e) => {
+                let error = crate::error::chain(&e);
+                for (_, reply) in marks {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// How long an answer to "are runners paused?" is used before the store is asked again.
+pub const PAUSE_FRESH: Duration = Duration::from_millis(100);
+
+/// The pause rule asked before every executor start: no executor starts while a pause holds,
+/// and a claimed task not yet started is given back. The store's answer is kept for
+/// [`PAUSE_FRESH`] (counted from when the question was sent), and `ops::pause` waits longer
+/// than that after storing a pause before it returns, so once `defer pause` has returned no
+/// runner of the store starts another executor.
+struct PauseGate<'a> {
+    config: &'a Config,
+    store: &'a dyn Store,
+    last: Mutex<Option<(Instant, bool)>>,
+}
+
+impl<'a> PauseGate<'a> {
+    fn new(config: &'a Config, store: &'a dyn Store) -> PauseGate<'a> {
+        PauseGate {
+            config,
+            store,
+            last: Mutex::new(None),
+        }
+    }
+
+    fn allows_start(&self) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((asked, open)) = *last
+            && asked.elapsed() < PAUSE_FRESH
+        {
+            return open;
+        }
+        let asked = Instant::now();
+        // A store that cannot answer now (a database blip) does not stop work that was
+        // claimed under the pause rule.
+        let open = self.store.pause_state().map_or(true, |pause| {
+            lifecycle::pause::in_force(pause.as_ref(), self.config.clock.now()).is_none()
+        });
+        *last = Some((asked, open));
+        open
+    }
+}
+
 /// Tasks waiting for a free worker; `closed` once no more will come.
 #[derive(Debug, Default)]
 struct Queue {
@@ -81,6 +157,8 @@ pub(super) fn execute_all(
     );
     let (tx, rx) = mpsc::channel::<Change>();
     let finished = AtomicBool::new(false);
+    let gate = PauseGate::new(config, store);
+    let records_starts = store.records_starts();
     // Set when outcomes could not be written: nothing new starts (claimed tasks are given
     // back), running executors finish, and their outcomes are written when the store is
     // reachable again.
@@ -97,15 +175,41 @@ pub(super) fn execute_all(
         } else {
             workers.min(in_flight)
         };
+        let (mark_tx, mark_rx) = mpsc::channel::<StartMark>();
+        if records_starts {
+            scope.spawn(move || record_starts(store, mark_rx));
+        }
         for _ in 0..threads {
             let tx = tx.clone();
-            let (queue, failing) = (&queue, &failing);
+            let mark_tx = records_starts.then(|| mark_tx.clone());
+            let (queue, failing, gate) = (&queue, &failing, &gate);
             scope.spawn(move || {
+                let started = |id: &str| -> std::result::Result<(), String> {
+                    let Some(mark_tx) = &mark_tx else {
+                        return Ok(());
+                    };
+                    let (reply, answer) = mpsc::channel();
+                    mark_tx
+                        .send((id.to_string(), reply))
+                        .map_err(|_| "the start recorder stopped".to_string())?;
+                    answer
+                        .recv()
+                        .map_err(|_| "the start recorder stopped".to_string())?
+                };
                 while let Some(task) = take(queue) {
+                    let now = config.clock.now();
                     let outcome = if options.stopping() || failing.load(Ordering::Relaxed) {
-                        lifecycle::release(task, config.clock.now())
+                        lifecycle::release(task, now)
+                    } else if !gate.allows_start() {
+                        lifecycle::release_paused(task, now)
                     } else {
-                        attempt::execute_one(config, attempts.policy, attempts.journal, task)
+                        attempt::execute_one(
+                            config,
+                            attempts.policy,
+                            attempts.journal,
+                            task,
+                            &started,
+                        )
                     };
                     if tx.send(outcome).is_err() {
                         break;
@@ -113,6 +217,8 @@ pub(super) fn execute_all(
                 }
             });
         }
+        // The recorder stops once every worker has dropped its sender.
+        drop(mark_tx);
         drop(tx);
 
         let mut batch = Vec::new();
@@ -301,8 +407,15 @@ pub(super) fn log_outcome(
         audit.log(now, "warning", &[("id", &task.id), ("problem", &warning)]);
     }
     match outcome.reason {
-        Reason::Released | Reason::NotStarted => {
+        Reason::Released | Reason::NotStarted | Reason::Paused | Reason::StartUnrecorded => {
             report.released += usize::from(outcome.reason == Reason::Released);
+            if outcome.reason == Reason::StartUnrecorded {
+                report.unstarted += 1;
+                if report.unstarted_error.is_none() {
+                    report.unstarted_error = task.history.last().and_then(|a| a.error.clone());
+                }
+            }
+            report.held += usize::from(outcome.reason == Reason::Paused);
             report.recovered += usize::from(outcome.reason == Reason::NotStarted);
             audit.log(
                 now,

@@ -38,6 +38,21 @@ pub struct Wake {
     /// it carried over.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled: Option<ScheduledWake>,
+    /// The wakes of this runner fail, and since when (a watcher retries them; `doctor` and the
+    /// health route report it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+}
+
+/// A run of failed wakes of a long-lived runner (`run --watch`, `serve --run`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Fault {
+    /// The last error, on one line.
+    pub error: String,
+    /// When the first wake of the run failed.
+    pub since: Stamp,
+    /// How many wakes failed in a row.
+    pub failures: u32,
 }
 
 /// When a scheduler (or a watcher) last woke the runner, and which.
@@ -106,6 +121,10 @@ pub(super) fn record_wake(config: &Config, watch: bool, skipped: bool) {
             pid: std::process::id(),
         })
     };
+    // A fault stays until this runner's wakes work again (`record_fault(None)`).
+    let fault = last_wake(config)
+        .filter(|w| w.pid == std::process::id())
+        .and_then(|w| w.fault);
     let wake = Wake {
         at,
         pid: std::process::id(),
@@ -113,8 +132,36 @@ pub(super) fn record_wake(config: &Config, watch: bool, skipped: bool) {
         origin: Some(origin),
         skipped,
         scheduled,
+        fault,
     };
-    let text = serde_json::to_string(&wake).unwrap_or_default();
+    write(config, &wake);
+}
+
+/// Sets (or with `None` clears) the fault in this runner's wake record.
+pub(super) fn record_fault(config: &Config, fault: Option<Fault>) {
+    let mut wake = match last_wake(config).filter(|w| w.pid == std::process::id()) {
+        Some(wake) => wake,
+        None => Wake {
+            at: Stamp(config.clock.now()),
+            pid: std::process::id(),
+            mode: "watch".into(),
+            origin: Some(
+                config
+                    .wake_origin
+                    .clone()
+                    .unwrap_or_else(|| BY_HAND.to_string()),
+            ),
+            skipped: false,
+            scheduled: None,
+            fault: None,
+        },
+    };
+    wake.fault = fault;
+    write(config, &wake);
+}
+
+fn write(config: &Config, wake: &Wake) {
+    let text = serde_json::to_string(wake).unwrap_or_default();
     // Replaced atomically: a full disk leaves the previous record, never an empty file.
     if let Err(e) = fsutil::replace_file(&wake_file(config), text.as_bytes()) {
         eprintln!("warning: could not record the runner's wake: {e}");
@@ -148,6 +195,7 @@ mod tests {
             origin: Some(BY_HAND.into()),
             skipped: false,
             scheduled: None,
+            fault: None,
         };
         assert_eq!(hand.describe(), "by hand");
         assert_eq!(hand.last_scheduled(), None);

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::wake::record_wake;
+use super::wake::{record_fault, record_wake};
 use super::{RunOptions, pass, unix};
 use crate::audit::AuditLog;
 use crate::config::Config;
@@ -29,67 +29,53 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
         progress: None,
     };
     let mut audit = AuditLog::new(&config.log_file);
-    let mut waiting_logged = false;
-    let lock = loop {
-        if let Some(lock) = store.try_runner_lock()? {
-            break lock;
-        }
-        if !waiting_logged {
-            eprintln!("defer: another runner holds the lock; waiting for it to finish");
-            waiting_logged = true;
-        }
-        if stop.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        thread::sleep(Duration::from_millis(200));
-    };
-    unix::become_subreaper();
-    audit.log(
-        config.clock.now(),
-        "watch started",
-        &[("pid", &std::process::id().to_string())],
-    );
-    let mut failures: u32 = 0;
-    while !stop.load(Ordering::Relaxed) {
-        // The dir or the store may have been opened up (or swapped for another user's file)
-        // since the watcher started: check before every pass, as each one-shot command does.
-        if let Err(e) = config.check_permissions() {
-            audit.log(
-                config.clock.now(),
-                "runner stopped",
-                &[
-                    ("reason", "permissions"),
-                    ("error", &crate::error::chain(&e)),
-                ],
-            );
-            return Err(e);
-        }
-        record_wake(config, true, false);
-        match watch_once(config, store, &*lock, &options, &mut audit, rescan) {
-            Ok(()) => failures = 0,
-            // A database that went away (a restart, a failover) comes back: try again with
-            // a capped backoff, saying so each time. Anything else stops the watcher.
-            Err(e @ (Error::Database { .. } | Error::DatabaseUnreachable { .. })) => {
-                failures = failures.saturating_add(1);
-                let wait = RECONNECT_BACKOFF
-                    .saturating_mul(1 << failures.min(5))
-                    .min(MAX_RECONNECT_BACKOFF);
-                let error = crate::error::chain(&e);
-                eprintln!(
-                    "defer: the store is unreachable ({error}); trying again in {}s",
-                    wait.as_secs()
-                );
-                audit.log(
-                    config.clock.now(),
-                    "store unreachable",
-                    &[("error", &error), ("retry_in", &wait.as_secs().to_string())],
-                );
-                let deadline = Instant::now() + wait;
-                while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
-                    thread::sleep(Duration::from_millis(100));
+    let mut faults = Faults::default();
+    'lock: while !stop.load(Ordering::Relaxed) {
+        let Some(lock) = wait_for_lock(store, stop, &mut faults, config, &mut audit)? else {
+            break;
+        };
+        unix::become_subreaper();
+        audit.log(
+            config.clock.now(),
+            "watch started",
+            &[("pid", &std::process::id().to_string())],
+        );
+        while !stop.load(Ordering::Relaxed) {
+            let outcome = config
+                .check_permissions()
+                .and_then(|()| watch_once(config, store, &*lock, &options, &mut audit, rescan));
+            match outcome {
+                Ok(Pass::Done) => faults.cleared(config, &mut audit),
+                // A host fault left due tasks waiting (a full disk): reported like any other.
+                Ok(Pass::NotStarted(error)) => {
+                    faults.failed(config, &mut audit, &error, stop, verbose);
+                }
+                Err(e) if !recoverable(&e) => {
+                    let error = crate::error::chain(&e);
+                    faults.record(config, &error);
+                    audit.log(
+                        config.clock.now(),
+                        "runner stopped",
+                        &[("reason", "unrecoverable"), ("error", &error)],
+                    );
+                    return Err(e);
+                }
+                Err(Error::RunnerLockLost) => {
+                    // Another runner may have taken the new lock file: wait for the lock again.
+                    faults.failed(
+                        config,
+                        &mut audit,
+                        &Error::RunnerLockLost.to_string(),
+                        stop,
+                        verbose,
+                    );
+                    continue 'lock;
+                }
+                Err(e) => {
+                    let error = crate::error::chain(&e);
+                    faults.failed(config, &mut audit, &error, stop, verbose);
                 }
             }
-            Err(e) => return Err(e),
         }
     }
     audit.log(
@@ -100,9 +86,137 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
     Ok(())
 }
 
-/// The first wait after the store became unreachable; it doubles up to the cap.
-const RECONNECT_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_RECONNECT_BACKOFF: Duration = Duration::from_secs(30);
+/// What a watcher does when a wake fails (a missing executor, a full disk, the lock file
+/// deleted, no descriptors left, an unreachable database): it says so on stderr and in the
+/// audit log, records it in the wake record (which `doctor`, `/api/v1/health` and the
+/// dashboard read, with the error and since when), and tries again after a pause that doubles
+/// up to [`MAX_BACKOFF`]. The tasks stay as they are. Only a fault no retry can mend (a
+/// setting of its own configuration, a panic) ends the watcher, with a non-zero exit, so the
+/// unit that runs it (or `defer serve`, which then stops too) restarts it.
+fn recoverable(e: &Error) -> bool {
+    !matches!(e.kind(), crate::error::ErrorKind::BadArgument)
+        && !matches!(e, Error::Panicked { .. })
+}
+
+/// The first wait after a failed wake; it doubles up to the cap.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The run of failed wakes, if any.
+#[derive(Debug, Default)]
+struct Faults {
+    count: u32,
+    since: Option<jiff::Timestamp>,
+}
+
+impl Faults {
+    /// One more failed wake: report it, record it, wait before the next.
+    fn failed(
+        &mut self,
+        config: &Config,
+        audit: &mut AuditLog,
+        error: &str,
+        stop: &std::sync::atomic::AtomicBool,
+        verbose: bool,
+    ) {
+        self.count = self.count.saturating_add(1);
+        let since = *self.since.get_or_insert_with(|| config.clock.now());
+        let wait = FIRST_BACKOFF
+            .saturating_mul(1 << self.count.min(7))
+            .min(MAX_BACKOFF);
+        eprintln!(
+            "defer: the runner's wake failed ({error}); trying again in {}s (failing since {})",
+            wait.as_secs().max(1),
+            crate::record::Stamp(since)
+        );
+        if verbose {
+            println!("wake failed: {error}");
+        }
+        audit.log(
+            config.clock.now(),
+            "runner fault",
+            &[
+                ("error", error),
+                ("retry_in", &wait.as_secs().max(1).to_string()),
+            ],
+        );
+        self.record(config, error);
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Writes the fault into the wake record.
+    fn record(&self, config: &Config, error: &str) {
+        let since = self.since.unwrap_or_else(|| config.clock.now());
+        record_fault(
+            config,
+            Some(super::wake::Fault {
+                error: error.to_string(),
+                since: crate::record::Stamp(since),
+                failures: self.count,
+            }),
+        );
+    }
+
+    /// A wake went through: a run of faults is over.
+    fn cleared(&mut self, config: &Config, audit: &mut AuditLog) {
+        if self.count == 0 {
+            return;
+        }
+        eprintln!(
+            "defer: the runner's wakes work again after {} failure(s)",
+            self.count
+        );
+        audit.log(
+            config.clock.now(),
+            "runner recovered",
+            &[("failures", &self.count.to_string())],
+        );
+        *self = Faults::default();
+        record_fault(config, None);
+    }
+}
+
+/// Takes the runner lock, waiting while another runner holds it; `None` when asked to stop
+/// first. A store that cannot be asked (a database away) is a fault like any other.
+fn wait_for_lock(
+    store: &dyn Store,
+    stop: &std::sync::atomic::AtomicBool,
+    faults: &mut Faults,
+    config: &Config,
+    audit: &mut AuditLog,
+) -> Result<Option<Box<dyn RunnerLock>>> {
+    let mut waiting_logged = false;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        match store.try_runner_lock() {
+            Ok(Some(lock)) => return Ok(Some(lock)),
+            Ok(None) => {
+                if !waiting_logged {
+                    eprintln!("defer: another runner holds the lock; waiting for it to finish");
+                    waiting_logged = true;
+                }
+                record_wake(config, true, true);
+                thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) if recoverable(&e) => {
+                faults.failed(config, audit, &crate::error::chain(&e), stop, false);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// What a pass came to.
+enum Pass {
+    Done,
+    /// Due tasks could not start for a reason of the host's; the error says why.
+    NotStarted(String),
+}
 
 /// One pass, then the sleep until the next due time, a change, the rescan or a stop.
 fn watch_once(
@@ -112,8 +226,16 @@ fn watch_once(
     options: &RunOptions,
     audit: &mut AuditLog,
     rescan: Duration,
-) -> Result<()> {
+) -> Result<Pass> {
+    record_wake(config, true, false);
     let report = pass(config, store, lock, options, audit)?;
+    if report.unstarted > 0 {
+        let error = report
+            .unstarted_error
+            .clone()
+            .unwrap_or_else(|| "a due task could not start".into());
+        return Ok(Pass::NotStarted(error));
+    }
     if options.verbose && report.claimed + report.recovered + report.archived > 0 {
         println!("{report}");
     }
@@ -128,17 +250,13 @@ fn watch_once(
                 break;
             }
         }
-        return Ok(());
+        return Ok(Pass::Done);
     }
     let now = config.clock.now();
     let until_due = store
         .next_due()?
         .map(|due| Duration::try_from(due.duration_since(now)).unwrap_or(Duration::ZERO));
     let mut sleep = until_due.map_or(rescan, |d| d.min(rescan));
-    if report.unstarted > 0 {
-        // A full disk is not fixed by trying again at once.
-        sleep = sleep.max(rescan.min(Duration::from_secs(30)));
-    }
     if let Some(every) = store.rescue_interval() {
         // Claims of runners that died are rescued by a pass; look often enough.
         sleep = sleep.min(every);
@@ -147,10 +265,10 @@ fn watch_once(
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || options.stopping() {
-            return Ok(());
+            return Ok(Pass::Done);
         }
         if store.wait_for_change(left.min(Duration::from_millis(200)))? {
-            return Ok(());
+            return Ok(Pass::Done);
         }
     }
 }

@@ -166,12 +166,10 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// The token a request carries: the bearer header, else (for the dashboard) the cookie.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    // The scheme is case-insensitive (RFC 7235): `bearer`, `BEARER` and `Bearer` alike.
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 pub fn cookie(headers: &HeaderMap) -> Option<&str> {

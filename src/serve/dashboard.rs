@@ -822,12 +822,14 @@ async fn act(
     let Some((action, ..)) = action_words(&action) else {
         return message_page(StatusCode::NOT_FOUND, "Not found", "No such action.");
     };
-    let Ok(Form(form)) = form else {
-        return message_page(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "The form could not be read.",
-        );
+    let form = match form {
+        Ok(Form(form)) => form,
+        // A body over the limit is 413, as on every route; anything else the form's fault.
+        Err(rejection) => {
+            let status = rejection.status();
+            let heading = status.canonical_reason().unwrap_or("Bad request");
+            return message_page(status, heading, "The form could not be read.");
+        }
     };
     if !app.auth.csrf_matches(&form.csrf) {
         return message_page(

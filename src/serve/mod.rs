@@ -21,6 +21,7 @@
 pub mod api;
 pub mod auth;
 pub mod dashboard;
+pub mod listen;
 pub mod live;
 pub mod openapi;
 
@@ -46,6 +47,9 @@ pub struct ServeOptions {
     pub run: bool,
     /// Other names clients may use in the Host header.
     pub allow_host: Vec<String>,
+    /// How long a client has to send a request's head (and how long an idle connection
+    /// stays); see `listen`.
+    pub header_timeout: Duration,
 }
 
 /// The HTTP status each kind of error answers with (the API's problem+json and the
@@ -133,12 +137,36 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeOptions) -> Resul
             std::thread::Builder::new()
                 .name("defer-watch".into())
                 .spawn(move || {
-                    crate::runner::watch(
-                        &watch_config,
-                        &*watch_store,
-                        false,
-                        Duration::from_secs(60),
-                    )
+                    // The runner retries what a wake can recover from; when it ends with an
+                    // error (or panics), the whole server stops with it, so the unit that runs
+                    // `defer serve` restarts both instead of serving without a runner.
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        crate::runner::watch(
+                            &watch_config,
+                            &*watch_store,
+                            false,
+                            Duration::from_secs(60),
+                        )
+                    }));
+                    let result = ran.unwrap_or_else(|panic| {
+                        let detail = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "it panicked".into());
+                        Err(Error::Panicked {
+                            what: "the runner thread",
+                            detail,
+                        })
+                    });
+                    if let Err(e) = &result {
+                        eprintln!(
+                            "defer serve: the runner stopped ({}); stopping the server",
+                            crate::error::chain(e)
+                        );
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    result
                 })
                 .map_err(Error::io("starting the runner thread of", "defer serve"))?,
         )
@@ -173,6 +201,7 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeOptions) -> Resul
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::clone(&app));
 
+    let cap = listen::connection_cap(config.concurrency);
     announce(&app, bound);
     let shutdown = async move {
         while !stop.load(Ordering::Relaxed) {
@@ -180,11 +209,15 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeOptions) -> Resul
         }
         mcp_cancel();
     };
-    let served = runtime.block_on(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-    });
+    let served = runtime.block_on(listen::serve(
+        listener,
+        router,
+        listen::Limits {
+            connections: cap,
+            header_timeout: args.header_timeout,
+        },
+        shutdown,
+    ));
     // Requests still in flight on the blocking pool get a moment; then the runtime goes.
     runtime.shutdown_timeout(Duration::from_secs(5));
     served.map_err(Error::io("serving HTTP on", bound.to_string()))?;

@@ -194,14 +194,32 @@ pub trait Store: Debug + Send + Sync {
     /// Takes the runner lock if no other runner holds it.
     fn try_runner_lock(&self) -> Result<Option<Box<dyn RunnerLock>>>;
 
-    /// Finds tasks left `executing` by a runner that is gone and stores `recover(task)` for
-    /// each. For the file store "gone" means "not holding the runner lock", so call it while
-    /// holding that lock; for a database it means "lease expired before `now`".
+    /// Finds tasks left `executing` by a runner that is gone and stores `recover(task,
+    /// started)` for each. `started` is what the store recorded of the attempt's start
+    /// ([`Store::mark_started`]): `Some(false)` for a task that was claimed but never started,
+    /// `None` when the store keeps no such record (the file store, whose runner keeps a start
+    /// journal). For the file store "gone" means "not holding the runner lock", so call it
+    /// while holding that lock; for a database it means "its runner's session ended, or its
+    /// lease expired before `now`".
     fn recover(
         &self,
         now: Timestamp,
-        recover: &mut dyn FnMut(Task) -> Change,
+        recover: &mut dyn FnMut(Task, Option<bool>) -> Change,
     ) -> Result<Vec<Change>>;
+
+    /// Whether [`Store::mark_started`] records anything: the runner then has each executor
+    /// start recorded (batched) before the executor runs, so a rescuer gives back a claimed
+    /// task that never started without spending an attempt.
+    fn records_starts(&self) -> bool {
+        false
+    }
+
+    /// Records that the executors of these tasks, claimed by this process, are about to
+    /// start, and returns the ids it recorded: a task missing from the answer is no longer
+    /// this process's to start (another runner took it over).
+    fn mark_started(&self, ids: &[String]) -> Result<HashSet<String>> {
+        Ok(ids.iter().cloned().collect())
+    }
 
     /// Moves up to `limit` scheduled tasks with `run_at <= now` (skipping ids in `exclude`:
     /// tasks this run already handled) through `claim` (to `executing`) in one atomic step
@@ -252,9 +270,10 @@ pub trait Store: Debug + Send + Sync {
     /// records), each with the task that follows it (a series' next occurrence), in one
     /// atomic step, and returns the ids whose outcome was refused because the claim had been
     /// taken over by another runner (a database's fencing check). Each outcome first passes
-    /// [`crate::lifecycle::keep_series_end`] with the stored record; a follow-up whose id
-    /// already exists is not added again.
-    fn save_outcomes(&self, outcomes: &[Change]) -> Result<Vec<String>>;
+    /// [`crate::lifecycle::keep_series_end`] with the stored record, in place, so what the
+    /// caller then logs is what was written (no successor of an ended series); a follow-up
+    /// whose id already exists is not added again.
+    fn save_outcomes(&self, outcomes: &mut [Change]) -> Result<Vec<String>>;
 
     /// How often a runner must call [`Store::renew_leases`] while executors run (`None`: never).
     fn lease_renewal(&self) -> Option<std::time::Duration> {

@@ -70,11 +70,11 @@ fn claim_all(store: &dyn Store, now: Timestamp) -> Vec<Task> {
 
 /// Claims every due task and saves each as run (its prompt prepared); the changes saved.
 fn run_all_due(store: &dyn Store, config: &Config, now: Timestamp) -> Vec<Change> {
-    let changes: Vec<Change> = claim_all(store, now)
+    let mut changes: Vec<Change> = claim_all(store, now)
         .into_iter()
         .map(|t| prepared(t, config, now))
         .collect();
-    store.save_outcomes(&changes).expect("save");
+    store.save_outcomes(&mut changes).expect("save");
     changes
 }
 
@@ -115,11 +115,11 @@ fn list_filters_by_status_and_archive(env: Env) {
         .into_iter()
         .filter(|t| t.id == "done")
         .collect();
-    let changes: Vec<Change> = claimed
+    let mut changes: Vec<Change> = claimed
         .into_iter()
         .map(|t| prepared(t, &config, now))
         .collect();
-    assert!(store.save_outcomes(&changes).expect("save").is_empty());
+    assert!(store.save_outcomes(&mut changes).expect("save").is_empty());
     let executing = Query {
         statuses: vec![Status::Executing],
         include_archive: false,
@@ -192,7 +192,7 @@ fn outcomes_are_saved_as_decided(env: Env) {
         .expect("insert");
     let now = ts(NOW);
     let policy = Policy::from_config(&config);
-    let changes: Vec<Change> = claim_all(&*store, now)
+    let mut changes: Vec<Change> = claim_all(&*store, now)
         .into_iter()
         .map(|t| {
             let happened = if t.id == "retry" {
@@ -210,7 +210,7 @@ fn outcomes_are_saved_as_decided(env: Env) {
             lifecycle::finish(t, happened, "/p", &policy, now)
         })
         .collect();
-    assert!(store.save_outcomes(&changes).expect("save").is_empty());
+    assert!(store.save_outcomes(&mut changes).expect("save").is_empty());
     let r = store.show("retry").expect("show").expect("found");
     assert_eq!(r["status"], "scheduled");
     assert_eq!(r["attempts"], 1);
@@ -233,7 +233,7 @@ fn tasks_of_a_gone_runner_are_recovered(env: Env) {
     let _lock = store.try_runner_lock().expect("lock").expect("free");
     let policy = Policy::from_config(&config);
     let recovered = store
-        .recover(ts(later), &mut |t| {
+        .recover(ts(later), &mut |t, _| {
             lifecycle::finish(t, Happened::Interrupted, "/p", &policy, ts(later))
         })
         .expect("recover");
@@ -262,12 +262,12 @@ fn cancel_refuses_every_status_but_scheduled(env: Env) {
         .insert(&task("wait", "2026-04-08T18:00:00Z", ""), true)
         .expect("insert");
     let claimed = claim_all(&*store, now);
-    let changes: Vec<Change> = claimed
+    let mut changes: Vec<Change> = claimed
         .into_iter()
         .filter(|t| t.id != "run")
         .map(|t| prepared(t, &config, now))
         .collect();
-    store.save_outcomes(&changes).expect("save");
+    store.save_outcomes(&mut changes).expect("save");
     let cancel = |id: &str| {
         let before = env.store_bytes();
         let result = store.modify(id, &mut |found| {
@@ -308,14 +308,14 @@ fn series_next_occurrence_is_written_with_the_outcome(env: Env) {
     let mut done = Vec::new();
     for _ in 0..5 {
         let claimed = claim_all(&*store, now);
-        let changes: Vec<Change> = claimed
+        let mut changes: Vec<Change> = claimed
             .into_iter()
             .map(|t| {
                 done.push(t.id.clone());
                 prepared(t, &config, now)
             })
             .collect();
-        store.save_outcomes(&changes).expect("save");
+        store.save_outcomes(&mut changes).expect("save");
         now = now
             .checked_add(jiff::SignedDuration::from_hours(1))
             .expect("time");
@@ -341,12 +341,12 @@ fn until_ends_a_series(env: Env) {
         .insert(&task("u", "2026-04-08T16:00:00Z", series), true)
         .expect("insert");
     let now = ts(NOW);
-    let changes: Vec<Change> = claim_all(&*store, now)
+    let mut changes: Vec<Change> = claim_all(&*store, now)
         .into_iter()
         .map(|t| prepared(t, &config, now))
         .collect();
     assert!(changes[0].next.is_none(), "17:00 is after --until");
-    store.save_outcomes(&changes).expect("save");
+    store.save_outcomes(&mut changes).expect("save");
     assert_eq!(ids(&*store, &Query::default()), vec!["u"]);
 }
 crate::on_both_stores!(until_ends_a_series);
@@ -362,12 +362,12 @@ fn ending_a_series_while_it_runs(env: Env) {
     let ended = ops::cancel::cancel_series(&config, &*store, &series_request("s")).expect("end");
     assert!(ended.cancelled.is_empty(), "nothing scheduled to cancel");
     assert_eq!(ended.running, vec!["s"], "the running occurrence is named");
-    let changes: Vec<Change> = claimed
+    let mut changes: Vec<Change> = claimed
         .into_iter()
         .map(|t| prepared(t, &config, now))
         .collect();
     assert!(changes[0].next.is_some(), "decided before the end was seen");
-    store.save_outcomes(&changes).expect("save");
+    store.save_outcomes(&mut changes).expect("save");
     let r = store.show("s").expect("show").expect("found");
     assert_eq!(r["status"], "completed");
     assert_eq!(r["series"]["ended"], true, "the end mark is kept");
@@ -416,7 +416,7 @@ fn a_late_task_is_recorded_as_missed(env: Env) {
             Prepared::Run { task, .. } => changes.push(prepared(task, &config, now)),
         }
     }
-    store.save_outcomes(&changes).expect("save");
+    store.save_outcomes(&mut changes).expect("save");
     let r = store.show("late").expect("show").expect("found");
     assert_eq!(r["status"], "cancelled");
     assert!(
@@ -472,15 +472,18 @@ fn a_second_runner_cannot_overwrite_the_first(env: Env) {
         StoreKind::Postgres => {
             let later = ts("2026-04-08T16:45:00Z");
             let policy = Policy::from_config(&config);
-            b.recover(later, &mut |t| {
+            b.recover(later, &mut |t, _| {
                 lifecycle::finish(t, Happened::Interrupted, "/b", &policy, later)
             })
             .expect("rescue");
-            let late: Vec<Change> = claimed
+            let mut late: Vec<Change> = claimed
                 .into_iter()
                 .map(|t| prepared(t, &config, now))
                 .collect();
-            assert_eq!(a.save_outcomes(&late).expect("save"), vec!["f".to_string()]);
+            assert_eq!(
+                a.save_outcomes(&mut late).expect("save"),
+                vec!["f".to_string()]
+            );
             assert_eq!(status_of(&*b, "f"), "failed");
         }
     }
@@ -540,11 +543,11 @@ fn retry_brings_a_failed_task_back_from_the_archive(env: Env) {
         .expect("insert");
     let now = ts(NOW);
     let policy = Policy::from_config(&config);
-    let changes: Vec<Change> = claim_all(&*store, now)
+    let mut changes: Vec<Change> = claim_all(&*store, now)
         .into_iter()
         .map(|t| lifecycle::finish(t, Happened::Interrupted, "/p", &policy, now))
         .collect();
-    store.save_outcomes(&changes).expect("save");
+    store.save_outcomes(&mut changes).expect("save");
     store.archive().expect("archive");
     assert_eq!(status_of(&*store, "f"), "failed");
     let task = ops::retry::retry(&config, &*store, &retry_request("f", Some("in 1h")))
@@ -614,7 +617,7 @@ fn a_task_can_be_claimed_by_id_before_it_is_due(env: Env) {
     assert_eq!(change.task.status, Status::Executing);
     // Its outcome is accepted: the claim is this process's (fencing passes on a database).
     let done = prepared(change.task, &config, now);
-    assert!(store.save_outcomes(&[done]).expect("save").is_empty());
+    assert!(store.save_outcomes(&mut [done]).expect("save").is_empty());
     assert_eq!(status_of(&*store, "later"), "completed");
     let e = store
         .claim_id("later", now, &mut |found| lifecycle::claim_now(found, now))

@@ -207,7 +207,7 @@ fn a_late_outcome_from_a_presumed_dead_runner_is_fenced_off() {
     // Runner B finds the lease expired, rescues the task and claims it itself.
     let (_, b) = connect(&env, "2026-04-08T16:36:00Z", "10");
     let rescued = b
-        .recover(t1, &mut |t| {
+        .recover(t1, &mut |t, _| {
             lifecycle::finish(t, Happened::Interrupted, "/p", &policy, t1)
         })
         .expect("recover");
@@ -226,7 +226,7 @@ fn a_late_outcome_from_a_presumed_dead_runner_is_fenced_off() {
         t1,
     );
     assert_eq!(
-        a.save_outcomes(&[late]).expect("save"),
+        a.save_outcomes(&mut [late]).expect("save"),
         vec!["f1".to_string()]
     );
     let t = env.ok(&["show", "f1"]).json();
@@ -237,7 +237,7 @@ fn a_late_outcome_from_a_presumed_dead_runner_is_fenced_off() {
 
     // B's outcome lands.
     let done = lifecycle::finish(mine[0].clone(), Happened::PromptPrepared, "/b", &policy, t1);
-    assert!(b.save_outcomes(&[done]).expect("save").is_empty());
+    assert!(b.save_outcomes(&mut [done]).expect("save").is_empty());
     let t = env.ok(&["show", "f1"]).json();
     assert_eq!(t["status"], "completed");
     assert_eq!(t["attempts"], 1);
@@ -266,7 +266,7 @@ fn leases_are_renewed_while_the_executor_runs() {
         zone: jiff::tz::TimeZone::UTC,
     };
     let rescued = b
-        .recover(t, &mut |task| {
+        .recover(t, &mut |task, _| {
             lifecycle::finish(task, Happened::Interrupted, "/p", &policy, t)
         })
         .expect("recover");
@@ -295,7 +295,7 @@ fn two_hosts_migrating_at_once_both_succeed() {
         assert_eq!(status["pending"], serde_json::json!([]));
     }
     let status = env.ok(&["db", "status"]).json();
-    assert_eq!(status["version"], 4);
+    assert_eq!(status["version"], 5);
     // The schema works.
     env.ok(&["schedule", "--when", "1h", "--summary", "x", "--id", "m1"]);
     assert_eq!(env.ok(&["show", "m1"]).json()["id"], "m1");

@@ -1088,13 +1088,14 @@ fn a_signalled_run_finishes_the_running_executor_and_gives_back_the_rest() {
 }
 
 #[test]
-fn a_watcher_whose_lock_file_is_deleted_stops_claiming() {
+fn a_watcher_whose_lock_file_is_deleted_reports_it_takes_the_lock_again_and_carries_on() {
     let mut env = Env::new();
     env.unset("DEFER_NOW");
-    let watcher = env.spawn_watcher();
+    let mut watcher = env.spawn_watcher();
     let wake = env.runtime().join(".runner-wake.json");
     assert!(wait_until(Duration::from_secs(10), || wake.exists()));
-    fs::remove_file(env.runtime().join(".deferred.jsonl.runner.lock")).expect("rm lock");
+    let lock = env.runtime().join(".deferred.jsonl.runner.lock");
+    fs::remove_file(&lock).expect("rm lock");
     env.ok(&[
         "schedule",
         "--when",
@@ -1104,25 +1105,29 @@ fn a_watcher_whose_lock_file_is_deleted_stops_claiming() {
         "--id",
         "after",
     ]);
-    let mut watcher = watcher;
-    let stopped = wait_until(Duration::from_secs(10), || {
-        matches!(watcher.try_wait(), Ok(Some(_)))
+    // The fault is reported, the lock taken again (a new file), and the task then runs.
+    let ran = wait_until(Duration::from_secs(15), || {
+        archived(&env, "after").is_some()
     });
-    if !stopped {
-        signal_child(&watcher, libc::SIGKILL);
-    }
+    signal_child(&watcher, libc::SIGTERM);
+    assert!(wait_until(Duration::from_secs(10), || {
+        matches!(watcher.try_wait(), Ok(Some(_)))
+    }));
     let out = watcher.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stopped, "the watcher must stop: {stderr}");
-    assert!(!out.status.success());
+    assert!(ran, "the task runs once the lock is held again: {stderr}");
+    assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.contains("runner lock file was deleted or replaced"),
         "{stderr}"
     );
+    assert!(lock.exists(), "a new lock file");
+    let log = env.log();
+    assert!(log.contains("runner fault"), "{log}");
+    assert!(log.contains("runner recovered"), "{log}");
     assert_eq!(
-        active(&env, "after").expect("still active")["status"],
-        "scheduled",
-        "not claimed without the lock"
+        archived(&env, "after").expect("after")["status"],
+        "completed"
     );
 }
 
@@ -1204,48 +1209,60 @@ fn a_killed_runner_costs_an_attempt_only_for_the_task_it_had_started() {
 }
 
 #[test]
-fn a_watcher_stops_when_its_runtime_dir_is_opened_to_others() {
+fn a_watcher_claims_nothing_while_its_runtime_dir_is_open_to_others_and_says_so() {
     let mut env = Env::new();
     env.unset("DEFER_NOW");
     let mut watcher = env.spawn_watcher();
     let wake = env.runtime().join(".runner-wake.json");
     assert!(wait_until(Duration::from_secs(10), || wake.exists()));
+    // Scheduled (which an open directory refuses) just before it is opened; due while open.
     env.ok(&[
         "schedule",
         "--when",
-        "1h",
+        "2s",
         "--summary",
         "x",
         "--id",
-        "later",
+        "while-open",
     ]);
+    let due = Instant::now() + Duration::from_secs(3);
     fs::set_permissions(env.runtime(), fs::Permissions::from_mode(0o777)).expect("chmod");
-    // Any change wakes it; the next pass checks the dir before reading the store.
-    fs::write(env.runtime().join("poke"), b"").expect("poke");
-    // A new mtime is a change the watcher sees (a chmod is not: it may already have passed
-    // over the schedule above before the dir was opened, and then waits for the next one).
-    fs::OpenOptions::new()
-        .write(true)
-        .open(env.tasks_file())
-        .and_then(|f| f.set_modified(std::time::SystemTime::now() + Duration::from_secs(1)))
-        .expect("touch");
-    let stopped = wait_until(Duration::from_secs(10), || {
-        matches!(watcher.try_wait(), Ok(Some(_)))
+    // The wake record carries the fault (what doctor, health and the dashboard read).
+    let reported = wait_until(Duration::from_secs(10), || {
+        fs::read_to_string(&wake).is_ok_and(|w| w.contains("chmod 700"))
     });
-    if !stopped {
-        signal_child(&watcher, libc::SIGKILL);
-    }
+    let doctor = env.run(&["doctor"]);
+    sleep(due.saturating_duration_since(Instant::now()));
+    assert_eq!(
+        active(&env, "while-open").expect("still active")["status"],
+        "scheduled",
+        "nothing claimed while the directory is open"
+    );
+    fs::set_permissions(env.runtime(), fs::Permissions::from_mode(0o700)).expect("chmod back");
+    let ran = wait_until(Duration::from_secs(20), || {
+        archived(&env, "while-open").is_some()
+    });
+    signal_child(&watcher, libc::SIGTERM);
+    assert!(wait_until(Duration::from_secs(10), || {
+        matches!(watcher.try_wait(), Ok(Some(_)))
+    }));
     let out = watcher.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    fs::set_permissions(env.runtime(), fs::Permissions::from_mode(0o700)).expect("chmod back");
-    assert!(stopped, "the watcher must stop: {stderr}");
-    assert!(!out.status.success());
-    assert!(stderr.contains("chmod 700"), "{stderr}");
+    assert!(reported, "the wake record names the fault: {stderr}");
     assert!(
-        env.log().contains("runner stopped reason=permissions"),
-        "{}",
-        env.log()
+        doctor.stdout.contains("chmod 700") && doctor.stdout.contains("fails to wake since"),
+        "doctor reports the runner's fault: {}",
+        doctor.stdout
     );
+    assert!(
+        ran,
+        "the task runs once the directory is private again: {stderr}"
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("chmod 700"), "{stderr}");
+    let log = env.log();
+    assert!(log.contains("runner fault"), "{log}");
+    assert!(log.contains("runner recovered"), "{log}");
 }
 
 #[test]

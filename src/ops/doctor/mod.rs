@@ -453,6 +453,24 @@ fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>
             ),
         );
     };
+    // A long-lived runner whose wakes fail keeps retrying, and says so in its record.
+    if let Some(fault) = &wake.fault
+        && crate::process::exists(wake.pid)
+    {
+        return Finding::new(
+            "runner",
+            Level::Problem,
+            format!(
+                "the runner ({}, pid {}) fails to wake since {} ({} failure(s) in a row): {}; it \
+                 keeps trying with a growing pause, and due tasks wait until the fault is fixed",
+                wake.describe(),
+                wake.pid,
+                config.clock.describe(fault.since.timestamp()),
+                fault.failures,
+                fault.error
+            ),
+        );
+    }
     // A `defer run` typed by hand proves nothing about the scheduler: judge the last wake
     // that a scheduler or watcher made.
     let Some(scheduled) = wake.last_scheduled() else {

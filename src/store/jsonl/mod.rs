@@ -659,7 +659,7 @@ impl Store for JsonlStore {
     fn recover(
         &self,
         _now: Timestamp,
-        recover: &mut dyn FnMut(Task) -> Change,
+        recover: &mut dyn FnMut(Task, Option<bool>) -> Change,
     ) -> Result<Vec<Change>> {
         let _guard = self.lock()?;
         let loaded = self.load()?;
@@ -678,7 +678,7 @@ impl Store for JsonlStore {
             let Some(task) = self.parse_or_warn(&loaded, line) else {
                 continue;
             };
-            let change = recover(task);
+            let change = recover(task, None);
             edit.replace.insert(index, change.task.to_line());
             if let Some(next) = change
                 .next
@@ -737,14 +737,16 @@ impl Store for JsonlStore {
         Ok(claimed)
     }
 
-    fn save_outcomes(&self, outcomes: &[Change]) -> Result<Vec<String>> {
+    fn save_outcomes(&self, outcomes: &mut [Change]) -> Result<Vec<String>> {
         if outcomes.is_empty() {
             return Ok(Vec::new());
         }
         let _guard = self.lock()?;
         let loaded = self.load()?;
-        let mut pending: HashMap<&str, &Change> =
-            outcomes.iter().map(|c| (c.task.id.as_str(), c)).collect();
+        let mut pending: HashMap<String, &mut Change> = outcomes
+            .iter_mut()
+            .map(|c| (c.task.id.clone(), c))
+            .collect();
         let mut edit = Edit::default();
         let mut new_ids = HashSet::new();
         let mut follow = |next: &Option<Task>, edit: &mut Edit| {
@@ -763,22 +765,19 @@ impl Store for JsonlStore {
             } = &line.kind
                 && let Some(change) = pending.remove(id.as_str())
             {
-                let mut change = change.clone();
-                lifecycle::keep_series_end(loaded.bytes(line), &mut change);
+                lifecycle::keep_series_end(loaded.bytes(line), change);
                 edit.replace.insert(index, change.task.to_line());
                 follow(&change.next, &mut edit);
             }
         }
         // A record that vanished while it ran (edited by hand) is written back, not lost.
-        for change in outcomes {
-            if pending.contains_key(change.task.id.as_str()) {
-                eprintln!(
-                    "warning: task {} was no longer in the store; its outcome is appended",
-                    crate::output::escape(&change.task.id)
-                );
-                edit.append.push(change.task.to_line());
-                follow(&change.next, &mut edit);
-            }
+        for change in pending.into_values() {
+            eprintln!(
+                "warning: task {} was no longer in the store; its outcome is appended",
+                crate::output::escape(&change.task.id)
+            );
+            edit.append.push(change.task.to_line());
+            follow(&change.next, &mut edit);
         }
         // One runner at a time works this store, so no claim can have been taken over.
         self.rewrite(&loaded, &edit).map(|()| Vec::new())

@@ -54,6 +54,13 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
              SELECT 1 FROM {s}.archive b
              WHERE b.id = a.id AND (b.month, b.seq) > (a.month, a.seq));",
     ),
+    (
+        5,
+        "executor starts, so a rescue gives back a claim that never started",
+        // Tasks executing under an older version are presumed started, as they were then.
+        "ALTER TABLE {s}.tasks ADD COLUMN started boolean NOT NULL DEFAULT true;
+         ALTER TABLE {s}.tasks ALTER COLUMN started SET DEFAULT false;",
+    ),
 ];
 
 /// Serialises migrations across hosts; any constant works as long as every `defer` uses it.

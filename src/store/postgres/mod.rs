@@ -481,10 +481,17 @@ impl Store for PgStore {
             .map_err(db("reading a task"))?;
         row.map(|r| {
             let text: &str = r.get(0);
-            serde_json::from_str(text).map_err(|source| Error::Json {
+            let record: Value = serde_json::from_str(text).map_err(|source| Error::Json {
                 what: format!("stored record {id}"),
                 source,
-            })
+            })?;
+            match record.get("id").and_then(Value::as_str) {
+                Some(named) if named != id => Err(Error::Quarantined {
+                    row: id.to_string(),
+                    record: named.to_string(),
+                }),
+                _ => Ok(record),
+            }
         })
         .transpose()
     }
@@ -592,14 +599,14 @@ impl Store for PgStore {
     fn recover(
         &self,
         now: Timestamp,
-        recover: &mut dyn FnMut(Task) -> Change,
+        recover: &mut dyn FnMut(Task, Option<bool>) -> Change,
     ) -> Result<Vec<Change>> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting a rescue"))?;
         let rows = tx
             .query(
                 &self.sql(
-                    "SELECT id, record FROM {s}.tasks AS t
+                    "SELECT id, record, started FROM {s}.tasks AS t
                      WHERE status = 'executing'
                        AND (lease_until IS NULL OR lease_until < $1::text::timestamptz
                             OR (runner_key IS NOT NULL AND NOT EXISTS (
@@ -635,7 +642,8 @@ impl Store for PgStore {
                     continue;
                 }
             };
-            let change = recover(task);
+            let started: bool = row.get(2);
+            let change = recover(task, Some(started));
             Self::update(&mut tx, &sql, &change.task)?;
             if let Some(next) = &change.next {
                 self.insert_follow_up(&mut tx, next)?;
@@ -713,7 +721,7 @@ impl Store for PgStore {
             &self.sql(
                 "UPDATE {s}.tasks AS t SET status = 'executing', run_at = NULL, record = c.record,
                      runner = $4, lease_token = c.token, lease_until = $5::text::timestamptz,
-                     runner_key = $6
+                     runner_key = $6, started = false
                  FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(id, record, token)
                  WHERE t.id = c.id",
             ),
@@ -746,7 +754,7 @@ impl Store for PgStore {
             &self.sql(
                 "UPDATE {s}.tasks SET status = $2, run_at = NULL, record = $3,
                      runner = $4, lease_token = $5, lease_until = $6::text::timestamptz,
-                     runner_key = $7
+                     runner_key = $7, started = false
                  WHERE id = $1",
             ),
             &[
@@ -772,11 +780,42 @@ impl Store for PgStore {
         self.batch
     }
 
+    fn records_starts(&self) -> bool {
+        true
+    }
+
+    /// One statement for every start waiting to be recorded: only rows this process still
+    /// holds (its lease token), so a start never marks a task another runner took over.
+    fn mark_started(&self, ids: &[String]) -> Result<HashSet<String>> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let (ids, tokens): (Vec<&str>, Vec<i64>) = {
+            let claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+            ids.iter()
+                .filter_map(|id| claims.get(id).map(|t| (id.as_str(), *t)))
+                .unzip()
+        };
+        let rows = self
+            .client()?
+            .query(
+                &self.sql(
+                    "UPDATE {s}.tasks AS t SET started = true
+                     FROM unnest($1::text[], $2::bigint[]) AS s(id, token)
+                     WHERE t.id = s.id AND t.lease_token = s.token
+                     RETURNING t.id",
+                ),
+                &[&ids, &tokens],
+            )
+            .map_err(db("recording executor starts"))?;
+        Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+    }
+
     /// A batch in four statements, whatever its size: one `SELECT … FOR UPDATE` of the rows
     /// that still carry this process's lease tokens (the fencing check, per row), one
     /// `UPDATE … FROM unnest(…)` of their new records, one `INSERT … SELECT FROM unnest(…)` of
     /// the series' next occurrences, and the `NOTIFY`.
-    fn save_outcomes(&self, outcomes: &[Change]) -> Result<Vec<String>> {
+    fn save_outcomes(&self, outcomes: &mut [Change]) -> Result<Vec<String>> {
         if outcomes.is_empty() {
             return Ok(Vec::new());
         }
@@ -817,13 +856,12 @@ impl Store for PgStore {
         let mut rejected = Vec::new();
         let mut rows = Rows::default();
         let mut next = Rows::default();
-        for change in outcomes {
+        for change in outcomes.iter_mut() {
             let Some(record) = stored.get(&change.task.id) else {
                 rejected.push(change.task.id.clone());
                 continue;
             };
-            let mut change = change.clone();
-            lifecycle::keep_series_end(record.as_bytes(), &mut change);
+            lifecycle::keep_series_end(record.as_bytes(), change);
             rows.push(&change.task);
             if let Some(n) = &change.next {
                 next.push(n);
@@ -857,7 +895,7 @@ impl Store for PgStore {
         self.notify(&mut tx)?;
         tx.commit().map_err(db("committing outcomes"))?;
         let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
-        for change in outcomes {
+        for change in outcomes.iter() {
             claims.remove(&change.task.id);
         }
         Ok(rejected)
@@ -1073,19 +1111,27 @@ impl Store for PgStore {
             let rows = self
                 .client()?
                 .query(
-                    &self.sql(&format!("SELECT seq, record FROM {{s}}.{table}")),
+                    &self.sql(&format!("SELECT seq, record, id FROM {{s}}.{table}")),
                     &[],
                 )
                 .map_err(db("checking records"))?;
             for row in rows {
                 let record: &str = row.get(1);
-                if let Err(e) = Task::from_json(record.as_bytes()) {
-                    problems.push(Problem {
-                        file: format!("{}.{table}", self.schema).into(),
-                        line: usize::try_from(row.get::<_, i64>(0)).unwrap_or(0),
-                        reason: format!("not a valid task record: {e}"),
-                    });
-                }
+                let id: &str = row.get(2);
+                let reason = match Task::from_json(record.as_bytes()) {
+                    Err(e) => format!("not a valid task record: {e}"),
+                    Ok(task) if task.id != id => Error::Quarantined {
+                        row: id.to_string(),
+                        record: task.id,
+                    }
+                    .to_string(),
+                    Ok(_) => continue,
+                };
+                problems.push(Problem {
+                    file: format!("{}.{table}", self.schema).into(),
+                    line: usize::try_from(row.get::<_, i64>(0)).unwrap_or(0),
+                    reason,
+                });
             }
         }
         Ok(problems)
@@ -1124,7 +1170,10 @@ impl Store for PgStore {
         );
         for line in active {
             let text = String::from_utf8_lossy(line);
-            let task = parse(&text, "imported")?;
+            let task = Task::from_json(text.as_bytes()).map_err(|source| Error::Json {
+                what: "an imported record".into(),
+                source,
+            })?;
             let run_at = (task.status == Status::Scheduled).then(|| task.run_at.to_string());
             let n = tx
                 .execute(
@@ -1141,7 +1190,10 @@ impl Store for PgStore {
             self.sql("INSERT INTO {s}.archive (id, month, status, record) VALUES ($1, $2, $3, $4)");
         for (month, line) in archived {
             let text = String::from_utf8_lossy(line);
-            let task = parse(&text, "imported")?;
+            let task = Task::from_json(text.as_bytes()).map_err(|source| Error::Json {
+                what: "an imported record".into(),
+                source,
+            })?;
             tx.execute(
                 &insert,
                 &[&task.id, month, &task.status.as_str(), &text.as_ref()],
@@ -1159,11 +1211,21 @@ impl Store for PgStore {
     }
 }
 
+/// The record of row `id`. Rows are trusted by their `id` column: a record that names another
+/// task (a hand edit) is refused, so nothing read from this row is ever written over that
+/// task (the callers skip it as poison, or refuse the operation).
 fn parse(record: &str, id: &str) -> Result<Task> {
-    Task::from_json(record.as_bytes()).map_err(|source| Error::Json {
+    let task = Task::from_json(record.as_bytes()).map_err(|source| Error::Json {
         what: format!("stored record {id}"),
         source,
-    })
+    })?;
+    if task.id != id {
+        return Err(Error::Quarantined {
+            row: id.to_string(),
+            record: task.id,
+        });
+    }
+    Ok(task)
 }
 
 /// Columns of several records, for one statement over `unnest` arrays.
