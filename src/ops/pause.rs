@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit;
 use crate::config::Config;
 use crate::error::{Arg, Error, Result};
-use crate::lifecycle::Pause;
+pub use crate::lifecycle::Pause;
 use crate::record::Stamp;
 use crate::store::Store;
 use crate::when;

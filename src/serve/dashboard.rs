@@ -223,6 +223,16 @@ const HEIGHT: i64 = 130;
 /// The strip at the left where overdue and executing tasks sit.
 const LEFT: i64 = 40;
 
+/// What the pages warn of above their content: a pause in force, a runner whose wakes fail.
+fn banner(config: &crate::config::Config, paused: Option<&ops::pause::Pause>) -> Option<String> {
+    let lines: Vec<String> = paused
+        .map(|p| ops::pause::describe_local(config, p))
+        .into_iter()
+        .chain(ops::doctor::runner_fault(config))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(" — "))
+}
+
 async fn upcoming(State(app): State<Arc<App>>, Query(p): Query<UpcomingParams>) -> Response {
     let (range, label, secs): (&str, &str, i64) = match p.range.as_deref() {
         Some("7d") => ("7d", "7 days", 7 * 86_400),
@@ -238,10 +248,7 @@ async fn upcoming(State(app): State<Arc<App>>, Query(p): Query<UpcomingParams>) 
                     ..ListRequest::default()
                 },
             )?;
-            let banner = page
-                .paused
-                .as_ref()
-                .map(|p| ops::pause::describe_local(config, p));
+            let banner = banner(config, page.paused.as_ref());
             Ok((page.tasks, banner, zone(config), config.clock.now()))
         })
         .await;
@@ -470,16 +477,16 @@ async fn tasks(State(app): State<Arc<App>>, Query(p): Query<TasksParams>) -> Res
         cursor: p.cursor.clone(),
     };
     let result = app
-        .blocking(move |config, store| ops::list::list(config, store, &request))
+        .blocking(move |config, store| {
+            let page = ops::list::list(config, store, &request)?;
+            let banner = banner(config, page.paused.as_ref());
+            Ok((page, banner))
+        })
         .await;
-    let page = match result {
+    let (page, banner) = match result {
         Ok(page) => page,
         Err(e) => return error_page(&e),
     };
-    let banner = page
-        .paused
-        .as_ref()
-        .map(|p| ops::pause::describe_local(&app.config, p));
     let config = &app.config;
     let q = p.q.unwrap_or_default();
     let next = page.next_cursor.as_ref().map(|c| {

@@ -427,6 +427,28 @@ fn clock_finding(config: &Config) -> Finding {
     )
 }
 
+/// A live long-lived runner whose wakes fail, in one sentence; `None` when none does. The
+/// `doctor` finding, the health route and the dashboard's banner all say it this way.
+pub fn runner_fault(config: &Config) -> Option<String> {
+    describe_fault(config, &runner::last_wake(config)?)
+}
+
+fn describe_fault(config: &Config, wake: &Wake) -> Option<String> {
+    let fault = wake.fault.as_ref()?;
+    if !crate::process::exists(wake.pid) {
+        return None;
+    }
+    Some(format!(
+        "the runner ({}, pid {}) fails to wake since {} ({} failure(s) in a row): {}; it keeps \
+         trying with a growing pause, and due tasks wait until the fault is fixed",
+        wake.describe(),
+        wake.pid,
+        config.clock.describe(fault.since.timestamp()),
+        fault.failures,
+        fault.error
+    ))
+}
+
 /// When the runner last woke here, judged against the tasks waiting for it.
 fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>) -> Finding {
     let now = config.clock.now();
@@ -454,22 +476,8 @@ fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>
         );
     };
     // A long-lived runner whose wakes fail keeps retrying, and says so in its record.
-    if let Some(fault) = &wake.fault
-        && crate::process::exists(wake.pid)
-    {
-        return Finding::new(
-            "runner",
-            Level::Problem,
-            format!(
-                "the runner ({}, pid {}) fails to wake since {} ({} failure(s) in a row): {}; it \
-                 keeps trying with a growing pause, and due tasks wait until the fault is fixed",
-                wake.describe(),
-                wake.pid,
-                config.clock.describe(fault.since.timestamp()),
-                fault.failures,
-                fault.error
-            ),
-        );
+    if let Some(fault) = describe_fault(config, wake) {
+        return Finding::new("runner", Level::Problem, fault);
     }
     // A `defer run` typed by hand proves nothing about the scheduler: judge the last wake
     // that a scheduler or watcher made.
