@@ -315,4 +315,86 @@ mod tests {
             assert_eq!(archive_month_end(bad), None, "{bad}");
         }
     }
+
+    use std::ffi::OsString;
+
+    use crate::ops::retry::{RetryRequest, retry};
+    use crate::record::Task;
+
+    fn failed_task(id: &str) -> Task {
+        let text = include_str!("../../tests/data/reference_store.jsonl");
+        let mut task: Task =
+            serde_json::from_str(text.lines().next().expect("a line")).expect("a record");
+        task.id = id.to_string();
+        task.status = Status::Failed;
+        task
+    }
+
+    /// A failed task with a prompt from long ago, in a fresh runtime directory.
+    fn setup(dir: &Path) -> (Config, Box<dyn Store>, PathBuf) {
+        let vars = [
+            ("HOME", dir.as_os_str().to_owned()),
+            ("DEFER_RUNTIME_DIR", dir.join("runtime").into_os_string()),
+            ("DEFER_NOW", OsString::from("2026-12-07T12:00:00Z")),
+            ("DEFER_TIMEZONE", OsString::from("UTC")),
+        ];
+        let config = Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        })
+        .expect("config");
+        std::fs::create_dir_all(&config.log_dir).expect("log dir");
+        let store = crate::store::open(&config).expect("store");
+        store.insert(&failed_task("t1"), true).expect("insert");
+        let prompt = crate::runner::prompt_path(&config, "t1");
+        let file = std::fs::File::create(&prompt).expect("prompt");
+        file.set_modified(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000))
+            .expect("age it");
+        (config, store, prompt)
+    }
+
+    #[test]
+    fn a_task_retried_between_the_plan_and_the_deletion_keeps_its_prompt() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (config, store, prompt) = setup(dir.path());
+        let before = cutoff(&config, "90d").expect("cutoff");
+        let plan = plan(&config, &*store, before).expect("plan");
+        assert!(
+            plan.files.iter().any(|f| f.path == prompt),
+            "the old prompt of a failed task is in the plan: {plan:?}"
+        );
+        retry(
+            &config,
+            &*store,
+            &RetryRequest {
+                id: "t1".into(),
+                when: None,
+            },
+        )
+        .expect("retry");
+        assert_eq!(apply(&config, &*store, &plan).expect("apply"), 0);
+        assert!(prompt.exists(), "the retried task's prompt was deleted");
+    }
+
+    #[test]
+    fn a_prompt_written_again_after_the_plan_is_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (config, store, prompt) = setup(dir.path());
+        let before = cutoff(&config, "90d").expect("cutoff");
+        let plan = plan(&config, &*store, before).expect("plan");
+        std::fs::write(&prompt, "fresh").expect("rewrite");
+        assert_eq!(apply(&config, &*store, &plan).expect("apply"), 0);
+        assert!(prompt.exists());
+    }
+
+    #[test]
+    fn an_untouched_plan_deletes_the_old_prompt() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (config, store, prompt) = setup(dir.path());
+        let before = cutoff(&config, "90d").expect("cutoff");
+        let plan = plan(&config, &*store, before).expect("plan");
+        assert_eq!(apply(&config, &*store, &plan).expect("apply"), 1);
+        assert!(!prompt.exists());
+    }
 }

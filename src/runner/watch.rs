@@ -41,11 +41,20 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
             &[("pid", &std::process::id().to_string())],
         );
         while !stop.load(Ordering::Relaxed) {
+            // A wake that went through clears a run of faults at once, before the sleep.
             let outcome = config
                 .check_permissions()
-                .and_then(|()| watch_once(config, store, &*lock, &options, &mut audit, rescan));
+                .and_then(|()| wake_once(config, store, &*lock, &options, &mut audit))
+                .and_then(|pass| match pass {
+                    Pass::Done(report) => {
+                        faults.cleared(config, &mut audit);
+                        sleep_until_next(config, store, &options, &report, rescan)?;
+                        Ok(Pass::Slept)
+                    }
+                    other => Ok(other),
+                });
             match outcome {
-                Ok(Pass::Done) => faults.cleared(config, &mut audit),
+                Ok(Pass::Slept | Pass::Done(_)) => {}
                 // A host fault left due tasks waiting (a full disk): reported like any other.
                 Ok(Pass::NotStarted(error)) => {
                     faults.failed(config, &mut audit, &error, stop, verbose);
@@ -122,7 +131,7 @@ impl Faults {
         self.count = self.count.saturating_add(1);
         let since = *self.since.get_or_insert_with(|| config.clock.now());
         let wait = FIRST_BACKOFF
-            .saturating_mul(1 << self.count.min(7))
+            .saturating_mul(1 << (self.count - 1).min(7))
             .min(MAX_BACKOFF);
         eprintln!(
             "defer: the runner's wake failed ({error}); trying again in {}s (failing since {})",
@@ -213,19 +222,20 @@ fn wait_for_lock(
 
 /// What a pass came to.
 enum Pass {
-    Done,
+    Done(super::RunReport),
+    /// Done, and the sleep after it is over.
+    Slept,
     /// Due tasks could not start for a reason of the host's; the error says why.
     NotStarted(String),
 }
 
-/// One pass, then the sleep until the next due time, a change, the rescan or a stop.
-fn watch_once(
+/// One pass.
+fn wake_once(
     config: &Config,
     store: &dyn Store,
     lock: &dyn RunnerLock,
     options: &RunOptions,
     audit: &mut AuditLog,
-    rescan: Duration,
 ) -> Result<Pass> {
     record_wake(config, true, false);
     let report = pass(config, store, lock, options, audit)?;
@@ -239,6 +249,17 @@ fn watch_once(
     if options.verbose && report.claimed + report.recovered + report.archived > 0 {
         println!("{report}");
     }
+    Ok(Pass::Done(report))
+}
+
+/// The sleep after a pass: until the next due time, a change, the rescan or a stop.
+fn sleep_until_next(
+    config: &Config,
+    store: &dyn Store,
+    options: &RunOptions,
+    report: &super::RunReport,
+    rescan: Duration,
+) -> Result<()> {
     if report.paused.is_some() {
         // Paused: look at the pause every second (a resume is a separate record, not a
         // change of the task store), and make a pass when it ends.
@@ -250,7 +271,7 @@ fn watch_once(
                 break;
             }
         }
-        return Ok(Pass::Done);
+        return Ok(());
     }
     let now = config.clock.now();
     let until_due = store
@@ -265,10 +286,10 @@ fn watch_once(
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || options.stopping() {
-            return Ok(Pass::Done);
+            return Ok(());
         }
         if store.wait_for_change(left.min(Duration::from_millis(200)))? {
-            return Ok(Pass::Done);
+            return Ok(());
         }
     }
 }

@@ -868,6 +868,27 @@ fn contrib_units_run_the_watcher_and_the_plist_is_well_formed() {
     ] {
         assert!(plist.contains(needle), "the plist lacks {needle:?}");
     }
+    // Every unit raises the descriptor limit (systemd's default soft limit is 1,024, an
+    // agent's on macOS 256): the server keeps descriptors in reserve for its runner.
+    for unit in ["defer-watch.service", "defer-serve.service"] {
+        let text = read(&root.join("systemd").join(unit));
+        assert!(
+            text.contains("\nLimitNOFILE="),
+            "{unit} sets no LimitNOFILE"
+        );
+    }
+    for name in ["watch", "serve"] {
+        let text = read(&root.join(format!("launchd/dev.agent-defer.{name}.plist")));
+        for key in ["SoftResourceLimits", "HardResourceLimits"] {
+            let at = text
+                .find(&format!("<key>{key}</key>"))
+                .unwrap_or_else(|| panic!("the {name} plist lacks {key}"));
+            assert!(
+                text[at..].contains("<key>NumberOfFiles</key>"),
+                "the {name} plist's {key} has no NumberOfFiles"
+            );
+        }
+    }
     // XML forbids "--" inside a comment; plutil (and launchd) would refuse the file.
     let mut rest = plist.as_str();
     while let Some(start) = rest.find("<!--") {

@@ -141,3 +141,42 @@ fn the_audit_log_is_rotated_past_10_mib() {
     let dry = env.ok(&["prune", "--before", "30d"]);
     assert_eq!(dry.stdout.trim(), rotated.display().to_string());
 }
+
+/// A write cut short by a full disk can leave half a line, even half a character, at the
+/// end of the audit log: the next line starts on a line of its own, and `logs` and the API
+/// read the log as it is.
+#[test]
+fn a_cut_audit_line_breaks_neither_logs_nor_the_next_line() {
+    use std::io::Write;
+    let env = Env::new();
+    let id = id_of(&env, &["--when", "now", "--summary", "cut"]);
+    // Half of "é" (0xC3 0xA9) and no newline, as a short write leaves it.
+    fs::OpenOptions::new()
+        .append(true)
+        .open(env.log_file())
+        .and_then(|mut f| f.write_all(b"2026-04-08T17:05:00Z run id=x note=caf\xc3"))
+        .expect("cut the log");
+    env.ok(&["run"]);
+    let raw = fs::read(env.log_file()).expect("log");
+    let cut = raw
+        .windows(4)
+        .position(|w| w == b"caf\xc3")
+        .expect("the cut line is kept");
+    assert_eq!(
+        raw[cut + 4],
+        b'\n',
+        "the next line starts on its own line: {}",
+        String::from_utf8_lossy(&raw)
+    );
+    let logs = env.ok(&["logs", &id]);
+    assert!(logs.stdout.contains("completed"), "{}", logs.stdout);
+    let json = env.ok(&["logs", &id, "--json"]).json();
+    assert_eq!(json["attempts"].as_array().map(Vec::len), Some(1), "{json}");
+    let server = crate::serve::Server::start(&env, &[]);
+    let r = server.api("GET", &format!("/api/v1/tasks/{id}/logs"), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let page = server.page("GET", &format!("/tasks/{id}"), None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+}

@@ -23,14 +23,21 @@ pub struct Server {
 
 impl Server {
     pub fn start(env: &Env, extra: &[&str]) -> Server {
+        Server::start_with(env, extra, |_| {})
+    }
+
+    /// [`Server::start`], with a last word on the command (a resource limit).
+    pub fn start_with(
+        env: &Env,
+        extra: &[&str],
+        configure: impl FnOnce(&mut std::process::Command),
+    ) -> Server {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        let mut child = env
-            .cmd(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn defer serve");
+        let mut cmd = env.cmd(&args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        configure(&mut cmd);
+        let mut child = cmd.spawn().expect("spawn defer serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut first = String::new();
         let mut stdout = BufReader::new(stdout);
@@ -694,6 +701,22 @@ fn every_refusal(env: Env) {
         Some(&big),
     );
     assert_eq!(r.status, 413, "{}", r.body);
+    // A dashboard form over 1 MiB: 413 as well, not 400.
+    let big_form = format!("csrf=x&reason={}", "x".repeat(1_100_000));
+    let r = server.page("POST", "/tasks/keep_1/cancel", Some(&big_form));
+    assert_eq!(r.status, 413, "{}", r.body);
+    // The scheme of Authorization is case-insensitive (RFC 7235).
+    for scheme in ["bearer", "BEARER", "BeArEr"] {
+        let auth = format!("{scheme} {}", server.token);
+        let r = http(
+            &addr,
+            "GET",
+            "/api/v1/tasks",
+            &[("Authorization", &auth)],
+            None,
+        );
+        assert_eq!(r.status, 200, "{scheme}: {}", r.body);
+    }
     // Every answer carries the security headers.
     let r = server.page("GET", "/tasks", None);
     assert_eq!(r.status, 200);
@@ -983,6 +1006,227 @@ fn serve_run_runs_due_tasks(mut env: Env) {
 }
 on_both_stores!(serve_run_runs_due_tasks);
 
+/// Polls `GET path` until `pred` holds of the answer (60 s: the suite shares two cores).
+fn poll_api(server: &Server, path: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let body = server.api("GET", path, None).json();
+        if pred(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{path} never matched: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn runner_finding(health: &Value) -> Value {
+    health["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["check"] == "runner"))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// The executor vanishes for a while: the runner inside `serve` reports it (health, the
+/// dashboard's banner, the audit log), keeps the task, and runs it once the file is back;
+/// the server never stops answering.
+fn serve_run_survives_a_missing_executor(mut env: Env) {
+    env.unset("DEFER_NOW");
+    let marker = env.dir.path().join("ran");
+    let exec = env.script(
+        "exec.sh",
+        &format!("cat >/dev/null\necho ran >> '{}'", marker.display()),
+    );
+    env.set("DEFER_EXECUTOR", exec.as_os_str());
+    let server = Server::start(&env, &["--run"]);
+    let away = env.dir.path().join("exec.sh.away");
+    std::fs::rename(&exec, &away).expect("move the executor away");
+    let out = schedule(&server, json!({"when": "now", "summary": "wait for me"}));
+    let id = out["id"].as_str().expect("id").to_string();
+    let health = poll_api(&server, "/api/v1/health", |h| {
+        runner_finding(h)["level"] == "problem"
+            && runner_finding(h)["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("fails to wake since"))
+    });
+    let message = runner_finding(&health)["message"].to_string();
+    assert!(message.contains("exec.sh"), "names the executor: {message}");
+    let page = server.page("GET", "/tasks", None);
+    assert!(
+        page.body.contains("fails to wake since"),
+        "the dashboard's banner says so: {}",
+        page.body
+    );
+    let task = server
+        .api("GET", &format!("/api/v1/tasks/{id}"), None)
+        .json();
+    assert_eq!(task["task"]["status"], "scheduled", "kept: {task}");
+    std::fs::rename(&away, &exec).expect("put the executor back");
+    poll_api(&server, &format!("/api/v1/tasks/{id}"), |t| {
+        t["task"]["status"] == "completed"
+    });
+    let health = poll_api(&server, "/api/v1/health", |h| {
+        runner_finding(h)["level"] != "problem"
+    });
+    assert!(
+        !runner_finding(&health)["message"]
+            .to_string()
+            .contains("fails to wake"),
+        "{health}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&marker)
+            .expect("ran")
+            .lines()
+            .count(),
+        1
+    );
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("trying again in"), "{stderr}");
+    assert!(stderr.contains("wakes work again"), "{stderr}");
+    let log = std::fs::read_to_string(env.log_file()).expect("log");
+    assert!(log.contains("runner fault"), "{log}");
+    assert!(log.contains("runner recovered"), "{log}");
+}
+on_both_stores!(serve_run_survives_a_missing_executor);
+
+/// Whether the server has closed this connection: end of stream or a reset within `within`.
+fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    stream.set_read_timeout(Some(within)).expect("timeout");
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            // An answer (a 408, say) before the close: keep reading.
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// A client that sends half a request head, and one that stays connected after its answer,
+/// are both let go after the header timeout; the server keeps answering others.
+#[test]
+fn half_sent_requests_and_idle_connections_are_closed_after_the_header_timeout() {
+    let env = Env::new();
+    let server = Server::start(&env, &["--header-timeout", "1"]);
+    let mut half = TcpStream::connect(&server.addr).expect("connect");
+    half.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: ")
+        .expect("write");
+    let mut idle = TcpStream::connect(&server.addr).expect("connect");
+    let request = format!(
+        "GET /api/v1/health HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
+        server.addr, server.token
+    );
+    idle.write_all(request.as_bytes()).expect("write");
+    let mut head = [0u8; 12];
+    idle.read_exact(&mut head).expect("an answer");
+    assert_eq!(&head, b"HTTP/1.1 200");
+    // A connection that says nothing at all is closed too.
+    let mut silent = TcpStream::connect(&server.addr).expect("connect");
+    for (name, stream) in [
+        ("half-sent", &mut half),
+        ("idle keep-alive", &mut idle),
+        ("silent", &mut silent),
+    ] {
+        assert!(
+            closed_within(stream, Duration::from_secs(10)),
+            "the {name} connection is still open 10 s after a 1 s header timeout"
+        );
+    }
+    assert_eq!(server.api("GET", "/api/v1/health", None).status, 200);
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// Under a descriptor limit of 256, 300 connections that never finish a request cannot
+/// take the descriptors the runner needs: the server holds at most the cap (256 less the
+/// reserve), closes the rest at once, runs due tasks meanwhile, and answers again once they
+/// go.
+fn connections_past_the_cap_do_not_starve_the_runner(mut env: Env) {
+    env.unset("DEFER_NOW");
+    let marker = env.dir.path().join("ran");
+    let exec = env.script(
+        "exec.sh",
+        &format!("cat >/dev/null\necho ran >> '{}'", marker.display()),
+    );
+    env.set("DEFER_EXECUTOR", exec.as_os_str());
+    let server = Server::start_with(&env, &["--run", "--header-timeout", "120"], |cmd| {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe and touches only the child being started.
+        unsafe {
+            cmd.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 256,
+                    rlim_max: 256,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    let held: Vec<TcpStream> = (0..300)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect(&server.addr).ok()?;
+            s.write_all(b"GET / HTTP/1.1\r\n").ok()?;
+            Some(s)
+        })
+        .collect();
+    for i in 0..5 {
+        env.ok(&[
+            "schedule",
+            "--when",
+            "now",
+            "--summary",
+            "while crowded",
+            "--id",
+            &format!("crowded_{i}"),
+        ]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&marker).map_or(0, |m| m.lines().count()) < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "the runner did not run the due tasks while 300 connections were held"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Closed ones read as end of stream at once; open ones have nothing to read.
+    std::thread::sleep(Duration::from_millis(500));
+    let open = held
+        .iter()
+        .filter(|s| {
+            s.set_nonblocking(true).expect("nonblocking");
+            let mut buf = [0u8; 1];
+            matches!(s.peek(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        })
+        .count();
+    let cap = 256 - (128 + 8);
+    assert!(
+        open <= cap,
+        "{open} connections held open, over the cap of {cap}"
+    );
+    assert!(open >= 16, "only {open} connections were served");
+    drop(held);
+    let health = poll_api(&server, "/api/v1/health", |h| h["findings"].is_array());
+    assert!(health["findings"].is_array());
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("wake failed"), "{stderr}");
+}
+on_both_stores!(connections_past_the_cap_do_not_starve_the_runner);
+
 // ---- MCP over Streamable HTTP ---------------------------------------------------------------
 
 /// The JSON-RPC message in a Streamable HTTP answer (JSON, or the last `data:` of SSE).
@@ -1076,6 +1320,74 @@ fn mcp_over_http(env: Env) {
     assert_eq!(r.status, 403);
 }
 on_both_stores!(mcp_over_http);
+
+/// Sessions live in the server's memory: past 100 a new one closes the one idle longest
+/// (not the oldest), and the others carry on.
+#[test]
+fn mcp_http_sessions_are_capped_and_the_longest_idle_goes_first() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let bearer = format!("Bearer {}", server.token);
+    let post = |session: Option<&str>, body: Value| {
+        let mut headers = vec![
+            ("Authorization", bearer.as_str()),
+            ("Accept", "application/json, text/event-stream"),
+        ];
+        if let Some(s) = session {
+            headers.push(("Mcp-Session-Id", s));
+        }
+        http(
+            &server.addr,
+            "POST",
+            "/mcp",
+            &headers,
+            Some(&body.to_string()),
+        )
+    };
+    let open = || {
+        let init = post(
+            None,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "test", "version": "0"}}}),
+        );
+        assert_eq!(init.status, 200, "{}", init.body);
+        let session = init
+            .header("mcp-session-id")
+            .expect("a session id")
+            .to_string();
+        let note = post(
+            Some(&session),
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        );
+        assert!(note.status == 202 || note.status == 200, "{}", note.status);
+        session
+    };
+    let list = |session: &str| {
+        post(
+            Some(session),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        )
+    };
+    let first = open();
+    let second = open();
+    // The first is used again: the second is now the one idle longest.
+    assert_eq!(list(&first).status, 200);
+    let rest: Vec<String> = (0..99).map(|_| open()).collect();
+    let gone = list(&second);
+    assert_eq!(
+        gone.status, 404,
+        "the session idle longest is closed past the cap: {}",
+        gone.body
+    );
+    for session in [&first, &rest[0], &rest[98]] {
+        let r = list(session);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(rpc_body(&r)["result"]["tools"].is_array());
+    }
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+}
 
 // ---- OpenAPI ----------------------------------------------------------------------------------
 

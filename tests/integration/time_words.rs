@@ -68,6 +68,49 @@ fn normalize_batch_answers_each_line_with_json() {
 }
 
 #[test]
+fn normalize_batch_answers_a_bad_line_with_an_error_and_reads_on() {
+    let env = new_york();
+    let mut input = b"tomorrow morning\n\xff\xfe 9am\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 10 << 20));
+    input.extend_from_slice(b"\nin 5 minutes\n");
+    let mut child = env
+        .cmd(&["time", "normalize", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn defer");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("writer").expect("write stdin");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON value per line"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0]["run_at"], "2026-04-09T13:00:00Z");
+    let error = |i: usize| lines[i]["error"].as_str().expect("an error").to_owned();
+    assert!(
+        error(1).contains("line 2 is not valid UTF-8"),
+        "{}",
+        error(1)
+    );
+    assert!(
+        error(2).contains("line 3 is 10485760 bytes long, over the 4096-byte limit"),
+        "{}",
+        error(2)
+    );
+    assert_eq!(lines[3]["input"], "in 5 minutes");
+    assert!(lines[3]["run_at"].is_string(), "{}", lines[3]);
+}
+
+#[test]
 fn normalize_every_phrase_prints_the_next_three_times_and_past_warns() {
     let env = new_york();
     let run = env.ok(&["time", "normalize", "every monday and thursday at 10:30"]);
