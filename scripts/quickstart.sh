@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # The whole loop on the embedded default store, in a throwaway runtime directory:
 # build, schedule a task due now and one for later, run the due one, and show the results.
+#
+# DEFER_BIN=defer ./scripts/quickstart.sh runs the same loop with an installed `defer` (the one on
+# PATH, e.g. from `pipx install agent-defer`), or DEFER_BIN=/path/to/defer with that binary;
+# nothing is built then, and cargo need not be installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --quiet
-defer=target/release/defer
+if [ -n "${DEFER_BIN:-}" ]; then
+  defer="$DEFER_BIN"
+  if ! command -v "$defer" >/dev/null; then
+    echo "error: DEFER_BIN=$defer is not an executable (nor a command on PATH)" >&2
+    exit 1
+  fi
+  echo "binary: $(command -v "$defer") ($("$defer" --version))"
+else
+  cargo build --release --quiet
+  defer=target/release/defer
+fi
 export DEFER_RUNTIME_DIR="${DEFER_RUNTIME_DIR:-$(mktemp -d)}"
 echo "runtime dir: $DEFER_RUNTIME_DIR"
 
