@@ -15,6 +15,7 @@ mod mcp;
 mod operators;
 mod postgres;
 mod props;
+mod races;
 mod recurring;
 mod runner;
 mod security;
