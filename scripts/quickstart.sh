@@ -16,7 +16,21 @@ if [ -n "${DEFER_BIN:-}" ]; then
   fi
   echo "binary: $(command -v "$defer") ($("$defer" --version))"
 else
-  cargo build --release --quiet
+  # cargo's own progress bar on a terminal; a line per crate when piped (a first build takes
+  # several minutes on two cores: better seen than silent).
+  echo "--- building defer (release; the first build takes a few minutes)"
+  if [ -t 2 ]; then
+    cargo build --release
+  else
+    build_log="$(mktemp)"
+    if ! cargo build --release --color never 2>&1 | tee "$build_log" \
+        | grep --line-buffered -E '^ *(Compiling|Finished)' >&2; then
+      tail -n 30 "$build_log" >&2
+      echo "error: the build failed (above)" >&2
+      exit 1
+    fi
+    rm -f "$build_log"
+  fi
   defer=target/release/defer
 fi
 export DEFER_RUNTIME_DIR="${DEFER_RUNTIME_DIR:-$(mktemp -d)}"

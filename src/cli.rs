@@ -177,7 +177,7 @@ pub enum Shell {
 /// Flags of `defer logs`.
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The task id (active or archived).
+    /// The task (active or archived): its id, or a unique tail or head of it.
     #[arg(add = ArgValueCompleter::new(crate::commands::complete::any_id))]
     pub id: String,
     /// Only the prompt artifact.
@@ -201,12 +201,15 @@ pub struct LogsArgs {
 /// Flags of `defer retry`.
 #[derive(Debug, Args)]
 pub struct RetryArgs {
-    /// The failed or missed task (active or archived).
+    /// The failed or missed task (active or archived): its id, or a unique tail or head of it.
     #[arg(add = ArgValueCompleter::new(crate::commands::complete::any_id))]
     pub id: String,
     /// When to run it (default: now).
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub when: Option<String>,
+    /// Pretty JSON of the record, even on a terminal (piped output is JSON anyway).
+    #[arg(long, conflicts_with = "compact")]
+    pub json: bool,
     /// One-line JSON.
     #[arg(long)]
     pub compact: bool,
@@ -223,7 +226,7 @@ pub struct PauseArgs {
 /// Flags of `defer reschedule`.
 #[derive(Debug, Args)]
 pub struct RescheduleArgs {
-    /// The scheduled task.
+    /// The scheduled task: its id, or a unique tail or head of it.
     #[arg(add = ArgValueCompleter::new(crate::commands::complete::active_id))]
     pub id: String,
     /// The new time: "30m", "tomorrow 9am", an ISO 8601 time, ...
@@ -233,6 +236,9 @@ pub struct RescheduleArgs {
     /// new time (without it only this occurrence moves).
     #[arg(long)]
     pub series: bool,
+    /// Pretty JSON of the record, even on a terminal (piped output is JSON anyway).
+    #[arg(long, conflicts_with = "compact")]
+    pub json: bool,
     /// One-line JSON.
     #[arg(long)]
     pub compact: bool,
@@ -287,7 +293,7 @@ pub struct DoctorArgs {
 /// Flags of `defer why`.
 #[derive(Debug, Args)]
 pub struct WhyArgs {
-    /// The task id.
+    /// The task: its id, or a unique tail or head of it (at least 4 characters).
     #[arg(add = ArgValueCompleter::new(crate::commands::complete::any_id))]
     pub id: String,
 }
@@ -412,6 +418,9 @@ pub struct ScheduleArgs {
     /// Print the task without storing or logging it.
     #[arg(long)]
     pub dry_run: bool,
+    /// Pretty JSON of the record, even on a terminal (piped output is JSON anyway).
+    #[arg(long, conflicts_with = "compact")]
+    pub json: bool,
     /// One-line JSON.
     #[arg(long)]
     pub compact: bool,
@@ -437,20 +446,32 @@ pub struct ListArgs {
 /// Flags of `defer cancel`.
 #[derive(Debug, Args)]
 pub struct CancelArgs {
-    /// The task to cancel (for a recurring task: this occurrence; the next is scheduled).
+    /// The task to cancel (for a recurring task: this occurrence; the next is scheduled). Its
+    /// id, or a unique tail or head of it (at least 4 characters).
     #[arg(
-        long,
-        required_unless_present = "series",
-        conflicts_with = "series",
+        value_name = "ID",
+        required_unless_present_any = ["series", "id_flag"],
+        conflicts_with_all = ["series", "id_flag"],
         add = ArgValueCompleter::new(crate::commands::complete::active_id)
     )]
     pub id: Option<String>,
+    /// The same as ID (the reference tool's form).
+    #[arg(
+        long = "id",
+        value_name = "ID",
+        conflicts_with = "series",
+        add = ArgValueCompleter::new(crate::commands::complete::active_id)
+    )]
+    pub id_flag: Option<String>,
     /// End a recurring series: cancel its pending occurrence and schedule no more.
     #[arg(long, value_name = "SERIES_ID")]
     pub series: Option<String>,
     /// Why (stored as cancel_reason).
     #[arg(long, allow_hyphen_values = true)]
     pub reason: Option<String>,
+    /// Pretty JSON of the record, even on a terminal (piped output is JSON anyway).
+    #[arg(long, conflicts_with = "compact")]
+    pub json: bool,
     /// One-line JSON.
     #[arg(long)]
     pub compact: bool,
@@ -459,7 +480,7 @@ pub struct CancelArgs {
 /// Flags of `defer show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The task id.
+    /// The task (active or archived): its id, or a unique tail or head of it.
     #[arg(add = ArgValueCompleter::new(crate::commands::complete::any_id))]
     pub id: String,
     /// Pretty JSON, even on a terminal.
@@ -479,14 +500,25 @@ pub struct RunArgs {
     /// Keep running: wake when a task falls due or the store changes (instead of cron).
     #[arg(long)]
     pub watch: bool,
-    /// Run this one scheduled task now, due or not (its record then reads as a normal run).
+    /// Run this one scheduled task now, due or not (its record then reads as a normal run):
+    /// its id, or a unique tail or head of it.
     #[arg(
-        long,
+        value_name = "ID",
+        conflicts_with_all = ["watch", "id_flag"],
+        add = ArgValueCompleter::new(crate::commands::complete::active_id)
+    )]
+    pub id: Option<String>,
+    /// The same as ID.
+    #[arg(
+        long = "id",
         value_name = "ID",
         conflicts_with = "watch",
         add = ArgValueCompleter::new(crate::commands::complete::active_id)
     )]
-    pub id: Option<String>,
+    pub id_flag: Option<String>,
+    /// With ID: the record as pretty JSON, even on a terminal.
+    #[arg(long, conflicts_with = "watch")]
+    pub json: bool,
     /// With --watch: look at the whole store at least this often, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "watch")]
     pub rescan: u64,

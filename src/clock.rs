@@ -65,6 +65,29 @@ impl Clock {
         crate::when::distance(at.duration_since(self.now()).as_secs())
     }
 
+    /// [`Clock::distance`] in at most two units, and days alone past a week (`in 16h 25m`,
+    /// `in 2d 23h`, `in 271d`): a table column stays narrow, the exact time is beside it.
+    pub fn distance_brief(&self, at: Timestamp) -> String {
+        let secs = at.duration_since(self.now()).as_secs();
+        let a = secs.unsigned_abs();
+        let (d, h, m) = (a / 86_400, a % 86_400 / 3600, a % 3600 / 60);
+        let span = match (d, h, m) {
+            (0, 0, 0) if a < 60 && a > 0 => format!("{a}s"),
+            (0, 0, 0) => return "now".to_string(),
+            (0, 0, m) => format!("{m}m"),
+            (0, h, 0) => format!("{h}h"),
+            (0, h, m) => format!("{h}h {m}m"),
+            (d, _, _) if d >= 7 => format!("{d}d"),
+            (d, 0, _) => format!("{d}d"),
+            (d, h, _) => format!("{d}d {h}h"),
+        };
+        if secs > 0 {
+            format!("in {span}")
+        } else {
+            format!("{span} ago")
+        }
+    }
+
     /// Whether "now" is pinned by `DEFER_NOW`.
     pub fn is_fixed(&self) -> bool {
         self.fixed.is_some()

@@ -145,6 +145,19 @@ pub enum Error {
     #[error("Task not found: {0}")]
     NotFound(String),
 
+    /// A shortened id that more than one task's id ends or starts with (the first few, and
+    /// how many more).
+    #[error(
+        "\"{typed}\" could be {}{}; type more of the id",
+        .matches.join(" or "),
+        if *.more > 0 { format!(" (and {} more)", .more) } else { String::new() }
+    )]
+    AmbiguousId {
+        typed: String,
+        matches: Vec<String>,
+        more: usize,
+    },
+
     /// No pending or running occurrence of this series exists.
     #[error(
         "series {0} has no scheduled occurrence to cancel (unknown series, or it already \
@@ -685,6 +698,7 @@ impl Error {
             | Error::UnknownValue { .. }
             | Error::RecordTooLarge { .. }
             | Error::InvalidId(_)
+            | Error::AmbiguousId { .. }
             | Error::Context(_)
             | Error::Rule { .. }
             | Error::FixedClock { .. } => ErrorKind::BadArgument,

@@ -4,6 +4,7 @@ use crate::cli::CancelArgs;
 use crate::config::Config;
 use crate::error::{Arg, ArgProblem, Error, Result};
 use crate::ops::cancel::{CancelRequest, CancelSeriesRequest, cancel, cancel_series};
+use crate::ops::resolve::{Scope, resolve};
 use crate::output;
 use crate::store::Store;
 
@@ -26,7 +27,7 @@ pub fn run(config: &Config, store: &dyn Store, args: CancelArgs) -> Result<()> {
             .collect();
         return output::print_json(&records, args.compact);
     }
-    let Some(id) = args.id else {
+    let Some(typed) = args.id.or(args.id_flag) else {
         return Err(Error::Argument {
             arg: Arg::Id,
             value: None,
@@ -39,16 +40,10 @@ pub fn run(config: &Config, store: &dyn Store, args: CancelArgs) -> Result<()> {
         config,
         store,
         &CancelRequest {
-            id,
+            id: resolve(store, &typed, Scope::Active)?,
             reason: args.reason,
         },
     )?;
-    for warning in &reply.warnings {
-        eprintln!("warning: {}", output::escape(warning));
-    }
-    output::print(&if args.compact {
-        reply.task.to_line()
-    } else {
-        reply.task.to_pretty()
-    })
+    let shape = super::Shape::of(args.json, args.compact);
+    super::report(store, &reply.task, &reply.message, &reply.warnings, shape)
 }

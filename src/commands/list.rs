@@ -85,7 +85,9 @@ pub fn run(config: &Config, store: &dyn Store, args: ListArgs, color: ColorChoic
         if records.is_empty() {
             return crate::output::print("no tasks (`defer list --all` includes the archives)");
         }
-        return crate::output::print(view::task_table(&term, config, &records).trim_end());
+        let all_ids = || store.ids_matching("", true);
+        let table = view::task_table(&term, config, &records, &all_ids)?;
+        return crate::output::print(table.trim_end());
     }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());

@@ -16,6 +16,7 @@ use crate::cli::LogsArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ops::logs::{AttemptLog, LogsReply, LogsRequest, logs};
+use crate::ops::resolve::{Scope, resolve};
 use crate::output;
 use crate::record::Status;
 use crate::store::Store;
@@ -34,7 +35,7 @@ struct Parts {
 /// The CLI.
 pub fn run(config: &Config, store: &dyn Store, args: LogsArgs) -> Result<()> {
     let request = LogsRequest {
-        id: args.id.clone(),
+        id: resolve(store, &args.id, Scope::Any)?,
     };
     let mut found = logs(config, store, &request)?;
     if args.json {

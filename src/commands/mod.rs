@@ -29,7 +29,6 @@ pub mod why;
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::error::Result;
-use crate::ops::TaskChange;
 use crate::output;
 use crate::store;
 
@@ -71,10 +70,66 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
     }
 }
 
-/// A change's warnings and its confirmation line, on stderr (stdout keeps the record).
-fn confirm(reply: &TaskChange) {
-    for warning in &reply.warnings {
+/// How a command that changed a task says so on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// On a terminal without `--json`/`--compact`: one line, the id shortened.
+    Line,
+    /// Piped, or asked for: the record as JSON (the confirmation on stderr), as scripts and
+    /// the reference tool's users have always read it.
+    Json { compact: bool },
+}
+
+impl Shape {
+    fn of(json: bool, compact: bool) -> Shape {
+        use std::io::IsTerminal;
+        if json || compact || !std::io::stdout().is_terminal() {
+            Shape::Json { compact }
+        } else {
+            Shape::Line
+        }
+    }
+}
+
+/// Warnings on stderr; then, by `shape`, the confirmation on stdout with the task's id
+/// shortened to a tail [`crate::ops::resolve`] takes back, or the confirmation on stderr and
+/// the record on stdout.
+fn report(
+    store: &dyn store::Store,
+    task: &crate::record::Task,
+    message: &str,
+    warnings: &[String],
+    shape: Shape,
+) -> Result<()> {
+    report_record(store, &task.id, message, warnings, shape, &|compact| {
+        if compact {
+            task.to_line()
+        } else {
+            task.to_pretty()
+        }
+    })
+}
+
+/// [`report`] for a record held as JSON: `record(compact)` gives its text.
+fn report_record(
+    store: &dyn store::Store,
+    id: &str,
+    message: &str,
+    warnings: &[String],
+    shape: Shape,
+    record: &dyn Fn(bool) -> String,
+) -> Result<()> {
+    for warning in warnings {
         eprintln!("warning: {}", output::escape(warning));
     }
-    eprintln!("{}", output::escape(&reply.message));
+    match shape {
+        Shape::Line => {
+            let short = crate::ops::resolve::short_id(store, id)?;
+            output::print(&output::escape(&message.replacen(id, &short, 1)))
+        }
+        Shape::Json { compact } => {
+            eprintln!("{}", output::escape(message));
+            output::print(&record(compact))
+        }
+    }
 }

@@ -5,24 +5,21 @@ use crate::cli::RescheduleArgs;
 use crate::config::Config;
 use crate::error::Result;
 use crate::ops::reschedule::{RescheduleRequest, reschedule};
-use crate::output;
+use crate::ops::resolve::{Scope, resolve};
 use crate::store::Store;
 
-/// The CLI: move the task, print the record, confirm on stderr as `schedule` does.
+/// The CLI: move the task; on a terminal one line, else the record (the confirmation on
+/// stderr) as `schedule` does.
 pub fn run(config: &Config, store: &dyn Store, args: RescheduleArgs) -> Result<()> {
     let reply = reschedule(
         config,
         store,
         &RescheduleRequest {
-            id: args.id,
+            id: resolve(store, &args.id, Scope::Active)?,
             when: args.when,
             series: args.series,
         },
     )?;
-    super::confirm(&reply);
-    output::print(&if args.compact {
-        reply.task.to_line()
-    } else {
-        reply.task.to_pretty()
-    })
+    let shape = super::Shape::of(args.json, args.compact);
+    super::report(store, &reply.task, &reply.message, &reply.warnings, shape)
 }

@@ -1,12 +1,14 @@
 //! `defer run`: the cron entry point. Quiet unless `-v`, because cron mails any output.
 //! `defer run --id ID` runs one scheduled task now, due or not, and prints its record.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use crate::cli::RunArgs;
 use crate::commands::progress;
 use crate::config::Config;
 use crate::error::Result;
+use crate::ops::resolve::{Scope, resolve};
 use crate::ops::run_now::{RunNowRequest, run_now};
 use crate::output;
 use crate::runner::{self, RunOptions};
@@ -21,10 +23,15 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
             });
         }
         let rescan = std::time::Duration::from_secs(args.rescan.max(1));
+        if args.verbose || std::io::stderr().is_terminal() {
+            eprintln!("{}", output::escape(&runner::start_line(config)));
+        }
         return runner::watch(config, store, args.verbose, rescan);
     }
-    if let Some(id) = &args.id {
-        return run_now_cli(config, store, id, args.verbose);
+    if let Some(typed) = args.id.as_ref().or(args.id_flag.as_ref()) {
+        let id = resolve(store, typed, Scope::Active)?;
+        let shape = super::Shape::of(args.json, false);
+        return run_now_cli(config, store, &id, args.verbose, shape);
     }
     // With -v on a terminal, a progress bar over the claimed tasks (on stderr).
     let bar = (args.verbose && progress::on_terminal())
@@ -86,7 +93,13 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
 
 /// `defer run --id ID`: claim the scheduled task now (holding the runner lock), run it as a
 /// normal wake would, print its record and say on stderr how it ended.
-fn run_now_cli(config: &Config, store: &dyn Store, id: &str, verbose: bool) -> Result<()> {
+fn run_now_cli(
+    config: &Config,
+    store: &dyn Store,
+    id: &str,
+    verbose: bool,
+    shape: super::Shape,
+) -> Result<()> {
     let reply = run_now(
         config,
         store,
@@ -101,6 +114,7 @@ fn run_now_cli(config: &Config, store: &dyn Store, id: &str, verbose: bool) -> R
     if verbose {
         println!("{}", reply.report);
     }
-    eprintln!("{}", output::escape(&reply.message));
-    output::print_json(&reply.task, false)
+    super::report_record(store, id, &reply.message, &[], shape, &|compact| {
+        output::json(&reply.task, compact)
+    })
 }

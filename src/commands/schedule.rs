@@ -6,7 +6,6 @@ use crate::cli::ScheduleArgs;
 use crate::config::Config;
 use crate::error::{Arg, ArgProblem, Error, Result, json_problem};
 use crate::ops::schedule::{ScheduleRequest, schedule};
-use crate::output;
 use crate::store::Store;
 
 /// The request the flags ask for. `--context-json` is text on the command line and an object
@@ -59,17 +58,9 @@ fn context_object(text: &str) -> Result<Map<String, Value>> {
     }
 }
 
-/// The CLI: schedule, print the record, confirm on stderr.
+/// The CLI: schedule; on a terminal one line, else the record (the confirmation on stderr).
 pub fn run(config: &Config, store: &dyn Store, args: ScheduleArgs) -> Result<()> {
-    let compact = args.compact;
+    let shape = super::Shape::of(args.json, args.compact);
     let reply = schedule(config, store, &request(args)?)?;
-    for warning in &reply.warnings {
-        eprintln!("warning: {}", output::escape(warning));
-    }
-    eprintln!("{}", output::escape(&reply.message));
-    output::print(&if compact {
-        reply.task.to_line()
-    } else {
-        reply.task.to_pretty()
-    })
+    super::report(store, &reply.task, &reply.message, &reply.warnings, shape)
 }

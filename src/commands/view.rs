@@ -144,18 +144,26 @@ fn relative(config: &Config, at: Timestamp) -> String {
     config.clock.distance(at)
 }
 
-/// A due time for the table: `Thu 04-09 09:00, in 16h 25m` (the year only when it is not this
-/// year's; the zone is in the column header).
+/// A due time for the table: the local clock time and how far it is, `Fri 09:00 · in 23h`;
+/// a date instead of the weekday when it is more than a week away (`Dec 25 09:00 · in 18d`,
+/// with the year when it is another year's). The zone is in the column header.
 fn due_short(config: &Config, at: Timestamp) -> String {
     let zone = config.clock.zone().clone();
     let local = at.to_zoned_datetime(zone.clone());
-    let this_year = config.clock.now().to_zoned_datetime(zone).year();
-    let format = if local.year() == this_year {
-        "%a %m-%d %H:%M"
+    let now = config.clock.now();
+    let week = 7 * 86_400;
+    let format = if (at.as_second() - now.as_second()).abs() <= week {
+        "%a %H:%M"
+    } else if local.year() == now.to_zoned_datetime(zone).year() {
+        "%b %d %H:%M"
     } else {
-        "%a %Y-%m-%d %H:%M"
+        "%Y-%m-%d %H:%M"
     };
-    format!("{}, {}", local.strftime(format), relative(config, at))
+    format!(
+        "{} · {}",
+        local.strftime(format),
+        config.clock.distance_brief(at)
+    )
 }
 
 /// `2/3`: attempts so far out of the runs allowed (one plus the retries).
@@ -169,23 +177,68 @@ fn attempts(record: &Value) -> String {
 }
 
 /// The task table: id, status, due, attempts, series rule (when any task has one), summary.
-/// Each row is one line; the summary (and anything else too wide) is cut with `…`.
-pub fn task_table(term: &Terminal, config: &Config, records: &[Value]) -> String {
+/// Each row is one line; the summary (and anything else too wide) is cut with `…`. When the
+/// whole table would not fit the terminal, each id is shown as its shortest unique tail
+/// (`ops::resolve`: what `show`, `logs`, `cancel`… take back) among `all_ids()`, and a footer
+/// says so.
+pub fn task_table(
+    term: &Terminal,
+    config: &Config,
+    records: &[Value],
+    all_ids: &dyn Fn() -> crate::error::Result<Vec<String>>,
+) -> crate::error::Result<String> {
     let mut table = term.table();
     let wide = term.width >= WIDE;
-    // Ids are long (34 characters) and never cut, so a narrow terminal keeps the summary
-    // readable by marking series members with `↻` after the status (the rule is in
-    // `defer show`) and by showing attempts only when some task has retries or used any.
+    // A narrow terminal keeps the summary readable by marking series members with `↻` after
+    // the status (the rule is in `defer show`) and by showing attempts only when some task
+    // has retries or used any.
     let any_series = wide && records.iter().any(|r| r.pointer("/series/rule").is_some());
     let show_runs = wide
         || records.iter().any(|r| {
             r["attempts"].as_u64().unwrap_or(0) > 0 || r["max_retries"].as_u64().unwrap_or(0) > 0
         });
-    let due_header = if wide {
-        format!("DUE ({})", output::escape(&config.clock.zone_name()))
+    let zone = config.clock.now_zoned().strftime("%Z").to_string();
+    let due_header = format!("DUE ({})", output::escape(&zone));
+    let dues: Vec<String> = records
+        .iter()
+        .map(|r| {
+            stamp(r, "/run_at")
+                .map(|at| due_short(config, at))
+                .unwrap_or_default()
+        })
+        .collect();
+    let ids: Vec<String> = records.iter().map(|r| text(r, "/id")).collect();
+    let widest = |cells: &mut dyn Iterator<Item = usize>| cells.max().unwrap_or(0);
+    let full_width = widest(&mut ids.iter().map(|i| i.chars().count()))
+        + widest(
+            &mut records
+                .iter()
+                .map(|r| text(r, "/status").chars().count() + 2),
+        )
+        + widest(&mut dues.iter().map(|d| d.chars().count()))
+        + widest(
+            &mut records
+                .iter()
+                .map(|r| text(r, "/context/summary").chars().count()),
+        )
+        + if show_runs { 5 } else { 0 }
+        + if any_series { 25 } else { 0 }
+        + 4;
+    let too_wide = full_width > usize::from(term.width);
+    let shown_ids: Vec<String> = if too_wide {
+        let all = all_ids()?;
+        let among: std::collections::HashSet<&str> = all.iter().map(String::as_str).collect();
+        records
+            .iter()
+            .map(|r| {
+                let id = r.get("id").and_then(Value::as_str).unwrap_or("");
+                output::escape(crate::ops::resolve::shortest_tail(id, &among)).into_owned()
+            })
+            .collect()
     } else {
-        "DUE".to_string()
+        ids.clone()
     };
+    let shortened = shown_ids != ids;
     let mut header = vec![
         term.header("ID"),
         term.header("STATUS"),
@@ -199,16 +252,7 @@ pub fn task_table(term: &Terminal, config: &Config, records: &[Value]) -> String
     }
     header.push(term.header("SUMMARY"));
     table.set_header(header);
-    for record in records {
-        let due = stamp(record, "/run_at")
-            .map(|at| {
-                if wide {
-                    due_short(config, at)
-                } else {
-                    relative(config, at)
-                }
-            })
-            .unwrap_or_default();
+    for ((record, id), due) in records.iter().zip(shown_ids).zip(dues) {
         let status = record.get("status").and_then(Value::as_str).unwrap_or("");
         let marked = if !wide && record.pointer("/series/rule").is_some() {
             format!("{status} ↻")
@@ -216,7 +260,7 @@ pub fn task_table(term: &Terminal, config: &Config, records: &[Value]) -> String
             status.to_string()
         };
         let mut cells = vec![
-            Cell::new(text(record, "/id")),
+            Cell::new(id),
             term.status_text(status, &marked),
             Cell::new(due),
         ];
@@ -231,7 +275,7 @@ pub fn task_table(term: &Terminal, config: &Config, records: &[Value]) -> String
         row.max_height(1);
         table.add_row(row);
     }
-    // Ids are what people copy: never cut them. Status and runs are short.
+    // Ids are what people copy: never cut them. Status, due and runs are short.
     let mut constraints = vec![ColumnConstraint::ContentWidth; if show_runs { 4 } else { 3 }];
     if any_series {
         constraints.push(ColumnConstraint::UpperBoundary(Width::Fixed(if wide {
@@ -245,7 +289,11 @@ pub fn task_table(term: &Terminal, config: &Config, records: &[Value]) -> String
     for column in table.column_iter_mut() {
         column.set_padding((0, 1));
     }
-    trimmed(&table)
+    let mut out = trimmed(&table);
+    if shortened {
+        out.push_str("\n(ids shortened; show/logs/retry/cancel take them as typed)");
+    }
+    Ok(out)
 }
 
 /// One task as a card: a title line, then labelled fields; long values wrap to the width.

@@ -35,6 +35,7 @@ pub mod logs;
 pub mod pause;
 pub mod prune;
 pub mod reschedule;
+pub mod resolve;
 pub mod retry;
 pub mod run_now;
 pub mod schedule;

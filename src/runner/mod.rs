@@ -25,7 +25,7 @@ mod watch;
 pub use files::prompt_path;
 pub use unix::stop_on_signals;
 pub use wake::{BY_HAND, Fault, ScheduledWake, Wake, last_wake, wake_file};
-pub use watch::watch;
+pub use watch::{start_line, watch};
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};

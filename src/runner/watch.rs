@@ -95,6 +95,22 @@ pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration
     Ok(())
 }
 
+/// What a watcher says when it starts (on stderr, when that is a terminal or with `-v`):
+/// which store, zone, concurrency and executor, so a person knows what it is about to do.
+pub fn start_line(config: &Config) -> String {
+    let executor = config.executor.as_ref().map_or_else(
+        || "no executor: each due task gets its prompt file only".to_string(),
+        |e| format!("executor {}", e.display()),
+    );
+    format!(
+        "defer: watching {} (zone {}, concurrency {}, {executor}); Ctrl-C stops it after \
+         running executors finish",
+        crate::ops::doctor::describe_store(config),
+        config.clock.zone_name(),
+        config.concurrency,
+    )
+}
+
 /// What a watcher does when a wake fails (a missing executor, a full disk, the lock file
 /// deleted, no descriptors left, an unreachable database): it says so on stderr and in the
 /// audit log, records it in the wake record (which `doctor`, `/api/v1/health` and the

@@ -6,6 +6,7 @@
 //! for it: one locked rewrite for a file, one transaction for a database.
 
 pub mod jsonl;
+pub mod order;
 pub mod page;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -76,6 +77,17 @@ impl Query {
             include_archive,
         }
     }
+}
+
+/// `fragment` alone when it is among `found` (an exact id always wins), else `found` with
+/// each id once.
+pub fn exact_wins(fragment: &str, mut found: Vec<String>) -> Vec<String> {
+    if found.iter().any(|id| id == fragment) {
+        return vec![fragment.to_string()];
+    }
+    found.sort();
+    found.dedup();
+    found
 }
 
 /// A line of the store that is not a usable task record.
@@ -206,6 +218,27 @@ pub trait Store: Debug + Send + Sync {
         now: Timestamp,
         recover: &mut dyn FnMut(Task, Option<bool>) -> Change,
     ) -> Result<Vec<Change>>;
+
+    /// What a shortened id a person typed could mean ([`crate::ops::resolve`]): `fragment`
+    /// alone when a task has exactly that id, else the ids that end or start with it, among
+    /// the active tasks and (with `include_archive`) the archived ones.
+    fn ids_matching(&self, fragment: &str, include_archive: bool) -> Result<Vec<String>> {
+        let mut found: Vec<String> = Vec::new();
+        let query = Query {
+            statuses: Vec::new(),
+            include_archive,
+        };
+        self.list(&query, &mut |line| {
+            if let Ok(fields) = jsonl::scan::scan(line)
+                && let Some(id) = fields.id
+                && (id.ends_with(fragment) || id.starts_with(fragment))
+            {
+                found.push(id.into_owned());
+            }
+            Ok(())
+        })?;
+        Ok(exact_wins(fragment, found))
+    }
 
     /// Whether [`Store::mark_started`] records anything: the runner then has each executor
     /// start recorded (batched) before the executor runs, so a rescuer gives back a claimed

@@ -141,6 +141,98 @@ fn list_filters_by_status_and_archive(env: Env) {
 }
 crate::on_both_stores!(list_filters_by_status_and_archive);
 
+/// Every listing, on every store: what is to happen first, soonest first (ties by id), then
+/// what happened, most recent first (by the stamp of the state it reached, else created_at);
+/// active and archived alike. The pages of `ops::list` walk the same order.
+fn listings_are_in_due_order_then_latest_first(env: Env) {
+    let (config, store) = open(&env, NOW);
+    let done = |id: &str, status: &str, stamp: Option<(&str, &str)>| {
+        let extra = match stamp {
+            Some((field, at)) => format!(r#","{field}":"{at}""#),
+            None => String::new(),
+        };
+        let line = String::from_utf8(task(id, "2026-04-07T08:00:00Z", &extra).to_line().into())
+            .expect("utf8")
+            .replace(
+                r#""status":"scheduled""#,
+                &format!(r#""status":"{status}""#),
+            );
+        Task::from_json(line.as_bytes()).expect("task")
+    };
+    // Archived first (the sweep takes every finished task), then finished ones left active.
+    for t in [
+        done(
+            "c1",
+            "completed",
+            Some(("completed_at", "2026-04-07T12:00:00Z")),
+        ),
+        done("f1", "failed", Some(("failed_at", "2026-04-07T13:00:00Z"))),
+    ] {
+        store.insert(&t, true).expect("insert");
+    }
+    store.archive().expect("archive");
+    for t in [
+        task("s1", "2026-04-09T10:00:00Z", ""),
+        task("s3", "2026-04-09T09:00:00Z", ""),
+        task("s2", "2026-04-09T09:00:00Z", ""),
+        done(
+            "x1",
+            "cancelled",
+            Some(("cancelled_at", "2026-04-07T11:00:00Z")),
+        ),
+        // No completed_at: listed by created_at (2026-04-08T16:00), the latest of the log.
+        done("c2", "completed", None),
+        task("e1", "2026-04-08T09:30:00Z", ""),
+    ] {
+        store.insert(&t, true).expect("insert");
+    }
+    let now = ts(NOW);
+    let claimed = store
+        .claim_due(
+            now,
+            10,
+            &HashSet::from(["s1".into(), "s2".into(), "s3".into()]),
+            &mut |t| lifecycle::claim(t, now),
+        )
+        .expect("claim e1");
+    assert_eq!(claimed.len(), 1, "e1 is executing");
+    let all = Query::listing(Vec::new(), true);
+    let expected = ["e1", "s2", "s3", "s1", "c2", "f1", "c1", "x1"];
+    assert_eq!(ids(&*store, &all), expected);
+    assert_eq!(
+        ids(&*store, &Query::listing(Vec::new(), false)),
+        ["e1", "s2", "s3", "s1"]
+    );
+    // Pages of three, cursor to cursor, walk the same order.
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = ops::list::list(
+            &config,
+            &*store,
+            &ops::list::ListRequest {
+                all: true,
+                limit: Some(3),
+                cursor: cursor.clone(),
+                ..Default::default()
+            },
+        )
+        .expect("page");
+        assert_eq!(page.total, expected.len());
+        paged.extend(
+            page.tasks
+                .iter()
+                .map(|t| t["id"].as_str().expect("id").to_string()),
+        );
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, expected);
+}
+crate::on_both_stores!(listings_are_in_due_order_then_latest_first);
+
 fn claim_takes_due_tasks_earliest_first_within_limit_and_exclusions(env: Env) {
     let (_, store) = open(&env, NOW);
     store

@@ -396,7 +396,8 @@ fn a_pause_stops_a_running_runner_from_claiming(mut env: Env) {
     let exe = env.script(
         "held.sh",
         &format!(
-            "cat > /dev/null\nwhile [ ! -f '{}' ]; do sleep 0.05; done\necho done",
+            // Bounded (60 s), so a test that fails before releasing it leaves nothing running.
+            "cat > /dev/null\ni=0\nwhile [ ! -f '{}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\necho done",
             release.display()
         ),
     );

@@ -28,7 +28,8 @@ fn held_executor(env: &mut Env) -> PathBuf {
     let exe = env.script(
         "held.sh",
         &format!(
-            "cat > /dev/null\nwhile [ ! -f '{}' ]; do sleep 0.05; done\necho finished-output",
+            // Bounded (60 s), so a test that fails before releasing it leaves nothing running.
+            "cat > /dev/null\ni=0\nwhile [ ! -f '{}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\necho finished-output",
             release.display()
         ),
     );
@@ -618,7 +619,13 @@ fn table_on_a_terminal_fits_80_columns_and_escapes_stored_text() {
         row("evil").contains("evil \\u{1b}"),
         "shown escaped: {screen}"
     );
-    assert!(row("evil").contains("in 30m"), "{screen}");
+    // The local clock time beside the distance (DEFER_NOW is Wed 16:35 UTC), sorted by due.
+    assert!(row("evil").contains("Wed 17:05 · in 30m"), "{screen}");
+    let order: Vec<&str> = lines[2..]
+        .iter()
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(order, ["evil", "wide", "long"], "by due: {screen}");
     assert!(
         row("wide").contains("scheduled ↻"),
         "a narrow table marks series members; the rule is in `show`: {screen}"
@@ -641,9 +648,12 @@ fn table_on_a_wide_terminal_shows_local_times_and_whole_summaries() {
     for line in screen.lines() {
         assert!(display_width(line) <= 200, "{line:?}");
     }
-    assert!(screen.contains("DUE (America/New_York)"), "{screen}");
-    assert!(screen.contains("Wed 04-08 13:05, in 30m"), "{screen}");
-    assert!(screen.contains("Tue 2027-01-05 04:00, in 271d"), "{screen}");
+    assert!(screen.contains("DUE (EDT)"), "{screen}");
+    assert!(screen.contains("Wed 13:05 · in 30m"), "{screen}");
+    assert!(
+        screen.contains("2027-01-05 04:00 · in 271d"),
+        "a date, with the year, past a week: {screen}"
+    );
     assert!(
         screen.contains("and then write up the findings for the team with every"),
         "the summary gets the room there is: {screen}"
@@ -682,6 +692,139 @@ fn no_color_and_color_flags_decide_colour() {
     let compact = on_pty(&env, 120, "list --compact").expect("pty");
     assert_eq!(compact.trim_end().lines().count(), 1);
 }
+
+/// Generated ids are 35 characters: at 80 columns the table shows the shortest unique tail
+/// of each (at least 6), says so, and every command takes that tail (or a longer one, or a
+/// head) back; a fragment two ids share is refused naming both.
+fn typed_ids_round_trip(env: Env) {
+    for (when, summary) in [
+        ("2h", "Send the weekly report"),
+        ("1h", "Check the build"),
+        ("3h", "Call back"),
+    ] {
+        env.ok(&["schedule", "--when", when, "--summary", summary]);
+    }
+    let Some(screen) = on_pty(&env, 80, "list --color never") else {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    };
+    let records = env.ok(&["list", "--compact"]).json();
+    let ids: Vec<String> = records
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(
+        lines.last().is_some_and(|l| l.contains("ids shortened")),
+        "a footer says so: {screen}"
+    );
+    let shown: Vec<&str> = lines[2..5]
+        .iter()
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    for (id, tail) in ids.iter().zip(&shown) {
+        assert!(
+            tail.len() >= 6 && tail.len() < id.len() && id.ends_with(tail),
+            "{tail} is a tail of {id}: {screen}"
+        );
+    }
+    assert!(lines[2].contains("Check the build"), "by due: {screen}");
+    // Each tail takes a command back to its task.
+    let shown_task = env.ok(&["show", shown[1], "--compact"]).json();
+    assert_eq!(shown_task["id"], ids[1].as_str());
+    let why = env.ok(&["why", shown[2]]);
+    assert!(why.stdout.contains(&ids[2]), "{why:?}");
+    env.ok(&["cancel", shown[0]]);
+    assert_eq!(env.find(&ids[0]).expect("cancelled")["status"], "cancelled");
+    // A head works too; a fragment every id shares is refused, naming them.
+    let head = &ids[1][..ids[1].len() - 2];
+    assert_eq!(
+        env.ok(&["show", head, "--compact"]).json()["id"],
+        ids[1].as_str()
+    );
+    let shared = env.fails(&["show", "task_"]);
+    assert!(
+        shared.stderr.contains("could be") && shared.stderr.contains(&ids[1]),
+        "{shared:?}"
+    );
+    assert_eq!(shared.code, Some(1), "refused, nothing found: {shared:?}");
+    let short = env.fails(&["show", "xyz"]);
+    assert!(short.stderr.contains("not found"), "{short:?}");
+    // An exact id always wins, even when it is another's tail.
+    env.ok(&[
+        "schedule",
+        "--when",
+        "4h",
+        "--summary",
+        "exact",
+        "--id",
+        &shown[2][1..],
+    ]);
+    assert_eq!(
+        env.ok(&["show", &shown[2][1..], "--compact"]).json()["summary"],
+        Value::Null
+    );
+    assert_eq!(
+        env.ok(&["show", &shown[2][1..], "--compact"]).json()["context"]["summary"],
+        "exact"
+    );
+}
+crate::on_both_stores!(typed_ids_round_trip);
+
+/// On a terminal the commands that change a task say so in one line, with the id as typed;
+/// piped (or with `--json`) they print the record as before.
+fn changes_are_one_line_on_a_terminal_and_json_when_piped(env: Env) {
+    let Some(line) = on_pty(
+        &env,
+        80,
+        "schedule --when 'tomorrow 9am' --summary 'Write it up'",
+    ) else {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    };
+    let id = env.ok(&["list", "--compact"]).json()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let tail = &id[id.len() - 6..];
+    assert_eq!(line.trim_end().lines().count(), 1, "{line}");
+    assert!(
+        line.starts_with(&format!("scheduled {tail} for Thu 2026-04-09 09:00")),
+        "{line}"
+    );
+    let moved = on_pty(&env, 80, &format!("snooze {tail} --when 'friday 10am'")).expect("pty");
+    assert!(
+        moved.starts_with(&format!("rescheduled {tail} for Fri")),
+        "{moved}"
+    );
+    let ran = on_pty(&env, 80, &format!("run {tail}")).expect("pty");
+    assert!(ran.starts_with(&format!("ran {tail} now")), "{ran}");
+    let json = on_pty(&env, 80, "schedule --when 1h --summary x --id j1 --json").expect("pty");
+    // The pty carries stderr too: the confirmation line, then the record.
+    let record: Value =
+        serde_json::from_str(&json[json.find('{').expect("JSON")..]).expect("--json: the record");
+    assert_eq!(record["id"], "j1");
+    let cancelled = on_pty(&env, 80, "cancel j1").expect("pty");
+    assert!(
+        cancelled.starts_with("cancelled j1 (it was due"),
+        "{cancelled}"
+    );
+    // Piped: the record on stdout, the words on stderr, as ever.
+    let piped = env.ok(&["schedule", "--when", "1h", "--summary", "x", "--id", "p1"]);
+    assert_eq!(piped.json()["id"], "p1");
+    assert!(piped.stderr.contains("scheduled p1 for"), "{piped:?}");
+    let piped = env.ok(&["cancel", "p1"]);
+    assert_eq!(piped.json()["status"], "cancelled");
+    env.ok(&["schedule", "--when", "1h", "--summary", "x", "--id", "p2"]);
+    assert_eq!(
+        env.ok(&["cancel", "--id", "p2"]).json()["status"],
+        "cancelled"
+    );
+}
+crate::on_both_stores!(changes_are_one_line_on_a_terminal_and_json_when_piped);
 
 #[test]
 fn show_on_a_terminal_is_a_card() {

@@ -295,10 +295,58 @@ fn two_hosts_migrating_at_once_both_succeed() {
         assert_eq!(status["pending"], serde_json::json!([]));
     }
     let status = env.ok(&["db", "status"]).json();
-    assert_eq!(status["version"], 5);
+    assert_eq!(status["version"], 6);
     // The schema works.
     env.ok(&["schedule", "--when", "1h", "--summary", "x", "--id", "m1"]);
     assert_eq!(env.ok(&["show", "m1"]).json()["id"], "m1");
+}
+
+/// Migration 6 fills in the listing's order for rows written before it: a store upgraded
+/// in place lists as a fresh one does, and a row whose record is not JSON is listed last
+/// instead of failing the migration.
+#[test]
+fn rows_written_before_the_listing_order_are_ordered_after_the_upgrade() {
+    let Some(mut env) = Env::postgres() else {
+        return;
+    };
+    env.set("DEFER_NOW", "2026-04-08T16:35:00Z");
+    for (id, when) in [("late", "3h"), ("soon", "1h"), ("mid", "2h")] {
+        env.ok(&["schedule", "--when", when, "--summary", "x", "--id", id]);
+    }
+    env.ok(&["schedule", "--when", "now", "--summary", "x", "--id", "ran"]);
+    env.ok(&["run"]);
+    let (url, schema) = env.database.clone().expect("database");
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    // Back to version 5: no listing column, as an older defer left the schema.
+    client
+        .batch_execute(&format!(
+            "ALTER TABLE \"{schema}\".tasks DROP COLUMN listed_at;
+             ALTER TABLE \"{schema}\".archive DROP COLUMN listed_at;
+             DELETE FROM \"{schema}\".migrations WHERE version = 6;"
+        ))
+        .expect("downgrade");
+    // The next command applies what is pending, as on a host that upgraded defer.
+    assert_eq!(env.ok(&["db", "migrate"]).json()["version"], 6);
+    let listed: Vec<String> = env
+        .ok(&["list", "--all", "--compact"])
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|t| t["id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(listed, ["soon", "mid", "late", "ran"]);
+    let filled: i64 = client
+        .query_one(
+            &format!(
+                "SELECT (SELECT count(*) FROM \"{schema}\".tasks WHERE listed_at IS NOT NULL)
+                      + (SELECT count(*) FROM \"{schema}\".archive WHERE listed_at IS NOT NULL)"
+            ),
+            &[],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(filled, 4);
 }
 
 #[test]

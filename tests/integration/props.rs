@@ -563,7 +563,9 @@ proptest! {
         let loaded = Loaded::parse(format!("{line}\n").into_bytes());
         prop_assert_eq!(loaded.lines.len(), 1);
         match &loaded.lines[0].kind {
-            LineKind::Task { id, status, run_at } => {
+            LineKind::Task {
+                id, status, run_at, ..
+            } => {
                 prop_assert_eq!(id, &task.id);
                 prop_assert_eq!(*status, task.status);
                 if task.status == Status::Scheduled {

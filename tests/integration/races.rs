@@ -300,6 +300,26 @@ fn postgres_a_row_whose_record_names_another_task_is_quarantined() {
         !shown.success() && shown.stderr.contains(quarantined),
         "{shown:?}"
     );
+    // Listings and exports leave it out, saying so, instead of showing a second task A.
+    let listed = env.ok(&["list", "--compact"]);
+    let listed_ids: Vec<Value> = listed
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    assert_eq!(listed_ids, [Value::from("A")], "{listed:?}");
+    assert!(listed.stderr.contains(quarantined), "{listed:?}");
+    let out = env.dir.path().join("exported");
+    let export = env.ok(&["export", "--runtime-dir", out.to_str().expect("utf8")]);
+    assert!(
+        export.stderr.contains("row B") && export.stderr.contains("not exported"),
+        "{export:?}"
+    );
+    let exported = fs::read_to_string(out.join("deferred.jsonl")).expect("exported store");
+    assert_eq!(exported.lines().count(), 1, "{exported}");
+    assert!(exported.contains("alpha content"), "{exported}");
     let by_id = env.run(&["run", "--id", "B"]);
     assert!(
         !by_id.success() && by_id.stderr.contains(quarantined),

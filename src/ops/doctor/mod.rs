@@ -392,7 +392,8 @@ fn permissions_finding(config: &Config) -> Finding {
     }
 }
 
-fn describe_store(config: &Config) -> String {
+/// Which store the settings name, in words (`doctor` and the watcher's start line).
+pub fn describe_store(config: &Config) -> String {
     if config.database_url.is_some() {
         format!(
             "PostgreSQL (DEFER_DATABASE_URL), schema {}",

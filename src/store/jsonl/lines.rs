@@ -28,6 +28,8 @@ pub enum LineKind {
         id: String,
         status: Status,
         run_at: Option<Stamp>,
+        /// What a listing orders it by ([`crate::store::order::listed_at`]).
+        listed_at: Option<Stamp>,
     },
     /// Whitespace only; dropped on rewrite (the reference skips them too).
     Blank,
@@ -159,10 +161,10 @@ fn classify(bytes: &[u8]) -> LineKind {
         }
         Err(e) => return LineKind::Malformed(format!("not a JSON task record: {e}")),
     };
-    let Some(id) = fields.id else {
+    let Some(id) = fields.id.as_deref() else {
         return LineKind::Malformed("record has no string \"id\"".into());
     };
-    let Some(status) = fields.status else {
+    let Some(status) = fields.status.as_deref() else {
         return LineKind::Malformed(format!("record {id:?} has no string \"status\""));
     };
     let Ok(status) = status.parse::<Status>() else {
@@ -179,10 +181,12 @@ fn classify(bytes: &[u8]) -> LineKind {
         },
         _ => None,
     };
+    let listed_at = crate::store::order::listed_at(status, |name| fields.stamp(name));
     LineKind::Task {
-        id: id.into_owned(),
+        id: id.to_string(),
         status,
         run_at,
+        listed_at,
     }
 }
 
@@ -202,7 +206,7 @@ mod tests {
         assert_eq!(loaded.lines.len(), 6);
         assert!(matches!(
             loaded.lines[0].kind,
-            LineKind::Task { ref id, status: Status::Scheduled, run_at: Some(_) } if id == "a"
+            LineKind::Task { ref id, status: Status::Scheduled, run_at: Some(_), .. } if id == "a"
         ));
         assert!(matches!(loaded.lines[2].kind, LineKind::Blank));
         let bad: Vec<usize> = loaded.malformed().map(|(n, _)| n).collect();

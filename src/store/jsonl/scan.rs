@@ -33,12 +33,33 @@ impl std::fmt::Display for ScanError {
     }
 }
 
-/// The fields that decide what happens to a line.
+/// The fields that decide what happens to a line, and the stamps a listing orders it by.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Fields<'a> {
     pub id: Option<Cow<'a, str>>,
     pub status: Option<Cow<'a, str>>,
     pub run_at: Option<Cow<'a, str>>,
+    /// Read for the listing's order only (the first one of a name counts: a duplicate of
+    /// these does not decide anything, so it is not refused).
+    pub created_at: Option<Cow<'a, str>>,
+    pub completed_at: Option<Cow<'a, str>>,
+    pub failed_at: Option<Cow<'a, str>>,
+    pub cancelled_at: Option<Cow<'a, str>>,
+}
+
+impl Fields<'_> {
+    /// A top-level stamp field by name, for [`crate::store::order::listed_at`].
+    pub fn stamp(&self, name: &str) -> Option<crate::record::Stamp> {
+        let text = match name {
+            "run_at" => &self.run_at,
+            "created_at" => &self.created_at,
+            "completed_at" => &self.completed_at,
+            "failed_at" => &self.failed_at,
+            "cancelled_at" => &self.cancelled_at,
+            _ => return None,
+        };
+        text.as_deref().and_then(crate::record::Stamp::parse)
+    }
 }
 
 /// Validates `line` as one JSON object and returns its top-level `id`, `status`, `run_at`
@@ -71,19 +92,25 @@ pub fn scan(line: &[u8]) -> Result<Fields<'_>, ScanError> {
             s.ws();
             s.expect(b':', "expected ':' after a key")?;
             s.ws();
-            let slot = match key {
-                b"id" => Some(&mut fields.id),
-                b"status" => Some(&mut fields.status),
-                b"run_at" => Some(&mut fields.run_at),
-                _ => None,
+            let (slot, decides) = match key {
+                b"id" => (Some(&mut fields.id), true),
+                b"status" => (Some(&mut fields.status), true),
+                b"run_at" => (Some(&mut fields.run_at), true),
+                b"created_at" => (Some(&mut fields.created_at), false),
+                b"completed_at" => (Some(&mut fields.completed_at), false),
+                b"failed_at" => (Some(&mut fields.failed_at), false),
+                b"cancelled_at" => (Some(&mut fields.cancelled_at), false),
+                _ => (None, false),
             };
             match slot {
                 Some(slot) if s.peek() == Some(b'"') => {
-                    if slot.is_some() {
+                    if slot.is_some() && decides {
                         return Err(s.error("duplicate key"));
                     }
                     let (raw, escaped) = s.string()?;
-                    *slot = Some(decode(raw, escaped));
+                    if slot.is_none() {
+                        *slot = Some(decode(raw, escaped));
+                    }
                 }
                 _ => s.value(1)?,
             }

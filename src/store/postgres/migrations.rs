@@ -61,6 +61,44 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "ALTER TABLE {s}.tasks ADD COLUMN started boolean NOT NULL DEFAULT true;
          ALTER TABLE {s}.tasks ALTER COLUMN started SET DEFAULT false;",
     ),
+    (
+        6,
+        "the listing's order: what is to happen by run_at, then what happened, latest first",
+        // `listed_at` is `store::order::listed_at` of the record, written with every row from
+        // now on; rows written before are filled in here from their JSON (a record that is not
+        // JSON, or a stamp that does not read, leaves it NULL: listed last, as on the file
+        // store). Ids break ties by their bytes, as the file store compares them.
+        "ALTER TABLE {s}.tasks ADD COLUMN listed_at timestamptz;
+         ALTER TABLE {s}.archive ADD COLUMN listed_at timestamptz;
+         CREATE FUNCTION pg_temp.defer_listed_at(status text, record text)
+         RETURNS timestamptz LANGUAGE plpgsql AS $$
+         DECLARE
+             r jsonb;
+             v text;
+         BEGIN
+             BEGIN
+                 r := record::jsonb;
+             EXCEPTION WHEN others THEN
+                 RETURN NULL;
+             END;
+             v := CASE
+                 WHEN status IN ('scheduled', 'executing') THEN r->>'run_at'
+                 WHEN status = 'completed' THEN coalesce(r->>'completed_at', r->>'created_at')
+                 WHEN status = 'failed' THEN coalesce(r->>'failed_at', r->>'created_at')
+                 WHEN status = 'cancelled' THEN coalesce(r->>'cancelled_at', r->>'created_at')
+             END;
+             RETURN v::timestamptz;
+         EXCEPTION WHEN others THEN
+             RETURN NULL;
+         END $$;
+         UPDATE {s}.tasks SET listed_at = pg_temp.defer_listed_at(status, record);
+         UPDATE {s}.archive SET listed_at = pg_temp.defer_listed_at(status, record);
+         CREATE INDEX tasks_listing_upcoming ON {s}.tasks (listed_at, id COLLATE \"C\")
+             WHERE status IN ('scheduled', 'executing');
+         CREATE INDEX tasks_listing_done ON {s}.tasks (listed_at DESC NULLS LAST, id COLLATE \"C\")
+             WHERE status NOT IN ('scheduled', 'executing');
+         CREATE INDEX archive_listing ON {s}.archive (listed_at DESC NULLS LAST, id COLLATE \"C\");",
+    ),
 ];
 
 /// Serialises migrations across hosts; any constant works as long as every `defer` uses it.

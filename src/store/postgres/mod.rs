@@ -30,6 +30,7 @@ mod migrations;
 
 pub use migrations::MigrationStatus;
 
+use super::order;
 use super::{Archived, Decide, ExportSink, PageAsk, PageFound, Problem, Query, RunnerLock, Store};
 use crate::config::Config;
 use crate::error::{DatabaseError, Error, Result, chain};
@@ -247,48 +248,113 @@ impl PgStore {
     fn insert_follow_up(&self, tx: &mut Transaction<'_>, next: &Task) -> Result<()> {
         tx.execute(
             &self.sql(
-                "INSERT INTO {s}.tasks (id, status, run_at, record)
-                 VALUES ($1, $2, $3::text::timestamptz, $4) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at)
+                 VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::timestamptz)
+                 ON CONFLICT (id) DO NOTHING",
             ),
             &[
                 &next.id,
                 &next.status.as_str(),
-                &next.run_at.to_string(),
+                &Columns::of(next).run_at,
                 &next.to_line(),
+                &Columns::of(next).listed_at,
             ],
         )
         .map_err(db("adding the next occurrence"))?;
         Ok(())
     }
 
-    /// Writes `task` to its row, keeping the indexed columns in step with the record.
+    /// Writes `task` to its row, keeping the indexed columns in step with the record: `sql`
+    /// takes the id, status, run_at, record and listed_at as `$1`…`$5`.
     fn update(tx: &mut Transaction<'_>, sql: &str, task: &Task) -> Result<u64> {
-        let run_at = (task.status == Status::Scheduled).then(|| task.run_at.to_string());
+        let c = Columns::of(task);
         tx.execute(
             sql,
-            &[&task.id, &task.status.as_str(), &run_at, &task.to_line()],
+            &[
+                &task.id,
+                &task.status.as_str(),
+                &c.run_at,
+                &task.to_line(),
+                &c.listed_at,
+            ],
         )
         .map_err(db("updating a task"))
     }
 
+    /// Streams the records of `sql` (columns `seq`, `id`, `record`, and the table's name) to
+    /// `each`, row by row, so a list of 100,000 records never holds them all at once. A row
+    /// whose record is not JSON, or names another task than its `id` column, is not passed on:
+    /// it becomes a problem, as a damaged line does on the file store.
     fn each_row(
         &self,
         sql: &str,
         params: &[&(dyn postgres::types::ToSql + Sync)],
         each: &mut dyn FnMut(&[u8]) -> Result<()>,
+        problems: &mut Vec<Problem>,
     ) -> Result<()> {
-        // Streamed row by row, so a list of 100,000 records never holds them all at once.
         let mut client = self.client()?;
         let mut rows = client
             .query_raw(sql, params.iter().copied())
             .map_err(db("listing tasks"))?;
         while let Some(row) = rows.next().map_err(db("listing tasks"))? {
-            let record: &str = row.get(0);
-            each(record.as_bytes())?;
+            let record: &str = row.get(2);
+            match row_problem(row.get(1), record) {
+                None => each(record.as_bytes())?,
+                Some(reason) => problems.push(Problem {
+                    file: format!("{}.{}", self.schema, row.get::<_, &str>(3)).into(),
+                    line: usize::try_from(row.get::<_, i64>(0)).unwrap_or(0),
+                    reason,
+                }),
+            }
         }
         Ok(())
     }
+
+    /// The statuses a query asks for, split by the listing's two parts (`store::order`).
+    fn parts(query: &Query) -> (Vec<String>, Vec<String>) {
+        let asked: Vec<Status> = if query.statuses.is_empty() {
+            Status::ALL.iter().filter_map(|s| s.parse().ok()).collect()
+        } else {
+            query.statuses.clone()
+        };
+        let (up, done): (Vec<Status>, Vec<Status>) =
+            asked.into_iter().partition(|s| order::is_upcoming(*s));
+        let names = |v: Vec<Status>| v.into_iter().map(|s| s.to_string()).collect();
+        (names(up), names(done))
+    }
 }
+
+/// Why a row cannot be listed as it is, if it cannot: a record that is not one JSON object,
+/// or one that names another task than the row's `id` (quarantined: never listed, exported
+/// or written over another task).
+fn row_problem(id: &str, record: &str) -> Option<String> {
+    match crate::store::jsonl::scan::scan(record.as_bytes()) {
+        Err(e) => Some(format!("not a valid task record: {e}")),
+        Ok(fields) => match fields.id.as_deref() {
+            Some(named) if named == id => None,
+            named => Some(
+                Error::Quarantined {
+                    row: id.to_string(),
+                    record: named.unwrap_or("(none)").to_string(),
+                }
+                .to_string(),
+            ),
+        },
+    }
+}
+
+/// The rows of the listing's first part (what is to happen), in its order.
+const UPCOMING: &str = "SELECT seq, id, record, 'tasks'::text FROM {s}.tasks
+     WHERE status = ANY($1) ORDER BY listed_at, id COLLATE \"C\"";
+
+/// The rows of its second part (what happened), active and archived, in its order.
+const DONE: &str = "SELECT seq, id, record, tbl FROM (
+         SELECT seq, id, record, listed_at, 'tasks'::text AS tbl FROM {s}.tasks
+         WHERE status = ANY($1)
+         UNION ALL
+         SELECT seq, id, record, listed_at, 'archive'::text FROM {s}.archive
+         WHERE $2 AND status = ANY($1)
+     ) l ORDER BY listed_at DESC NULLS LAST, id COLLATE \"C\"";
 
 impl Store for PgStore {
     fn insert(&self, task: &Task, _check_id: bool) -> Result<()> {
@@ -299,8 +365,8 @@ impl Store for PgStore {
             .query_one(
                 &self.sql(
                     "WITH added AS (
-                         INSERT INTO {s}.tasks (id, status, run_at, record)
-                         SELECT $1, $2, $3::text::timestamptz, $4
+                         INSERT INTO {s}.tasks (id, status, run_at, record, listed_at)
+                         SELECT $1, $2, $3::text::timestamptz, $4, $6::text::timestamptz
                          WHERE NOT EXISTS (SELECT 1 FROM {s}.archive WHERE id = $1)
                          ON CONFLICT (id) DO NOTHING RETURNING 1
                      )
@@ -309,9 +375,10 @@ impl Store for PgStore {
                 &[
                     &task.id,
                     &task.status.as_str(),
-                    &task.run_at.to_string(),
+                    &Columns::of(task).run_at,
                     &task.to_line(),
                     &self.channel(),
+                    &Columns::of(task).listed_at,
                 ],
             )
             .map_err(db("adding a task"))?
@@ -338,35 +405,31 @@ impl Store for PgStore {
         query: &Query,
         each: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<Vec<Problem>> {
-        let statuses: Vec<String> = query.statuses.iter().map(|s| s.to_string()).collect();
-        let all = statuses.is_empty();
-        if query.include_archive {
+        let (up, done) = Self::parts(query);
+        let mut problems = Vec::new();
+        if !up.is_empty() {
+            self.each_row(&self.sql(UPCOMING), &[&up], each, &mut problems)?;
+        }
+        if !done.is_empty() {
             self.each_row(
-                &self.sql(
-                    "SELECT record FROM {s}.archive WHERE $1 OR status = ANY($2)
-                     ORDER BY month, seq",
-                ),
-                &[&all, &statuses],
+                &self.sql(DONE),
+                &[&done, &query.include_archive],
                 each,
+                &mut problems,
             )?;
         }
-        self.each_row(
-            &self.sql("SELECT record FROM {s}.tasks WHERE $1 OR status = ANY($2) ORDER BY seq"),
-            &[&all, &statuses],
-            each,
-        )?;
-        Ok(Vec::new())
+        Ok(problems)
     }
 
-    /// Counts, then reads only the page's rows, in one read-only snapshot: at 100,000 tasks a
-    /// page is a few index scans instead of every record sent over the connection. A text
-    /// search looks into every record's summary, so it pages through the listing.
+    /// Counts, then reads only the page's rows, in one read-only snapshot: each part of the
+    /// listing is an index scan (`listed_at`, then the id), so the first page of 100,000 tasks
+    /// reads a page's worth of rows. A text search looks into every record's summary, so it
+    /// pages through the listing.
     fn page(&self, query: &Query, ask: &PageAsk) -> Result<PageFound> {
         if ask.text.is_some() {
             return super::page::by_listing(self, query, ask);
         }
-        let statuses: Vec<String> = query.statuses.iter().map(|s| s.to_string()).collect();
-        let all = statuses.is_empty();
+        let (up, done) = Self::parts(query);
         let archive = query.include_archive;
         let mut client = self.client()?;
         let mut tx = client
@@ -378,44 +441,73 @@ impl Store for PgStore {
         let counts = tx
             .query_one(
                 &self.sql(
-                    "SELECT (SELECT count(*) FROM {s}.tasks WHERE $1 OR status = ANY($2)),
-                            CASE WHEN $3 THEN (SELECT count(*) FROM {s}.archive
-                                               WHERE $1 OR status = ANY($2))
+                    "SELECT (SELECT count(*) FROM {s}.tasks WHERE status = ANY($1)),
+                            (SELECT count(*) FROM {s}.tasks WHERE status = ANY($2))
+                          + CASE WHEN $3 THEN (SELECT count(*) FROM {s}.archive
+                                               WHERE status = ANY($2))
                                  ELSE 0 END",
                 ),
-                &[&all, &statuses, &archive],
+                &[&up, &done, &archive],
             )
             .map_err(db("counting tasks"))?;
-        let (active, archived): (i64, i64) = (counts.get(0), counts.get(1));
-        // Where the page starts: right after the last listed copy of `after` if it still
-        // matches (the active one comes after every archived one), else at the offset.
+        let (upcoming, finished): (i64, i64) = (counts.get(0), counts.get(1));
+        // Where the page starts: right after `after` if it still matches, else at the offset.
         let start: i64 = match &ask.after {
             None => 0,
             Some((offset, id)) => {
+                // How many records list before `id` in its part; `listed_at` may be NULL
+                // (listed last within the part), the id breaks ties by its bytes.
                 let at = tx
                     .query_opt(
                         &self.sql(
-                            "SELECT 1, (SELECT count(*) FROM {s}.tasks o
-                                        WHERE ($1 OR o.status = ANY($2)) AND o.seq <= t.seq)
-                             FROM {s}.tasks t WHERE t.id = $4 AND ($1 OR t.status = ANY($2))
-                             UNION ALL
-                             SELECT 0, (SELECT count(*) FROM {s}.archive o
-                                        WHERE ($1 OR o.status = ANY($2))
-                                          AND (o.month, o.seq) <= (a.month, a.seq))
-                             FROM {s}.archive a
-                             WHERE $3 AND a.id = $4 AND ($1 OR a.status = ANY($2))
-                             ORDER BY 1 DESC, 2 DESC LIMIT 1",
+                            "WITH me AS (
+                                 SELECT 0 AS part, listed_at, id FROM {s}.tasks
+                                 WHERE id = $4 AND status = ANY($1)
+                                 UNION ALL
+                                 SELECT 1, listed_at, id FROM {s}.tasks
+                                 WHERE id = $4 AND status = ANY($2)
+                                 UNION ALL
+                                 SELECT 1, listed_at, id FROM {s}.archive
+                                 WHERE $3 AND id = $4 AND status = ANY($2)
+                                 LIMIT 1
+                             )
+                             SELECT me.part, CASE me.part
+                                 WHEN 0 THEN (SELECT count(*) FROM {s}.tasks o
+                                     WHERE o.status = ANY($1) AND CASE
+                                         WHEN me.listed_at IS NULL THEN o.listed_at IS NOT NULL
+                                             OR (o.listed_at IS NULL
+                                                 AND o.id COLLATE \"C\" < me.id COLLATE \"C\")
+                                         ELSE o.listed_at < me.listed_at
+                                             OR (o.listed_at = me.listed_at
+                                                 AND o.id COLLATE \"C\" < me.id COLLATE \"C\")
+                                     END)
+                                 ELSE (SELECT count(*) FROM (
+                                         SELECT listed_at, id FROM {s}.tasks
+                                         WHERE status = ANY($2)
+                                         UNION ALL
+                                         SELECT listed_at, id FROM {s}.archive
+                                         WHERE $3 AND status = ANY($2)
+                                     ) o WHERE CASE
+                                         WHEN me.listed_at IS NULL THEN o.listed_at IS NOT NULL
+                                             OR (o.listed_at IS NULL
+                                                 AND o.id COLLATE \"C\" < me.id COLLATE \"C\")
+                                         ELSE o.listed_at > me.listed_at
+                                             OR (o.listed_at = me.listed_at
+                                                 AND o.id COLLATE \"C\" < me.id COLLATE \"C\")
+                                     END)
+                             END
+                             FROM me",
                         ),
-                        &[&all, &statuses, &archive, id],
+                        &[&up, &done, &archive, id],
                     )
                     .map_err(db("finding where a page starts"))?;
                 match at {
-                    Some(row) if row.get::<_, i32>(0) == 1 => archived + row.get::<_, i64>(1),
-                    Some(row) => row.get(1),
+                    Some(row) if row.get::<_, i32>(0) == 0 => row.get::<_, i64>(1) + 1,
+                    Some(row) => upcoming + row.get::<_, i64>(1) + 1,
                     // Past the end, nothing starts (as in the listing's own count).
                     None => i64::try_from(*offset)
                         .ok()
-                        .filter(|&o| o < active + archived)
+                        .filter(|&o| o < upcoming + finished)
                         .unwrap_or(0),
                 }
             }
@@ -423,46 +515,96 @@ impl Store for PgStore {
         let want = i64::try_from(ask.limit)
             .unwrap_or(i64::MAX)
             .saturating_add(1);
-        let mut lines: Vec<Vec<u8>> = Vec::new();
-        let read = |tx: &mut Transaction<'_>, sql: &str, skip: i64, take: i64| {
-            let rows = tx
-                .query(&self.sql(sql), &[&all, &statuses, &skip, &take])
-                .map_err(db("reading a page of tasks"))?;
-            Ok::<_, Error>(
-                rows.iter()
-                    .map(|r| r.get::<_, &str>(0).as_bytes().to_vec())
-                    .collect::<Vec<_>>(),
-            )
+        type Row = (i64, String, String, String);
+        let read = |tx: &mut Transaction<'_>,
+                    sql: &str,
+                    params: &[&(dyn postgres::types::ToSql + Sync)]|
+         -> Result<Vec<Row>> {
+            Ok(tx
+                .query(&self.sql(sql), params)
+                .map_err(db("reading a page of tasks"))?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect())
         };
-        if archive && start < archived {
-            lines = read(
-                &mut tx,
-                "SELECT record FROM {s}.archive WHERE $1 OR status = ANY($2)
-                 ORDER BY month, seq OFFSET $3 LIMIT $4",
-                start,
-                want,
-            )?;
+        let mut rows: Vec<Row> = Vec::new();
+        if start < upcoming {
+            let sql = format!("{UPCOMING} OFFSET $2 LIMIT $3");
+            rows = read(&mut tx, &sql, &[&up, &start, &want])?;
         }
-        let taken = i64::try_from(lines.len()).unwrap_or(i64::MAX);
-        if taken < want {
-            lines.extend(read(
-                &mut tx,
-                "SELECT record FROM {s}.tasks WHERE $1 OR status = ANY($2)
-                 ORDER BY seq OFFSET $3 LIMIT $4",
-                (start - archived).max(0),
-                want - taken,
-            )?);
+        let taken = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        if taken < want && !done.is_empty() {
+            let sql = format!("{DONE} OFFSET $3 LIMIT $4");
+            let skip = (start - upcoming).max(0);
+            let take = want - taken;
+            rows.extend(read(&mut tx, &sql, &[&done, &archive, &skip, &take])?);
         }
         tx.commit().map_err(db("reading a page of tasks"))?;
+        let mut lines = Vec::with_capacity(rows.len());
+        let mut problems = Vec::new();
+        for (seq, id, record, table) in rows {
+            match row_problem(&id, &record) {
+                None => lines.push(record.into_bytes()),
+                Some(reason) => problems.push(Problem {
+                    file: format!("{}.{table}", self.schema).into(),
+                    line: usize::try_from(seq).unwrap_or(0),
+                    reason,
+                }),
+            }
+        }
         let more = lines.len() > ask.limit;
         lines.truncate(ask.limit);
         Ok(PageFound {
             lines,
-            total: usize::try_from(active + archived).unwrap_or(0),
+            total: usize::try_from(upcoming + finished).unwrap_or(0),
             start: usize::try_from(start).unwrap_or(0),
             more,
-            problems: Vec::new(),
+            problems,
         })
+    }
+
+    /// The primary key first (an exact id), then a pattern over the ids: an index scan for
+    /// the prefix, a sequential one for the suffix — only for a shortened id.
+    fn ids_matching(&self, fragment: &str, include_archive: bool) -> Result<Vec<String>> {
+        let mut client = self.client()?;
+        let exact = client
+            .query_opt(
+                &self.sql(
+                    "SELECT id FROM {s}.tasks WHERE id = $1
+                     UNION ALL SELECT id FROM {s}.archive WHERE $2 AND id = $1 LIMIT 1",
+                ),
+                &[&fragment, &include_archive],
+            )
+            .map_err(db("looking up an id"))?;
+        if exact.is_some() {
+            return Ok(vec![fragment.to_string()]);
+        }
+        let escaped: String = fragment
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let rows = client
+            .query(
+                &self.sql(
+                    "SELECT id FROM {s}.tasks WHERE id LIKE $1 ESCAPE '\\' OR id LIKE $2 ESCAPE '\\'
+                     UNION
+                     SELECT id FROM {s}.archive
+                     WHERE $3 AND (id LIKE $1 ESCAPE '\\' OR id LIKE $2 ESCAPE '\\')",
+                ),
+                &[
+                    &format!("%{escaped}"),
+                    &format!("{escaped}%"),
+                    &include_archive,
+                ],
+            )
+            .map_err(db("looking up an id"))?;
+        Ok(super::exact_wins(
+            fragment,
+            rows.iter().map(|r| r.get(0)).collect(),
+        ))
     }
 
     fn show(&self, id: &str) -> Result<Option<Value>> {
@@ -516,7 +658,7 @@ impl Store for PgStore {
                 &mut tx,
                 &self.sql(
                     "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz,
-                         record = $4,
+                         record = $4, listed_at = $5::text::timestamptz,
                          runner = CASE WHEN $2 = 'executing' THEN runner END,
                          lease_token = CASE WHEN $2 = 'executing' THEN lease_token END,
                          lease_until = CASE WHEN $2 = 'executing' THEN lease_until END
@@ -554,7 +696,8 @@ impl Store for PgStore {
             )
             .map_err(db("finding a series"))?;
         let update = self.sql(
-            "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4
+            "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
+                 listed_at = $5::text::timestamptz
              WHERE id = $1",
         );
         let mut changes = Vec::new();
@@ -630,6 +773,7 @@ impl Store for PgStore {
         let mut recovered = Vec::with_capacity(rows.len());
         let sql = self.sql(
             "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
+                 listed_at = $5::text::timestamptz,
                  runner = NULL, lease_token = NULL, lease_until = NULL, runner_key = NULL
              WHERE id = $1",
         );
@@ -688,11 +832,13 @@ impl Store for PgStore {
             let mut poisoned = false;
             for row in found {
                 let id: String = row.get(0);
+                // The next query must look past the rows taken here too: this transaction
+                // holds their locks, so SKIP LOCKED would hand them back a second time.
+                skip.push(id.clone());
                 match parse(row.get(1), &id) {
                     Ok(task) => rows.push(task),
                     Err(e) => {
                         self.poison(&id, &e);
-                        skip.push(id);
                         poisoned = true;
                     }
                 }
@@ -754,7 +900,7 @@ impl Store for PgStore {
             &self.sql(
                 "UPDATE {s}.tasks SET status = $2, run_at = NULL, record = $3,
                      runner = $4, lease_token = $5, lease_until = $6::text::timestamptz,
-                     runner_key = $7, started = false
+                     runner_key = $7, started = false, listed_at = $8::text::timestamptz
                  WHERE id = $1",
             ),
             &[
@@ -765,6 +911,7 @@ impl Store for PgStore {
                 &token,
                 &lease_until,
                 &key,
+                &Columns::of(&change.task).listed_at,
             ],
         )
         .map_err(db("claiming a task"))?;
@@ -870,25 +1017,37 @@ impl Store for PgStore {
         tx.execute(
             &self.sql(
                 "UPDATE {s}.tasks AS t SET status = o.status, run_at = o.run_at::timestamptz,
-                     record = o.record, runner = NULL, lease_token = NULL, lease_until = NULL,
-                     runner_key = NULL
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-                     AS o(id, status, run_at, record)
+                     record = o.record, listed_at = o.listed_at::timestamptz,
+                     runner = NULL, lease_token = NULL, lease_until = NULL, runner_key = NULL
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                     AS o(id, status, run_at, record, listed_at)
                  WHERE t.id = o.id",
             ),
-            &[&rows.ids, &rows.statuses, &rows.run_ats, &rows.records],
+            &[
+                &rows.ids,
+                &rows.statuses,
+                &rows.run_ats,
+                &rows.records,
+                &rows.listed_ats,
+            ],
         )
         .map_err(db("saving outcomes"))?;
         if !next.ids.is_empty() {
             tx.execute(
                 &self.sql(
-                    "INSERT INTO {s}.tasks (id, status, run_at, record)
-                     SELECT id, status, run_at::timestamptz, record
-                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-                         AS n(id, status, run_at, record)
+                    "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at)
+                     SELECT id, status, run_at::timestamptz, record, listed_at::timestamptz
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                         AS n(id, status, run_at, record, listed_at)
                      ON CONFLICT (id) DO NOTHING",
                 ),
-                &[&next.ids, &next.statuses, &next.run_ats, &next.records],
+                &[
+                    &next.ids,
+                    &next.statuses,
+                    &next.run_ats,
+                    &next.records,
+                    &next.listed_ats,
+                ],
             )
             .map_err(db("adding the next occurrences"))?;
         }
@@ -1032,8 +1191,8 @@ impl Store for PgStore {
             )
             .map_err(db("finding finished tasks"))?;
         let mut archived = Vec::with_capacity(rows.len());
-        let (mut ids, mut months, mut statuses, mut records) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ids, mut months, mut statuses, mut records, mut listed) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         // A retried task's older archived copy (written by a version that kept it) goes
         // before the new one is added, so the archive holds each id once.
         let mut retried: Vec<&str> = Vec::new();
@@ -1059,6 +1218,7 @@ impl Store for PgStore {
             months.push(month);
             statuses.push(task.status.as_str());
             records.push(record);
+            listed.push(Columns::of(&task).listed_at);
         }
         if !retried.is_empty() {
             tx.execute(
@@ -1071,13 +1231,13 @@ impl Store for PgStore {
             // Two statements for the whole sweep, in store order (`WITH ORDINALITY`).
             tx.execute(
                 &self.sql(
-                    "INSERT INTO {s}.archive (id, month, status, record)
-                     SELECT id, month, status, record
-                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-                         WITH ORDINALITY AS a(id, month, status, record, n)
+                    "INSERT INTO {s}.archive (id, month, status, record, listed_at)
+                     SELECT id, month, status, record, listed_at::timestamptz
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                         WITH ORDINALITY AS a(id, month, status, record, listed_at, n)
                      ORDER BY n",
                 ),
-                &[&ids, &months, &statuses, &records],
+                &[&ids, &months, &statuses, &records, &listed],
             )
             .map_err(db("archiving tasks"))?;
             tx.execute(
@@ -1137,25 +1297,44 @@ impl Store for PgStore {
         Ok(problems)
     }
 
+    /// Every record, as stored; a row that cannot be listed (not JSON, or naming another
+    /// task: quarantined) is left out with a warning, as the file store leaves out a damaged
+    /// archive line, so an export never carries one task twice.
     fn export(&self, each: &mut ExportSink<'_>) -> Result<()> {
         let mut client = self.client()?;
+        let skipped = |table: &str, id: &str, reason: &str| {
+            eprintln!(
+                "warning: {}.{table} row {}: {} (not exported)",
+                self.schema,
+                crate::output::escape(id),
+                crate::output::escape(reason)
+            );
+        };
         let rows = client
-            .query(&self.sql("SELECT record FROM {s}.tasks ORDER BY seq"), &[])
+            .query(
+                &self.sql("SELECT id, record FROM {s}.tasks ORDER BY seq"),
+                &[],
+            )
             .map_err(db("exporting tasks"))?;
         for row in rows {
-            let record: &str = row.get(0);
-            each(None, record.as_bytes())?;
+            let (id, record): (&str, &str) = (row.get(0), row.get(1));
+            match row_problem(id, record) {
+                None => each(None, record.as_bytes())?,
+                Some(reason) => skipped("tasks", id, &reason),
+            }
         }
         let rows = client
             .query(
-                &self.sql("SELECT month, record FROM {s}.archive ORDER BY month, seq"),
+                &self.sql("SELECT month, id, record FROM {s}.archive ORDER BY month, seq"),
                 &[],
             )
             .map_err(db("exporting the archive"))?;
         for row in rows {
-            let month: &str = row.get(0);
-            let record: &str = row.get(1);
-            each(Some(month), record.as_bytes())?;
+            let (month, id, record): (&str, &str, &str) = (row.get(0), row.get(1), row.get(2));
+            match row_problem(id, record) {
+                None => each(Some(month), record.as_bytes())?,
+                Some(reason) => skipped("archive", id, &reason),
+            }
         }
         Ok(())
     }
@@ -1165,8 +1344,9 @@ impl Store for PgStore {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting an import"))?;
         let insert = self.sql(
-            "INSERT INTO {s}.tasks (id, status, run_at, record)
-             VALUES ($1, $2, $3::text::timestamptz, $4) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at)
+             VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::timestamptz)
+             ON CONFLICT (id) DO NOTHING",
         );
         for line in active {
             let text = String::from_utf8_lossy(line);
@@ -1174,11 +1354,17 @@ impl Store for PgStore {
                 what: "an imported record".into(),
                 source,
             })?;
-            let run_at = (task.status == Status::Scheduled).then(|| task.run_at.to_string());
+            let c = Columns::of(&task);
             let n = tx
                 .execute(
                     &insert,
-                    &[&task.id, &task.status.as_str(), &run_at, &text.as_ref()],
+                    &[
+                        &task.id,
+                        &task.status.as_str(),
+                        &c.run_at,
+                        &text.as_ref(),
+                        &c.listed_at,
+                    ],
                 )
                 .map_err(db("importing a task"))?;
             if n == 0 {
@@ -1186,8 +1372,10 @@ impl Store for PgStore {
                 return Err(Error::DuplicateId(task.id));
             }
         }
-        let insert =
-            self.sql("INSERT INTO {s}.archive (id, month, status, record) VALUES ($1, $2, $3, $4)");
+        let insert = self.sql(
+            "INSERT INTO {s}.archive (id, month, status, record, listed_at)
+             VALUES ($1, $2, $3, $4, $5::text::timestamptz)",
+        );
         for (month, line) in archived {
             let text = String::from_utf8_lossy(line);
             let task = Task::from_json(text.as_bytes()).map_err(|source| Error::Json {
@@ -1196,7 +1384,13 @@ impl Store for PgStore {
             })?;
             tx.execute(
                 &insert,
-                &[&task.id, month, &task.status.as_str(), &text.as_ref()],
+                &[
+                    &task.id,
+                    month,
+                    &task.status.as_str(),
+                    &text.as_ref(),
+                    &Columns::of(&task).listed_at,
+                ],
             )
             .map_err(db("importing an archived task"))?;
         }
@@ -1228,23 +1422,41 @@ fn parse(record: &str, id: &str) -> Result<Task> {
     Ok(task)
 }
 
+/// The columns kept beside a record, in step with it.
+struct Columns {
+    /// `run_at` for scheduled records, NULL otherwise (the due index covers only those).
+    run_at: Option<String>,
+    /// What listings order by ([`crate::store::order::listed_at`]).
+    listed_at: Option<String>,
+}
+
+impl Columns {
+    fn of(task: &Task) -> Columns {
+        Columns {
+            run_at: (task.status == Status::Scheduled).then(|| task.run_at.to_string()),
+            listed_at: crate::store::order::listed_at_of(task).map(|s| s.to_string()),
+        }
+    }
+}
+
 /// Columns of several records, for one statement over `unnest` arrays.
 #[derive(Debug, Default)]
 struct Rows {
     ids: Vec<String>,
     statuses: Vec<&'static str>,
-    /// `run_at` for scheduled records, NULL otherwise (the due index covers only those).
     run_ats: Vec<Option<String>>,
     records: Vec<String>,
+    listed_ats: Vec<Option<String>>,
 }
 
 impl Rows {
     fn push(&mut self, task: &Task) {
+        let c = Columns::of(task);
         self.ids.push(task.id.clone());
         self.statuses.push(task.status.as_str());
-        self.run_ats
-            .push((task.status == Status::Scheduled).then(|| task.run_at.to_string()));
+        self.run_ats.push(c.run_at);
         self.records.push(task.to_line());
+        self.listed_ats.push(c.listed_at);
     }
 }
 
