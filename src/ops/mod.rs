@@ -32,6 +32,7 @@ pub mod cancel;
 pub mod doctor;
 pub mod list;
 pub mod logs;
+pub mod overview;
 pub mod pause;
 pub mod prune;
 pub mod reschedule;

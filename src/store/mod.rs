@@ -90,6 +90,65 @@ pub fn exact_wins(fragment: &str, mut found: Vec<String>) -> Vec<String> {
     found
 }
 
+/// What the dashboard's overview and `/metrics` count, read in one pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Tasks in the active store (not the archives), per status.
+    pub active: Vec<(Status, u64)>,
+    /// Scheduled tasks whose `run_at` has passed: due, not yet claimed.
+    pub due: u64,
+    /// Finished tasks, active or archived, that reached their state (`listed_at`) since the
+    /// time asked for, by the hour (UTC) they did.
+    pub finished: Vec<FinishedHour>,
+}
+
+/// How many tasks reached a finished state within one hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedHour {
+    /// The hour's start, UTC.
+    pub hour: Timestamp,
+    pub status: Status,
+    /// Cancelled by the runner as missed ([`crate::lifecycle::is_missed`]).
+    pub missed: bool,
+    pub count: u64,
+}
+
+impl Tally {
+    /// Adds one finished task to its hour.
+    pub fn add_finished(&mut self, at: Timestamp, status: Status, missed: bool) {
+        let hour = Timestamp::from_second(at.as_second().div_euclid(3600) * 3600).unwrap_or(at);
+        match self
+            .finished
+            .iter_mut()
+            .find(|f| f.hour == hour && f.status == status && f.missed == missed)
+        {
+            Some(f) => f.count += 1,
+            None => self.finished.push(FinishedHour {
+                hour,
+                status,
+                missed,
+                count: 1,
+            }),
+        }
+    }
+
+    /// Adds one task of the active store.
+    pub fn add_active(&mut self, status: Status) {
+        match self.active.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, n)) => *n += 1,
+            None => self.active.push((status, 1)),
+        }
+    }
+
+    /// Sorted, so two stores' tallies compare equal.
+    pub fn sorted(mut self) -> Tally {
+        self.active.sort_by_key(|(s, _)| s.as_str());
+        self.finished
+            .sort_by_key(|f| (f.hour, f.status.as_str(), f.missed));
+        self
+    }
+}
+
 /// A line of the store that is not a usable task record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -218,6 +277,10 @@ pub trait Store: Debug + Send + Sync {
         now: Timestamp,
         recover: &mut dyn FnMut(Task, Option<bool>) -> Change,
     ) -> Result<Vec<Change>>;
+
+    /// The counts of [`Tally`]: the active store per status, the due ones at `now`, and the
+    /// tasks that finished since `since` by the hour.
+    fn tally(&self, now: Timestamp, since: Timestamp) -> Result<Tally>;
 
     /// What a shortened id a person typed could mean ([`crate::ops::resolve`]): `fragment`
     /// alone when a task has exactly that id, else the ids that end or start with it, among

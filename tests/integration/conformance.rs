@@ -233,6 +233,109 @@ fn listings_are_in_due_order_then_latest_first(env: Env) {
 }
 crate::on_both_stores!(listings_are_in_due_order_then_latest_first);
 
+/// The overview's counts read the same on every store: the active store per status, the due
+/// ones, and the finished ones (active or archived) by the hour they finished, misses apart.
+fn tallies_count_states_and_finished_hours(env: Env) {
+    let (_config, store) = open(&env, NOW);
+    let finished = |id: &str, status: &str, field: &str, at: &str, extra: &str| {
+        let line = String::from_utf8(
+            task(
+                id,
+                "2026-04-08T08:00:00Z",
+                &format!(r#","{field}":"{at}"{extra}"#),
+            )
+            .to_line()
+            .into(),
+        )
+        .expect("utf8")
+        .replace(
+            r#""status":"scheduled""#,
+            &format!(r#""status":"{status}""#),
+        );
+        Task::from_json(line.as_bytes()).expect("task")
+    };
+    // Archived: one an hour ago, one 40 days ago (before the window).
+    for t in [
+        finished(
+            "a1",
+            "completed",
+            "completed_at",
+            "2026-04-08T15:40:00Z",
+            "",
+        ),
+        finished(
+            "a2",
+            "completed",
+            "completed_at",
+            "2026-02-27T10:00:00Z",
+            "",
+        ),
+    ] {
+        store.insert(&t, true).expect("insert");
+    }
+    store.archive().expect("archive");
+    let missed =
+        r#","missed":{"due_at":"2026-04-08T14:00:00Z","late_seconds":900,"late_after":"10m"}"#;
+    for t in [
+        task("due", "2026-04-08T16:00:00Z", ""),
+        task("later", "2026-04-09T16:00:00Z", ""),
+        finished(
+            "c1",
+            "completed",
+            "completed_at",
+            "2026-04-08T15:10:00Z",
+            "",
+        ),
+        finished("f1", "failed", "failed_at", "2026-04-08T16:20:00Z", ""),
+        finished(
+            "m1",
+            "cancelled",
+            "cancelled_at",
+            "2026-04-08T14:15:00Z",
+            missed,
+        ),
+        finished(
+            "x1",
+            "cancelled",
+            "cancelled_at",
+            "2026-04-08T14:30:00Z",
+            "",
+        ),
+    ] {
+        store.insert(&t, true).expect("insert");
+    }
+    let tally = store
+        .tally(ts(NOW), ts("2026-03-10T00:00:00Z"))
+        .expect("tally")
+        .sorted();
+    let active: Vec<(&str, u64)> = tally.active.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+    assert_eq!(
+        active,
+        [
+            ("cancelled", 2),
+            ("completed", 1),
+            ("failed", 1),
+            ("scheduled", 2)
+        ]
+    );
+    assert_eq!(tally.due, 1);
+    let hours: Vec<(String, &str, bool, u64)> = tally
+        .finished
+        .iter()
+        .map(|f| (f.hour.to_string(), f.status.as_str(), f.missed, f.count))
+        .collect();
+    assert_eq!(
+        hours,
+        [
+            ("2026-04-08T14:00:00Z".to_string(), "cancelled", false, 1),
+            ("2026-04-08T14:00:00Z".to_string(), "cancelled", true, 1),
+            ("2026-04-08T15:00:00Z".to_string(), "completed", false, 2),
+            ("2026-04-08T16:00:00Z".to_string(), "failed", false, 1),
+        ]
+    );
+}
+crate::on_both_stores!(tallies_count_states_and_finished_hours);
+
 fn claim_takes_due_tasks_earliest_first_within_limit_and_exclusions(env: Env) {
     let (_, store) = open(&env, NOW);
     store

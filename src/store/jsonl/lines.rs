@@ -30,6 +30,8 @@ pub enum LineKind {
         run_at: Option<Stamp>,
         /// What a listing orders it by ([`crate::store::order::listed_at`]).
         listed_at: Option<Stamp>,
+        /// Skipped by the runner as missed (a `missed` object).
+        missed: bool,
     },
     /// Whitespace only; dropped on rewrite (the reference skips them too).
     Blank,
@@ -187,6 +189,7 @@ fn classify(bytes: &[u8]) -> LineKind {
         status,
         run_at,
         listed_at,
+        missed: fields.missed,
     }
 }
 

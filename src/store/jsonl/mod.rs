@@ -24,7 +24,7 @@ pub mod lines;
 pub mod scan;
 
 use super::order::ListKey;
-use super::{Archived, Decide, ExportSink, Problem, Query, RunnerLock, Store};
+use super::{Archived, Decide, ExportSink, Problem, Query, RunnerLock, Store, Tally};
 use crate::config::Config;
 use crate::error::{Error, PathProblem, Result};
 use crate::fsutil;
@@ -587,6 +587,63 @@ impl Store for JsonlStore {
             each(loaded.bytes(&loaded.lines[index]))?;
         }
         Ok(problems)
+    }
+
+    /// The active store's lines as scanned, then the archive months that can hold a task
+    /// finished since `since` (a task is filed under the month it finished in).
+    fn tally(&self, now: Timestamp, since: Timestamp) -> Result<Tally> {
+        let mut tally = Tally::default();
+        let active = self.read_active()?;
+        let finished = |tally: &mut Tally, status: Status, at: Option<Stamp>, missed: bool| {
+            if status.is_terminal()
+                && let Some(at) = at.map(Stamp::timestamp)
+                && at >= since
+            {
+                tally.add_finished(at, status, missed);
+            }
+        };
+        for line in &active.lines {
+            if let LineKind::Task {
+                status,
+                run_at,
+                listed_at,
+                missed,
+                ..
+            } = &line.kind
+            {
+                tally.add_active(*status);
+                if *status == Status::Scheduled && run_at.is_some_and(|r| r.timestamp() <= now) {
+                    tally.due += 1;
+                }
+                finished(&mut tally, *status, *listed_at, *missed);
+            }
+        }
+        let active_ids = active_ids(&active);
+        let first_month = since
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .strftime("deferred_%Y%m.jsonl")
+            .to_string();
+        for file in self.archive_files()? {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            if name.is_some_and(|n| n < first_month) {
+                continue;
+            }
+            let loaded = Loaded::parse(fsutil::read_or_empty(&file)?);
+            for line in &loaded.lines {
+                if let LineKind::Task {
+                    id,
+                    status,
+                    listed_at,
+                    missed,
+                    ..
+                } = &line.kind
+                    && !active_ids.contains(id.as_str())
+                {
+                    finished(&mut tally, *status, *listed_at, *missed);
+                }
+            }
+        }
+        Ok(tally)
     }
 
     fn ids_matching(&self, fragment: &str, include_archive: bool) -> Result<Vec<String>> {

@@ -45,6 +45,8 @@ pub struct Fields<'a> {
     pub completed_at: Option<Cow<'a, str>>,
     pub failed_at: Option<Cow<'a, str>>,
     pub cancelled_at: Option<Cow<'a, str>>,
+    /// A top-level `missed` object is present (`crate::lifecycle::is_missed`).
+    pub missed: bool,
 }
 
 impl Fields<'_> {
@@ -112,7 +114,14 @@ pub fn scan(line: &[u8]) -> Result<Fields<'_>, ScanError> {
                         *slot = Some(decode(raw, escaped));
                     }
                 }
-                _ => s.value(1)?,
+                _ => {
+                    // A task the runner skipped as missed carries a `missed` object: the
+                    // overview counts those apart from other cancels.
+                    if key == b"missed" && s.peek() == Some(b'{') {
+                        fields.missed = true;
+                    }
+                    s.value(1)?
+                }
             }
             s.ws();
             match s.next() {

@@ -99,6 +99,25 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
              WHERE status NOT IN ('scheduled', 'executing');
          CREATE INDEX archive_listing ON {s}.archive (listed_at DESC NULLS LAST, id COLLATE \"C\");",
     ),
+    (
+        8,
+        "missed tasks marked, for the overview's counts",
+        // `lifecycle::is_missed`: cancelled with a `missed` object. Filled in for rows written
+        // before from their JSON (a row that is not JSON stays unmarked).
+        "ALTER TABLE {s}.tasks ADD COLUMN missed boolean NOT NULL DEFAULT false;
+         ALTER TABLE {s}.archive ADD COLUMN missed boolean NOT NULL DEFAULT false;
+         CREATE FUNCTION pg_temp.defer_missed(record text) RETURNS boolean
+         LANGUAGE plpgsql AS $$
+         BEGIN
+             RETURN jsonb_typeof(record::jsonb -> 'missed') = 'object';
+         EXCEPTION WHEN others THEN
+             RETURN false;
+         END $$;
+         UPDATE {s}.tasks SET missed = true
+             WHERE status = 'cancelled' AND pg_temp.defer_missed(record);
+         UPDATE {s}.archive SET missed = true
+             WHERE status = 'cancelled' AND pg_temp.defer_missed(record);",
+    ),
 ];
 
 /// Serialises migrations across hosts; any constant works as long as every `defer` uses it.

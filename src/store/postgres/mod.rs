@@ -31,7 +31,9 @@ mod migrations;
 pub use migrations::MigrationStatus;
 
 use super::order;
-use super::{Archived, Decide, ExportSink, PageAsk, PageFound, Problem, Query, RunnerLock, Store};
+use super::{
+    Archived, Decide, ExportSink, PageAsk, PageFound, Problem, Query, RunnerLock, Store, Tally,
+};
 use crate::config::Config;
 use crate::error::{DatabaseError, Error, Result, chain};
 use crate::lifecycle::{self, Change, Found};
@@ -248,8 +250,8 @@ impl PgStore {
     fn insert_follow_up(&self, tx: &mut Transaction<'_>, next: &Task) -> Result<()> {
         tx.execute(
             &self.sql(
-                "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at)
-                 VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::timestamptz)
+                "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at, missed)
+                 VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::timestamptz, $6)
                  ON CONFLICT (id) DO NOTHING",
             ),
             &[
@@ -258,6 +260,7 @@ impl PgStore {
                 &Columns::of(next).run_at,
                 &next.to_line(),
                 &Columns::of(next).listed_at,
+                &Columns::of(next).missed,
             ],
         )
         .map_err(db("adding the next occurrence"))?;
@@ -265,7 +268,7 @@ impl PgStore {
     }
 
     /// Writes `task` to its row, keeping the indexed columns in step with the record: `sql`
-    /// takes the id, status, run_at, record and listed_at as `$1`…`$5`.
+    /// takes the id, status, run_at, record, listed_at and missed as `$1`…`$6`.
     fn update(tx: &mut Transaction<'_>, sql: &str, task: &Task) -> Result<u64> {
         let c = Columns::of(task);
         tx.execute(
@@ -276,6 +279,7 @@ impl PgStore {
                 &c.run_at,
                 &task.to_line(),
                 &c.listed_at,
+                &c.missed,
             ],
         )
         .map_err(db("updating a task"))
@@ -365,8 +369,8 @@ impl Store for PgStore {
             .query_one(
                 &self.sql(
                     "WITH added AS (
-                         INSERT INTO {s}.tasks (id, status, run_at, record, listed_at)
-                         SELECT $1, $2, $3::text::timestamptz, $4, $6::text::timestamptz
+                         INSERT INTO {s}.tasks (id, status, run_at, record, listed_at, missed)
+                         SELECT $1, $2, $3::text::timestamptz, $4, $6::text::timestamptz, $7
                          WHERE NOT EXISTS (SELECT 1 FROM {s}.archive WHERE id = $1)
                          ON CONFLICT (id) DO NOTHING RETURNING 1
                      )
@@ -379,6 +383,7 @@ impl Store for PgStore {
                     &task.to_line(),
                     &self.channel(),
                     &Columns::of(task).listed_at,
+                    &Columns::of(task).missed,
                 ],
             )
             .map_err(db("adding a task"))?
@@ -563,6 +568,66 @@ impl Store for PgStore {
         })
     }
 
+    /// Two statements: the active store per status (with the due count), and the finished
+    /// tasks since `since` grouped by hour — index range scans on `listed_at`.
+    fn tally(&self, now: Timestamp, since: Timestamp) -> Result<Tally> {
+        let mut client = self.client()?;
+        let mut tally = Tally::default();
+        let now = Stamp(now).to_string();
+        let since = Stamp(since).to_string();
+        for row in client
+            .query(
+                &self.sql(
+                    "SELECT status, count(*),
+                            count(*) FILTER (WHERE status = 'scheduled'
+                                             AND run_at <= $1::text::timestamptz)
+                     FROM {s}.tasks GROUP BY status",
+                ),
+                &[&now],
+            )
+            .map_err(db("counting tasks"))?
+        {
+            let Ok(status) = row.get::<_, &str>(0).parse::<Status>() else {
+                continue;
+            };
+            tally
+                .active
+                .push((status, u64::try_from(row.get::<_, i64>(1)).unwrap_or(0)));
+            tally.due += u64::try_from(row.get::<_, i64>(2)).unwrap_or(0);
+        }
+        for row in client
+            .query(
+                &self.sql(
+                    "SELECT extract(epoch FROM date_trunc('hour', listed_at, 'UTC'))::bigint,
+                            status, missed, count(*)
+                     FROM (SELECT listed_at, status, missed FROM {s}.tasks
+                           WHERE status NOT IN ('scheduled', 'executing')
+                             AND listed_at >= $1::text::timestamptz
+                           UNION ALL
+                           SELECT listed_at, status, missed FROM {s}.archive
+                           WHERE listed_at >= $1::text::timestamptz) f
+                     GROUP BY 1, 2, 3",
+                ),
+                &[&since],
+            )
+            .map_err(db("counting finished tasks"))?
+        {
+            let (Ok(hour), Ok(status)) = (
+                Timestamp::from_second(row.get(0)),
+                row.get::<_, &str>(1).parse::<Status>(),
+            ) else {
+                continue;
+            };
+            tally.finished.push(super::FinishedHour {
+                hour,
+                status,
+                missed: row.get(2),
+                count: u64::try_from(row.get::<_, i64>(3)).unwrap_or(0),
+            });
+        }
+        Ok(tally)
+    }
+
     /// The primary key first (an exact id), then a pattern over the ids: an index scan for
     /// the prefix, a sequential one for the suffix — only for a shortened id.
     fn ids_matching(&self, fragment: &str, include_archive: bool) -> Result<Vec<String>> {
@@ -658,7 +723,7 @@ impl Store for PgStore {
                 &mut tx,
                 &self.sql(
                     "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz,
-                         record = $4, listed_at = $5::text::timestamptz,
+                         record = $4, listed_at = $5::text::timestamptz, missed = $6,
                          runner = CASE WHEN $2 = 'executing' THEN runner END,
                          lease_token = CASE WHEN $2 = 'executing' THEN lease_token END,
                          lease_until = CASE WHEN $2 = 'executing' THEN lease_until END
@@ -697,7 +762,7 @@ impl Store for PgStore {
             .map_err(db("finding a series"))?;
         let update = self.sql(
             "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
-                 listed_at = $5::text::timestamptz
+                 listed_at = $5::text::timestamptz, missed = $6
              WHERE id = $1",
         );
         let mut changes = Vec::new();
@@ -773,7 +838,7 @@ impl Store for PgStore {
         let mut recovered = Vec::with_capacity(rows.len());
         let sql = self.sql(
             "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
-                 listed_at = $5::text::timestamptz,
+                 listed_at = $5::text::timestamptz, missed = $6,
                  runner = NULL, lease_token = NULL, lease_until = NULL, runner_key = NULL
              WHERE id = $1",
         );
@@ -1017,10 +1082,11 @@ impl Store for PgStore {
         tx.execute(
             &self.sql(
                 "UPDATE {s}.tasks AS t SET status = o.status, run_at = o.run_at::timestamptz,
-                     record = o.record, listed_at = o.listed_at::timestamptz,
+                     record = o.record, listed_at = o.listed_at::timestamptz, missed = o.missed,
                      runner = NULL, lease_token = NULL, lease_until = NULL, runner_key = NULL
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-                     AS o(id, status, run_at, record, listed_at)
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                             $6::bool[])
+                     AS o(id, status, run_at, record, listed_at, missed)
                  WHERE t.id = o.id",
             ),
             &[
@@ -1029,16 +1095,19 @@ impl Store for PgStore {
                 &rows.run_ats,
                 &rows.records,
                 &rows.listed_ats,
+                &rows.missed,
             ],
         )
         .map_err(db("saving outcomes"))?;
         if !next.ids.is_empty() {
             tx.execute(
                 &self.sql(
-                    "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at)
-                     SELECT id, status, run_at::timestamptz, record, listed_at::timestamptz
-                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-                         AS n(id, status, run_at, record, listed_at)
+                    "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at, missed)
+                     SELECT id, status, run_at::timestamptz, record, listed_at::timestamptz,
+                         missed
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                 $6::bool[])
+                         AS n(id, status, run_at, record, listed_at, missed)
                      ON CONFLICT (id) DO NOTHING",
                 ),
                 &[
@@ -1047,6 +1116,7 @@ impl Store for PgStore {
                     &next.run_ats,
                     &next.records,
                     &next.listed_ats,
+                    &next.missed,
                 ],
             )
             .map_err(db("adding the next occurrences"))?;
@@ -1191,8 +1261,14 @@ impl Store for PgStore {
             )
             .map_err(db("finding finished tasks"))?;
         let mut archived = Vec::with_capacity(rows.len());
-        let (mut ids, mut months, mut statuses, mut records, mut listed) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ids, mut months, mut statuses, mut records, mut listed, mut missed) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         // A retried task's older archived copy (written by a version that kept it) goes
         // before the new one is added, so the archive holds each id once.
         let mut retried: Vec<&str> = Vec::new();
@@ -1218,7 +1294,9 @@ impl Store for PgStore {
             months.push(month);
             statuses.push(task.status.as_str());
             records.push(record);
-            listed.push(Columns::of(&task).listed_at);
+            let c = Columns::of(&task);
+            listed.push(c.listed_at);
+            missed.push(c.missed);
         }
         if !retried.is_empty() {
             tx.execute(
@@ -1231,13 +1309,14 @@ impl Store for PgStore {
             // Two statements for the whole sweep, in store order (`WITH ORDINALITY`).
             tx.execute(
                 &self.sql(
-                    "INSERT INTO {s}.archive (id, month, status, record, listed_at)
-                     SELECT id, month, status, record, listed_at::timestamptz
-                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-                         WITH ORDINALITY AS a(id, month, status, record, listed_at, n)
+                    "INSERT INTO {s}.archive (id, month, status, record, listed_at, missed)
+                     SELECT id, month, status, record, listed_at::timestamptz, missed
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                 $6::bool[])
+                         WITH ORDINALITY AS a(id, month, status, record, listed_at, missed, n)
                      ORDER BY n",
                 ),
-                &[&ids, &months, &statuses, &records, &listed],
+                &[&ids, &months, &statuses, &records, &listed, &missed],
             )
             .map_err(db("archiving tasks"))?;
             tx.execute(
@@ -1344,8 +1423,8 @@ impl Store for PgStore {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting an import"))?;
         let insert = self.sql(
-            "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at)
-             VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::timestamptz)
+            "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at, missed)
+             VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::timestamptz, $6)
              ON CONFLICT (id) DO NOTHING",
         );
         for line in active {
@@ -1364,6 +1443,7 @@ impl Store for PgStore {
                         &c.run_at,
                         &text.as_ref(),
                         &c.listed_at,
+                        &c.missed,
                     ],
                 )
                 .map_err(db("importing a task"))?;
@@ -1373,8 +1453,8 @@ impl Store for PgStore {
             }
         }
         let insert = self.sql(
-            "INSERT INTO {s}.archive (id, month, status, record, listed_at)
-             VALUES ($1, $2, $3, $4, $5::text::timestamptz)",
+            "INSERT INTO {s}.archive (id, month, status, record, listed_at, missed)
+             VALUES ($1, $2, $3, $4, $5::text::timestamptz, $6)",
         );
         for (month, line) in archived {
             let text = String::from_utf8_lossy(line);
@@ -1390,6 +1470,7 @@ impl Store for PgStore {
                     &task.status.as_str(),
                     &text.as_ref(),
                     &Columns::of(&task).listed_at,
+                    &Columns::of(&task).missed,
                 ],
             )
             .map_err(db("importing an archived task"))?;
@@ -1428,6 +1509,8 @@ struct Columns {
     run_at: Option<String>,
     /// What listings order by ([`crate::store::order::listed_at`]).
     listed_at: Option<String>,
+    /// Skipped by the runner as missed ([`lifecycle::is_missed`]): what the overview counts.
+    missed: bool,
 }
 
 impl Columns {
@@ -1435,6 +1518,7 @@ impl Columns {
         Columns {
             run_at: (task.status == Status::Scheduled).then(|| task.run_at.to_string()),
             listed_at: crate::store::order::listed_at_of(task).map(|s| s.to_string()),
+            missed: lifecycle::is_missed(task),
         }
     }
 }
@@ -1447,6 +1531,7 @@ struct Rows {
     run_ats: Vec<Option<String>>,
     records: Vec<String>,
     listed_ats: Vec<Option<String>>,
+    missed: Vec<bool>,
 }
 
 impl Rows {
@@ -1457,6 +1542,7 @@ impl Rows {
         self.run_ats.push(c.run_at);
         self.records.push(task.to_line());
         self.listed_ats.push(c.listed_at);
+        self.missed.push(c.missed);
     }
 }
 
