@@ -12,7 +12,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::when::TimeError;
+use crate::when::{RuleHint, TimeError};
 
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -605,8 +605,10 @@ pub fn render_argument(
             format!("{this}{quoted}: {reason}{example}")
         }
         // The grammar's message already quotes the expression and suggests what to write.
-        ArgProblem::Time(e) if arg == Arg::When && naming == Naming::Flags => e.to_string(),
-        ArgProblem::Time(e) => format!("{this}: {e}"),
+        ArgProblem::Time(e) if arg == Arg::When && naming == Naming::Flags => {
+            format!("{e}{}", rule_hint(e, naming))
+        }
+        ArgProblem::Time(e) => format!("{this}: {e}{}", rule_hint(e, naming)),
         ArgProblem::Requires { other, value } => {
             let other_text = match value {
                 Some(v) => example_of(*other, v, naming),
@@ -626,6 +628,23 @@ pub fn render_argument(
             Some(hint) => format!("{this} is required: {hint}"),
             None => format!("{this} is required"),
         },
+    }
+}
+
+/// The rule a refused repeating phrase can still be given as, in the front end's own terms:
+/// the grammar names no flags or fields, so this is where they are added.
+fn rule_hint(e: &TimeError, naming: Naming) -> String {
+    match e.rule_hint() {
+        None => String::new(),
+        Some(RuleHint::Interval { every, first }) => format!(
+            "; to schedule it, give the interval and the first time: {} {}",
+            example_of(Arg::Every, every, naming),
+            example_of(Arg::When, first, naming)
+        ),
+        Some(RuleHint::MonthDayCron { cron, day }) => format!(
+            "; a cron rule runs only in the months that have a day {day}: {}",
+            example_of(Arg::Cron, cron, naming)
+        ),
     }
 }
 

@@ -177,7 +177,8 @@ fn to_jiff02(z: &ZonedDateTime) -> Result<jiff02::Zoned> {
     };
     let name = z.time_zone().iana_name().ok_or_else(|| {
         rule_error(
-            "--cron needs an IANA time zone; set DEFER_TIMEZONE (e.g. America/New_York)".into(),
+            "a cron rule needs an IANA time zone; set DEFER_TIMEZONE (e.g. America/New_York)"
+                .into(),
         )
     })?;
     let ts = jiff02::Timestamp::new(z.timestamp().as_second(), z.timestamp().subsec_nanosecond())

@@ -265,7 +265,12 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
                 problem: ArgProblem::Conflicts { other: Arg::Cron },
             });
         }
-        (None, None) => repeat.map(|r| Rule::parse(&r.rule)).transpose()?,
+        (None, None) => repeat.as_ref().map(|r| Rule::parse(&r.rule)).transpose()?,
+    };
+    // `every other tuesday at 9am` names its first time; other phrases start at the rule's.
+    let first = match &repeat {
+        Some(spec) => spec.first(now).map_err(|e| Error::time_arg(Arg::When, e))?,
+        None => None,
     };
     if rule.is_none() {
         for (arg, given) in [
@@ -299,7 +304,10 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
             rule.next(&when::parse(when_text, now).map_err(when_arg)?, true)?
         }
         (false, _) => when::parse(when_text, now).map_err(when_arg)?,
-        (true, Some(rule)) => rule.next(now, false)?,
+        (true, Some(rule)) => match first {
+            Some(first) => first,
+            None => rule.next(now, false)?,
+        },
     };
     let until = match &req.until {
         Some(expr) => {

@@ -65,8 +65,16 @@ pub fn normalize(config: &Config, req: &NormalizeRequest) -> Result<TimeReply> {
         Some(spec) => {
             let rule = Rule::parse(&spec.rule)?;
             let mut next = Vec::with_capacity(SHOWN);
-            let mut at = now.clone();
-            for _ in 0..SHOWN {
+            // A phrase that fixes its first time (`every other tuesday at 9am`) starts there;
+            // any other starts at the rule's next time after now, as schedule does.
+            let mut at = match spec.first(&now).map_err(when_arg)? {
+                Some(first) => {
+                    next.push(first.clone());
+                    first
+                }
+                None => now.clone(),
+            };
+            while next.len() < SHOWN {
                 at = rule.next(&at, false)?;
                 next.push(at.clone());
             }

@@ -6,10 +6,10 @@ use jiff::civil::Time;
 use super::error::TimeError;
 use super::grammar::{Clock, Parser, Unit, parse_u64, small};
 use super::lexer::Kind;
-use super::vocab::Part;
+use super::vocab::{self, Part};
 
 impl Clock {
-    fn plain(time: Time) -> Clock {
+    pub(super) fn plain(time: Time) -> Clock {
         Clock {
             time,
             midnight: false,
@@ -91,15 +91,14 @@ impl Parser<'_> {
                 second,
             }) => (hour, Some(minute), second),
             Some(Kind::Num { int, frac: None }) => (int, None, None),
-            Some(Kind::Num { frac: Some(_), .. }) => {
-                let t = self.tok_text(start);
+            Some(Kind::Num {
+                int,
+                frac: Some(frac),
+            }) => {
                 return Err(ctx.invalid_clock(
                     self.toks[start].start,
                     self.toks[start].end,
-                    format!(
-                        "write hours and minutes with a colon, e.g. {:?}",
-                        t.replace('.', ":")
-                    ),
+                    dotted_number(self.tok_text(start), int, frac),
                 ));
             }
             None => {
@@ -217,5 +216,29 @@ impl Parser<'_> {
             to,
             r#""midnight" next to a day is ambiguous (the start or the end of that day?); write "00:00" with the day that follows, e.g. "saturday 00:00", or use "midnight" alone for the next one"#,
         )
+    }
+}
+
+/// What `9.30`, `25.12` or `1.5` in place of a clock was probably meant as: a clock with a
+/// colon when that is a real time, else a day and month (`25.12` is the 25th of December),
+/// else a number that lacks its unit.
+fn dotted_number(typed: &str, int: &str, frac: &str) -> String {
+    match (parse_u64(int), parse_u64(frac)) {
+        (Some(h @ 0..=23), Some(0..=59)) if frac.len() == 2 => {
+            format!("write hours and minutes with a colon, e.g. \"{h}:{frac}\"")
+        }
+        (Some(d @ 1..=31), Some(m @ 1..=12))
+            if frac.len() == 2 && jiff::civil::Date::new(2000, small(m), small(d)).is_ok() =>
+        {
+            format!(
+                "not a clock time; for a date write the month as a word, e.g. \"{} {d}\", or \
+                 for a clock a colon, e.g. \"14:30\"",
+                vocab::month_abbr(small(m))
+            )
+        }
+        _ => format!(
+            "not a clock time; a number needs a unit, e.g. \"{typed}h\", and a clock a colon, \
+             e.g. \"14:30\""
+        ),
     }
 }

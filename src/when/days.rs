@@ -4,6 +4,7 @@
 use super::error::TimeError;
 use super::grammar::{Ast, Day, Parser, is_ordinal, ordinal_suffix, parse_u64};
 use super::lexer::Kind;
+use super::month::WhichMonth;
 use super::vocab::{self, Part};
 
 impl Parser<'_> {
@@ -13,7 +14,11 @@ impl Parser<'_> {
         let mut clock = None;
         let mut clock_at = 0;
         while self.pos < self.toks.len() {
-            if clock.is_none() && self.at_clock_start() && !self.at_day_month() {
+            if clock.is_none()
+                && self.at_clock_start()
+                && !self.at_day_month()
+                && !self.at_in_month()
+            {
                 clock_at = self.pos;
                 clock = Some(self.clock()?);
             } else if day.is_none() {
@@ -51,6 +56,7 @@ impl Parser<'_> {
     pub(super) fn day(&mut self) -> Result<Day, TimeError> {
         let word = |p: &Self, k: usize| p.peek_word(k);
         match self.peek() {
+            Some(_) if self.at_in_month() => self.day_in_month(),
             Some(Kind::Word("today")) => self.take(1, Day::Today),
             Some(Kind::Word("tomorrow")) => self.take(1, Day::Tomorrow),
             Some(Kind::Date(d)) => self.take(1, Day::Date(d)),
@@ -92,6 +98,21 @@ impl Parser<'_> {
                 }
                 None => Err(self.unexpected()),
             },
+        }
+    }
+
+    /// `first monday of next month`, `end of the month`: one day, so `of every month` is
+    /// refused with the repeating phrase to use instead.
+    fn day_in_month(&mut self) -> Result<Day, TimeError> {
+        let (what, which) = self.in_month()?;
+        match which {
+            WhichMonth::This => Ok(Day::InMonth { what, next: false }),
+            WhichMonth::Next => Ok(Day::InMonth { what, next: true }),
+            WhichMonth::Every => Err(self.ctx.unsupported(format!(
+                r#""every month" repeats, so it is a rule rather than one time: say "every {} of the month at 9am" for the rule, or "{} of next month" for one time"#,
+                what.words(),
+                what.words()
+            ))),
         }
     }
 
@@ -137,6 +158,10 @@ impl Parser<'_> {
             ("next", Some("month"), _) => self.take(1, Day::NextMonth),
             ("next", Some("year"), _) => self.take(1, Day::NextYear),
             ("next", Some("weekday"), _) => self.take(1, Day::NextWorkday),
+            ("next", Some("business" | "working" | "work"), _) => Err(self.ctx.unsupported(
+                r#"business days are not understood (holidays differ from place to place); say "next weekday 9am" for the next Monday to Friday"#,
+            )),
+            ("on", _, Some(_)) if self.at_in_month() => self.day_in_month(),
             ("on", _, Some(Kind::Date(d))) => self.take(1, Day::Date(d)),
             ("on", Some("the"), _) => {
                 self.pos += 1;
@@ -150,10 +175,16 @@ impl Parser<'_> {
                 next.unwrap_or_default()
             ))),
             _ => {
-                let what = match w {
-                    "next" => r#"a weekday, "week", "weekday", "month" or "year""#,
-                    "on" => "a weekday or a date",
-                    _ => "a weekday or a part of the day",
+                let (what, examples) = match w {
+                    "next" => (
+                        "a weekday, week, weekday, month or year",
+                        r#""next friday", "next week", "next weekday 9am" or "next month""#,
+                    ),
+                    "on" => ("a weekday or a date", r#""on friday" or "on dec 25""#),
+                    _ => (
+                        "a weekday or a part of the day",
+                        r#""this friday" or "this evening""#,
+                    ),
                 };
                 let after = self.tok_text(self.pos - 1);
                 match next.and_then(vocab::closest) {
@@ -161,9 +192,9 @@ impl Parser<'_> {
                         "expected {what} after {after:?}: unexpected word {:?} (did you mean {near:?}?)",
                         self.tok_text(self.pos)
                     ))),
-                    None => Err(self
-                        .ctx
-                        .unsupported(format!("expected {what} after {after:?}"))),
+                    None => Err(self.ctx.unsupported(format!(
+                        "expected {what} after {after:?}, e.g. {examples}"
+                    ))),
                 }
             }
         }
@@ -240,11 +271,7 @@ impl Parser<'_> {
         self.pos += 1;
         if let Some(suffix) = self.peek_word(0).filter(|w| is_ordinal(w)) {
             if suffix != ordinal_suffix(n) {
-                let typed = self.ctx.text(self.toks[at].start, self.toks[self.pos].end);
-                return Err(self.ctx.unsupported(format!(
-                    "{typed:?} is not an ordinal; write \"{n}{}\"",
-                    ordinal_suffix(n)
-                )));
+                return Err(self.wrong_ordinal(at, n));
             }
             self.pos += 1;
         }

@@ -90,11 +90,10 @@ pub enum TimeError {
         /// Its fixed hour, `09:00`.
         at: String,
     },
-    /// A numeric date such as `12/25`, which reads differently across locales.
-    #[error(
-        "ambiguous date {text:?} in {expr:?}: day and month order differs between countries; \
-         write the month as a word (\"dec 25\") or an ISO date (\"2026-12-25\")"
-    )]
+    /// A numeric date such as `12/25` or `25.12.2026`, which reads differently across locales.
+    /// The message suggests the date with its month as a word and in ISO 8601 when only one
+    /// reading is a real date (`25.12.2026` → `dec 25 2026`, `2026-12-25`), else examples.
+    #[error("{}", numeric_date_message(.expr, .text))]
     NumericDate {
         /// The expression as given (trimmed).
         expr: String,
@@ -128,7 +127,34 @@ pub enum TimeError {
         part: String,
         /// What was wrong there.
         reason: String,
+        /// A rule a series can hold although no phrase says it; each front end words it in
+        /// its own terms (flags, fields), so this message names none.
+        hint: Option<Box<RuleHint>>,
     },
+}
+
+/// A series rule that words cannot say but a task can be given directly, offered beside a
+/// [`TimeError::Repeat`]. It is data rather than text because only a front end knows how its
+/// users give a rule (`--every 2d --when ...` on the command line, `every` and `when` fields
+/// over MCP and HTTP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleHint {
+    /// An interval that starts at a first time: `every` is the interval (`2d`), `first` a
+    /// time expression for the first occurrence (`tomorrow 09:00`).
+    Interval { every: String, first: String },
+    /// A cron rule for a day of the month that not every month has (`0 9 31 * *`): it runs
+    /// only in the months that have `day`.
+    MonthDayCron { cron: String, day: u8 },
+}
+
+impl TimeError {
+    /// The rule to offer beside this error, if any (see [`RuleHint`]).
+    pub fn rule_hint(&self) -> Option<&RuleHint> {
+        match self {
+            TimeError::Repeat { hint, .. } => hint.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// The longest time expression read; real ones are a few words.
@@ -150,6 +176,17 @@ pub(super) fn zone_note(zone: &Option<String>) -> String {
     zone.as_deref()
         .map(|z| format!(" ({z})"))
         .unwrap_or_default()
+}
+
+fn numeric_date_message(expr: &str, text: &str) -> String {
+    let (words, iso) = match super::hint::numeric_date(&text.to_ascii_lowercase()) {
+        Some(date) => (date.words, date.iso),
+        None => ("dec 25".to_owned(), "2026-12-25".to_owned()),
+    };
+    format!(
+        "ambiguous date {text:?} in {expr:?}: day and month order differs between countries; \
+         write the month as a word ({words:?}) or an ISO date ({iso:?})"
+    )
 }
 
 pub(super) fn ambiguous_examples(number: &str) -> String {

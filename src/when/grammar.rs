@@ -8,7 +8,9 @@ use jiff::{
 };
 
 use super::error::{Ctx, TimeError};
+use super::hint;
 use super::lexer::{Kind, Tok};
+use super::month::InMonth;
 use super::vocab::{self, Part};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +112,12 @@ pub(super) enum Day {
         day: i8,
         year: Option<i16>,
     },
+    /// `first monday of the month`, `end of next month`: that day of this month (or of next
+    /// month once it has passed), or of next month when `next`.
+    InMonth {
+        what: InMonth,
+        next: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -163,6 +171,12 @@ impl<'a> Parser<'a> {
         let reason = match tok.kind {
             Kind::Word(w) => word_hint(w, self.tok_text(self.pos)),
             Kind::Minus => return self.ctx.negative(),
+            Kind::DecimalComma { int, frac } => hint::decimal_comma(
+                self.tok_text(self.pos),
+                int,
+                frac,
+                self.peek_word(1).and_then(Unit::from_word),
+            ),
             _ => format!("unexpected {:?}", self.tok_text(self.pos)),
         };
         self.ctx.unsupported(reason)
@@ -192,9 +206,11 @@ impl<'a> Parser<'a> {
                     Some(_) => Err(self.unexpected()),
                 }
             }
-            Kind::Word("every" | "everyday") => Err(self.ctx.unsupported(
-                r#"an "every ..." phrase repeats, so it is a rule rather than one time: give it as --when of "defer schedule" (or --every / --cron), or name the first time here"#,
-            )),
+            // Worded for every front end: how a rule is given (a flag, a field) is theirs to say.
+            Kind::Word("every" | "everyday") => Err(self.ctx.unsupported(format!(
+                r#"a phrase starting with {:?} repeats, so it is a rule rather than one time: give it as the time of a new task to make a series, or name one time here, e.g. "tomorrow 9am""#,
+                self.tok_text(0)
+            ))),
             Kind::Word("in") | Kind::Plus => {
                 self.pos += 1;
                 self.relative(false)
@@ -211,6 +227,7 @@ impl<'a> Parser<'a> {
             Kind::Num { .. }
                 if self.peek_word(1).is_some_and(|w| {
                     Unit::from_word(w).is_some()
+                        || hint::is_business(w)
                         || (vocab::month(w).is_none()
                             && !is_ordinal(w)
                             && vocab::closest_in(w, UNIT_WORDS).is_some())
@@ -353,6 +370,46 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The error for a number (or `a`, `an`, `half`) at `num_at` that no unit follows: a vague
+    /// amount (`a few minutes`), business days, a misspelt unit, or a missing one.
+    fn missing_unit(&self, num_at: usize, int: &str, frac: Option<&str>) -> TimeError {
+        let typed = self.tok_text(num_at);
+        let next = self.peek_word(0);
+        let worded = matches!(self.toks[num_at].kind, Kind::Word(_));
+        if worded && let Some(w) = next.filter(|w| hint::is_vague_amount(w)) {
+            // `a few minutes`, `a couple of hours`: the unit, if any, is one or two words on.
+            let unit = match self.peek_word(1) {
+                Some("of") => self.peek_word(2),
+                other => other,
+            }
+            .and_then(Unit::from_word);
+            let phrase = self
+                .ctx
+                .text(self.toks[num_at].start, self.toks[self.pos].end);
+            return self.ctx.unsupported(hint::vague_amount(phrase, w, unit));
+        }
+        if next.is_some_and(hint::is_business) {
+            let n = if frac.is_none() { parse_u64(int) } else { None };
+            return self.ctx.unsupported(hint::business_days(n));
+        }
+        if let Some(w) = next
+            && let Some(near) = vocab::closest_in(w, UNIT_WORDS)
+        {
+            return self.ctx.unsupported(format!(
+                "unknown unit {:?} after {typed:?} (did you mean {near:?}?)",
+                self.tok_text(self.pos)
+            ));
+        }
+        if worded {
+            return self.ctx.unsupported(format!(
+                r#"missing unit after {typed:?}, e.g. "in an hour", "in a minute" or "in half an hour""#
+            ));
+        }
+        self.ctx.unsupported(format!(
+            "missing unit after {typed:?} (add w, d, h, m, s, mo or y, e.g. \"{typed}m\")"
+        ))
+    }
+
     fn fractional_calendar(&self) -> TimeError {
         self.ctx.unsupported(
             "fractional days, weeks, months and years are not supported (a calendar day is not \
@@ -388,18 +445,7 @@ impl<'a> Parser<'a> {
             Some(_) => return Err(self.unexpected()),
         };
         let Some(unit) = self.peek_word(0).and_then(Unit::from_word) else {
-            let typed = self.tok_text(num_at);
-            if let Some(w) = self.peek_word(0)
-                && let Some(near) = vocab::closest_in(w, UNIT_WORDS)
-            {
-                return Err(self.ctx.unsupported(format!(
-                    "unknown unit {:?} after {typed:?} (did you mean {near:?}?)",
-                    self.tok_text(self.pos)
-                )));
-            }
-            return Err(self.ctx.unsupported(format!(
-                "missing unit after {typed:?} (add w, d, h, m, s, mo or y, e.g. \"{typed}m\")"
-            )));
+            return Err(self.missing_unit(num_at, int, frac));
         };
         self.pos += 1;
         let idx = unit as usize;
@@ -464,7 +510,9 @@ pub(super) fn word_hint(w: &str, as_typed: &str) -> String {
             format!("{as_typed:?} points to the past; a deferred task needs a time from now on")
         }
         _ => {
-            if let Some(phrase) = vocab::phrase_for(w) {
+            if let Some(reason) = hint::vague_word(w, as_typed) {
+                reason
+            } else if let Some(phrase) = vocab::phrase_for(w) {
                 format!("unexpected word {as_typed:?} (say {phrase:?})")
             } else if let Some(near) = vocab::closest(w) {
                 format!("unexpected word {as_typed:?} (did you mean {near:?}?)")

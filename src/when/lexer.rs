@@ -8,6 +8,7 @@ use jiff::{
 };
 
 use super::error::{Ctx, TimeError};
+use super::hint;
 
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Kind<'a> {
@@ -24,6 +25,11 @@ pub(super) enum Kind<'a> {
     },
     /// A run of letters.
     Word(&'a str),
+    /// `digits "," digits`: a decimal comma (`1,5`), refused with the spelling to use.
+    DecimalComma {
+        int: &'a str,
+        frac: &'a str,
+    },
     /// `am`, `pm`, `a.m.`, `p.m.` (the dotted forms cannot be letter runs).
     Meridiem {
         pm: bool,
@@ -61,7 +67,7 @@ pub(super) fn lex<'a>(ctx: &Ctx<'_>, s: &'a str) -> Result<Vec<Tok<'a>>, TimeErr
     for (i, &(start, c)) in chunks.iter().enumerate() {
         // ISO pieces are checked by jiff's parser instead (`17:05+02:00` after a date is fine).
         let iso = is_iso_start(c) || (i > 0 && joins_date(chunks[i - 1].1, c));
-        if is_numeric_date(c) {
+        if hint::numeric_date(c).is_some() {
             return Err(TimeError::NumericDate {
                 expr: ctx.expr.to_owned(),
                 text: ctx.text(start, start + c.len()).to_owned(),
@@ -111,15 +117,6 @@ pub(super) fn joins_date(date: &str, time: &str) -> bool {
         && b[2] == b':'
         && b.iter()
             .all(|&x| x.is_ascii_digit() || matches!(x, b':' | b'.' | b',' | b'+' | b'-' | b'z'))
-}
-
-/// `12/25`, `25/12/2026`: digits around one or two slashes, which read differently by locale.
-fn is_numeric_date(c: &str) -> bool {
-    let parts: Vec<&str> = c.split('/').collect();
-    (2..=3).contains(&parts.len())
-        && parts
-            .iter()
-            .all(|p| (1..=4).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Zone abbreviations and names people append to times. None collides with a grammar word.
@@ -280,6 +277,16 @@ pub(super) fn lex_chunk<'a>(
                             Kind::Num {
                                 int: &c[j..k],
                                 frac: Some(&c[k + 1..end]),
+                            },
+                            end,
+                        )
+                    }
+                    Some(b',') if b.get(k + 1).is_some_and(u8::is_ascii_digit) => {
+                        let end = scan(b, k + 1, u8::is_ascii_digit);
+                        (
+                            Kind::DecimalComma {
+                                int: &c[j..k],
+                                frac: &c[k + 1..end],
                             },
                             end,
                         )

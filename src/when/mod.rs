@@ -45,6 +45,11 @@
 //!          | "this" part                           this morning, this evening
 //!          | ["on"] YYYY-MM-DD                     2026-12-25
 //!          | ["on"] month dom [YYYY] | ["on"] ["the"] dom ["of"] month [YYYY]
+//!          | ["on"] ["the"] inmonth "of" whichmonth   first monday of next month
+//!          | ["the"] "end of" whichmonth            end of month, end of next month
+//! inmonth  = nth weekday | ("first" | "last") "day"  last friday, last day
+//! nth      = "first" | "second" | "third" | "fourth" | "last" | 1st | 2nd | 3rd | 4th
+//! whichmonth = ["the" | "this"] "month" | "next month"
 //! dom      = 1 to 31, optionally with its ordinal: 1st 2nd 3rd 4th ... 21st 22nd 23rd 31st
 //! month    = january | jan | february | feb | march | mar | april | apr | may | june | jun
 //!          | july | jul | august | aug | september | sep | sept | october | oct
@@ -63,6 +68,13 @@
 //!          | "every" part                          every evening → cron 0 18 * * *
 //!          | "every" "hour" "at" ":" MM            every hour at :15 → cron 15 * * * *
 //!          | "every" "month" "on" ["the"] dom clockat            → cron m h dom * *
+//!          | "every" "other" weekday clockat       every other tuesday at 9am → every 2w
+//!          | "every" weeks "on" weekday clockat    every 2 weeks on tuesday at 9am → every 2w
+//!          | "every" inmonth "of" ["the" | "each" | "every"] "month" clockat
+//!                                                  every first monday of the month at 9am
+//!                                                  → cron 0 9 * * 1#1 (last friday: 5L,
+//!                                                  last day: cron m h L * *)
+//!          | "every" "other" unit                  every other week → every 2w
 //! weekdays = weekday {"and" weekday}               monday and thursday → 1,4 ("mondays" too)
 //! ```
 //!
@@ -129,13 +141,41 @@
 //!   2026-11-01 is 01:30 EDT), except for a bare clock as above. This is jiff's
 //!   `Disambiguation::Compatible` (RFC 5545), applied to every wall-clock time, including ISO
 //!   times without an offset.
+//! - **A day within a month** (`first monday of next month`, `last friday of the month`,
+//!   `2nd tuesday of the month 3pm`, `first day of next month`) is a date: at its clock, or
+//!   at 00:00 without one. `of next month` is next month's; `of the month`, `of this month`
+//!   and `of month` are this month's while that time is still ahead, else next month's.
+//!   `first` to `fourth` and `last` name a weekday's place; a fifth is refused (not every
+//!   month has one), and so is `last friday` without a month (it points to the past).
+//! - **The month's end** (`end of month`, `end of the month`, `last day of the month`, `end of
+//!   next month`) is that month's last day at the end-of-day hour, 17:00 (the hour of `eod`,
+//!   echoed as `(end of month = 17:00)`), or at the clock given (`end of month at 9am`); this
+//!   month's once its time has passed is next month's.
 //! - **Repeating phrases** (`every weekday at 9am`) become the same rule `--every` / `--cron`
 //!   store: an interval (`every 2 hours` → `every 2h`) or a five-field cron rule in the user's
-//!   zone (`every weekday at 9am` → `cron 0 9 * * 1-5`). Given as `--when` of `defer schedule`
-//!   (without `--every`/`--cron`) the task repeats by that rule, first at its next time; `defer
-//!   time normalize` prints the next three times. A clock needs a daily or weekly rule
-//!   (`every 2 days at 9am` is refused), and a day of the month past the 28th is refused for a
-//!   monthly rule (a cron rule would skip short months).
+//!   zone (`every weekday at 9am` → `cron 0 9 * * 1-5`). Given as the time of a new task the
+//!   task repeats by that rule, first at its next time; `defer time normalize` prints the next
+//!   three times. A clock needs a daily or weekly rule (`every 2 days at 9am` is refused), and
+//!   a day of the month past the 28th is refused for a monthly rule (a cron rule would skip
+//!   short months; `every last day of the month at 9am` is the month's end).
+//! - **Every other week** (`every other tuesday at 9am`, `every 2 weeks on tuesday at 9am`,
+//!   `every other week on tuesday at 9am`) is the interval rule `every 2w` whose first
+//!   occurrence is the nearest such weekday at that clock still ahead (today included, as
+//!   `tuesday 9am`); each later one is 14 calendar days after the previous one's scheduled
+//!   time, so the wall clock stays at 09:00 across DST changes. (A first time inside a
+//!   spring-forward gap moves forward by the gap and the series keeps the moved time.) One
+//!   weekday per rule; `every week on monday at 9am` is the weekly cron rule.
+//! - **A weekday's place in every month** (`every first monday of the month at 9am`, `every
+//!   last friday of the month at 5pm`, `every last day of the month at 5pm`) is a cron rule
+//!   with croner's `#` and `L` fields: `cron 0 9 * * 1#1`, `cron 0 17 * * 5L`,
+//!   `cron 0 17 L * *`.
+//! - **Refused on purpose, with what to say instead**: words that name no definite time
+//!   (`soon` → "in 30 minutes", `later today` → "in 3 hours" or "today 5pm", `in a bit`,
+//!   `in a few minutes` → "in 5 minutes", `asap` → "now"), business days (`in 2 business
+//!   days` → "in 2 days" or "next tuesday 9am": weekends and holidays differ by place),
+//!   holidays (`christmas` → "dec 25 9am"), numeric dates (`25.12.2026` → "2026-12-25") and
+//!   decimal commas (`in 1,5 hours` → "in 1.5 hours" or "in 90 minutes"). Every expression a
+//!   refusal quotes as a suggestion is itself accepted.
 //! - An ISO 8601 time **with** `Z` or an offset keeps its instant; the result is converted into
 //!   now's zone. Without an offset it is read in now's zone. Offsets run from -23:59 to +23:59
 //!   and seconds from 00 to 59 (`+24:00` and a leap second `60` are refused).
@@ -158,8 +198,10 @@ mod clock;
 mod days;
 mod error;
 mod grammar;
+mod hint;
 mod interval;
 mod lexer;
+mod month;
 mod print;
 mod repeat;
 mod resolve;
@@ -167,11 +209,13 @@ mod resolve;
 mod tests;
 #[cfg(test)]
 mod tests_people;
+#[cfg(test)]
+mod tests_phrases;
 mod vocab;
 
 use jiff::ZonedDateTime;
 
-pub use error::TimeError;
+pub use error::{RuleHint, TimeError};
 pub use interval::{Interval, parse_interval};
 pub use print::{describe, describe_as_typed, distance, human_duration, local_time};
 pub use repeat::{RepeatSpec, parse_repeat};
@@ -206,10 +250,21 @@ TIME EXPRESSIONS (--when; read in DEFER_TIMEZONE, case-insensitive)
                   (no year: the next one not yet past; 12/25 is refused)
   date, ISO 8601  2026-12-25  2026-12-25 9am  2026-04-08 17:05
                   2026-04-08T17:05:00Z  2026-04-08T17:05:00+02:00
+  in a month      first monday of next month  last friday of the month
+                  2nd tuesday of the month 3pm  first day of next month
+                  (no clock: 00:00; this month's while ahead, else next month's)
+  month's end     end of month  end of the month at 9am  last day of the month
+                  (17:00 unless a clock is given)
   repeating       every day at 9am  every weekday at 9am  every 2 hours
                   every monday and thursday at 10:30  every 15 minutes
                   every month on the 1st at 9am  every hour at :15
+                  every other tuesday at 9am  every 2 weeks on tuesday at 9am
+                  every first monday of the month at 9am
+                  every last friday of the month at 5pm
                   (to schedule: the series rule, first run at its next time)
+  refused         soon, later today, in a bit, in a few minutes, asap, in 2
+                  business days, christmas, 25.12.2026, in 1,5 hours: each
+                  refusal names an accepted way to say it
 Hours, minutes and seconds are elapsed time; days, weeks, months and years
 keep the wall-clock time across DST changes (Jan 31 + 1 month = Feb 28).
 A time skipped by DST moves forward by the gap; a repeated time takes the

@@ -2,6 +2,9 @@
 
 use jiff::{ZonedDateTime, civil::Weekday};
 
+use super::error::Ctx;
+use super::grammar::{Ast, Day};
+use super::month::InMonth;
 use super::vocab::Part;
 
 /// A short human description for confirmation lines: `Fri 2026-11-27 09:00 EST, in 22h 59m`.
@@ -83,9 +86,16 @@ pub fn describe_as_typed(expr: &str, target: &ZonedDateTime, now: &ZonedDateTime
         .filter(|w| !w.is_empty())
         .collect();
     let mut notes: Vec<String> = Vec::new();
+    // `end of month` / `last day of the month` without a clock: the end-of-day hour.
+    if let Some(name) = month_end_default(expr) {
+        notes.push(format!("{name} = {:02}:00", Part::EndOfDay.hour()));
+    }
     for (i, w) in words.iter().enumerate() {
+        let end_of_day = words.get(i + 1) == Some(&"of")
+            && (words.get(i + 2) == Some(&"day")
+                || (words.get(i + 2) == Some(&"the") && words.get(i + 3) == Some(&"day")));
         let part = match *w {
-            "end" if words.get(i + 1) == Some(&"of") => Some(("end of day", Part::EndOfDay)),
+            "end" if end_of_day => Some(("end of day", Part::EndOfDay)),
             "eod" => Some(("eod", Part::EndOfDay)),
             _ => Part::from_word(w).map(|p| (*w, p)),
         };
@@ -100,4 +110,26 @@ pub fn describe_as_typed(expr: &str, target: &ZonedDateTime, now: &ZonedDateTime
         line.push_str(&format!(" ({})", notes.join(", ")));
     }
     line
+}
+
+/// How the expression named the month's last day (`end of month`, `last day of the month`)
+/// when it gave no clock, so its fixed hour is echoed; `None` otherwise.
+fn month_end_default(expr: &str) -> Option<&'static str> {
+    let ctx = Ctx { expr, zone: None };
+    match super::parse_ast(&ctx).ok()? {
+        Ast::Day {
+            day:
+                Some(Day::InMonth {
+                    what: InMonth::LastDay,
+                    ..
+                }),
+            clock: None,
+            ..
+        } => Some(if expr.to_ascii_lowercase().contains("last day") {
+            "last day of the month"
+        } else {
+            "end of month"
+        }),
+        _ => None,
+    }
 }

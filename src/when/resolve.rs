@@ -11,6 +11,7 @@ use jiff::{
 
 use super::error::{Ctx, TimeError};
 use super::grammar::{Ast, Clock, Day, Dur};
+use super::month::InMonth;
 
 /// How many years ahead a day-month date without a year is looked for (Feb 29 needs up to 8).
 const YEARS_AHEAD: i16 = 8;
@@ -197,6 +198,7 @@ impl Resolver<'_> {
                 }),
                 t,
             ) => self.month_day_ahead(month, day, t.unwrap_or_else(Time::midnight)),
+            (Some(Day::InMonth { what, next }), t) => self.in_month(what, next, t),
             (
                 Some(Day::Weekday {
                     wd,
@@ -219,6 +221,27 @@ impl Resolver<'_> {
                 }
             }
         }
+    }
+
+    /// A day named within a month (`first monday`, `last day`) at `time` (or its default
+    /// time): this month's while it is still ahead, else next month's; next month's at once
+    /// when `next`.
+    fn in_month(
+        &self,
+        what: InMonth,
+        next: bool,
+        time: Option<Time>,
+    ) -> Result<ZonedDateTime, TimeError> {
+        let time = time.unwrap_or_else(|| what.default_time());
+        let this = self.now.date().first_of_month();
+        let date = |first: Date| what.date(first).ok_or_else(|| self.overflow());
+        if !next && let Some(z) = self.wall_ahead(date(this)?, time)? {
+            return Ok(z);
+        }
+        let following = this
+            .checked_add(Span::new().months(1))
+            .map_err(|_| self.overflow())?;
+        self.wall(date(following)?, time)
     }
 
     /// The first `month`/`day` at `time` strictly after now, this year or a later one (a

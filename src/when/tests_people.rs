@@ -375,14 +375,7 @@ fn every_phrases_give_the_rule_text() {
     for plain in ["tomorrow 9am", "30m", "everything"] {
         assert_eq!(parse_repeat(plain), Ok(None), "{plain}");
     }
-    for (bad, part) in [
-        ("every", "the end"),
-        ("every blah", "blah"),
-        ("every fridya at 9am", "fridya at 9am"),
-        ("every monday", "the end"),
-        ("every 2 days at 9am", "at 9am"),
-        ("every hour at 9am", "9am"),
-    ] {
+    for &(bad, part) in BAD_REPEATS {
         match parse_repeat(bad) {
             Err(TimeError::Repeat { part: got, .. }) => assert_eq!(got, part, "{bad}"),
             other => panic!("{bad}: {other:?}"),
@@ -406,13 +399,7 @@ fn every_phrases_give_the_rule_text() {
 #[test]
 fn strictness() {
     let now = zoned(THU);
-    for bad in [
-        "2026-04-08T17:05:00+24:00",
-        "2026-04-08T17:05:00-24:00",
-        "2026-04-08T17:05:60Z",
-        "2026-04-08 23:59:60",
-        "feb 30",
-    ] {
+    for &bad in INVALID_DATES {
         assert!(
             matches!(parse(bad, &now), Err(TimeError::InvalidDate { .. })),
             "{bad}"
@@ -423,7 +410,7 @@ fn strictness() {
         .expect_err("out of range")
         .to_string();
     assert!(msg.contains("9999-12-30T22:00:00Z"), "{msg}");
-    for numeric in ["12/25", "25/12", "12/25/2026", "on 12/25 9am"] {
+    for &numeric in NUMERIC_DATES {
         match parse(numeric, &now) {
             Err(e @ TimeError::NumericDate { .. }) => {
                 let msg = e.to_string();
@@ -442,19 +429,46 @@ fn strictness() {
 fn errors_name_the_nearest_word() {
     let now = zoned(THU);
     let msg = |s: &str| parse(s, &now).expect_err(s).to_string();
-    assert!(msg("minuts").contains(r#"did you mean "minutes"?"#));
-    assert!(msg("10 minuts").contains(r#"did you mean "minutes"?"#));
-    assert!(msg("in 3 weks").contains(r#"did you mean "weeks"?"#));
-    assert!(msg("fridya").contains(r#"did you mean "friday"?"#));
-    assert!(msg("next fridya 3pm").contains(r#"did you mean "friday"?"#));
-    assert!(msg("tomorow 9am").contains(r#"did you mean "tomorrow"?"#));
-    assert!(msg("decmber 25").contains(r#"did you mean "december"?"#));
-    assert!(msg("weekend").contains(r#"say "saturday 10am""#));
-    assert!(msg("end of week").contains(r#"say "end of day friday""#));
-    assert!(msg("this week").contains(r#"next week"#));
-    assert!(msg("22th dec").contains(r#"write "22nd""#));
-    assert!(msg("dec 32").contains("not a day of the month"));
+    for &(input, want) in NEAREST_WORD {
+        assert!(msg(input).contains(want), "{input:?}: {}", msg(input));
+    }
 }
+
+/// Refusals of this file's tests (also read by the suggestion test in `tests_phrases.rs`).
+pub(super) const BAD_REPEATS: &[(&str, &str)] = &[
+    ("every", "the end"),
+    ("every blah", "blah"),
+    ("every fridya at 9am", "fridya at 9am"),
+    ("every monday", "the end"),
+    ("every 2 days at 9am", "at 9am"),
+    ("every hour at 9am", "9am"),
+];
+
+pub(super) const INVALID_DATES: &[&str] = &[
+    "2026-04-08T17:05:00+24:00",
+    "2026-04-08T17:05:00-24:00",
+    "2026-04-08T17:05:60Z",
+    "2026-04-08 23:59:60",
+    "feb 30",
+];
+
+pub(super) const NUMERIC_DATES: &[&str] = &["12/25", "25/12", "12/25/2026", "on 12/25 9am"];
+
+/// Misspellings and words outside the grammar, with what the refusal must say.
+pub(super) const NEAREST_WORD: &[(&str, &str)] = &[
+    ("minuts", r#"did you mean "minutes"?"#),
+    ("10 minuts", r#"did you mean "minutes"?"#),
+    ("in 3 weks", r#"did you mean "weeks"?"#),
+    ("fridya", r#"did you mean "friday"?"#),
+    ("next fridya 3pm", r#"did you mean "friday"?"#),
+    ("tomorow 9am", r#"did you mean "tomorrow"?"#),
+    ("decmber 25", r#"did you mean "december"?"#),
+    ("weekend", r#"say "saturday 10am""#),
+    ("end of week", r#"say "end of day friday""#),
+    ("this week", r#"next week"#),
+    ("22th dec", r#"write "22nd""#),
+    ("dec 32", "not a day of the month"),
+];
 
 #[test]
 fn grammar_help_lists_the_new_forms() {

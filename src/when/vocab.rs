@@ -16,6 +16,31 @@ pub(super) fn weekday(w: &str) -> Option<Weekday> {
     })
 }
 
+/// The full lower-case name of a weekday, for suggestions.
+pub(super) fn weekday_name(wd: Weekday) -> &'static str {
+    match wd {
+        Weekday::Monday => "monday",
+        Weekday::Tuesday => "tuesday",
+        Weekday::Wednesday => "wednesday",
+        Weekday::Thursday => "thursday",
+        Weekday::Friday => "friday",
+        Weekday::Saturday => "saturday",
+        Weekday::Sunday => "sunday",
+    }
+}
+
+/// The abbreviation of month 1 to 12, for suggestions (`dec 25`).
+pub(super) fn month_abbr(month: i8) -> &'static str {
+    const ABBR: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    usize::try_from(month - 1)
+        .ok()
+        .and_then(|i| ABBR.get(i))
+        .copied()
+        .unwrap_or("jan")
+}
+
 /// Month number (1 to 12) of a month name or its usual abbreviation.
 pub(super) fn month(w: &str) -> Option<i8> {
     Some(match w {
@@ -147,6 +172,10 @@ const WORDS: &[&str] = &[
     "weekday",
     "after",
     "end",
+    "first",
+    "third",
+    "fourth",
+    "other",
 ];
 
 /// Words people type that the grammar reads differently, with the supported way to say them.
