@@ -202,8 +202,35 @@ pub struct LogsArgs {
 #[derive(Debug, Args)]
 pub struct RetryArgs {
     /// The failed or missed task (active or archived): its id, or a unique tail or head of it.
-    #[arg(add = ArgValueCompleter::new(crate::commands::complete::any_id))]
-    pub id: String,
+    #[arg(
+        required_unless_present_any = ["statuses", "search", "since"],
+        add = ArgValueCompleter::new(crate::commands::complete::any_id)
+    )]
+    pub id: Option<String>,
+    /// Instead of one task: every task in these statuses (repeatable; default: failed).
+    #[arg(long = "status", value_name = "S", value_parser = parse_enum::<Status>, conflicts_with = "id")]
+    pub statuses: Vec<Status>,
+    /// Instead of one task: every task whose id or summary contains this text.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        allow_hyphen_values = true,
+        conflicts_with = "id"
+    )]
+    pub search: Option<String>,
+    /// Instead of one task: every task that failed (or was due) since this ("24h", "7d", a past time).
+    #[arg(
+        long,
+        value_name = "EXPR",
+        allow_hyphen_values = true,
+        conflicts_with = "id"
+    )]
+    pub since: Option<String>,
+    /// With --status/--search/--since: act on every match (more than one is only listed
+    /// without it).
+    #[arg(long)]
+    pub yes: bool,
+
     /// When to run it (default: now).
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub when: Option<String>,
@@ -432,9 +459,17 @@ pub struct ListArgs {
     /// Only these statuses (repeatable); a terminal status also searches the archives.
     #[arg(long = "status", value_name = "S", value_parser = parse_enum::<Status>)]
     pub statuses: Vec<Status>,
-    /// Every status, including archived tasks.
+    /// Every status, including archived tasks (with --series: ended series too).
     #[arg(long, conflicts_with = "statuses")]
     pub all: bool,
+    /// One line per recurring series instead: its rule, next and last run, last outcome and
+    /// counts.
+    #[arg(long, conflicts_with_all = ["statuses", "since"])]
+    pub series: bool,
+    /// Only tasks listed since this: how long ago ("24h", "7d") or a past time; a finished
+    /// task counts by when it finished, one still to happen by when it is due.
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub since: Option<String>,
     /// Pretty JSON, even on a terminal.
     #[arg(long)]
     pub json: bool,
@@ -450,7 +485,7 @@ pub struct CancelArgs {
     /// id, or a unique tail or head of it (at least 4 characters).
     #[arg(
         value_name = "ID",
-        required_unless_present_any = ["series", "id_flag"],
+        required_unless_present_any = ["series", "id_flag", "statuses", "search", "since"],
         conflicts_with_all = ["series", "id_flag"],
         add = ArgValueCompleter::new(crate::commands::complete::active_id)
     )]
@@ -463,6 +498,20 @@ pub struct CancelArgs {
         add = ArgValueCompleter::new(crate::commands::complete::active_id)
     )]
     pub id_flag: Option<String>,
+    /// Instead of one task: every task in these statuses (repeatable; default: scheduled).
+    #[arg(long = "status", value_name = "S", value_parser = parse_enum::<Status>, conflicts_with_all = ["id", "id_flag", "series"])]
+    pub statuses: Vec<Status>,
+    /// Instead of one task: every task whose id or summary contains this text.
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true, conflicts_with_all = ["id", "id_flag", "series"])]
+    pub search: Option<String>,
+    /// Instead of one task: every task due since this ("24h", "7d", a past time).
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true, conflicts_with_all = ["id", "id_flag", "series"])]
+    pub since: Option<String>,
+    /// With --status/--search/--since: act on every match (more than one is only listed
+    /// without it).
+    #[arg(long)]
+    pub yes: bool,
+
     /// End a recurring series: cancel its pending occurrence and schedule no more.
     #[arg(long, value_name = "SERIES_ID")]
     pub series: Option<String>,

@@ -158,6 +158,10 @@ pub enum Error {
         more: usize,
     },
 
+    /// A bulk action matched more than one task and was not confirmed: nothing changed.
+    #[error("{count} tasks match and nothing was changed; add --yes to {action} them all")]
+    NeedsConfirmation { count: usize, action: &'static str },
+
     /// No pending or running occurrence of this series exists.
     #[error(
         "series {0} has no scheduled occurrence to cancel (unknown series, or it already \
@@ -472,6 +476,11 @@ pub enum Arg {
     RuntimeDir,
     Command,
     AllowHost,
+    Since,
+    Sort,
+    Search,
+    Action,
+    Ids,
 }
 
 impl Arg {
@@ -506,6 +515,11 @@ impl Arg {
             Arg::RuntimeDir => "--runtime-dir",
             Arg::Command => "command",
             Arg::AllowHost => "--allow-host",
+            Arg::Since => "--since",
+            Arg::Sort => "--sort",
+            Arg::Search => "--search",
+            Arg::Action => "action",
+            Arg::Ids => "ID",
         }
     }
 
@@ -540,6 +554,11 @@ impl Arg {
             Arg::RuntimeDir => "runtime_dir",
             Arg::Command => "command",
             Arg::AllowHost => "allow_host",
+            Arg::Since => "since",
+            Arg::Sort => "sort",
+            Arg::Search => "q",
+            Arg::Action => "action",
+            Arg::Ids => "ids",
         }
     }
 }
@@ -718,6 +737,7 @@ impl Error {
             | Error::RecordTooLarge { .. }
             | Error::InvalidId(_)
             | Error::AmbiguousId { .. }
+            | Error::NeedsConfirmation { .. }
             | Error::Context(_)
             | Error::Rule { .. }
             | Error::FixedClock { .. } => ErrorKind::BadArgument,

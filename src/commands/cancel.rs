@@ -27,6 +27,25 @@ pub fn run(config: &Config, store: &dyn Store, args: CancelArgs) -> Result<()> {
             .collect();
         return output::print_json(&records, args.compact);
     }
+    if args.id.is_none()
+        && args.id_flag.is_none()
+        && (!args.statuses.is_empty() || args.search.is_some() || args.since.is_some())
+    {
+        let filter = super::bulk::Filter {
+            statuses: args.statuses,
+            search: args.search,
+            since: args.since,
+            yes: args.yes,
+        };
+        return super::bulk::run(
+            config,
+            store,
+            crate::ops::bulk::BulkAction::Cancel,
+            filter,
+            None,
+            args.reason,
+        );
+    }
     let Some(typed) = args.id.or(args.id_flag) else {
         return Err(Error::Argument {
             arg: Arg::Id,

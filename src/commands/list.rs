@@ -11,14 +11,15 @@ use crate::ops::list::ListRequest;
 use crate::store::jsonl::scan;
 use crate::store::{Query, Store};
 
-/// The listing the flags ask for (the library's rules: default statuses, archives).
-fn query(args: &ListArgs) -> Result<Query> {
+/// The listing the flags ask for (the library's rules: default statuses, archives, since).
+fn query(config: &Config, args: &ListArgs) -> Result<Query> {
     ListRequest {
         status: args.statuses.clone(),
         all: args.all,
+        since: args.since.clone(),
         ..ListRequest::default()
     }
-    .query()
+    .query(config)
 }
 
 /// Writes the records of `query` as a JSON array: one line with `compact`, else indented as
@@ -64,7 +65,10 @@ pub fn write_array(
 
 /// The CLI.
 pub fn run(config: &Config, store: &dyn Store, args: ListArgs, color: ColorChoice) -> Result<()> {
-    let query = query(&args)?;
+    if args.series {
+        return series(config, store, &args, color);
+    }
+    let query = query(config, &args)?;
     // On stderr, so a script reading the JSON sees no change.
     if let Some(pause) = crate::ops::pause::current(config, store)? {
         eprintln!(
@@ -101,6 +105,22 @@ pub fn run(config: &Config, store: &dyn Store, args: ListArgs, color: ColorChoic
     };
     warn(&problems);
     Ok(())
+}
+
+/// `defer list --series`: a table on a terminal, else the series as a JSON array.
+fn series(config: &Config, store: &dyn Store, args: &ListArgs, color: ColorChoice) -> Result<()> {
+    let reply = crate::ops::series::series(
+        config,
+        store,
+        &crate::ops::series::SeriesRequest { all: args.all },
+    )?;
+    match Terminal::detect(color, args.json || args.compact) {
+        Some(_) if reply.series.is_empty() => crate::output::print(&reply.message),
+        Some(term) => {
+            crate::output::print(view::series_table(&term, config, &reply.series).trim_end())
+        }
+        None => crate::output::print_json(&reply.series, args.compact),
+    }
 }
 
 /// One warning line per store line that is not a record.

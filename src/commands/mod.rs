@@ -1,6 +1,7 @@
 //! One file per command: each turns parsed arguments into library calls and prints.
 
 pub mod archive;
+pub mod bulk;
 pub mod cancel;
 pub mod check;
 pub mod complete;

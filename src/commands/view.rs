@@ -296,6 +296,63 @@ pub fn task_table(
     Ok(out)
 }
 
+/// The series table: id, rule, next run, last run and outcome, counts, summary.
+pub fn series_table(
+    term: &Terminal,
+    config: &Config,
+    series: &[crate::ops::series::SeriesSummary],
+) -> String {
+    let mut table = term.table();
+    table.set_header(vec![
+        term.header("SERIES"),
+        term.header("RULE"),
+        term.header("NEXT"),
+        term.header("LAST"),
+        term.header("DONE/FAIL/MISS"),
+        term.header("SUMMARY"),
+    ]);
+    for s in series {
+        let next = s
+            .next_run
+            .map(|at| due_short(config, at.timestamp()))
+            .unwrap_or_else(|| "ended".to_string());
+        let last = match (s.last_run, &s.last_outcome) {
+            (Some(at), Some(outcome)) => format!(
+                "{} {}",
+                output::escape(outcome),
+                config.clock.distance_brief(at.timestamp())
+            ),
+            _ => "—".to_string(),
+        };
+        let last_cell = match s.last_outcome.as_deref() {
+            Some("missed") => term.status_text("failed", &last),
+            Some(outcome) => term.status_text(outcome, &last),
+            None => Cell::new(last),
+        };
+        let mut row = Row::from(vec![
+            Cell::new(output::escape(&s.id)),
+            Cell::new(output::escape(&s.rule)),
+            Cell::new(next),
+            last_cell,
+            Cell::new(format!(
+                "{}/{}/{}",
+                s.counts.completed, s.counts.failed, s.counts.missed
+            ))
+            .set_alignment(CellAlignment::Right),
+            Cell::new(output::escape(&s.summary)),
+        ]);
+        row.max_height(1);
+        table.add_row(row);
+    }
+    let mut constraints = vec![ColumnConstraint::ContentWidth; 5];
+    constraints.push(ColumnConstraint::LowerBoundary(Width::Fixed(8)));
+    table.set_constraints(constraints);
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 1));
+    }
+    trimmed(&table)
+}
+
 /// One task as a card: a title line, then labelled fields; long values wrap to the width.
 pub fn task_card(term: &Terminal, config: &Config, record: &Value) -> String {
     let mut table = term.table();

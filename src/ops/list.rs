@@ -45,15 +45,82 @@ pub struct ListRequest {
     /// next_cursor of the previous page; leave it out for the first page.
     #[serde(default)]
     pub cursor: Option<String>,
+    /// Only tasks listed since this: how long ago ("24h", "7d") or a past time. A finished
+    /// task counts by when it finished, one still to happen by when it is due.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// The order: due (the default: what is to happen by due time, then what happened, latest
+    /// first), status, attempts (most first) or changed (latest change first).
+    #[serde(default)]
+    pub sort: Option<Sort>,
+}
+
+/// The orders a listing can be asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// The listing's own order (`store::order`).
+    #[default]
+    Due,
+    /// By status name, each status in the listing's order.
+    Status,
+    /// The most attempts first.
+    Attempts,
+    /// The latest change first (created, started, finished, an attempt ended).
+    Changed,
+}
+
+impl Sort {
+    /// Every value, for help and forms.
+    pub const ALL: [(Sort, &'static str); 4] = [
+        (Sort::Due, "due"),
+        (Sort::Status, "status"),
+        (Sort::Attempts, "attempts"),
+        (Sort::Changed, "changed"),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Sort::ALL
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("due", |(_, n)| n)
+    }
+}
+
+impl std::str::FromStr for Sort {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Sort> {
+        Sort::ALL
+            .iter()
+            .find(|(_, n)| *n == s)
+            .map(|(v, _)| *v)
+            .ok_or_else(|| Error::UnknownValue {
+                what: "sort",
+                value: s.to_string(),
+                choices: &["due", "status", "attempts", "changed"],
+            })
+    }
 }
 
 impl ListRequest {
-    /// The store query this listing means (see [`Query::listing`]).
-    pub fn query(&self) -> Result<Query> {
+    /// The store query this listing means (see [`Query::listing`]), `since` read in the
+    /// user's zone.
+    pub fn query(&self, config: &Config) -> Result<Query> {
         if self.all && !self.status.is_empty() {
             return Err(Error::arg_conflicts(Arg::Status, Arg::All));
         }
-        Ok(Query::listing(self.status.clone(), self.all))
+        let mut query = Query::listing(self.status.clone(), self.all);
+        query.since = match self
+            .since
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(expr) => Some(super::past_time(config, expr, Arg::Since)?),
+        };
+        Ok(query)
     }
 
     /// The page size asked for.
@@ -102,7 +169,7 @@ pub struct ListReply {
 
 /// One page of the listing `req` asks for.
 pub fn list(config: &Config, store: &dyn Store, req: &ListRequest) -> Result<ListReply> {
-    let query = req.query()?;
+    let query = req.query(config)?;
     let limit = req.limit()?;
     let after = match req.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
@@ -114,7 +181,10 @@ pub fn list(config: &Config, store: &dyn Store, req: &ListRequest) -> Result<Lis
         ..PageAsk::default()
     }
     .with_text(req.q.as_deref());
-    let found = store.page(&query, &ask)?;
+    let found = match req.sort.unwrap_or_default() {
+        Sort::Due => store.page(&query, &ask)?,
+        sort => sorted_page(store, &query, &ask, sort)?,
+    };
     let tasks = found
         .lines
         .iter()
@@ -160,6 +230,88 @@ pub fn list(config: &Config, store: &dyn Store, req: &ListRequest) -> Result<Lis
         paused,
         message,
     })
+}
+
+/// A page in another order than the listing's: every matching record is read and sorted
+/// (stably, so ties keep the listing's order), then the page is cut as
+/// [`crate::store::page::by_listing`] cuts it. It reads the whole listing: fine for a
+/// person's click on a column, not for a program paging a million tasks (which keeps the
+/// default order).
+fn sorted_page(
+    store: &dyn Store,
+    query: &Query,
+    ask: &PageAsk,
+    sort: Sort,
+) -> Result<crate::store::PageFound> {
+    let mut all: Vec<(Value, Vec<u8>)> = Vec::new();
+    let problems = store.list(query, &mut |line| {
+        let record: Value = serde_json::from_slice(line).map_err(|source| Error::Json {
+            what: "a stored record".into(),
+            source,
+        })?;
+        if ask
+            .text
+            .as_deref()
+            .is_none_or(|t| crate::store::page::matches_text(&record, t))
+        {
+            all.push((record, line.to_vec()));
+        }
+        Ok(())
+    })?;
+    match sort {
+        Sort::Due => {}
+        Sort::Status => all.sort_by(|a, b| text_at(&a.0, "status").cmp(text_at(&b.0, "status"))),
+        Sort::Attempts => all.sort_by_key(|(r, _)| {
+            std::cmp::Reverse(r.get("attempts").and_then(Value::as_u64).unwrap_or(0))
+        }),
+        Sort::Changed => all.sort_by_key(|(r, _)| std::cmp::Reverse(last_change(r))),
+    }
+    let start = match &ask.after {
+        None => 0,
+        Some((offset, id)) => all
+            .iter()
+            .position(|(r, _)| text_at(r, "id") == id)
+            .map_or(*offset, |i| i + 1),
+    };
+    let total = all.len();
+    let lines: Vec<Vec<u8>> = all
+        .into_iter()
+        .skip(start)
+        .take(ask.limit)
+        .map(|(_, line)| line)
+        .collect();
+    Ok(crate::store::PageFound {
+        more: start + lines.len() < total,
+        lines,
+        total,
+        start,
+        problems,
+    })
+}
+
+fn text_at<'a>(record: &'a Value, field: &str) -> &'a str {
+    record.get(field).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The latest stamp in a record: created, started, finished, or an attempt's end.
+fn last_change(record: &Value) -> Option<crate::record::Stamp> {
+    let stamps = [
+        "created_at",
+        "started_at",
+        "completed_at",
+        "failed_at",
+        "cancelled_at",
+    ]
+    .into_iter()
+    .filter_map(|f| crate::record::Stamp::parse(text_at(record, f)));
+    let attempts = record
+        .get("history")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("ended_at").and_then(Value::as_str))
+        .filter_map(crate::record::Stamp::parse);
+    stamps.chain(attempts).max()
 }
 
 /// A cursor is `OFFSET.ID`: the page starts after the record `ID` (the last one shown), so a

@@ -28,6 +28,7 @@
 //! | archive | (none) | [`archive::ArchiveReply`] |
 
 pub mod archive;
+pub mod bulk;
 pub mod cancel;
 pub mod doctor;
 pub mod list;
@@ -42,6 +43,7 @@ pub mod run_now;
 pub mod schedule;
 #[cfg(feature = "schema")]
 pub mod schema;
+pub mod series;
 pub mod show;
 pub mod time;
 pub mod why;
@@ -86,6 +88,47 @@ impl TaskChange {
             task,
         }
     }
+}
+
+/// A time in the past as `prune --before` and `--since` take it: a duration ago (`90d`, `6
+/// months`, `24h`) or a time of the grammar that is not in the future (`2026-01-01`).
+pub fn past_time(
+    config: &Config,
+    expr: &str,
+    arg: crate::error::Arg,
+) -> crate::error::Result<jiff::Timestamp> {
+    use crate::error::{ArgProblem, Error};
+    let now = config.clock.now_zoned();
+    if let Ok(interval) = crate::when::parse_interval(expr) {
+        let back = crate::when::Interval {
+            months: -interval.months,
+            days: -interval.days,
+            nanos: -interval.nanos,
+        };
+        return back
+            .add_to(&now)
+            .map(|z| z.timestamp())
+            .map_err(|e| Error::time_arg(arg, e));
+    }
+    let at = crate::when::parse(expr, &now).map_err(|e| Error::time_arg(arg, e))?;
+    if at.timestamp() > now.timestamp() {
+        return Err(Error::Argument {
+            arg,
+            value: Some(expr.to_string()),
+            problem: ArgProblem::Invalid {
+                reason: format!(
+                    "it means {}, in the future; give a past time or how long ago",
+                    crate::when::local_time(&at)
+                ),
+                example: Some(if arg == crate::error::Arg::Before {
+                    "90d"
+                } else {
+                    "24h"
+                }),
+            },
+        });
+    }
+    Ok(at.timestamp())
 }
 
 /// "now" in the user's zone, ISO 8601 with its offset: every reply that takes a time says

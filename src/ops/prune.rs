@@ -18,12 +18,11 @@ use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::error::{Arg, ArgProblem, Error, Result};
+use crate::error::{Arg, Error, Result};
 use crate::ops::wire::null_as_false;
 use crate::record::Status;
 use crate::runner::files::TaskFile;
 use crate::store::{Query, Store};
-use crate::when;
 
 /// Delete what nobody reads again.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -108,36 +107,9 @@ impl Plan {
     }
 }
 
-/// The cutoff `--before EXPR` means: a duration ago (`90d`, `6 months`, `2w`) or a time of the
-/// grammar that is not in the future (`2026-01-01`).
+/// The cutoff `--before EXPR` means ([`super::past_time`]).
 pub fn cutoff(config: &Config, expr: &str) -> Result<Timestamp> {
-    let now = config.clock.now_zoned();
-    if let Ok(interval) = when::parse_interval(expr) {
-        let back = when::Interval {
-            months: -interval.months,
-            days: -interval.days,
-            nanos: -interval.nanos,
-        };
-        return back
-            .add_to(&now)
-            .map(|z| z.timestamp())
-            .map_err(|e| Error::time_arg(Arg::Before, e));
-    }
-    let at = when::parse(expr, &now).map_err(|e| Error::time_arg(Arg::Before, e))?;
-    if at.timestamp() > now.timestamp() {
-        return Err(Error::Argument {
-            arg: Arg::Before,
-            value: Some(expr.to_string()),
-            problem: ArgProblem::Invalid {
-                reason: format!(
-                    "it means {}, in the future; give a past time or how long ago",
-                    when::local_time(&at)
-                ),
-                example: Some("90d"),
-            },
-        });
-    }
-    Ok(at.timestamp())
+    super::past_time(config, expr, Arg::Before)
 }
 
 /// The files older than `before`.
@@ -234,6 +206,7 @@ fn active_ids(store: &dyn Store) -> Result<HashSet<String>> {
     let query = Query {
         statuses: vec![Status::Scheduled, Status::Executing],
         include_archive: false,
+        since: None,
     };
     store.list(&query, &mut |bytes| {
         #[derive(serde::Deserialize)]

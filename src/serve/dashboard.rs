@@ -475,6 +475,7 @@ async fn tasks(State(app): State<Arc<App>>, Query(p): Query<TasksParams>) -> Res
         q: p.q.clone(),
         limit: None,
         cursor: p.cursor.clone(),
+        ..ListRequest::default()
     };
     let result = app
         .blocking(move |config, store| {

@@ -56,6 +56,9 @@ pub struct Query {
     pub statuses: Vec<Status>,
     /// Look in the archives too.
     pub include_archive: bool,
+    /// Only records listed at or after this instant (`store::order::listed_at`: a finished
+    /// task by when it finished, one still to happen by when it is due).
+    pub since: Option<Timestamp>,
 }
 
 impl Query {
@@ -75,6 +78,7 @@ impl Query {
         Query {
             statuses,
             include_archive,
+            since: None,
         }
     }
 }
@@ -290,6 +294,7 @@ pub trait Store: Debug + Send + Sync {
         let query = Query {
             statuses: Vec::new(),
             include_archive,
+            since: None,
         };
         self.list(&query, &mut |line| {
             if let Ok(fields) = jsonl::scan::scan(line)

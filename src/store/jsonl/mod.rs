@@ -566,7 +566,11 @@ impl Store for JsonlStore {
                         status,
                         listed_at,
                         ..
-                    } if wanted(*status) => {
+                    } if wanted(*status)
+                        && query.since.is_none_or(|since| {
+                            listed_at.is_some_and(|at| at.timestamp() >= since)
+                        }) =>
+                    {
                         listed.push((ListKey::new(*status, *listed_at, id), which, index));
                     }
                     LineKind::Malformed(reason) => problems.push(Problem {

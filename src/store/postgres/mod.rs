@@ -347,18 +347,25 @@ fn row_problem(id: &str, record: &str) -> Option<String> {
     }
 }
 
-/// The rows of the listing's first part (what is to happen), in its order.
-const UPCOMING: &str = "SELECT seq, id, record, 'tasks'::text FROM {s}.tasks
-     WHERE status = ANY($1) ORDER BY listed_at, id COLLATE \"C\"";
+/// The `since` filter of a page's counts, its parameter being `$4`.
+const SINCE_4: &str = "($4::text IS NULL OR listed_at >= $4::text::timestamptz)";
 
-/// The rows of its second part (what happened), active and archived, in its order.
+/// The rows of the listing's first part (what is to happen), in its order; `$2` is the
+/// query's `since` (NULL: all).
+const UPCOMING: &str = "SELECT seq, id, record, 'tasks'::text FROM {s}.tasks
+     WHERE status = ANY($1) AND ($2::text IS NULL OR listed_at >= $2::text::timestamptz)
+     ORDER BY listed_at, id COLLATE \"C\"";
+
+/// The rows of its second part (what happened), active and archived, in its order; `$3` is
+/// the query's `since`.
 const DONE: &str = "SELECT seq, id, record, tbl FROM (
          SELECT seq, id, record, listed_at, 'tasks'::text AS tbl FROM {s}.tasks
          WHERE status = ANY($1)
          UNION ALL
          SELECT seq, id, record, listed_at, 'archive'::text FROM {s}.archive
          WHERE $2 AND status = ANY($1)
-     ) l ORDER BY listed_at DESC NULLS LAST, id COLLATE \"C\"";
+     ) l WHERE $3::text IS NULL OR listed_at >= $3::text::timestamptz
+     ORDER BY listed_at DESC NULLS LAST, id COLLATE \"C\"";
 
 impl Store for PgStore {
     fn insert(&self, task: &Task, _check_id: bool) -> Result<()> {
@@ -411,14 +418,15 @@ impl Store for PgStore {
         each: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<Vec<Problem>> {
         let (up, done) = Self::parts(query);
+        let since = query.since.map(|t| Stamp(t).to_string());
         let mut problems = Vec::new();
         if !up.is_empty() {
-            self.each_row(&self.sql(UPCOMING), &[&up], each, &mut problems)?;
+            self.each_row(&self.sql(UPCOMING), &[&up, &since], each, &mut problems)?;
         }
         if !done.is_empty() {
             self.each_row(
                 &self.sql(DONE),
-                &[&done, &query.include_archive],
+                &[&done, &query.include_archive, &since],
                 each,
                 &mut problems,
             )?;
@@ -436,6 +444,7 @@ impl Store for PgStore {
         }
         let (up, done) = Self::parts(query);
         let archive = query.include_archive;
+        let since = query.since.map(|t| Stamp(t).to_string());
         let mut client = self.client()?;
         let mut tx = client
             .build_transaction()
@@ -446,13 +455,15 @@ impl Store for PgStore {
         let counts = tx
             .query_one(
                 &self.sql(
-                    "SELECT (SELECT count(*) FROM {s}.tasks WHERE status = ANY($1)),
-                            (SELECT count(*) FROM {s}.tasks WHERE status = ANY($2))
+                    "SELECT (SELECT count(*) FROM {s}.tasks WHERE status = ANY($1) AND {since}),
+                            (SELECT count(*) FROM {s}.tasks WHERE status = ANY($2) AND {since})
                           + CASE WHEN $3 THEN (SELECT count(*) FROM {s}.archive
-                                               WHERE status = ANY($2))
-                                 ELSE 0 END",
+                                               WHERE status = ANY($2) AND {since})
+                                 ELSE 0 END"
+                        .replace("{since}", SINCE_4)
+                        .as_str(),
                 ),
-                &[&up, &done, &archive],
+                &[&up, &done, &archive, &since],
             )
             .map_err(db("counting tasks"))?;
         let (upcoming, finished): (i64, i64) = (counts.get(0), counts.get(1));
@@ -478,7 +489,9 @@ impl Store for PgStore {
                              )
                              SELECT me.part, CASE me.part
                                  WHEN 0 THEN (SELECT count(*) FROM {s}.tasks o
-                                     WHERE o.status = ANY($1) AND CASE
+                                     WHERE o.status = ANY($1)
+                                       AND ($5::text IS NULL
+                                            OR o.listed_at >= $5::text::timestamptz) AND CASE
                                          WHEN me.listed_at IS NULL THEN o.listed_at IS NOT NULL
                                              OR (o.listed_at IS NULL
                                                  AND o.id COLLATE \"C\" < me.id COLLATE \"C\")
@@ -492,7 +505,8 @@ impl Store for PgStore {
                                          UNION ALL
                                          SELECT listed_at, id FROM {s}.archive
                                          WHERE $3 AND status = ANY($2)
-                                     ) o WHERE CASE
+                                     ) o WHERE ($5::text IS NULL
+                                                OR o.listed_at >= $5::text::timestamptz) AND CASE
                                          WHEN me.listed_at IS NULL THEN o.listed_at IS NOT NULL
                                              OR (o.listed_at IS NULL
                                                  AND o.id COLLATE \"C\" < me.id COLLATE \"C\")
@@ -503,7 +517,7 @@ impl Store for PgStore {
                              END
                              FROM me",
                         ),
-                        &[&up, &done, &archive, id],
+                        &[&up, &done, &archive, id, &since],
                     )
                     .map_err(db("finding where a page starts"))?;
                 match at {
@@ -534,15 +548,19 @@ impl Store for PgStore {
         };
         let mut rows: Vec<Row> = Vec::new();
         if start < upcoming {
-            let sql = format!("{UPCOMING} OFFSET $2 LIMIT $3");
-            rows = read(&mut tx, &sql, &[&up, &start, &want])?;
+            let sql = format!("{UPCOMING} OFFSET $3 LIMIT $4");
+            rows = read(&mut tx, &sql, &[&up, &since, &start, &want])?;
         }
         let taken = i64::try_from(rows.len()).unwrap_or(i64::MAX);
         if taken < want && !done.is_empty() {
-            let sql = format!("{DONE} OFFSET $3 LIMIT $4");
+            let sql = format!("{DONE} OFFSET $4 LIMIT $5");
             let skip = (start - upcoming).max(0);
             let take = want - taken;
-            rows.extend(read(&mut tx, &sql, &[&done, &archive, &skip, &take])?);
+            rows.extend(read(
+                &mut tx,
+                &sql,
+                &[&done, &archive, &since, &skip, &take],
+            )?);
         }
         tx.commit().map_err(db("reading a page of tasks"))?;
         let mut lines = Vec::with_capacity(rows.len());
