@@ -13,6 +13,7 @@ mod housekeeping;
 mod mcp;
 mod operators;
 mod postgres;
+mod postgres_tls;
 mod props;
 mod recurring;
 mod runner;
