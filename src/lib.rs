@@ -31,6 +31,7 @@ pub mod runner;
 pub mod serve;
 pub mod store;
 pub mod when;
+pub mod zoneinfo;
 
 pub use config::Config;
 pub use error::{Error, Result};
