@@ -17,6 +17,7 @@ pub mod executor;
 mod journal;
 mod outcomes;
 pub mod prompt;
+mod spawn;
 mod unix;
 mod wake;
 mod watch;
