@@ -1,17 +1,17 @@
 //! Link-time settings that make `defer` start faster on Linux with glibc (BENCHMARKS.md,
-//! "Start-up", has the measurements and why these and not a static-pie build).
+//! "Start-up", has the measurements). `.cargo/config.toml` makes the build static-pie; this
+//! adds what a `cargo` setting cannot.
 //!
 //! - **Packed relative relocations** (DT_RELR, `-z pack-relative-relocs`, binaries only): a
 //!   position-independent executable carries one relocation per pointer in its read-only data
-//!   (about 14,000 here, 350 KB of table), which the dynamic loader applies at every start;
-//!   RELR stores them as a bitmap of a few KB that the loader walks in a few microseconds. A
-//!   linker that does not know the option (binutils before 2.38) warns and ignores it, and one
-//!   linking against a glibc before 2.36 leaves it out.
-//! - **The unwinder linked in** (`libgcc_eh.a`, as a `+crt-static` build does) instead of
-//!   `libgcc_s.so.1`: that library's constructor identifies the CPU with a dozen `cpuid`
-//!   instructions at every start, each a trap to the hypervisor on a virtual machine (0.1 ms
-//!   of a 1 ms start here). Panics and backtraces unwind as before. Only when the C compiler
-//!   knows where `libgcc_eh.a` is; otherwise `libgcc_s` stays.
+//!   (about 18,000 here, 430 KB of table), applied at every start; RELR stores them as a
+//!   bitmap of 5 KB. A linker that does not know the option (binutils before 2.38) warns and
+//!   ignores it; one linking against a glibc before 2.36 leaves it out.
+//! - When the build is not static (`RUSTFLAGS` replaced the config's flags, or another
+//!   target): **the unwinder linked in** (`libgcc_eh.a`, as a static build does) instead of
+//!   `libgcc_s.so.1`, whose constructor identifies the CPU with a dozen `cpuid` instructions
+//!   at every start, each a trap to the hypervisor on a virtual machine. Only when the C
+//!   compiler knows where `libgcc_eh.a` is; otherwise `libgcc_s` stays.
 
 use std::process::Command;
 
@@ -20,13 +20,13 @@ fn main() {
     println!("cargo::rerun-if-env-changed=CC");
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    let static_crt = std::env::var("CARGO_CFG_TARGET_FEATURE")
-        .is_ok_and(|features| features.split(',').any(|f| f == "crt-static"));
-    if os != "linux" || env != "gnu" || static_crt {
+    if os != "linux" || env != "gnu" {
         return;
     }
     println!("cargo::rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
-    if let Some(dir) = libgcc_eh_dir() {
+    let static_crt = std::env::var("CARGO_CFG_TARGET_FEATURE")
+        .is_ok_and(|features| features.split(',').any(|f| f == "crt-static"));
+    if !static_crt && let Some(dir) = libgcc_eh_dir() {
         println!("cargo::rustc-link-search=native={dir}");
         // Not bundled into the rlib: linked once, where the final binary is linked, ahead of
         // std's `-lgcc_s`, which `--as-needed` then drops.

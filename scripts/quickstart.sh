@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release --quiet
-defer=target/release/defer
+# Built for the host triple (.cargo/config.toml), so under target/<triple>/.
+defer="target/$(rustc -vV | sed -n 's/^host: //p')/release/defer"
 export DEFER_RUNTIME_DIR="${DEFER_RUNTIME_DIR:-$(mktemp -d)}"
 echo "runtime dir: $DEFER_RUNTIME_DIR"
 
