@@ -14,8 +14,10 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+mod startup;
 
 use common::record;
+use startup::startup;
 
 const DEFER: &str = env!("CARGO_BIN_EXE_defer");
 
@@ -31,6 +33,7 @@ struct Plan {
     pg_tasks: usize,
     pg_reps: usize,
     watch_reps: usize,
+    startup_reps: usize,
 }
 
 impl Plan {
@@ -46,6 +49,7 @@ impl Plan {
             pg_tasks: 1_000,
             pg_reps: 5,
             watch_reps: 20,
+            startup_reps: 301,
         }
     }
 
@@ -61,6 +65,7 @@ impl Plan {
             pg_tasks: 100,
             pg_reps: 1,
             watch_reps: 2,
+            startup_reps: 3,
         }
     }
 }
@@ -182,7 +187,7 @@ const PAST: &str = "2026-04-08T16:00:00Z";
 /// The harness's sections, in the order they run; any of them named on the command line are
 /// the only ones run.
 const SECTIONS: &[&str] = &[
-    "schedule", "scan", "due", "parse", "watch", "postgres", "pgscale",
+    "startup", "schedule", "scan", "due", "parse", "watch", "postgres", "pgscale",
 ];
 
 fn main() {
@@ -224,6 +229,13 @@ fn main() {
     out(String::new());
     out("| figure | min / **median** / max (ms) | note |".into());
     out("|---|---|---|".into());
+
+    // --- start-up: whole processes, round by round beside at(1) and the previous build.
+    if wants("startup") {
+        for line in startup(&root, &plan, full) {
+            out(line);
+        }
+    }
 
     // --- schedule: empty store vs the big store, and the fsync's own cost.
     if wants("schedule") {
@@ -301,11 +313,17 @@ fn main() {
         for &n in &plan.due_sizes {
             let mut runs = Vec::new();
             let mut spawns = Vec::new();
+            let mut bash_ratios = Vec::new();
             for _ in 0..plan.due_reps {
                 let dir = store(&root, &format!("due{n}"), n, PAST);
                 let mut cmd = defer(&dir, &["run"]);
                 cmd.env("DEFER_EXECUTOR", "/bin/true");
-                runs.push(timed(&mut cmd));
+                let bash = spawn_bash(n);
+                let run = timed(&mut cmd);
+                runs.push(run);
+                if let Some(bash) = bash {
+                    bash_ratios.push(run.as_secs_f64() / bash.as_secs_f64());
+                }
                 let archived = count_lines(&dir.join("archive/deferred_202604.jsonl"));
                 assert_eq!(archived, n, "every due task must be archived");
                 spawns.push(spawn_true(n));
@@ -318,9 +336,10 @@ fn main() {
             let ratio = r.median / s.median;
             per_task.push((n, (r.median - s.median) / n as f64 * 1e3));
             out(format!(
-                "| `run`, {n} due, executor `/bin/true` | {} | spawn loop {}; ratio **{ratio:.2}×**; peak RSS {:.1} MiB |",
+                "| `run`, {n} due, executor `/bin/true` | {} | spawn loop {}; ratio **{ratio:.2}×**; {}peak RSS {:.1} MiB |",
                 fmt(&r),
                 fmt(&s),
+                median_ratio("bash loop", &mut bash_ratios),
                 peak_due as f64 / 1024.0
             ));
         }
@@ -361,11 +380,16 @@ fn main() {
                 // ratio of neighbours is steadier than one of distant figures.
                 for &runners in rounds {
                     let (mut walls, mut ratios, mut jsonl) = (Vec::new(), Vec::new(), Vec::new());
+                    let mut bash_ratios = Vec::new();
                     for _ in 0..plan.pg_reps {
                         let spawn = spawn_true(n);
+                        let bash = spawn_bash(n);
                         let (wall, _) = postgres_round(&root, &url, n, runners);
                         walls.push(wall);
                         ratios.push(wall.as_secs_f64() / spawn.as_secs_f64());
+                        if let Some(bash) = bash {
+                            bash_ratios.push(wall.as_secs_f64() / bash.as_secs_f64());
+                        }
                         if runners == 1 {
                             let dir = store(&root, &format!("pgpair{n}"), n, PAST);
                             let mut cmd = defer(&dir, &["run"]);
@@ -381,11 +405,12 @@ fn main() {
                         .map(|r| format!("; JSONL beside it **{r:.2}×**"))
                         .unwrap_or_default();
                     out(format!(
-                        "| PostgreSQL, {n} due, `/bin/true`, {runners} runner(s) | {} | **{:.0} tasks/s**; ratio to the spawn loop beside it **{:.2}×** (median of {}){beside} |",
+                        "| PostgreSQL, {n} due, `/bin/true`, {runners} runner(s) | {} | **{:.0} tasks/s**; ratio to the spawn loop beside it **{:.2}×** (median of {}); {}{beside} |",
                         fmt(&wall),
                         n as f64 / (wall.median / 1e3),
                         ratios[ratios.len() / 2],
-                        ratios.len()
+                        ratios.len(),
+                        median_ratio("bash loop", &mut bash_ratios).trim_end_matches("; "),
                     ));
                 }
                 if wants("pgscale") {
@@ -677,6 +702,36 @@ fn fsync_cost(root: &Path, reps: usize) -> Vec<Duration> {
             start.elapsed()
         })
         .collect()
+}
+
+/// `label` and the median of `ratios` (each a run over the bash loop timed beside it), or
+/// nothing where bash is missing.
+fn median_ratio(label: &str, ratios: &mut [f64]) -> String {
+    if ratios.is_empty() {
+        return String::new();
+    }
+    ratios.sort_by(f64::total_cmp);
+    format!(
+        "ratio to the {label} beside it **{:.2}×** (median of {}); ",
+        ratios[ratios.len() / 2],
+        ratios.len()
+    )
+}
+
+/// bash running `/bin/true` `n` times (`for ((i=0;i<n;i++)); do /bin/true; done`): the spawn
+/// loop a shell user would write, each a fork of bash and an exec, the floor the issue set
+/// the runner against. `None` where there is no bash.
+fn spawn_bash(n: usize) -> Option<Duration> {
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(format!("for ((i=0;i<{n};i++)); do /bin/true; done"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let start = Instant::now();
+    let status = cmd.status().ok()?;
+    let wall = start.elapsed();
+    status.success().then_some(wall)
 }
 
 /// Spawning `/bin/true` `n` times from a tight loop: the floor for running `n` executors.

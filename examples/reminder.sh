@@ -2,7 +2,7 @@
 # reminder.sh — schedule a simple reminder 30 minutes from now, then list pending tasks.
 #
 # Usage (from the repository root):
-#   DEFER_BIN=target/debug/defer examples/reminder.sh
+#   DEFER_BIN=target/$(rustc -vV | sed -n 's/^host: //p')/debug/defer examples/reminder.sh
 #   examples/reminder.sh                      # uses `defer` from PATH
 #
 # By default it works in a throwaway runtime directory (mktemp -d), so it never touches your

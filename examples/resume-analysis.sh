@@ -3,7 +3,7 @@
 # of intent (key points, artifacts, constraints), a prompt template and two retries, then show it.
 #
 # Usage (from the repository root):
-#   DEFER_BIN=target/debug/defer examples/resume-analysis.sh
+#   DEFER_BIN=target/$(rustc -vV | sed -n 's/^host: //p')/debug/defer examples/resume-analysis.sh
 #   examples/resume-analysis.sh               # uses `defer` from PATH
 #
 # By default it works in a throwaway runtime directory (mktemp -d); export DEFER_RUNTIME_DIR to

@@ -3,7 +3,7 @@
 # CONTEXT.md instead of from a chat transcript.
 #
 # Usage (from the repository root):
-#   DEFER_BIN=target/debug/defer examples/scheduled-reorient.sh
+#   DEFER_BIN=target/$(rustc -vV | sed -n 's/^host: //p')/debug/defer examples/scheduled-reorient.sh
 #   examples/scheduled-reorient.sh            # uses `defer` from PATH
 #
 # It writes a small CONTEXT.md into a temporary project directory, prints the snapshot

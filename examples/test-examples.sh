@@ -11,7 +11,8 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin=${DEFER_BIN:-target/debug/defer}
+# `cargo build` puts it under target/<host triple>/ (.cargo/config.toml).
+bin=${DEFER_BIN:-target/$(rustc -vV | sed -n 's/^host: //p')/debug/defer}
 case "$bin" in
     */*) bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin") ;;
     *) bin=$(command -v "$bin") ;;

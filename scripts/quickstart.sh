@@ -31,7 +31,8 @@ else
     fi
     rm -f "$build_log"
   fi
-  defer=target/release/defer
+  # Built for the host triple (.cargo/config.toml), so under target/<triple>/.
+  defer="target/$(rustc -vV | sed -n 's/^host: //p')/release/defer"
 fi
 export DEFER_RUNTIME_DIR="${DEFER_RUNTIME_DIR:-$(mktemp -d)}"
 echo "runtime dir: $DEFER_RUNTIME_DIR"

@@ -483,7 +483,7 @@ fn expand_tilde(path: PathBuf, get: &impl Fn(&str) -> Option<OsString>) -> PathB
 fn resolve_zone(defer_tz: Option<OsString>, tz: Option<OsString>) -> Result<TimeZone> {
     if let Some(name) = defer_tz {
         let name = name.to_string_lossy().trim().to_string();
-        return TimeZone::get(&name).map_err(|_| Error::Config {
+        return crate::zoneinfo::get(&name).ok_or_else(|| Error::Config {
             var: "DEFER_TIMEZONE",
             value: name,
             reason: "unknown time zone; use an IANA name such as America/New_York or UTC".into(),
@@ -494,7 +494,7 @@ fn resolve_zone(defer_tz: Option<OsString>, tz: Option<OsString>) -> Result<Time
         // `TZ=:Area/City` and `TZ=:/path` are glibc spellings; a POSIX rule such as
         // `EST5EDT,M3.2.0,M11.1.0` is valid too.
         let bare = name.strip_prefix(':').unwrap_or(&name);
-        if let Ok(zone) = TimeZone::get(bare) {
+        if let Some(zone) = crate::zoneinfo::get(bare) {
             return Ok(zone);
         }
         if bare.starts_with('/') {
@@ -514,7 +514,7 @@ fn resolve_zone(defer_tz: Option<OsString>, tz: Option<OsString>) -> Result<Time
                 .into(),
         });
     }
-    TimeZone::try_system().map_err(|e| Error::Config {
+    crate::zoneinfo::system().map_err(|e| Error::Config {
         var: "DEFER_TIMEZONE",
         value: String::new(),
         reason: format!("the system time zone could not be read ({e}); set DEFER_TIMEZONE"),

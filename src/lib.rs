@@ -33,6 +33,7 @@ pub mod serve;
 pub mod setup;
 pub mod store;
 pub mod when;
+pub mod zoneinfo;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -11,9 +11,13 @@ use agent_defer::error::ErrorKind as Kind;
 
 fn main() -> ExitCode {
     // A shell asking for completions (`COMPLETE=bash defer -- defer show ta`): answer, exit.
-    CompleteEnv::with_factory(Cli::command)
-        .var(agent_defer::commands::completions::COMPLETE_VAR)
-        .complete();
+    // Checked first by hand: `complete()` collects the arguments and asks for the current
+    // directory before it looks at the variable, work every other start would pay for.
+    if std::env::var_os(agent_defer::commands::completions::COMPLETE_VAR).is_some() {
+        CompleteEnv::with_factory(Cli::command)
+            .var(agent_defer::commands::completions::COMPLETE_VAR)
+            .complete();
+    }
     let args = implicit_schedule(std::env::args_os().collect());
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,

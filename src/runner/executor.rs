@@ -2,19 +2,20 @@
 //!
 //! The executor is executed directly, never through a shell, with the task JSON on stdin.
 //! It runs in its own process group so that a timeout kills everything it started (TERM, a
-//! short grace, then KILL). stdout and stderr are read on their own threads so a chatty
-//! executor never blocks on a full pipe, and kept apart: stdout is the result, stderr the
-//! explanation of a failure.
+//! short grace, then KILL); `spawn` starts it. stdout and stderr are drained as they come (one
+//! thread polling both pipes and a pidfd), so a chatty executor never blocks on a full pipe,
+//! and kept apart: stdout is the result, stderr the explanation of a failure.
 
 use std::io::{Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::spawn::{self, Spawned};
 use super::unix;
 
 /// How long a timed-out executor gets between SIGTERM and SIGKILL.
@@ -92,7 +93,8 @@ pub fn check_usable(path: &Path) -> Result<PathBuf, Unusable> {
         Ok(meta) if !meta.is_file() => Err(Unusable(format!(
             "DEFER_EXECUTOR {shown} is not a regular file; point it at an executable program"
         ))),
-        Ok(_) if !unix::is_executable_file(&resolved) => Err(Unusable(format!(
+        // The metadata just read: one `stat` per attempt, not two.
+        Ok(meta) if !unix::is_executable(&meta) => Err(Unusable(format!(
             "DEFER_EXECUTOR {shown} is not executable; make it so with chmod +x {shown}"
         ))),
         Ok(_) => Ok(resolved),
@@ -136,30 +138,18 @@ pub fn execute(
 ) -> Result<Finished, Unusable> {
     // Counted before the spawn, so no sweep can take the new executor for an orphan.
     let _running = Running::start();
-    let mut command = Command::new(program);
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    if strip_secrets {
-        for key in SECRET_VARS {
-            command.env_remove(key);
-        }
-    }
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    if let Some(dir) = cwd {
-        command.current_dir(dir);
-    }
-    let mut child = command.spawn().map_err(|e| {
+    let spec = spawn::Spec {
+        program,
+        set: env,
+        remove: if strip_secrets { SECRET_VARS } else { &[] },
+        cwd,
+    };
+    let mut child = spawn::spawn(&spec).map_err(|e| {
         Unusable(format!(
             "Configured DEFER_EXECUTOR could not be started: {}: {e}",
             program.display()
         ))
     })?;
-    let pgid = child.id();
 
     // The writer signals when it is done; a descendant that holds stdin open without reading
     // must not keep the runner waiting, so the wait for it is bounded like the readers'.
@@ -178,7 +168,7 @@ pub fn execute(
             writer = Some(done_rx);
         }
     }
-    let status_and_output = match unix::PidFd::open(pgid) {
+    let status_and_output = match child.pidfd.take() {
         Some(pidfd) => supervise_polling(child, &pidfd, timeout),
         None => supervise_threads(child, timeout),
     };
@@ -228,7 +218,7 @@ type Supervised = (Option<ExitStatus>, bool, Captured, Captured);
 /// Waits for the executor and drains its pipes from this thread alone, with `poll` on the
 /// two pipes and a pidfd (Linux 5.3+): no helper threads, no sleeping, so a fast executor
 /// costs little more than its own spawn.
-fn supervise_polling(mut child: Child, pidfd: &unix::PidFd, timeout: Duration) -> Supervised {
+fn supervise_polling(mut child: Spawned, pidfd: &unix::PidFd, timeout: Duration) -> Supervised {
     let pgid = child.id();
     let mut pipes = [
         child.stdout.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
@@ -328,7 +318,7 @@ impl<T: Read + std::os::fd::AsRawFd> ReadFd for T {
 }
 
 /// The portable fallback: a thread waits for the exit, one drains each pipe.
-fn supervise_threads(mut child: Child, timeout: Duration) -> Supervised {
+fn supervise_threads(mut child: Spawned, timeout: Duration) -> Supervised {
     let pgid = child.id();
     let stdout = child.stdout.take().map(|p| reader(p, STDOUT_KEEP));
     let stderr = child.stderr.take().map(|p| reader(p, STDERR_KEEP));

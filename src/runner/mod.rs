@@ -18,6 +18,7 @@ pub mod files;
 mod journal;
 mod outcomes;
 pub mod prompt;
+mod spawn;
 mod unix;
 mod wake;
 mod watch;

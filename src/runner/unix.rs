@@ -22,7 +22,12 @@ pub fn signal_group(pgid: u32, signal: libc::c_int) {
 /// A regular file with at least one execute bit (what `[ -x ]` checks for root, and close
 /// enough for others: a permission error at spawn is reported too).
 pub fn is_executable_file(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    std::fs::metadata(path).is_ok_and(|m| is_executable(&m))
+}
+
+/// [`is_executable_file`] on metadata already read.
+pub fn is_executable(meta: &std::fs::Metadata) -> bool {
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0
 }
 
 /// A file descriptor that becomes readable when a process exits (`pidfd_open`, Linux 5.3+).
@@ -30,7 +35,9 @@ pub fn is_executable_file(path: &Path) -> bool {
 pub struct PidFd(OwnedFd);
 
 impl PidFd {
-    /// `None` where the kernel lacks pidfds; callers fall back to a waiting thread.
+    /// `None` where the kernel lacks pidfds (and off Linux); callers fall back to a waiting
+    /// thread.
+    #[cfg(target_os = "linux")]
     pub fn open(pid: u32) -> Option<PidFd> {
         let pid = libc::pid_t::try_from(pid).ok()?;
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
@@ -41,6 +48,17 @@ impl PidFd {
         let fd = RawFd::try_from(fd).ok()?;
         // SAFETY: the syscall returned a fresh descriptor that nothing else owns.
         Some(PidFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// No pidfds off Linux: the caller waits with a thread.
+    #[cfg(not(target_os = "linux"))]
+    pub fn open(_pid: u32) -> Option<PidFd> {
+        None
+    }
+
+    /// A pidfd the kernel already gave (`clone3` with `CLONE_PIDFD`).
+    pub fn from_owned(fd: OwnedFd) -> PidFd {
+        PidFd(fd)
     }
 
     pub fn fd(&self) -> RawFd {
@@ -126,7 +144,7 @@ static SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool:
 /// runner reaps its children. Killing a child re-parents its own children to us, so this
 /// repeats until none are left (bounded, in case something keeps forking).
 pub fn kill_orphans() -> usize {
-    if !SUBREAPER.load(std::sync::atomic::Ordering::Relaxed) {
+    if !SUBREAPER.load(std::sync::atomic::Ordering::Relaxed) || !has_children() {
         return 0;
     }
     let me = std::process::id();
@@ -157,6 +175,24 @@ pub fn kill_orphans() -> usize {
         killed += pids.len();
     }
     killed
+}
+
+/// Whether this process has a child at all, running or not yet reaped: one `waitid` that
+/// reaps nothing. Almost always there is none (the executor that just ended was reaped), and
+/// reading `/proc` for [`children`] costs a dozen system calls per task.
+fn has_children() -> bool {
+    // SAFETY: an all-zero siginfo_t is a valid value for waitid to overwrite.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid with WNOWAIT | WNOHANG only reports; `info` is valid for writes.
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    !(rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD))
 }
 
 /// This process's children, from `/proc/self/task/*/children` (every thread's: a child

@@ -14,6 +14,7 @@ mod housekeeping;
 mod mcp;
 mod operators;
 mod postgres;
+mod postgres_tls;
 mod props;
 mod races;
 mod recurring;

@@ -15,7 +15,7 @@
 //!
 //! The client is the synchronous `postgres` crate (rust-postgres): the rest of `defer` is
 //! synchronous, one connection per process is all a CLI needs, and it is the maintained,
-//! widely used driver; `postgres-native-tls` adds TLS when the URL asks for it.
+//! widely used driver; rustls adds TLS when the URL asks for it (`tls`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -27,6 +27,7 @@ use postgres::{Client, NoTls, Transaction};
 use serde_json::Value;
 
 mod migrations;
+mod tls;
 
 pub use migrations::MigrationStatus;
 
@@ -1650,17 +1651,11 @@ fn connect(url: &str) -> Result<Client> {
         },
         _ => {}
     }
-    let connector = native_tls::TlsConnector::builder()
-        .danger_accept_invalid_certs(matches!(tls, Tls::Unverified | Tls::Allow))
-        .danger_accept_invalid_hostnames(tls != Tls::VerifyFull)
-        .build()
-        .map_err(|e| Error::Database {
-            action: "setting up TLS",
-            source: DatabaseError::new(e.to_string(), Box::new(e)),
-        })?;
-    config
-        .connect(postgres_native_tls::MakeTlsConnector::new(connector))
-        .map_err(connecting)
+    let connector = tls::connector(tls).map_err(|e| Error::Database {
+        action: "setting up TLS",
+        source: DatabaseError::new(e.to_string(), Box::new(e)),
+    })?;
+    config.connect(connector).map_err(connecting)
 }
 
 /// How long a connection attempt may take unless the URL says (`connect_timeout=`): a server
