@@ -20,9 +20,9 @@ use crate::store::Store;
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BulkAction {
-    /// Schedule failed (or missed) tasks again.
+    // Schedule failed (or missed) tasks again.
     Retry,
-    /// Cancel scheduled tasks.
+    // Cancel scheduled tasks.
     Cancel,
 }
 

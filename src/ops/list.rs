@@ -60,14 +60,14 @@ pub struct ListRequest {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
-    /// The listing's own order (`store::order`).
+    // The listing's own order (`store::order`).
     #[default]
     Due,
-    /// By status name, each status in the listing's order.
+    // By status name, each status in the listing's order.
     Status,
-    /// The most attempts first.
+    // The most attempts first.
     Attempts,
-    /// The latest change first (created, started, finished, an attempt ended).
+    // The latest change first (created, started, finished, an attempt ended).
     Changed,
 }
 
@@ -294,7 +294,7 @@ fn text_at<'a>(record: &'a Value, field: &str) -> &'a str {
 }
 
 /// The latest stamp in a record: created, started, finished, or an attempt's end.
-fn last_change(record: &Value) -> Option<crate::record::Stamp> {
+pub fn last_change(record: &Value) -> Option<crate::record::Stamp> {
     let stamps = [
         "created_at",
         "started_at",

@@ -1,0 +1,194 @@
+//! The dashboard: server-rendered HTML for people, over the same `ops` and store calls as the
+//! API.
+//!
+//! Pages: *Upcoming* (`/`, an SVG timeline of the next 24 hours or 7 days), *Tasks*
+//! (`/tasks`, a filtered, paged table), *Task* (`/tasks/{id}`, the record, prompt, output and
+//! audit lines, with cancel / retry / reschedule / run now), *Health* (`/health`, the doctor's
+//! checks). Templates are askama's (`src/serve/templates`, checked at compile time) and
+//! escape every value for HTML; stored text is also passed through
+//! [`crate::output::escape`] so control characters and bidirectional overrides show as
+//! `\u{…}` instead of reordering what follows. Everything works with JavaScript off: actions
+//! are a confirmation page and a form post (CSRF token, Origin checked); `live.js` only
+//! reloads the list pages when the store changes.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::App;
+use super::auth;
+
+mod bulk;
+mod chart;
+mod health;
+mod overview;
+mod task;
+mod tasks;
+mod upcoming;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::ops::list::{ListRequest, MAX_LIMIT};
+use crate::ops::logs::{AttemptLog, LogsRequest};
+use crate::ops::{self, show::ShowRequest};
+use crate::output::escape;
+use crate::record::{Stamp, Status};
+use tasks::row;
+
+const STYLE: &str = include_str!("../assets/style.css");
+const LIVE_JS: &str = include_str!("../assets/live.js");
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .merge(overview::routes())
+        .merge(upcoming::routes())
+        .merge(tasks::routes())
+        .merge(bulk::routes())
+        .merge(task::routes())
+        .merge(health::routes())
+        .route("/login", get(login))
+        .route("/events", get(super::live::events))
+        .route("/assets/style.css", get(style))
+        .route("/assets/live.js", get(live_js))
+        .fallback(no_page)
+}
+
+async fn no_page() -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no such page: Upcoming, Tasks and Health are in the menu.",
+    )
+}
+
+async fn style() -> Response {
+    asset(STYLE, "text/css; charset=utf-8")
+}
+
+async fn live_js() -> Response {
+    asset(LIVE_JS, "text/javascript; charset=utf-8")
+}
+
+fn asset(body: &'static str, kind: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// One line of stored text, safe to show: control characters and bidi overrides escaped
+/// (the template then escapes it for HTML).
+fn line(text: &str) -> String {
+    escape(text).into_owned()
+}
+
+/// Stored text of several lines (a prompt, an output): newlines kept, everything else as
+/// [`line`].
+fn lines(text: &str) -> String {
+    text.split('\n')
+        .map(|l| escape(l.strip_suffix('\r').unwrap_or(l)).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn text_at<'a>(record: &'a Value, pointer: &str) -> &'a str {
+    record
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn zone(config: &Config) -> String {
+    config.clock.zone_name()
+}
+
+fn render(template: &impl Template, status: StatusCode) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the page could not be rendered: {e}"),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    live: bool,
+    nav: &'a str,
+    zone: String,
+    heading: &'a str,
+    kind: &'a str,
+    detail: &'a str,
+}
+
+/// A page that only says something (a refusal, an unknown page).
+pub fn message_page(status: StatusCode, heading: &str, detail: &str) -> Response {
+    let kind = if status.is_success() { "ok" } else { "problem" };
+    render(
+        &MessagePage {
+            live: false,
+            nav: "",
+            zone: String::new(),
+            heading,
+            kind,
+            detail,
+        },
+        status,
+    )
+}
+
+fn error_page(e: &Error) -> Response {
+    let status = super::status_for(e.kind());
+    message_page(
+        status,
+        status.canonical_reason().unwrap_or("Error"),
+        &line(&e.for_fields()),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginParams {
+    #[serde(default)]
+    token: String,
+}
+
+/// `/login?token=…`: the link `defer serve` prints. Sets the session cookie and goes home.
+async fn login(State(app): State<Arc<App>>, Query(params): Query<LoginParams>) -> Response {
+    if !app.auth.token_matches(&params.token) {
+        return message_page(
+            StatusCode::UNAUTHORIZED,
+            "Not signed in",
+            "This login link does not carry the current token: open the link `defer serve` \
+             printed when it started.",
+        );
+    }
+    let mut response = auth::see_other("/");
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, auth::session_cookie(&params.token));
+    response
+}
+
+/// What the pages warn of above their content: a pause in force, a runner whose wakes fail.
+fn banner(config: &crate::config::Config, paused: Option<&ops::pause::Pause>) -> Option<String> {
+    let lines: Vec<String> = paused
+        .map(|p| ops::pause::describe_local(config, p))
+        .into_iter()
+        .chain(ops::doctor::runner_fault(config))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(" — "))
+}
