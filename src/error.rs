@@ -276,6 +276,14 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `defer serve --print-login` before any server made the token: there is no link yet.
+    #[error(
+        "no login link yet: {} does not exist; `defer serve` creates it, and prints the link, \
+         when it first starts",
+        path.display()
+    )]
+    NoServeToken { path: PathBuf },
+
     /// The operating system's random source failed.
     #[error("cannot read random bytes for {what}")]
     Random {
@@ -472,6 +480,8 @@ pub enum Arg {
     RuntimeDir,
     Command,
     AllowHost,
+    Listen,
+    MetricsPublic,
 }
 
 impl Arg {
@@ -506,6 +516,8 @@ impl Arg {
             Arg::RuntimeDir => "--runtime-dir",
             Arg::Command => "command",
             Arg::AllowHost => "--allow-host",
+            Arg::Listen => "--listen",
+            Arg::MetricsPublic => "--metrics-public",
         }
     }
 
@@ -540,6 +552,8 @@ impl Arg {
             Arg::RuntimeDir => "runtime_dir",
             Arg::Command => "command",
             Arg::AllowHost => "allow_host",
+            Arg::Listen => "listen",
+            Arg::MetricsPublic => "metrics_public",
         }
     }
 }
@@ -724,7 +738,9 @@ impl Error {
             Error::DuplicateId(_) | Error::ArchivedId(_) | Error::Paused { .. } => {
                 ErrorKind::Conflict
             }
-            Error::NotFound(_) | Error::SeriesNotFound(_) => ErrorKind::NotFound,
+            Error::NotFound(_) | Error::SeriesNotFound(_) | Error::NoServeToken { .. } => {
+                ErrorKind::NotFound
+            }
             Error::WrongStatus { .. } => ErrorKind::WrongStatus,
             Error::LockTimeout { .. }
             | Error::RunnerBusy

@@ -43,7 +43,6 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/tasks/{id}/confirm/{action}", get(confirm))
         .route("/tasks/{id}/{action}", axum::routing::post(act))
         .route("/health", get(health))
-        .route("/login", get(login))
         .route("/events", get(super::live::events))
         .route("/assets/style.css", get(style))
         .route("/assets/live.js", get(live_js))
@@ -148,29 +147,6 @@ fn error_page(e: &Error) -> Response {
         status.canonical_reason().unwrap_or("Error"),
         &line(&e.for_fields()),
     )
-}
-
-#[derive(Debug, Deserialize)]
-struct LoginParams {
-    #[serde(default)]
-    token: String,
-}
-
-/// `/login?token=…`: the link `defer serve` prints. Sets the session cookie and goes home.
-async fn login(State(app): State<Arc<App>>, Query(params): Query<LoginParams>) -> Response {
-    if !app.auth.token_matches(&params.token) {
-        return message_page(
-            StatusCode::UNAUTHORIZED,
-            "Not signed in",
-            "This login link does not carry the current token: open the link `defer serve` \
-             printed when it started.",
-        );
-    }
-    let mut response = auth::see_other("/");
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, auth::session_cookie(&params.token));
-    response
 }
 
 // ---- Upcoming ----------------------------------------------------------------------------
