@@ -2,7 +2,7 @@
 //! own `prometheus-client`.
 //!
 //! Two sources, kept apart on purpose:
-//! - **The state now**, read at each scrape through [`ops::metrics`] (the overview's counts
+//! - **The state now**, read at each scrape through [`crate::ops::metrics`] (the overview's counts
 //!   per status, the pause, the wake record): a fresh registry per scrape, so a gauge can never
 //!   show a value left over from an earlier read.
 //! - **What this process's runner did** (`--run`): [`Attempts`] is the runner's
@@ -10,7 +10,7 @@
 //!   counter and histograms live as long as the server and are registered into each scrape's
 //!   registry. Without `--run` they are absent rather than a misleading 0.
 //!
-//! What counts and what is timed is decided in [`ops::metrics`]; this file only names the
+//! What counts and what is timed is decided in [`crate::ops::metrics`]; this file only names the
 //! metrics, picks the buckets and encodes.
 
 use std::sync::Arc;
