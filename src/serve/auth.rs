@@ -109,7 +109,7 @@ pub struct Auth {
 
 /// What `defer serve` was asked about sessions and `/metrics`.
 #[derive(Debug, Clone, Copy)]
-pub struct Policy {
+pub struct Access {
     /// Days a signed-in browser stays signed in.
     pub session_days: u32,
     /// `/metrics` without the token; the caller has checked the address is loopback.
@@ -121,7 +121,7 @@ impl Auth {
         token: String,
         bound: SocketAddr,
         extra_hosts: &[String],
-        policy: Policy,
+        access: Access,
     ) -> Result<Auth> {
         let mut csrf = [0u8; 16];
         getrandom::fill(&mut csrf).map_err(|e| Error::Random {
@@ -150,8 +150,8 @@ impl Auth {
         }
         Ok(Auth {
             token,
-            session_seconds: u64::from(policy.session_days) * 24 * 3600,
-            metrics_public: policy.metrics_public,
+            session_seconds: u64::from(access.session_days) * 24 * 3600,
+            metrics_public: access.metrics_public,
             csrf: csrf.iter().map(|b| format!("{b:02x}")).collect(),
             hosts,
         })

@@ -138,7 +138,7 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeOptions) -> Resul
         token,
         bound,
         &args.allow_host,
-        auth::Policy {
+        auth::Access {
             session_days: args.session_days,
             metrics_public: args.metrics_public,
         },
