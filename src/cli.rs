@@ -122,8 +122,9 @@ pub enum Command {
 
 const SERVE_HELP: &str = "\
 Every route needs the token kept in $DEFER_RUNTIME_DIR/serve.token (created 0600 on first start):
-`Authorization: Bearer TOKEN` for /api/v1 and /mcp; the dashboard takes it once from the login
-link printed on start. See docs/serve.md.";
+`Authorization: Bearer TOKEN` for /api/v1, /mcp and /metrics; the dashboard takes it once from the
+login link printed on start (`defer serve --print-login` prints it again) and stays signed in for
+--session-days. See docs/serve.md.";
 
 /// Flags of `defer serve`.
 #[derive(Debug, Args)]
@@ -145,6 +146,19 @@ pub struct ServeArgs {
     /// connections.
     #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
+    /// How many days a browser stays signed in after opening the login link (the session
+    /// cookie's lifetime; browsers keep none longer than 400 days).
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=400))]
+    pub session_days: u32,
+    /// Serve /metrics without the token, for a Prometheus on this host. Allowed only on a
+    /// loopback address: anywhere else it is refused.
+    #[arg(long)]
+    pub metrics_public: bool,
+    /// Print the dashboard's login link (for the --listen address, from the token file) and
+    /// exit, starting no server: for a server started by a unit, whose first lines went to a
+    /// log.
+    #[arg(long)]
+    pub print_login: bool,
 }
 
 /// Flags of `defer man`.

@@ -280,6 +280,14 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `defer serve --print-login` before any server made the token: there is no link yet.
+    #[error(
+        "no login link yet: {} does not exist; `defer serve` creates it, and prints the link, \
+         when it first starts",
+        path.display()
+    )]
+    NoServeToken { path: PathBuf },
+
     /// The operating system's random source failed.
     #[error("cannot read random bytes for {what}")]
     Random {
@@ -481,6 +489,8 @@ pub enum Arg {
     Search,
     Action,
     Ids,
+    Listen,
+    MetricsPublic,
 }
 
 impl Arg {
@@ -520,6 +530,8 @@ impl Arg {
             Arg::Search => "--search",
             Arg::Action => "action",
             Arg::Ids => "ID",
+            Arg::Listen => "--listen",
+            Arg::MetricsPublic => "--metrics-public",
         }
     }
 
@@ -559,6 +571,8 @@ impl Arg {
             Arg::Search => "q",
             Arg::Action => "action",
             Arg::Ids => "ids",
+            Arg::Listen => "listen",
+            Arg::MetricsPublic => "metrics_public",
         }
     }
 }
@@ -744,7 +758,9 @@ impl Error {
             Error::DuplicateId(_) | Error::ArchivedId(_) | Error::Paused { .. } => {
                 ErrorKind::Conflict
             }
-            Error::NotFound(_) | Error::SeriesNotFound(_) => ErrorKind::NotFound,
+            Error::NotFound(_) | Error::SeriesNotFound(_) | Error::NoServeToken { .. } => {
+                ErrorKind::NotFound
+            }
             Error::WrongStatus { .. } => ErrorKind::WrongStatus,
             Error::LockTimeout { .. }
             | Error::RunnerBusy

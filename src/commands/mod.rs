@@ -62,6 +62,8 @@ pub fn dispatch(cli: Cli, config: &Config) -> Result<()> {
         Command::Time { command } => time::run(config, command),
         Command::Reorient(args) => reorient::run(config, args),
         Command::Mcp => mcp::run(config, open()?),
+        // The login link needs the token file only: an unreachable store must not hide it.
+        Command::Serve(args) if args.print_login => serve::print_login(config, &args),
         Command::Serve(args) => serve::run(config, open()?, args),
         // doctor opens the store itself: an unreachable store is one of its findings.
         Command::Doctor(args) => doctor::run(config, args),

@@ -47,6 +47,7 @@ pub fn run(config: &Config, store: &dyn Store, args: RunArgs) -> Result<()> {
             // back to `scheduled` unchanged.
             stop: Some(runner::stop_on_signals()),
             progress: bar.clone().map(|b| b as Arc<dyn runner::Progress>),
+            observer: None,
         },
     );
     if let Some(bar) = &bar {
@@ -109,6 +110,7 @@ fn run_now_cli(
             watch: false,
             stop: Some(runner::stop_on_signals()),
             progress: None,
+            observer: None,
         },
     )?;
     if verbose {

@@ -23,6 +23,8 @@
 //! | logs (output) | [`logs::LogsRequest`] | [`logs::LogsReply`] |
 //! | why | [`why::WhyRequest`] | [`why::WhyReply`] |
 //! | doctor | (none) | [`doctor::DoctorReply`] |
+//! | overview | [`overview::OverviewRequest`] | [`overview::OverviewReply`] |
+//! | metrics (scrape-time state) | [`metrics::MetricsRequest`] | [`metrics::MetricsReply`] |
 //! | normalize a time | [`time::NormalizeRequest`] | [`time::TimeReply`] |
 //! | prune | [`prune::PruneRequest`] | [`prune::PruneReply`] |
 //! | archive | (none) | [`archive::ArchiveReply`] |
@@ -33,6 +35,7 @@ pub mod cancel;
 pub mod doctor;
 pub mod list;
 pub mod logs;
+pub mod metrics;
 pub mod overview;
 pub mod pause;
 pub mod prune;

@@ -99,6 +99,17 @@ pub enum AttemptOutcome {
 }
 
 impl AttemptOutcome {
+    /// Every outcome, so a count per outcome (`/metrics`) can name each one from the start.
+    pub const ALL: [AttemptOutcome; 7] = [
+        AttemptOutcome::Completed,
+        AttemptOutcome::Failed,
+        AttemptOutcome::TimedOut,
+        AttemptOutcome::Killed,
+        AttemptOutcome::Interrupted,
+        AttemptOutcome::Released,
+        AttemptOutcome::Missed,
+    ];
+
     /// The name used in records and by `defer logs` (`timed_out`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,5 +127,27 @@ impl AttemptOutcome {
 impl std::fmt::Display for AttemptOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AttemptOutcome;
+
+    /// A new outcome fails to compile here until it is given a place in `ALL`.
+    #[test]
+    fn all_names_every_outcome_once() {
+        let place = |o: AttemptOutcome| match o {
+            AttemptOutcome::Completed => 0,
+            AttemptOutcome::Failed => 1,
+            AttemptOutcome::TimedOut => 2,
+            AttemptOutcome::Killed => 3,
+            AttemptOutcome::Interrupted => 4,
+            AttemptOutcome::Released => 5,
+            AttemptOutcome::Missed => 6,
+        };
+        for (i, outcome) in AttemptOutcome::ALL.iter().enumerate() {
+            assert_eq!(place(*outcome), i, "{outcome}");
+        }
     }
 }

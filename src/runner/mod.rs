@@ -26,7 +26,7 @@ mod watch;
 pub use files::prompt_path;
 pub use unix::stop_on_signals;
 pub use wake::{BY_HAND, Fault, ScheduledWake, Wake, last_wake, wake_file};
-pub use watch::{start_line, watch};
+pub use watch::{start_line, watch, watch_observed};
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +35,8 @@ use std::time::Duration;
 use crate::audit::AuditLog;
 use crate::config::Config;
 use crate::error::Result;
-use crate::lifecycle::{self, Happened, Policy};
+use crate::lifecycle::{self, Change, Happened, Policy};
+use crate::record::Stamp;
 use crate::store::{RunnerLock, Store};
 use wake::record_wake;
 
@@ -115,6 +116,19 @@ pub struct RunOptions {
     pub stop: Option<&'static AtomicBool>,
     /// Told how the run advances (the CLI draws a progress bar on a terminal).
     pub progress: Option<std::sync::Arc<dyn Progress>>,
+    /// Told of every outcome this run records (`defer serve --run` counts them for
+    /// `/metrics`).
+    pub observer: Option<std::sync::Arc<dyn Observer>>,
+}
+
+/// Hears of each outcome a run has saved, so a long-lived process can count attempts without
+/// reading the store back. It is told only what the store accepted (an outcome refused because
+/// another runner took the task over is not its to count), after the write, on the thread
+/// that records outcomes: it must return quickly.
+pub trait Observer: Send + Sync + std::fmt::Debug {
+    /// `change` closed the task's last attempt (`history`); `due` is the `run_at` the task was
+    /// claimed for, which a retry's record no longer carries (it holds the next try's time).
+    fn recorded(&self, change: &Change, due: Stamp);
 }
 
 /// Hears how a run advances: tasks claimed, tasks whose executor finished, and the `-v`
@@ -150,6 +164,13 @@ impl RunOptions {
     pub(super) fn finished(&self) {
         if let Some(progress) = &self.progress {
             progress.finished();
+        }
+    }
+
+    /// Tells the observer, if any, of a saved outcome.
+    pub(super) fn recorded(&self, change: &Change, due: Stamp) {
+        if let Some(observer) = &self.observer {
+            observer.recorded(change, due);
         }
     }
 }
@@ -315,6 +336,8 @@ pub(super) fn pass(
     // so we got a fresh one): its `executing` tasks are running, not interrupted. It stops
     // claiming at its next round; we leave its tasks and its journal alone.
     let live_owner = owner.filter(|&pid| crate::process::is_other_defer(pid));
+    // The time each recovered task was claimed for, for the observer: a retry moves `run_at`.
+    let mut dues: std::collections::HashMap<String, Stamp> = std::collections::HashMap::new();
     let recovered = match live_owner {
         Some(pid) => {
             audit.log(
@@ -325,6 +348,9 @@ pub(super) fn pass(
             Vec::new()
         }
         None => store.recover(now, &mut |task, recorded| {
+            if options.observer.is_some() {
+                dues.insert(task.id.clone(), task.run_at);
+            }
             // What the store recorded of the start, else what this store's start journal says.
             let began =
                 recorded.unwrap_or_else(|| started.as_ref().is_none_or(|s| s.contains(&task.id)));
@@ -343,6 +369,9 @@ pub(super) fn pass(
     for change in &recovered {
         report.recovered += 1;
         outcomes::log_outcome(config, options, audit, change, &mut report);
+        if let Some(due) = dues.get(&change.task.id) {
+            options.recorded(change, *due);
+        }
     }
 
     // Claim in rounds: all at once for a store one runner works, batches where runners share

@@ -1,7 +1,7 @@
 //! Recording outcomes: executors run on `DEFER_CONCURRENCY` threads while this thread writes
 //! their changes back in batches (at most one store write a second) and logs each one.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::lifecycle::{self, Change, Policy, Reason};
 use crate::output::escape;
-use crate::record::{ResultType, Status, Task};
+use crate::record::{ResultType, Stamp, Status, Task};
 use crate::store::{RunnerLock, Store};
 
 /// What every attempt of a pass shares: the lifecycle's policy and the start journal.
@@ -148,6 +148,11 @@ pub(super) fn execute_all(
     }
     let workers = config.concurrency.max(1);
     let mut in_flight = claimed.len();
+    // The time each task was claimed for, for the observer (a retry's record holds the next).
+    let mut dues: HashMap<String, Stamp> = HashMap::new();
+    if options.observer.is_some() {
+        dues.extend(claimed.iter().map(|t| (t.id.clone(), t.run_at)));
+    }
     let queue = (
         Mutex::new(Queue {
             tasks: claimed.into(),
@@ -245,7 +250,7 @@ pub(super) fn execute_all(
             let due = last_flush.elapsed() >= FLUSH_INTERVAL || in_flight == 0;
             if due && !batch.is_empty() {
                 // A failed batch stays in `batch` and is written with the next one.
-                result = flush(config, store, options, audit, &mut batch, report);
+                result = flush(config, store, options, audit, &mut batch, report, &dues);
                 if let Err(e) = &result
                     && !failing.swap(true, Ordering::Relaxed)
                 {
@@ -293,6 +298,9 @@ pub(super) fn execute_all(
                         let mut q = lock.lock().unwrap_or_else(|p| p.into_inner());
                         for task in more {
                             handled.insert(task.id.clone());
+                            if options.observer.is_some() {
+                                dues.insert(task.id.clone(), task.run_at);
+                            }
                             audit.log(
                                 now,
                                 "runner claimed",
@@ -323,7 +331,7 @@ pub(super) fn execute_all(
         if !batch.is_empty() {
             // One last try: the store (a database connection) may be back.
             thread::sleep(FLUSH_INTERVAL);
-            result = flush(config, store, options, audit, &mut batch, report);
+            result = flush(config, store, options, audit, &mut batch, report, &dues);
         }
         finished.store(true, Ordering::Relaxed);
         result
@@ -363,7 +371,8 @@ fn renew_leases(config: &Config, store: &dyn Store, every: Duration, finished: &
     }
 }
 
-/// Writes a batch of outcomes to the store, then logs them.
+/// Writes a batch of outcomes to the store, then logs them and tells the observer. `dues`
+/// holds the time each task was claimed for (filled only when there is an observer).
 fn flush(
     config: &Config,
     store: &dyn Store,
@@ -371,6 +380,7 @@ fn flush(
     audit: &mut AuditLog,
     batch: &mut Vec<Change>,
     report: &mut RunReport,
+    dues: &HashMap<String, Stamp>,
 ) -> Result<()> {
     crate::failpoint::hit("executed");
     let rejected: HashSet<String> = store.save_outcomes(batch)?.into_iter().collect();
@@ -386,6 +396,9 @@ fn flush(
             continue;
         }
         log_outcome(config, options, audit, &outcome, report);
+        if let Some(due) = dues.get(&outcome.task.id) {
+            options.recorded(&outcome, *due);
+        }
     }
     Ok(())
 }

@@ -1,11 +1,12 @@
 //! `defer run --watch`: the long-lived runner that sleeps until the next due time or a change.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::wake::{record_fault, record_wake};
-use super::{RunOptions, pass, unix};
+use super::{Observer, RunOptions, pass, unix};
 use crate::audit::AuditLog;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -21,12 +22,25 @@ use crate::store::{RunnerLock, Store};
 /// it cleanly: running executors finish and are recorded, claimed tasks not yet started are
 /// released, and the lock is let go.
 pub fn watch(config: &Config, store: &dyn Store, verbose: bool, rescan: Duration) -> Result<()> {
+    watch_observed(config, store, verbose, rescan, None)
+}
+
+/// [`watch`], telling `observer` of every outcome it records: `defer serve --run` counts
+/// them for `/metrics`.
+pub fn watch_observed(
+    config: &Config,
+    store: &dyn Store,
+    verbose: bool,
+    rescan: Duration,
+    observer: Option<Arc<dyn Observer>>,
+) -> Result<()> {
     let stop = unix::stop_on_signals();
     let options = RunOptions {
         verbose,
         watch: true,
         stop: Some(stop),
         progress: None,
+        observer,
     };
     let mut audit = AuditLog::new(&config.log_file);
     let mut faults = Faults::default();

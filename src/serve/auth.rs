@@ -2,9 +2,10 @@
 //!
 //! - **The token**: 32 random bytes (getrandom), hex, kept in `$DEFER_RUNTIME_DIR/serve.token`
 //!   (`0600`, created on first start). `/api/v1` and `/mcp` need `Authorization: Bearer TOKEN`;
-//!   the dashboard takes it once from the login link (`/login?token=…`) and keeps it in an
-//!   `HttpOnly`, `SameSite=Strict` cookie. Only `/login` and the static `/assets/` answer
-//!   without it.
+//!   the dashboard takes it once from the login link (`/login?token=…`, [`super::login`]) and
+//!   keeps it in an `HttpOnly`, `SameSite=Strict` cookie that lasts `--session-days` (30).
+//!   Only `/login` and the static `/assets/` answer without it, and `/metrics` with
+//!   `--metrics-public` (loopback only: a scraper on this host need not hold the token).
 //! - **Host** must name the bound address (or `localhost` on a loopback one, or an
 //!   `--allow-host` name): a DNS-rebinding page that points its own name at 127.0.0.1 sends
 //!   its name, and is refused.
@@ -38,9 +39,9 @@ pub fn token_path(runtime_dir: &Path) -> PathBuf {
     runtime_dir.join("serve.token")
 }
 
-/// Reads the token, creating it (`0600`) on first start. A token file others can read is
+/// Reads the token, `None` when no server has made one yet. A token file others can read is
 /// refused rather than used: anyone who has it can run tasks through the executor.
-pub fn load_or_create_token(runtime_dir: &Path) -> Result<String> {
+pub fn read_token(runtime_dir: &Path) -> Result<Option<String>> {
     use std::os::unix::fs::MetadataExt;
     let path = token_path(runtime_dir);
     match std::fs::symlink_metadata(&path) {
@@ -53,9 +54,19 @@ pub fn load_or_create_token(runtime_dir: &Path) -> Result<String> {
             if token.len() < 32 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 return Err(Error::unsafe_path(&path, PathProblem::NoToken));
             }
-            Ok(token)
+            Ok(Some(token))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("reading", &path)(e)),
+    }
+}
+
+/// Reads the token ([`read_token`]), creating it (`0600`) on first start.
+pub fn load_or_create_token(runtime_dir: &Path) -> Result<String> {
+    let path = token_path(runtime_dir);
+    match read_token(runtime_dir)? {
+        Some(token) => Ok(token),
+        None => {
             let mut bytes = [0u8; 32];
             getrandom::fill(&mut bytes).map_err(|e| Error::Random {
                 what: "the token",
@@ -65,7 +76,6 @@ pub fn load_or_create_token(runtime_dir: &Path) -> Result<String> {
             crate::fsutil::write_private(&path, format!("{token}\n").as_bytes())?;
             Ok(token)
         }
-        Err(e) => Err(Error::io("reading", &path)(e)),
     }
 }
 
@@ -77,10 +87,19 @@ pub fn authority(addr: SocketAddr) -> String {
     }
 }
 
+/// The dashboard's login link for a server bound to `addr`.
+pub fn login_url(addr: SocketAddr, token: &str) -> String {
+    format!("http://{}/login?token={token}", authority(addr))
+}
+
 /// The token and what it is checked against.
 #[derive(Debug)]
 pub struct Auth {
     token: String,
+    /// How long a browser keeps the session cookie, in seconds (`--session-days`).
+    session_seconds: u64,
+    /// `/metrics` answers without the token (`--metrics-public`, loopback only).
+    metrics_public: bool,
     /// A per-process secret the dashboard's forms echo back (double submit is not needed:
     /// the cookie is `SameSite=Strict` and the Origin is checked; this is the second lock).
     csrf: String,
@@ -88,8 +107,22 @@ pub struct Auth {
     hosts: Vec<String>,
 }
 
+/// What `defer serve` was asked about sessions and `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct Access {
+    /// Days a signed-in browser stays signed in.
+    pub session_days: u32,
+    /// `/metrics` without the token; the caller has checked the address is loopback.
+    pub metrics_public: bool,
+}
+
 impl Auth {
-    pub fn new(token: String, bound: SocketAddr, extra_hosts: &[String]) -> Result<Auth> {
+    pub fn new(
+        token: String,
+        bound: SocketAddr,
+        extra_hosts: &[String],
+        access: Access,
+    ) -> Result<Auth> {
         let mut csrf = [0u8; 16];
         getrandom::fill(&mut csrf).map_err(|e| Error::Random {
             what: "the form secret",
@@ -117,6 +150,8 @@ impl Auth {
         }
         Ok(Auth {
             token,
+            session_seconds: u64::from(access.session_days) * 24 * 3600,
+            metrics_public: access.metrics_public,
             csrf: csrf.iter().map(|b| format!("{b:02x}")).collect(),
             hosts,
         })
@@ -143,6 +178,34 @@ impl Auth {
 
     pub fn csrf_matches(&self, given: &str) -> bool {
         same(given.as_bytes(), self.csrf.as_bytes())
+    }
+
+    /// `Set-Cookie` for a signed-in browser: the token, kept `--session-days` (a browser
+    /// restart does not sign out), never readable by script, never sent by another site.
+    pub fn session_cookie(&self) -> HeaderValue {
+        HeaderValue::from_str(&format!(
+            "{COOKIE}={}; Max-Age={}; HttpOnly; SameSite=Strict; Path=/",
+            self.token, self.session_seconds
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("defer_session=; Path=/"))
+    }
+
+    /// Which kind of client a path is for.
+    fn kind(&self, path: &str) -> Kind {
+        if path == "/metrics" {
+            return if self.metrics_public {
+                Kind::Open
+            } else {
+                Kind::Machine
+            };
+        }
+        if path.starts_with("/api/") || path == "/mcp" || path.starts_with("/mcp/") {
+            Kind::Machine
+        } else if path == "/login" || path.starts_with("/assets/") {
+            Kind::Open
+        } else {
+            Kind::Person
+        }
     }
 
     fn host_allowed(&self, host: &str) -> bool {
@@ -186,29 +249,29 @@ pub fn cookie(headers: &HeaderMap) -> Option<&str> {
 /// Which kind of client a path is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    /// `/api/…` and `/mcp`: bearer token, problem+json refusals.
+    /// `/api/…`, `/mcp` and `/metrics`: bearer token, problem+json refusals.
     Machine,
-    /// `/login` and `/assets/…`: no token needed.
+    /// `/login` and `/assets/…` (and `/metrics` with `--metrics-public`): no token needed.
     Open,
     /// Everything else: the session cookie, HTML refusals.
     Person,
 }
 
-fn kind(path: &str) -> Kind {
-    if path.starts_with("/api/") || path == "/mcp" || path.starts_with("/mcp/") {
-        Kind::Machine
-    } else if path == "/login" || path.starts_with("/assets/") {
-        Kind::Open
-    } else {
-        Kind::Person
-    }
-}
-
 /// The middleware every request passes.
 pub async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
-    let kind = kind(&path);
-    let refusal = check(&app.auth, kind, request.method(), request.headers());
+    let kind = app.auth.kind(request.uri().path());
+    let wanted = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let refusal = check(
+        &app.auth,
+        kind,
+        request.method(),
+        request.headers(),
+        &wanted,
+    );
     let mut response = match refusal {
         Some((status, detail)) => refuse(kind, status, &detail),
         None => next.run(request).await,
@@ -223,6 +286,7 @@ fn check(
     kind: Kind,
     method: &Method,
     headers: &HeaderMap,
+    wanted: &str,
 ) -> Option<(StatusCode, String)> {
     let host = headers
         .get(header::HOST)
@@ -266,9 +330,7 @@ fn check(
             if !cookie(headers).is_some_and(|t| auth.token_matches(t)) {
                 return Some((
                     StatusCode::UNAUTHORIZED,
-                    "Not signed in: open the login link `defer serve` printed when it started \
-                     (http://…/login?token=…)."
-                        .into(),
+                    super::login::not_signed_in(wanted),
                 ));
             }
             // A form post must say where it comes from; the handler checks the CSRF field.
@@ -320,14 +382,6 @@ fn secure(headers: &mut HeaderMap, kind: Kind) {
     if kind != Kind::Open {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-}
-
-/// `Set-Cookie` for a signed-in browser.
-pub fn session_cookie(token: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("defer_session=; Path=/"))
 }
 
 /// An empty 303 to `location`, with extra headers.

@@ -6,7 +6,10 @@
 //! - `/mcp` — the tools of `defer mcp` over rmcp's Streamable HTTP transport, with the same
 //!   request hygiene as stdio (`crate::mcp::http`, the one thing this module takes from `mcp`).
 //! - [`dashboard`] — server-rendered HTML (askama templates, escaped by the engine) for
-//!   people; [`live`] refreshes its lists over server-sent events when the store changes.
+//!   people; [`live`] refreshes its lists over server-sent events when the store changes;
+//!   [`login`] turns the login link into a session cookie.
+//! - [`metrics`] — `/metrics` in the Prometheus text format: the store's state at scrape
+//!   time, and with `--run` what this process's runner recorded.
 //! - [`auth`] — the token, the Host/Origin checks, the session cookie, CSRF, the security
 //!   headers: every request passes it first.
 //!
@@ -23,6 +26,8 @@ pub mod auth;
 pub mod dashboard;
 pub mod listen;
 pub mod live;
+pub mod login;
+pub mod metrics;
 pub mod openapi;
 
 use std::net::SocketAddr;
@@ -35,7 +40,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Arg, ArgProblem, Error, ErrorKind, Result};
 use crate::store::{self, Store};
 
 /// How `defer serve` was asked to run.
@@ -50,6 +55,10 @@ pub struct ServeOptions {
     /// How long a client has to send a request's head (and how long an idle connection
     /// stays); see `listen`.
     pub header_timeout: Duration,
+    /// Days a browser stays signed in after the login link (the cookie's `Max-Age`).
+    pub session_days: u32,
+    /// Serve `/metrics` without the token; refused unless the address is loopback.
+    pub metrics_public: bool,
 }
 
 /// The HTTP status each kind of error answers with (the API's problem+json and the
@@ -79,6 +88,8 @@ pub struct App {
     pub live: live::Live,
     /// `--run`: a runner lives in this process ("run now" then makes a task due).
     pub watching: bool,
+    /// `--run`: what that runner recorded, for `/metrics`.
+    pub attempts: Option<Arc<metrics::Attempts>>,
 }
 
 impl App {
@@ -119,9 +130,21 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeOptions) -> Resul
     let bound = listener
         .local_addr()
         .map_err(Error::io("reading the address of", "the listening socket"))?;
+    if args.metrics_public && !bound.ip().is_loopback() {
+        return Err(public_metrics_refused(bound));
+    }
     let token = auth::load_or_create_token(&config.runtime_dir)?;
-    let auth = auth::Auth::new(token, bound, &args.allow_host)?;
+    let auth = auth::Auth::new(
+        token,
+        bound,
+        &args.allow_host,
+        auth::Access {
+            session_days: args.session_days,
+            metrics_public: args.metrics_public,
+        },
+    )?;
     let config = Arc::new(config);
+    let attempts = args.run.then(|| Arc::new(metrics::Attempts::new()));
 
     // The watcher (`--run`) and the change feed each get a store of their own, so neither
     // waits behind a request on a shared connection.
@@ -133,6 +156,9 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeOptions) -> Resul
         }
         let watch_store = store::open(&config)?;
         let watch_config = Arc::clone(&config);
+        let observer = attempts
+            .clone()
+            .map(|a| a as Arc<dyn crate::runner::Observer>);
         Some(
             std::thread::Builder::new()
                 .name("defer-watch".into())
@@ -141,11 +167,12 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeOptions) -> Resul
                     // error (or panics), the whole server stops with it, so the unit that runs
                     // `defer serve` restarts both instead of serving without a runner.
                     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        crate::runner::watch(
+                        crate::runner::watch_observed(
                             &watch_config,
                             &*watch_store,
                             false,
                             Duration::from_secs(60),
+                            observer,
                         )
                     }));
                     let result = ran.unwrap_or_else(|panic| {
@@ -181,6 +208,7 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeOptions) -> Resul
         auth,
         live,
         watching: args.run,
+        attempts,
     });
     let (mcp, mcp_cancel) = crate::mcp::http::router(
         Arc::clone(&config),
@@ -192,6 +220,8 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeOptions) -> Resul
     );
     let router = Router::new()
         .merge(api::routes())
+        .merge(metrics::routes())
+        .merge(login::routes())
         .merge(dashboard::routes())
         .merge(mcp)
         .layer(axum::middleware::from_fn_with_state(
@@ -247,8 +277,8 @@ fn announce(app: &App, bound: SocketAddr) {
     let _ = writeln!(out, "defer serve: listening on {base}");
     let _ = writeln!(
         out,
-        "dashboard: {base}/login?token={}",
-        app.auth.token_for_display()
+        "dashboard: {}",
+        auth::login_url(bound, app.auth.token_for_display())
     );
     let _ = writeln!(
         out,
@@ -262,4 +292,55 @@ fn announce(app: &App, bound: SocketAddr) {
              plain HTTP: put a TLS proxy in front (docs/serve.md) and pass --allow-host NAME"
         );
     }
+}
+
+/// `--metrics-public` on an address others can reach: refused, since anyone on the network
+/// could then read how many tasks there are and when the runner runs.
+fn public_metrics_refused(bound: SocketAddr) -> Error {
+    Error::Argument {
+        arg: Arg::MetricsPublic,
+        value: None,
+        problem: ArgProblem::Invalid {
+            reason: format!(
+                "serves /metrics without the token, so it is allowed only on a loopback \
+                 address, and {bound} is reachable from the network; drop it and give the \
+                 scraper the token (docs/serve.md, \"Metrics\"), or listen on 127.0.0.1"
+            ),
+            example: None,
+        },
+    }
+}
+
+/// The dashboard's login link of a server started with `--listen listen`, from the token file
+/// (`defer serve --print-login`): nothing is bound and no token is made.
+pub fn login_link(config: &Config, listen: &str) -> Result<String> {
+    let addr = resolve(listen)?;
+    if addr.port() == 0 {
+        return Err(Error::invalid_arg(
+            Arg::Listen,
+            listen,
+            "picks a free port when the server starts, so its login link cannot be known \
+             beforehand: pass the port the server listens on (its first line says it)",
+            Some("127.0.0.1:8277"),
+        ));
+    }
+    let token = auth::read_token(&config.runtime_dir)?.ok_or_else(|| Error::NoServeToken {
+        path: auth::token_path(&config.runtime_dir),
+    })?;
+    Ok(auth::login_url(addr, &token))
+}
+
+/// `--listen` as the server binds it: an address, or a name whose first address is used.
+fn resolve(listen: &str) -> Result<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = listen.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let bad =
+        |reason: String| Error::invalid_arg(Arg::Listen, listen, reason, Some("127.0.0.1:8277"));
+    listen
+        .to_socket_addrs()
+        .map_err(|e| bad(format!("is not an address and port ({e})")))?
+        .next()
+        .ok_or_else(|| bad("names no address".into()))
 }

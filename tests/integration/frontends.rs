@@ -504,6 +504,7 @@ fn front_ends_do_not_import_one_another() {
                 "crate::mcp::serve(",
                 "crate::serve::serve(",
                 "crate::serve::ServeOptions",
+                "crate::serve::login_link(",
             ];
             assert!(launch.iter().any(|l| line.contains(l)), "{path}: {line}");
         }

@@ -15,11 +15,9 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::App;
@@ -53,7 +51,6 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(bulk::routes())
         .merge(task::routes())
         .merge(health::routes())
-        .route("/login", get(login))
         .route("/events", get(super::live::events))
         .route("/assets/style.css", get(style))
         .route("/assets/live.js", get(live_js))
@@ -158,29 +155,6 @@ fn error_page(e: &Error) -> Response {
         status.canonical_reason().unwrap_or("Error"),
         &line(&e.for_fields()),
     )
-}
-
-#[derive(Debug, Deserialize)]
-struct LoginParams {
-    #[serde(default)]
-    token: String,
-}
-
-/// `/login?token=…`: the link `defer serve` prints. Sets the session cookie and goes home.
-async fn login(State(app): State<Arc<App>>, Query(params): Query<LoginParams>) -> Response {
-    if !app.auth.token_matches(&params.token) {
-        return message_page(
-            StatusCode::UNAUTHORIZED,
-            "Not signed in",
-            "This login link does not carry the current token: open the link `defer serve` \
-             printed when it started.",
-        );
-    }
-    let mut response = auth::see_other("/");
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, auth::session_cookie(&params.token));
-    response
 }
 
 /// What the pages warn of above their content: a pause in force, a runner whose wakes fail.

@@ -50,7 +50,6 @@ struct TasksPage {
     next: Option<String>,
     /// The filter as a query string, for "select all matching".
     filter: String,
-    csrf: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -218,7 +217,6 @@ async fn tasks(State(app): State<Arc<App>>, Query(p): Query<TasksParams>) -> Res
             problems: page.problems,
             next,
             filter,
-            csrf: app.auth.csrf().to_string(),
         },
         StatusCode::OK,
     )

@@ -4,11 +4,10 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::*;
 
@@ -163,7 +162,7 @@ async fn upcoming(State(app): State<Arc<App>>, Query(p): Query<UpcomingParams>) 
 }
 
 /// Hour marks (every 3 h over a day) or midnights (over a week), in the user's zone.
-pub(super) fn ticks(config: &Config, now: jiff::Timestamp, secs: i64, span: f64) -> Vec<Tick> {
+fn ticks(config: &Config, now: jiff::Timestamp, secs: i64, span: f64) -> Vec<Tick> {
     let step = if secs <= 86_400 { 3 * 3600 } else { 86_400 };
     let zone = config.clock.zone().clone();
     let local = now.to_zoned_datetime(zone);
