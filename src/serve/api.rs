@@ -36,12 +36,15 @@ use crate::ops::{self, wire};
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/api/v1/tasks", get(list_tasks).post(schedule_task))
+        .route("/api/v1/tasks/bulk", post(bulk_tasks))
         .route("/api/v1/tasks/{id}", get(show_task))
         .route("/api/v1/tasks/{id}/cancel", post(cancel_task))
         .route("/api/v1/tasks/{id}/retry", post(retry_task))
         .route("/api/v1/tasks/{id}/reschedule", post(reschedule_task))
         .route("/api/v1/tasks/{id}/logs", get(task_logs))
         .route("/api/v1/time/normalize", get(normalize_time))
+        .route("/api/v1/overview", get(overview))
+        .route("/api/v1/series", get(series))
         .route("/api/v1/pause", post(pause))
         .route("/api/v1/resume", post(resume))
         .route("/api/v1/health", get(health))
@@ -264,6 +267,38 @@ async fn resume(State(app): State<Arc<App>>, bytes: Bytes) -> ApiResult<ops::pau
     let req: ResumeRequest = wire::from_body(&bytes)?;
     let reply = app
         .blocking(move |config, store| ops::pause::resume(config, store, &req))
+        .await?;
+    Ok(axum::Json(reply))
+}
+
+/// `POST /api/v1/tasks/bulk`: retry or cancel the tasks named, or every task a filter
+/// matches (more than one only listed unless `yes`).
+async fn bulk_tasks(State(app): State<Arc<App>>, bytes: Bytes) -> ApiResult<ops::bulk::BulkReply> {
+    let req: ops::bulk::BulkRequest = wire::from_body(&bytes)?;
+    let reply = app
+        .blocking(move |config, store| ops::bulk::bulk(config, store, &req))
+        .await?;
+    Ok(axum::Json(reply))
+}
+
+/// `GET /api/v1/overview`: counts per state and the activity of the last day and month.
+async fn overview(State(app): State<Arc<App>>) -> ApiResult<ops::overview::OverviewReply> {
+    let reply = app
+        .blocking(|config, store| {
+            ops::overview::overview(config, store, &ops::overview::OverviewRequest {})
+        })
+        .await?;
+    Ok(axum::Json(reply))
+}
+
+/// `GET /api/v1/series?all=true`: one line per recurring series.
+async fn series(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<ops::series::SeriesReply> {
+    let req: ops::series::SeriesRequest = wire::from_query(query.as_deref().unwrap_or(""))?;
+    let reply = app
+        .blocking(move |config, store| ops::series::series(config, store, &req))
         .await?;
     Ok(axum::Json(reply))
 }

@@ -222,7 +222,7 @@ pub fn serve(config: Config, store: Arc<dyn Store>, args: ServeOptions) -> Resul
         .merge(api::routes())
         .merge(metrics::routes())
         .merge(login::routes())
-        .merge(dashboard::routes())
+        .merge(dashboard::routes(&config))
         .merge(mcp)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),

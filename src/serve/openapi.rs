@@ -11,15 +11,18 @@ use serde_json::{Map, Value, json};
 
 use super::api::Problem;
 use crate::ops::TaskChange;
+use crate::ops::bulk::{BulkReply, BulkRequest};
 use crate::ops::cancel::CancelRequest;
 use crate::ops::doctor::DoctorReply;
 use crate::ops::list::{ListReply, ListRequest};
 use crate::ops::logs::LogsReply;
+use crate::ops::overview::OverviewReply;
 use crate::ops::pause::{PauseReply, PauseRequest};
 use crate::ops::reschedule::RescheduleRequest;
 use crate::ops::retry::RetryRequest;
 use crate::ops::schedule::{ScheduleReply, ScheduleRequest};
 use crate::ops::schema::{Direction, simplify};
+use crate::ops::series::{SeriesReply, SeriesRequest};
 use crate::ops::show::ShowReply;
 use crate::ops::time::{NormalizeRequest, TimeReply};
 
@@ -40,6 +43,11 @@ pub fn document() -> Value {
     let health = generator.subschema_for::<DoctorReply>().to_value();
     let pause_req = request_schema::<PauseRequest>(None);
     let pause_out = generator.subschema_for::<PauseReply>().to_value();
+    let overview = generator.subschema_for::<OverviewReply>().to_value();
+    let series = generator.subschema_for::<SeriesReply>().to_value();
+    let bulk_out = generator.subschema_for::<BulkReply>().to_value();
+    let bulk_req = request_schema::<BulkRequest>(None);
+    let series_params = query_parameters::<SeriesRequest>();
     let problem = generator.subschema_for::<Problem>().to_value();
     // A task's id is in the path, so these bodies leave it out.
     let cancel = request_schema::<CancelRequest>(Some("id"));
@@ -118,6 +126,29 @@ pub fn document() -> Value {
                     "requestBody": json_body(&schedule_req, true),
                     "responses": answers(("201", "stored (200 for a dry run)", &schedule_out),
                         &[bad, ("409", "the id is already in the store"), ("413", "body over 1 MiB")])
+                }
+            },
+            "/api/v1/tasks/bulk": {
+                "post": {
+                    "operationId": "bulkTasks",
+                    "summary": "Retry or cancel the tasks named, or every task a filter matches (more than one only listed unless yes)",
+                    "requestBody": json_body(&bulk_req, true),
+                    "responses": answers(("200", "what was done and what was skipped, with the reasons", &bulk_out), &[bad])
+                }
+            },
+            "/api/v1/overview": {
+                "get": {
+                    "operationId": "overview",
+                    "summary": "How many tasks are in each state, and the activity of the last day and month",
+                    "responses": answers(("200", "counts and buckets", &overview), &[])
+                }
+            },
+            "/api/v1/series": {
+                "get": {
+                    "operationId": "listSeries",
+                    "summary": "One line per recurring series: rule, next and last run, counts",
+                    "parameters": series_params,
+                    "responses": answers(("200", "the series", &series), &[bad])
                 }
             },
             "/api/v1/tasks/{id}": {

@@ -308,14 +308,17 @@ fn the_dashboard_in_headless_chromium() {
     browser.go(&format!("{base}/tasks"));
     assert!(browser.source().contains("login link"));
 
-    // Log in with the printed link: the Upcoming page, the task a mark on the timeline.
+    // Log in with the printed link: the Overview; then Upcoming, the task a mark on the
+    // timeline.
     browser.go(&format!("{base}/login?token={}", server.token));
+    assert!(browser.text("h1").contains("Overview"));
+    browser.go(&format!("{base}/upcoming"));
     assert!(browser.text("h1").contains("Upcoming"));
     browser.find("svg#timeline a[href='/tasks/plants'] circle.mark.scheduled");
     browser.find("svg#timeline circle.mark.overdue");
     browser.no_dialog();
     browser.screenshot("upcoming");
-    browser.go(&format!("{base}/?range=7d"));
+    browser.go(&format!("{base}/upcoming?range=7d"));
     browser.find("svg#timeline a[href='/tasks/review']");
     browser.screenshot("upcoming-7d");
 
@@ -386,6 +389,170 @@ fn the_dashboard_in_headless_chromium() {
     );
     browser.go(&format!("{base}/tasks"));
     browser.screenshot("tasks-dark");
-    browser.go(&format!("{base}/"));
+    browser.go(&format!("{base}/upcoming"));
     browser.screenshot("upcoming-dark");
+    browser.go(&format!("{base}/"));
+    browser.screenshot("overview-dark");
 }
+
+/// The operator's pages, on both stores: the overview's counts and chart, a bulk retry of 51
+/// failed tasks, the new-task form with its live preview, the series view, a task with two
+/// attempts, and the timeline's grouped dots.
+fn the_operator_pages_in_headless_chromium(mut env: Env) {
+    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+        eprintln!(
+            "skipped: {CHROMEDRIVER} or {CHROMIUM} is absent (apt-get install chromium \
+             chromium-driver; .ci/run does)"
+        );
+        return;
+    }
+    let store = match env.kind() {
+        crate::util::StoreKind::Jsonl => "jsonl",
+        crate::util::StoreKind::Postgres => "postgres",
+    };
+    // Seeded an hour before the server's "now": 50 tasks that fail, one that fails twice
+    // (a retry), a series and three tasks due at the same minute.
+    let fail = env.script(
+        "fail.sh",
+        "cat >/dev/null\necho 'the build broke' >&2\nexit 3",
+    );
+    env.set("DEFER_EXECUTOR", fail.as_os_str());
+    env.set("DEFER_NOW", "2026-04-08T15:00:00Z");
+    for i in 0..50 {
+        env.ok(&[
+            "schedule",
+            "--when",
+            "now",
+            "--summary",
+            &format!("nightly build {i}"),
+        ]);
+    }
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "flaky deploy",
+        "--id",
+        "twice",
+        "--max-retries",
+        "1",
+    ]);
+    env.ok(&["run"]);
+    env.set("DEFER_NOW", "2026-04-08T15:05:00Z");
+    env.ok(&["run"]);
+    env.set("DEFER_NOW", "2026-04-08T16:00:00Z");
+    env.ok(&[
+        "schedule",
+        "--when",
+        "every weekday at 9am",
+        "--summary",
+        "Standup notes",
+    ]);
+    for i in 0..3 {
+        env.ok(&[
+            "schedule",
+            "--when",
+            "2h",
+            "--summary",
+            &format!("batch {i}"),
+        ]);
+    }
+    let server = Server::start(&env, &[]);
+    let base = format!("http://{}", server.addr);
+    let browser = Browser::start();
+    browser.go(&format!("{base}/login?token={}", server.token));
+
+    // The overview: counts that link to their tasks, and the chart of the last day.
+    let counts = browser.text("ul#counts");
+    assert!(
+        counts.contains("51") && counts.contains("failed in 24 h"),
+        "{counts}"
+    );
+    browser.find("a.tally.failed[href='/tasks?status=failed&since=24h']");
+    browser.find("svg#hourly rect.seg.failed");
+    browser.find("svg#daily rect.seg.failed");
+    browser.no_dialog();
+    browser.screenshot(&format!("overview-{store}"));
+
+    // Three tasks due at the same minute share one dot with their count, linking below.
+    browser.go(&format!("{base}/upcoming"));
+    let group = browser.text("svg#timeline text.mark-count");
+    assert_eq!(group, "3");
+    let link = browser.find("svg#timeline a.mark-link[href^='#group-']");
+    let href = browser.ok("GET", &format!("/element/{link}/attribute/href"), None);
+    let anchor = href
+        .as_str()
+        .expect("href")
+        .trim_start_matches('#')
+        .to_string();
+    browser.find(&format!("tr#{anchor}"));
+    browser.screenshot(&format!("upcoming-grouped-{store}"));
+
+    // Bulk retry of every failed task: a confirmation that says how many, then the result.
+    browser.go(&format!("{base}/tasks?status=failed"));
+    browser.click("a#retry-all");
+    assert_eq!(browser.text("h1"), "Retry 51 tasks?");
+    browser.screenshot(&format!("bulk-confirm-{store}"));
+    browser.click("button#confirm");
+    let result = browser.text("#result");
+    assert!(result.contains("retried of 51 task(s): 51"), "{result}");
+    browser.screenshot(&format!("bulk-retried-{store}"));
+    let failed = server
+        .api("GET", "/api/v1/tasks?status=failed", None)
+        .json();
+    assert_eq!(failed["total"], 0, "{failed}");
+
+    // A task with two attempts shows both, newest first, with their errors.
+    browser.go(&format!("{base}/tasks/twice"));
+    let attempts = browser.text("main");
+    assert!(
+        attempts.contains("Attempt 2 (failed, exit 3)")
+            && attempts.contains("Attempt 1 (failed, exit 3)"),
+        "{attempts}"
+    );
+    browser.screenshot(&format!("task-two-attempts-{store}"));
+
+    // The new-task form reads the time as it is typed, then schedules.
+    browser.go(&format!("{base}/tasks/new"));
+    let when = browser.find("input#when");
+    browser.ok(
+        "POST",
+        &format!("/element/{when}/value"),
+        Some(json!({"text": "tomorrow 9am"})),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !browser
+        .text("output#preview")
+        .contains("Thu 2026-04-09 09:00")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no preview: {}",
+            browser.text("output#preview")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let summary = browser.find("input#summary");
+    browser.ok(
+        "POST",
+        &format!("/element/{summary}/value"),
+        Some(json!({"text": "Made in the browser"})),
+    );
+    browser.screenshot(&format!("new-task-{store}"));
+    browser.click("button#create");
+    assert!(browser.text("#result").contains("Scheduled"));
+    assert_eq!(browser.text("h1"), "Made in the browser");
+
+    // The series view.
+    browser.go(&format!("{base}/series"));
+    let series = browser.text("table#series");
+    assert!(
+        series.contains("cron 0 9 * * 1-5") && series.contains("Standup notes"),
+        "{series}"
+    );
+    browser.screenshot(&format!("series-{store}"));
+
+    browser.no_dialog();
+}
+crate::on_both_stores!(the_operator_pages_in_headless_chromium);

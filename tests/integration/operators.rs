@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::on_both_stores;
 use crate::util::{Env, defer_bin, wait_until};
@@ -1049,3 +1049,141 @@ fn long_work_shows_a_progress_bar_on_a_terminal_and_nothing_when_piped() {
     );
     assert!(screen.contains("claimed 1200 completed 1200"), "{screen:?}");
 }
+
+// ---- many at once, series, the overview -----------------------------------------------------
+
+/// `retry --status failed --since …`: more than one match is listed and nothing changes
+/// without `--yes` (exit 1); with it each is retried through the single action's rules; a
+/// lone match needs no `--yes`. `cancel --status scheduled --search TEXT` alike.
+fn bulk_retry_and_cancel_from_the_command_line(mut env: Env) {
+    executor(&mut env, 3);
+    for i in 0..3 {
+        schedule(&env, &format!("f{i}"), &[]);
+    }
+    env.ok(&["run"]);
+    let before = env.records();
+    let listed = env.fails(&["retry", "--status", "failed", "--since", "1h"]);
+    assert_eq!(listed.code, Some(1), "{listed:?}");
+    assert!(
+        listed
+            .stderr
+            .contains("3 tasks match and nothing was changed; add --yes"),
+        "{listed:?}"
+    );
+    let preview = listed.json();
+    assert_eq!(preview["applied"], false);
+    assert_eq!(preview["matched"].as_array().map(Vec::len), Some(3));
+    assert_eq!(env.records(), before, "nothing changed");
+    let done = env
+        .ok(&["retry", "--status", "failed", "--since", "1h", "--yes"])
+        .json();
+    assert_eq!(done["done"].as_array().map(Vec::len), Some(3), "{done}");
+    for i in 0..3 {
+        assert_eq!(
+            env.find(&format!("f{i}")).expect("f")["status"],
+            "scheduled"
+        );
+    }
+    // --since keeps the window: failures older than it are not touched.
+    let none = env
+        .ok(&["retry", "--status", "failed", "--since", "1h"])
+        .json();
+    assert_eq!(none["matched"], json!([]), "{none}");
+    // Cancel by search; one match goes ahead without --yes.
+    schedule(
+        &env,
+        "water",
+        &["--when", "2h", "--summary", "water the plants"],
+    );
+    schedule(&env, "feed", &["--when", "2h", "--summary", "feed the cat"]);
+    let one = env.ok(&["cancel", "--search", "PLANTS"]).json();
+    assert_eq!(one["done"], json!(["water"]), "{one}");
+    assert_eq!(env.find("water").expect("water")["status"], "cancelled");
+    assert_eq!(env.find("feed").expect("feed")["status"], "scheduled");
+    // Asked to cancel what cannot be cancelled: skipped with the reason, the rest done.
+    let mixed = env
+        .ok(&[
+            "cancel",
+            "--status",
+            "scheduled",
+            "--status",
+            "cancelled",
+            "--yes",
+        ])
+        .json();
+    let skipped = mixed["skipped"].as_array().expect("skipped");
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["id"] == "water" && s["reason"].as_str().unwrap_or("").contains("cancelled")),
+        "{mixed}"
+    );
+    assert_eq!(env.find("feed").expect("feed")["status"], "cancelled");
+}
+crate::on_both_stores!(bulk_retry_and_cancel_from_the_command_line);
+
+/// `defer list --series`: one line per series with its rule, next and last run and counts;
+/// `--all` adds ended ones.
+fn series_are_listed_one_line_each(mut env: Env) {
+    executor(&mut env, 0);
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--every",
+        "1h",
+        "--summary",
+        "hourly",
+        "--id",
+        "h1",
+    ]);
+    env.ok(&["run"]);
+    env.ok(&[
+        "schedule",
+        "--when",
+        "2h",
+        "--every",
+        "1d",
+        "--summary",
+        "daily",
+        "--id",
+        "d1",
+    ]);
+    let series = env.ok(&["list", "--series"]).json();
+    let rows = series.as_array().expect("array");
+    assert_eq!(rows.len(), 2, "{series}");
+    // Soonest next run first: the hourly one's next occurrence is in an hour.
+    assert_eq!(rows[0]["id"], "h1");
+    assert_eq!(rows[0]["rule"], "every 1h");
+    assert_eq!(rows[0]["counts"]["completed"], 1);
+    assert_eq!(rows[0]["last_outcome"], "completed");
+    assert_eq!(rows[0]["next_id"], "h1.2", "{series}");
+    assert_eq!(rows[1]["id"], "d1");
+    assert!(rows[1].get("last_run").is_none(), "{series}");
+    env.ok(&["cancel", "--series", "d1"]);
+    assert_eq!(
+        env.ok(&["list", "--series"])
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    let all = env.ok(&["list", "--series", "--all"]).json();
+    let ended = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|s| s["id"] == "d1")
+        .cloned()
+        .expect("d1 with --all");
+    assert_eq!(ended["ended"], true);
+    let Some(screen) = on_pty(&env, 100, "list --series --color never") else {
+        return;
+    };
+    assert!(
+        screen.contains("every 1h") && screen.contains("hourly"),
+        "{screen}"
+    );
+    assert!(screen.contains("completed"), "{screen}");
+}
+crate::on_both_stores!(series_are_listed_one_line_each);

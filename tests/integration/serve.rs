@@ -844,7 +844,15 @@ fn dashboard_pages_and_actions(env: Env) {
         &server,
         json!({"when": "2026-04-01 09:00", "summary": "late one", "id": "late"}),
     );
-    let home = server.page("GET", "/", None);
+    let overview = server.page("GET", "/", None);
+    assert_eq!(overview.status, 200);
+    assert!(overview.body.contains("id=\"counts\""), "{}", overview.body);
+    assert!(
+        overview.body.contains("svg id=\"hourly\""),
+        "{}",
+        overview.body
+    );
+    let home = server.page("GET", "/upcoming", None);
     assert_eq!(home.status, 200);
     assert!(
         home.body.contains("href=\"/tasks/plants\""),
@@ -857,7 +865,7 @@ fn dashboard_pages_and_actions(env: Env) {
         home.body
     );
     assert!(home.body.contains("<svg"), "{}", home.body);
-    let week = server.page("GET", "/?range=7d", None);
+    let week = server.page("GET", "/upcoming?range=7d", None);
     assert!(week.body.contains("7 days"));
     let list = server.page("GET", "/tasks", None);
     assert!(
@@ -1408,7 +1416,7 @@ fn the_openapi_document_matches_the_routes_and_the_checked_in_copy() {
     }
     // Every documented path is a route (not the API's 404).
     let paths = doc["paths"].as_object().expect("serve test");
-    assert_eq!(paths.len(), 11);
+    assert_eq!(paths.len(), 14);
     for (path, ops) in paths {
         let concrete = path.replace("{id}", "nope");
         for method in ops.as_object().expect("serve test").keys() {
@@ -1433,6 +1441,9 @@ fn the_openapi_document_matches_the_routes_and_the_checked_in_copy() {
         "LogsReply",
         "Problem",
         "DoctorReply",
+        "OverviewReply",
+        "SeriesReply",
+        "BulkReply",
     ] {
         assert!(schemas.contains_key(name), "{name}");
     }
@@ -1447,3 +1458,71 @@ fn the_openapi_document_matches_the_routes_and_the_checked_in_copy() {
         "docs/openapi.json is out of date: run `DEFER_UPDATE_OPENAPI=1 cargo test openapi`"
     );
 }
+
+/// The operator's routes: the overview's counts agree with the listing, bulk actions by ids
+/// or by filter (listed without `yes` when more than one), the series view.
+fn overview_bulk_and_series_over_the_api(env: Env) {
+    let server = Server::start(&env, &[]);
+    for i in 0..3 {
+        schedule(
+            &server,
+            json!({"when": "2h", "summary": format!("job {i}"), "id": format!("j{i}")}),
+        );
+    }
+    schedule(
+        &server,
+        json!({"when": "2026-04-01 09:00", "summary": "late", "id": "late"}),
+    );
+    schedule(
+        &server,
+        json!({"when": "every weekday at 9am", "summary": "standup", "id": "s1"}),
+    );
+    let overview = server.api("GET", "/api/v1/overview", None).json();
+    assert_eq!(overview["counts"]["scheduled"], 5, "{overview}");
+    assert_eq!(overview["counts"]["due"], 1, "{overview}");
+    assert_eq!(overview["hourly"].as_array().map(Vec::len), Some(24));
+    assert_eq!(overview["daily"].as_array().map(Vec::len), Some(30));
+    let listed = server.api("GET", "/api/v1/tasks", None).json();
+    assert_eq!(listed["total"], overview["counts"]["scheduled"]);
+
+    // By ids: the cancelled one is skipped with the reason on a second pass.
+    let bulk = |body: Value| {
+        let r = server.api("POST", "/api/v1/tasks/bulk", Some(&body.to_string()));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    };
+    let first = bulk(json!({"action": "cancel", "ids": ["j0"]}));
+    assert_eq!(first["done"], json!(["j0"]), "{first}");
+    let preview = bulk(json!({"action": "cancel", "ids": ["j0", "j1"]}));
+    assert_eq!(preview["applied"], false, "{preview}");
+    let second = bulk(json!({"action": "cancel", "ids": ["j0", "j1"], "yes": true}));
+    assert_eq!(second["done"], json!(["j1"]), "{second}");
+    assert_eq!(second["skipped"][0]["id"], "j0", "{second}");
+    // By filter.
+    let filtered = bulk(json!({"action": "cancel", "q": "job", "yes": true}));
+    assert_eq!(filtered["done"], json!(["j2"]), "{filtered}");
+    // Ids and a filter together are refused.
+    let both = server.api(
+        "POST",
+        "/api/v1/tasks/bulk",
+        Some(&json!({"action": "cancel", "ids": ["late"], "q": "x"}).to_string()),
+    );
+    assert_eq!(both.status, 400, "{}", both.body);
+
+    let series = server.api("GET", "/api/v1/series", None).json();
+    assert_eq!(series["series"][0]["id"], "s1", "{series}");
+    assert_eq!(series["series"][0]["rule"], "cron 0 9 * * 1-5", "{series}");
+    let sorted = server
+        .api("GET", "/api/v1/tasks?all=true&sort=status", None)
+        .json();
+    let statuses: Vec<&str> = sorted["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t["status"].as_str().unwrap_or(""))
+        .collect();
+    let mut expected = statuses.clone();
+    expected.sort();
+    assert_eq!(statuses, expected, "{sorted}");
+}
+on_both_stores!(overview_bulk_and_series_over_the_api);

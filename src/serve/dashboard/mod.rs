@@ -26,7 +26,9 @@ use super::auth;
 mod bulk;
 mod chart;
 mod health;
+mod new_task;
 mod overview;
+mod series;
 mod task;
 mod tasks;
 mod upcoming;
@@ -43,13 +45,21 @@ use tasks::row;
 const STYLE: &str = include_str!("../assets/style.css");
 const LIVE_JS: &str = include_str!("../assets/live.js");
 
-pub fn routes() -> Router<Arc<App>> {
+/// The zone every page names in its header, the refusals made before a handler runs (the
+/// sign-in check) included: the server's, fixed for its life.
+static ZONE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The dashboard's routes, for a server reading times in `config`'s zone.
+pub fn routes(config: &Config) -> Router<Arc<App>> {
+    let _ = ZONE.set(config.clock.zone_name());
     Router::new()
         .merge(overview::routes())
         .merge(upcoming::routes())
+        .merge(new_task::routes())
         .merge(tasks::routes())
         .merge(bulk::routes())
         .merge(task::routes())
+        .merge(series::routes())
         .merge(health::routes())
         .route("/events", get(super::live::events))
         .route("/assets/style.css", get(style))
@@ -139,7 +149,7 @@ pub fn message_page(status: StatusCode, heading: &str, detail: &str) -> Response
         &MessagePage {
             live: false,
             nav: "",
-            zone: String::new(),
+            zone: ZONE.get().cloned().unwrap_or_default(),
             heading,
             kind,
             detail,

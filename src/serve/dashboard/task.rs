@@ -85,6 +85,7 @@ fn done_text(done: Option<&str>) -> Option<&'static str> {
         "retry" => "Scheduled again: the runner will pick it up when it is due.",
         "reschedule" => "Rescheduled: the task runs at its new time.",
         "run" => "Ran now: the outcome is below.",
+        "scheduled" => "Scheduled: the runner picks it up when it is due.",
         "queued" => "Due now: the runner in this server picks it up within a second.",
         _ => return None,
     })
@@ -194,7 +195,7 @@ async fn task_page(
                 .map(|a| AttemptView::of(config, a))
                 .collect(),
             l.attempts_dropped,
-            l.audit.iter().map(|a| line(a)).collect(),
+            l.audit.iter().map(|a| local_audit(config, a)).collect(),
         ),
         None => (None, Vec::new(), 0, Vec::new()),
     };
@@ -218,6 +219,24 @@ async fn task_page(
         },
         status,
     )
+}
+
+/// An audit line with its UTC stamp shown in the user's zone (`2026-04-08 18:35:00 CEST
+/// scheduled id=…`), as every other time on the page is; a line without one as it is.
+fn local_audit(config: &Config, text: &str) -> String {
+    let (first, rest) = text.split_once(' ').unwrap_or((text, ""));
+    match Stamp::parse(first) {
+        Some(at) => {
+            let local = at
+                .timestamp()
+                .to_zoned_datetime(config.clock.zone().clone());
+            line(&format!(
+                "{} {rest}",
+                local.strftime("%Y-%m-%d %H:%M:%S %Z")
+            ))
+        }
+        None => line(text),
+    }
 }
 
 #[derive(Template)]

@@ -18,12 +18,31 @@ pub(super) fn routes() -> axum::Router<Arc<App>> {
 struct Mark {
     id: String,
     x: i64,
-    y: i64,
     class: &'static str,
     status: String,
     summary: String,
     due: String,
     label: String,
+    /// The group (pixel column) it is drawn in.
+    group: usize,
+    /// The first of its group in the list: the group's anchor.
+    first: bool,
+}
+
+/// What the timeline draws at one pixel column: one task (a dot with its label on hover and
+/// keyboard focus, linking to the task), or several (a dot with their count, linking to their
+/// rows in the list below).
+struct Point {
+    x: i64,
+    class: &'static str,
+    /// One task: its id.
+    id: Option<String>,
+    count: usize,
+    label: String,
+    /// Where the label is drawn: kept inside the drawing at both ends.
+    label_x: i64,
+    anchor: &'static str,
+    group: usize,
 }
 
 struct Tick {
@@ -43,6 +62,7 @@ struct UpcomingPage {
     range_label: &'static str,
     ranges: Vec<(&'static str, &'static str)>,
     marks: Vec<Mark>,
+    points: Vec<Point>,
     ticks: Vec<Tick>,
     overdue: usize,
     executing: usize,
@@ -118,7 +138,6 @@ async fn upcoming(State(app): State<Arc<App>>, Query(p): Query<UpcomingParams>) 
         marks.push(Mark {
             id: text_at(record, "/id").to_string(),
             x,
-            y: 0,
             class,
             status: if class == "overdue" {
                 "overdue".into()
@@ -128,16 +147,12 @@ async fn upcoming(State(app): State<Arc<App>>, Query(p): Query<UpcomingParams>) 
             label: format!("{summary} ({due})"),
             summary,
             due,
+            group: 0,
+            first: false,
         });
     }
     marks.sort_by_key(|m| m.x);
-    // Marks close together are stacked in four rows so each stays clickable.
-    let mut last_x = [-1000i64; 4];
-    for (i, m) in marks.iter_mut().enumerate() {
-        let row = (0..4).find(|&r| m.x - last_x[r] >= 16).unwrap_or(i % 4);
-        last_x[row] = m.x;
-        m.y = 28 + row as i64 * 18;
-    }
+    let points = group(&mut marks);
     let ticks = ticks(config, now, secs, span);
     render(
         &UpcomingPage {
@@ -149,6 +164,7 @@ async fn upcoming(State(app): State<Arc<App>>, Query(p): Query<UpcomingParams>) 
             range_label: label,
             ranges: vec![("24h", "24 hours"), ("7d", "7 days")],
             marks,
+            points,
             ticks,
             overdue,
             executing,
@@ -159,6 +175,52 @@ async fn upcoming(State(app): State<Arc<App>>, Query(p): Query<UpcomingParams>) 
         },
         StatusCode::OK,
     )
+}
+
+/// How close (in SVG units) two dots may be before they share one: a dot is 14 wide.
+const COLUMN: i64 = 14;
+
+/// Groups marks (sorted by x) that fall within one column into one point each, numbering
+/// the groups on the marks so the list can link to them.
+fn group(marks: &mut [Mark]) -> Vec<Point> {
+    let mut points: Vec<Point> = Vec::new();
+    for m in marks.iter_mut() {
+        let joins = points.last().is_some_and(|p| m.x - p.x < COLUMN);
+        if !joins {
+            points.push(Point {
+                x: m.x,
+                class: m.class,
+                id: Some(m.id.clone()),
+                count: 0,
+                label: m.label.clone(),
+                label_x: 0,
+                anchor: "middle",
+                group: points.len() + 1,
+            });
+        }
+        let p = points.last_mut().expect("a point was just pushed");
+        p.count += 1;
+        m.group = p.group;
+        m.first = !joins;
+        if p.count > 1 {
+            p.id = None;
+            p.label = format!("{} tasks due around {}", p.count, m.due);
+            // Overdue or executing among them colours the group.
+            if m.class != "scheduled" {
+                p.class = m.class;
+            }
+        }
+    }
+    for p in &mut points {
+        (p.label_x, p.anchor) = if p.x < WIDTH / 4 {
+            (p.x - 7, "start")
+        } else if p.x > WIDTH * 3 / 4 {
+            (p.x + 7, "end")
+        } else {
+            (p.x, "middle")
+        };
+    }
+    points
 }
 
 /// Hour marks (every 3 h over a day) or midnights (over a week), in the user's zone.
