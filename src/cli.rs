@@ -209,8 +209,8 @@ pub struct LogsArgs {
     /// Only the audit lines.
     #[arg(long, group = "part")]
     pub audit: bool,
-    /// Follow a task that is executing: print audit lines as they appear, and the output
-    /// when it finishes (executor output is captured at the end, not streamed).
+    /// Follow a task that is executing: what its executor prints, line by line as it comes
+    /// (stderr lines marked [stderr]), and audit lines as they appear, until the attempt ends.
     #[arg(short, long, conflicts_with = "json")]
     pub follow: bool,
     /// Print the logs as JSON ({id, status, prompt_path, prompt, stdout, stderr, audit}).

@@ -64,10 +64,17 @@ pub fn open_rw(path: &Path) -> Result<File> {
 /// An existing file is checked before it is truncated: one that belongs to another user is
 /// refused, and looser permissions (a file left by the reference tool) are narrowed to `0600`.
 pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    let mut file = create_private(path)?;
+    file.write_all(data).map_err(Error::io("writing", path))
+}
+
+/// Opens a file to be written from its start, as [`write_private`] does, and hands it over
+/// (an attempt's output, written as it comes).
+pub fn create_private(path: &Path) -> Result<File> {
     if let Some(parent) = path.parent() {
         ensure_dir(parent)?;
     }
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
@@ -78,7 +85,7 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
     if make_private(&file, path)?.is_file() {
         file.set_len(0).map_err(Error::io("truncating", path))?;
     }
-    file.write_all(data).map_err(Error::io("writing", path))
+    Ok(file)
 }
 
 /// Refuses a file another user owns (task text must not be written where they can read it)

@@ -2,8 +2,9 @@
 //! attempt's stdout and stderr under its own heading — for active and archived tasks, over
 //! [`crate::ops::logs`].
 //!
-//! `-f` follows a task that is executing: the record is read every 200 ms, new audit lines are
-//! printed as they appear, and the attempts once the run has finished.
+//! `-f` follows a task that is executing: what its executor prints, line by line as it comes
+//! (the runner writes each attempt's output to its files as it is printed), and new audit
+//! lines as they appear, until the attempt ends.
 //!
 //! On a terminal, stored and executor text is shown escaped line by line
 //! ([`output::escape`]); piped, it is printed as it is, so `defer logs ID --output > file`
@@ -15,6 +16,7 @@ use std::time::Duration;
 use crate::cli::LogsArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::ops;
 use crate::ops::logs::{AttemptLog, LogsReply, LogsRequest, logs};
 use crate::ops::resolve::{Scope, resolve};
 use crate::output;
@@ -37,7 +39,7 @@ pub fn run(config: &Config, store: &dyn Store, args: LogsArgs) -> Result<()> {
     let request = LogsRequest {
         id: resolve(store, &args.id, Scope::Any)?,
     };
-    let mut found = logs(config, store, &request)?;
+    let found = logs(config, store, &request)?;
     if args.json {
         return output::print_json(&found, false);
     }
@@ -61,28 +63,128 @@ pub fn run(config: &Config, store: &dyn Store, args: LogsArgs) -> Result<()> {
         }
     }
     if args.follow && found.status == Status::Executing {
-        let mut shown = found.audit.len();
-        if parts.audit {
-            printer.note(&format!(
-                "following {}: executing; its output shows when the attempt ends",
-                output::escape(&found.id)
-            ))?;
-        }
-        while found.status == Status::Executing {
-            std::thread::sleep(POLL);
-            found = logs(config, store, &request)?;
-            if parts.audit {
-                for line in found.audit.iter().skip(shown) {
-                    printer.line(line)?;
-                }
-            }
-            shown = found.audit.len();
-        }
+        return follow(config, store, &request, found, parts, &printer);
     }
     if parts.output {
         printer.output(&found)?;
     }
     Ok(())
+}
+
+/// `-f` on an executing task: the attempts that ended, then the running one's output line by
+/// line as the executor prints it (read from the files it is written to; stderr lines marked
+/// `[stderr]`), and new audit lines as they appear, until the attempt ends.
+fn follow(
+    config: &Config,
+    store: &dyn Store,
+    request: &LogsRequest,
+    mut found: LogsReply,
+    parts: Parts,
+    printer: &Printer,
+) -> Result<()> {
+    let running = found
+        .last()
+        .filter(|a| a.outcome.is_none())
+        .map(|a| a.attempt);
+    if parts.output {
+        let mut ended = found.clone();
+        ended.attempts.retain(|a| a.outcome.is_some());
+        if !ended.attempts.is_empty() {
+            printer.output(&ended)?;
+        }
+    }
+    let mut tails = running
+        .map(|n| ops::logs::live_files(config, &found.id, n).map(Tail::new))
+        .filter(|_| parts.output);
+    if let (Some(n), true) = (running, parts.output) {
+        printer.write(&format!(
+            "== attempt {n} (running; following what it prints) =="
+        ))?;
+    }
+    let mut shown = found.audit.len();
+    loop {
+        if let Some([out, err]) = tails.as_mut() {
+            for line in out.lines(false)? {
+                printer.line(&line)?;
+            }
+            for line in err.lines(false)? {
+                printer.line(&format!("[stderr] {line}"))?;
+            }
+        }
+        if parts.audit {
+            for line in found.audit.iter().skip(shown) {
+                printer.line(line)?;
+            }
+        }
+        shown = found.audit.len();
+        if found.status != Status::Executing {
+            break;
+        }
+        std::thread::sleep(POLL);
+        found = logs(config, store, request)?;
+    }
+    if let Some([out, err]) = tails.as_mut() {
+        // What came after the last newline, and anything written at the very end.
+        for line in out.lines(true)? {
+            printer.line(&line)?;
+        }
+        for line in err.lines(true)? {
+            printer.line(&format!("[stderr] {line}"))?;
+        }
+    }
+    if let Some(n) = running
+        && let Some(a) = found.attempts.iter().find(|a| a.attempt == n)
+    {
+        printer.write(&format!(
+            "== {} ==",
+            attempt_heading(a).replacen("attempt", "ended: attempt", 1)
+        ))?;
+    }
+    Ok(())
+}
+
+/// A file being followed: how far it has been read, and a line not yet ended.
+struct Tail {
+    path: std::path::PathBuf,
+    offset: u64,
+    partial: Vec<u8>,
+}
+
+impl Tail {
+    fn new(path: std::path::PathBuf) -> Tail {
+        Tail {
+            path,
+            offset: 0,
+            partial: Vec::new(),
+        }
+    }
+
+    /// The whole lines written since the last call (with `all`, the unended rest too).
+    fn lines(&mut self, all: bool) -> Result<Vec<String>> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            // Not written yet: the executor printed nothing there so far.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("reading", &self.path)(e)),
+        };
+        file.seek(SeekFrom::Start(self.offset))
+            .map_err(Error::io("reading", &self.path))?;
+        let mut more = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut more)
+            .map_err(Error::io("reading", &self.path))?;
+        self.offset += more.len() as u64;
+        self.partial.extend_from_slice(&more);
+        let mut lines = Vec::new();
+        while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=end).collect();
+            lines.push(String::from_utf8_lossy(&line[..line.len() - 1]).into_owned());
+        }
+        if all && !self.partial.is_empty() {
+            lines.push(String::from_utf8_lossy(&std::mem::take(&mut self.partial)).into_owned());
+        }
+        Ok(lines)
+    }
 }
 
 /// Prints sections to stdout.

@@ -100,7 +100,7 @@ pub fn logs(config: &Config, store: &dyn Store, req: &LogsRequest) -> Result<Log
     } else {
         task.history
             .iter()
-            .map(attempt_log)
+            .map(|a| attempt_log(config, &task, a))
             .collect::<Result<Vec<_>>>()?
     };
     let running = task.status == Status::Executing;
@@ -131,11 +131,15 @@ pub fn logs(config: &Config, store: &dyn Store, req: &LogsRequest) -> Result<Log
     })
 }
 
-/// One recorded attempt, with the text of its output files.
-fn attempt_log(attempt: &Attempt) -> Result<AttemptLog> {
-    let read = |path: &Option<String>| match path {
-        Some(path) => read_capped(Path::new(path)),
-        None => Ok(None),
+/// One recorded attempt, with the text of its output files: the paths the record names, or,
+/// for the attempt running now, the files its executor is writing ([`live_files`]).
+fn attempt_log(config: &Config, task: &Task, attempt: &Attempt) -> Result<AttemptLog> {
+    let live = (attempt.is_open() && task.status == Status::Executing)
+        .then(|| live_files(config, &task.id, attempt.attempt));
+    let read = |path: &Option<String>, stream: usize| match (path, &live) {
+        (Some(path), _) => read_capped(Path::new(path)),
+        (None, Some(files)) => read_capped(&files[stream]),
+        (None, None) => Ok(None),
     };
     Ok(AttemptLog {
         attempt: attempt.attempt,
@@ -145,9 +149,19 @@ fn attempt_log(attempt: &Attempt) -> Result<AttemptLog> {
         exit_code: attempt.exit_code,
         signal: attempt.signal,
         error: attempt.error.clone(),
-        stdout: read(&attempt.stdout_path)?,
-        stderr: read(&attempt.stderr_path)?,
+        stdout: read(&attempt.stdout_path, 0)?,
+        stderr: read(&attempt.stderr_path, 1)?,
     })
+}
+
+/// The files attempt `number` of task `id` writes its stdout and stderr to while it runs
+/// (written as the executor prints; see `runner::stream`), for a follower such as `logs -f`.
+pub fn live_files(config: &Config, id: &str, number: u32) -> [PathBuf; 2] {
+    use crate::runner::files::{Stream, output_path};
+    [
+        output_path(config, id, number, Stream::Stdout),
+        output_path(config, id, number, Stream::Stderr),
+    ]
 }
 
 /// A record from before attempts were kept: one attempt from what the record says of its last

@@ -3,6 +3,7 @@
 
 use super::files::{self, Stream};
 use super::journal::StartJournal;
+use super::stream::StreamFile;
 use super::{RECORD_OUTPUT_CAP, executor, prompt, prompt_path};
 use crate::config::Config;
 use crate::fsutil;
@@ -114,6 +115,13 @@ fn run_task(
     }
     let mut stdin = task.to_line().into_bytes();
     stdin.push(b'\n');
+    let attempt = task
+        .history
+        .last()
+        .filter(|a| a.is_open())
+        .map_or_else(|| lifecycle::attempts::next_number(&task), |a| a.attempt);
+    let files = [Stream::Stdout, Stream::Stderr]
+        .map(|s| StreamFile::new(files::output_path(config, &task.id, attempt, s)));
     let finished = match executor::execute(
         &program,
         stdin,
@@ -121,33 +129,45 @@ fn run_task(
         config.executor_timeout,
         !config.executor_keep_secrets,
         cwd,
+        files,
     ) {
         Ok(f) => f,
         Err(executor::Unusable(error)) => {
             return finish(task, Happened::HostFault { error });
         }
     };
-    let attempt = task
-        .history
-        .last()
-        .filter(|a| a.is_open())
-        .map_or_else(|| lifecycle::attempts::next_number(&task), |a| a.attempt);
-    let run = summarize(config, &task.id, attempt, &finished);
     let success = finished.success();
+    let run = summarize(config, &task.id, attempt, finished);
     finish(task, Happened::ExecutorRan { run, success })
 }
 
-/// Keeps what the attempt printed in its own files, caps stdout for the record and words the
-/// error.
-fn summarize(config: &Config, id: &str, attempt: u32, f: &executor::Finished) -> ExecutorRun {
+/// Closes the attempt's output files (written as the executor printed), caps stdout for the
+/// record and words the error.
+fn summarize(config: &Config, id: &str, attempt: u32, f: executor::Finished) -> ExecutorRun {
+    let success = f.success();
+    let executor::Finished {
+        status,
+        timed_out,
+        stdout: out,
+        stderr: err,
+        files: [out_file, err_file],
+    } = f;
+    let f = Outcome {
+        status,
+        timed_out,
+        success,
+        stdout: out,
+        stderr: err,
+    };
+    let f = &f;
     let stdout = String::from_utf8_lossy(&f.stdout.bytes);
     let stderr = String::from_utf8_lossy(&f.stderr.bytes);
     let mut run = ExecutorRun {
         exit_code: f.exit_code(),
         signal: f.signal(),
         timed_out: f.timed_out,
-        stdout_path: keep_stream(config, id, attempt, Stream::Stdout, &f.stdout),
-        stderr_path: keep_stream(config, id, attempt, Stream::Stderr, &f.stderr),
+        stdout_path: kept(id, attempt, out_file),
+        stderr_path: kept(id, attempt, err_file),
         ..ExecutorRun::default()
     };
     let capped = f.stdout.total as usize > RECORD_OUTPUT_CAP;
@@ -201,38 +221,41 @@ fn summarize(config: &Config, id: &str, attempt: u32, f: &executor::Finished) ->
     run
 }
 
-/// Writes one stream of an attempt to its file (as much as was kept, then a note of what was
-/// cut) and returns the file's path; nothing when the executor printed nothing there, or when
-/// the file could not be written (said on stderr: the outcome still counts).
-fn keep_stream(
-    config: &Config,
-    id: &str,
-    attempt: u32,
-    stream: Stream,
-    captured: &executor::Captured,
-) -> Option<String> {
-    if captured.total == 0 {
-        return None;
+/// What [`summarize`] reads of a finished run once its files are taken.
+struct Outcome {
+    status: Option<std::process::ExitStatus>,
+    timed_out: bool,
+    success: bool,
+    stdout: executor::Captured,
+    stderr: executor::Captured,
+}
+
+impl Outcome {
+    fn exit_code(&self) -> Option<i32> {
+        self.status.and_then(|s| s.code())
     }
-    let path = files::output_path(config, id, attempt, stream);
-    let mut bytes = captured.bytes.clone();
-    if captured.total as usize > bytes.len() {
-        bytes.extend_from_slice(
-            format!(
-                "\n[defer: output cut at {} of {} bytes]\n",
-                bytes.len(),
-                captured.total
-            )
-            .as_bytes(),
-        );
+
+    fn signal(&self) -> Option<i32> {
+        use std::os::unix::process::ExitStatusExt;
+        self.status.and_then(|s| s.signal())
     }
-    match fsutil::write_private(&path, &bytes) {
-        Ok(()) => Some(path.display().to_string()),
+
+    fn success(&self) -> bool {
+        self.success
+    }
+}
+
+/// The path of one stream's file once it is complete; nothing when the executor printed
+/// nothing there, or when the file could not be written (said on stderr: the outcome still
+/// counts).
+fn kept(id: &str, attempt: u32, file: StreamFile) -> Option<String> {
+    match file.finish() {
+        Ok(path) => path.map(|p| p.display().to_string()),
         Err(e) => {
             eprintln!(
                 "warning: the output of {} (attempt {attempt}) was not saved: {}",
                 crate::output::escape(id),
-                crate::output::escape(&crate::error::chain(&e))
+                crate::output::escape(&e)
             );
             None
         }

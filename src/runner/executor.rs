@@ -4,7 +4,9 @@
 //! It runs in its own process group so that a timeout kills everything it started (TERM, a
 //! short grace, then KILL); `spawn` starts it. stdout and stderr are drained as they come (one
 //! thread polling both pipes and a pidfd), so a chatty executor never blocks on a full pipe,
-//! and kept apart: stdout is the result, stderr the explanation of a failure.
+//! and kept apart: stdout is the result, stderr the explanation of a failure. Each chunk goes
+//! to the attempt's file at once ([`StreamFile`]), so what an executor prints can be followed
+//! while it runs; memory keeps only the beginning each record needs.
 
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -16,6 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::spawn::{self, Spawned};
+use super::stream::StreamFile;
 use super::unix;
 
 /// How long a timed-out executor gets between SIGTERM and SIGKILL.
@@ -23,21 +26,23 @@ const KILL_GRACE: Duration = Duration::from_secs(3);
 /// How long to wait for the pipes to close after the executor exits (a background child may
 /// hold them open); after that, what was read so far is used.
 const PIPE_GRACE: Duration = Duration::from_secs(2);
-/// stdout bytes kept in memory (and written to `<id>.output.txt` when over the record cap).
-pub const STDOUT_KEEP: usize = 16 * 1024 * 1024;
-/// stderr bytes kept in memory.
+/// stdout bytes kept in memory: the record's copy (the whole output is in the attempt's file).
+pub const STDOUT_KEEP: usize = 64 * 1024;
+/// stderr bytes kept in memory: the failure's explanation in the record.
 pub const STDERR_KEEP: usize = 64 * 1024;
 /// Input up to this size is written before any thread is started: an empty pipe always holds
 /// at least one page.
 const INLINE_STDIN: usize = 4096;
 
 /// What one run produced.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Finished {
     pub status: Option<ExitStatus>,
     pub timed_out: bool,
     pub stdout: Captured,
     pub stderr: Captured,
+    /// The attempt's output files, every byte written; `finish` them.
+    pub files: [StreamFile; 2],
 }
 
 impl Finished {
@@ -126,8 +131,8 @@ pub const SECRET_VARS: &[&str] = &[
     "PGGSSLIB",
 ];
 
-/// Runs the executor to completion or timeout; `strip_secrets` removes [`SECRET_VARS`] from
-/// the environment it inherits.
+/// Runs the executor to completion or timeout, writing its stdout and stderr to `files` as
+/// they come; `strip_secrets` removes [`SECRET_VARS`] from the environment it inherits.
 pub fn execute(
     program: &Path,
     stdin: Vec<u8>,
@@ -135,6 +140,7 @@ pub fn execute(
     timeout: Duration,
     strip_secrets: bool,
     cwd: Option<&Path>,
+    files: [StreamFile; 2],
 ) -> Result<Finished, Unusable> {
     // Counted before the spawn, so no sweep can take the new executor for an orphan.
     let _running = Running::start();
@@ -169,10 +175,10 @@ pub fn execute(
         }
     }
     let status_and_output = match child.pidfd.take() {
-        Some(pidfd) => supervise_polling(child, &pidfd, timeout),
-        None => supervise_threads(child, timeout),
+        Some(pidfd) => supervise_polling(child, &pidfd, timeout, files),
+        None => supervise_threads(child, timeout, files),
     };
-    let (status, timed_out, stdout, stderr) = status_and_output;
+    let (status, timed_out, [stdout, stderr], files) = status_and_output;
     if let Some(done) = writer
         && !timed_out
     {
@@ -183,6 +189,7 @@ pub fn execute(
         timed_out,
         stdout,
         stderr,
+        files,
     })
 }
 
@@ -213,12 +220,17 @@ impl Drop for Running {
     }
 }
 
-type Supervised = (Option<ExitStatus>, bool, Captured, Captured);
+type Supervised = (Option<ExitStatus>, bool, [Captured; 2], [StreamFile; 2]);
 
 /// Waits for the executor and drains its pipes from this thread alone, with `poll` on the
 /// two pipes and a pidfd (Linux 5.3+): no helper threads, no sleeping, so a fast executor
 /// costs little more than its own spawn.
-fn supervise_polling(mut child: Spawned, pidfd: &unix::PidFd, timeout: Duration) -> Supervised {
+fn supervise_polling(
+    mut child: Spawned,
+    pidfd: &unix::PidFd,
+    timeout: Duration,
+    mut files: [StreamFile; 2],
+) -> Supervised {
     let pgid = child.id();
     let mut pipes = [
         child.stdout.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
@@ -284,6 +296,7 @@ fn supervise_polling(mut child: Spawned, pidfd: &unix::PidFd, timeout: Duration)
             match p.read(&mut buf) {
                 Ok(0) => *pipe = None,
                 Ok(n) => {
+                    files[i].write(&buf[..n]);
                     let c = &mut captured[i];
                     c.total += n as u64;
                     let room = keep[i].saturating_sub(c.bytes.len());
@@ -302,8 +315,7 @@ fn supervise_polling(mut child: Spawned, pidfd: &unix::PidFd, timeout: Duration)
         // Children that ignored TERM, or outlived the leader, go too.
         unix::signal_group(pgid, libc::SIGKILL);
     }
-    let [out, err] = captured;
-    (status, timed_out, out, err)
+    (status, timed_out, captured, files)
 }
 
 /// A pipe we can poll and read.
@@ -318,10 +330,11 @@ impl<T: Read + std::os::fd::AsRawFd> ReadFd for T {
 }
 
 /// The portable fallback: a thread waits for the exit, one drains each pipe.
-fn supervise_threads(mut child: Spawned, timeout: Duration) -> Supervised {
+fn supervise_threads(mut child: Spawned, timeout: Duration, files: [StreamFile; 2]) -> Supervised {
     let pgid = child.id();
-    let stdout = child.stdout.take().map(|p| reader(p, STDOUT_KEEP));
-    let stderr = child.stderr.take().map(|p| reader(p, STDERR_KEEP));
+    let [out_file, err_file] = files;
+    let stdout = reader(child.stdout.take(), STDOUT_KEEP, out_file);
+    let stderr = reader(child.stderr.take(), STDERR_KEEP, err_file);
 
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
@@ -347,43 +360,55 @@ fn supervise_threads(mut child: Spawned, timeout: Duration) -> Supervised {
         }
         Err(RecvTimeoutError::Disconnected) => None,
     };
-    (
-        status,
-        timed_out,
-        stdout.map(|r| r.collect()).unwrap_or_default(),
-        stderr.map(|r| r.collect()).unwrap_or_default(),
-    )
+    let (out, out_file) = stdout.collect();
+    let (err, err_file) = stderr.collect();
+    (status, timed_out, [out, err], [out_file, err_file])
 }
+
+/// What a reader thread shares: what it kept, and the file it writes (taken back at the end,
+/// after which the thread writes nothing more).
+type Shared = Arc<Mutex<(Captured, Option<StreamFile>)>>;
 
 /// A pipe being drained on its own thread.
 struct Reader {
-    shared: Arc<Mutex<Captured>>,
+    shared: Shared,
+    path: std::path::PathBuf,
     done: mpsc::Receiver<()>,
 }
 
 impl Reader {
-    /// What was read, once the pipe closed or the grace ran out.
-    fn collect(self) -> Captured {
+    /// What was read, and the file, once the pipe closed or the grace ran out.
+    fn collect(self) -> (Captured, StreamFile) {
         let _ = self.done.recv_timeout(PIPE_GRACE);
-        match self.shared.lock() {
-            Ok(c) => c.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let file = shared
+            .1
+            .take()
+            .unwrap_or_else(|| StreamFile::new(self.path.clone()));
+        (shared.0.clone(), file)
     }
 }
 
-fn reader(mut pipe: impl Read + Send + 'static, keep: usize) -> Reader {
-    let shared = Arc::new(Mutex::new(Captured::default()));
+fn reader(pipe: Option<impl Read + Send + 'static>, keep: usize, file: StreamFile) -> Reader {
+    let path = file.path().to_path_buf();
+    let shared: Shared = Arc::new(Mutex::new((Captured::default(), Some(file))));
     let (tx, done) = mpsc::channel();
     let sink = Arc::clone(&shared);
     thread::spawn(move || {
+        let Some(mut pipe) = pipe else {
+            let _ = tx.send(());
+            return;
+        };
         let mut buf = [0u8; 16 * 1024];
         loop {
             match pipe.read(&mut buf) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    let Ok(mut c) = sink.lock() else { break };
+                    let Ok(mut guard) = sink.lock() else { break };
+                    let (c, file) = &mut *guard;
+                    let Some(file) = file else { break };
+                    file.write(&buf[..n]);
                     c.total += n as u64;
                     let room = keep.saturating_sub(c.bytes.len());
                     c.bytes.extend_from_slice(&buf[..n.min(room)]);
@@ -392,5 +417,5 @@ fn reader(mut pipe: impl Read + Send + 'static, keep: usize) -> Reader {
         }
         let _ = tx.send(());
     });
-    Reader { shared, done }
+    Reader { shared, path, done }
 }

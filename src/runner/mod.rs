@@ -19,6 +19,7 @@ mod journal;
 mod outcomes;
 pub mod prompt;
 mod spawn;
+mod stream;
 mod unix;
 mod wake;
 mod watch;

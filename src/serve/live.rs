@@ -79,3 +79,94 @@ pub async fn events(
     });
     Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default())
 }
+
+/// How often a followed attempt's files are looked at.
+const TAIL_EVERY: Duration = Duration::from_millis(300);
+
+/// `GET /tasks/{id}/tail`: what the running attempt of a task prints, as it prints it — events
+/// `out` and `err` carrying new text (control characters shown as `\u{…}`, lines kept), then
+/// `end` when the attempt has ended (or at once when none runs).
+pub async fn tail(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (tx, rx) = mpsc::channel(16);
+    let stop = app.live.stop;
+    tokio::spawn(async move {
+        let mut offsets = [0u64; 2];
+        let mut tick = tokio::time::interval(TAIL_EVERY);
+        loop {
+            tick.tick().await;
+            if stop.load(Ordering::Relaxed) || tx.is_closed() {
+                return;
+            }
+            let asked = id.clone();
+            let found = app
+                .blocking(move |config, store| {
+                    let logs = crate::ops::logs::logs(
+                        config,
+                        store,
+                        &crate::ops::logs::LogsRequest { id: asked.clone() },
+                    )?;
+                    let running = logs
+                        .last()
+                        .filter(|a| a.outcome.is_none() && logs.running)
+                        .map(|a| a.attempt);
+                    Ok(running.map(|n| crate::ops::logs::live_files(config, &asked, n)))
+                })
+                .await;
+            let files = match found {
+                Ok(Some(files)) => files,
+                // Not running (or gone): the page shows what the record holds.
+                Ok(None) | Err(_) => {
+                    let _ = tx
+                        .send(Ok(Event::default().event("end").data("ended")))
+                        .await;
+                    return;
+                }
+            };
+            for (i, path) in files.iter().enumerate() {
+                let Some(text) = read_from(path, &mut offsets[i]) else {
+                    continue;
+                };
+                let event = if i == 0 { "out" } else { "err" };
+                if tx
+                    .send(Ok(Event::default().event(event).data(text)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    });
+    Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default())
+}
+
+/// The text added to `path` since `offset` (moved past it), escaped for display line by
+/// line; `None` when there is nothing new (or no file yet).
+fn read_from(path: &std::path::Path, offset: &mut u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    file.seek(SeekFrom::Start(*offset)).ok()?;
+    // A bounded read per look: a runaway executor cannot fill the connection.
+    let mut more = Vec::new();
+    file.take(256 * 1024).read_to_end(&mut more).ok()?;
+    if more.is_empty() {
+        return None;
+    }
+    // Up to the last whole character: the rest comes with the next look.
+    let cut = match std::str::from_utf8(&more) {
+        Ok(_) => more.len(),
+        Err(e) if e.error_len().is_none() => e.valid_up_to(),
+        Err(_) => more.len(),
+    };
+    *offset += cut as u64;
+    let text = String::from_utf8_lossy(&more[..cut]);
+    Some(
+        text.split('\n')
+            .map(|l| crate::output::escape(l).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}

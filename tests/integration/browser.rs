@@ -475,6 +475,59 @@ fn the_operator_pages_in_headless_chromium(mut env: Env) {
     browser.no_dialog();
     browser.screenshot(&format!("overview-{store}"));
 
+    // A running task's page shows what its executor prints, as it prints it, then reloads
+    // when the attempt ends.
+    let release = env.dir.path().join("release");
+    let two = env.script(
+        "two.sh",
+        &format!(
+            "cat >/dev/null\necho 'first line'\necho 'thinking' >&2\n\
+             i=0\nwhile [ ! -f '{}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\n\
+             echo 'second line'",
+            release.display()
+        ),
+    );
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "watch me",
+        "--id",
+        "live",
+    ]);
+    let mut runner = env
+        .cmd(&["run", "--id", "live"])
+        .env("DEFER_EXECUTOR", &two)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn defer run");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.api("GET", "/api/v1/tasks/live/logs", None).json()["running"] != true {
+        assert!(Instant::now() < deadline, "live never ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    browser.go(&format!("{base}/tasks/live"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !browser.text("pre#live-out").contains("first line") {
+        assert!(Instant::now() < deadline, "no live output");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!browser.text("pre#live-out").contains("second line"));
+    browser.screenshot(&format!("task-live-{store}"));
+    std::fs::write(&release, b"").expect("release");
+    assert!(runner.wait().expect("runner").success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !browser.source().contains("Attempt 1 (completed, exit 0)") {
+        assert!(
+            Instant::now() < deadline,
+            "the page did not reload at the end"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(browser.text("main").contains("second line"));
+
     // Three tasks due at the same minute share one dot with their count, linking below.
     browser.go(&format!("{base}/upcoming"));
     let group = browser.text("svg#timeline text.mark-count");

@@ -11,6 +11,7 @@ mod examples;
 mod faults;
 mod frontends;
 mod housekeeping;
+mod live_output;
 mod mcp;
 mod metrics;
 mod operators;

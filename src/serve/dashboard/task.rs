@@ -15,8 +15,19 @@ use super::*;
 pub(super) fn routes() -> axum::Router<Arc<App>> {
     axum::Router::new()
         .route("/tasks/{id}", axum::routing::get(task))
+        .route(
+            "/tasks/{id}/tail",
+            axum::routing::get(super::super::live::tail),
+        )
+        .route("/assets/tail.js", axum::routing::get(tail_js))
         .route("/tasks/{id}/confirm/{action}", axum::routing::get(confirm))
         .route("/tasks/{id}/{action}", axum::routing::post(act))
+}
+
+const TAIL_JS: &str = include_str!("../assets/tail.js");
+
+async fn tail_js() -> Response {
+    asset(TAIL_JS, "text/javascript; charset=utf-8")
 }
 
 #[derive(Template)]
@@ -47,6 +58,8 @@ struct AttemptView {
     error: Option<String>,
     stdout: Option<String>,
     stderr: Option<String>,
+    /// Running now: its output is followed live (`tail.js`).
+    running: bool,
 }
 
 impl AttemptView {
@@ -67,6 +80,7 @@ impl AttemptView {
             error: a.error.as_deref().map(line),
             stdout: a.stdout.as_deref().map(lines),
             stderr: a.stderr.as_deref().map(lines),
+            running: a.outcome.is_none(),
         }
     }
 }
