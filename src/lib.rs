@@ -32,6 +32,7 @@ pub mod runner;
 pub mod serve;
 pub mod setup;
 pub mod store;
+pub mod wake;
 pub mod when;
 pub mod zoneinfo;
 

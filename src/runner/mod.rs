@@ -25,7 +25,7 @@ mod wake;
 mod watch;
 
 pub use files::prompt_path;
-pub use unix::stop_on_signals;
+pub use unix::{stop_on_signals, stop_requested};
 pub use wake::{BY_HAND, Fault, ScheduledWake, Wake, last_wake, wake_file};
 pub use watch::{start_line, watch, watch_observed};
 

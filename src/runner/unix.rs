@@ -95,8 +95,14 @@ pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> bool {
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 extern "C" fn on_stop_signal(_: libc::c_int) {
-    // Only an atomic store: the one thing a signal handler may safely do here.
+    // An atomic store and `write`s to the wakers' pipes: what a signal handler may do.
     STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+    crate::wake::signal_all();
+}
+
+/// Whether a stop signal has arrived (once [`stop_on_signals`] is in place).
+pub fn stop_requested() -> bool {
+    STOP.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Makes SIGTERM, SIGINT and SIGHUP (a closed terminal) set a flag instead of killing the
@@ -105,7 +111,8 @@ extern "C" fn on_stop_signal(_: libc::c_int) {
 pub fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
     let handler: extern "C" fn(libc::c_int) = on_stop_signal;
     for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe; `sa` is
+        // SAFETY: the handler only stores to an atomic and writes to pipes, both
+        // async-signal-safe; `sa` is
         // fully initialised (zeroed, then the handler and an empty mask are set).
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();

@@ -42,6 +42,10 @@ pub struct Wake {
     /// health route report it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
+    /// A watcher that cannot be told of store changes and looks for them on a timer says
+    /// why (a network filesystem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polled: Option<String>,
 }
 
 /// A run of failed wakes of a long-lived runner (`run --watch`, `serve --run`).
@@ -122,9 +126,9 @@ pub(super) fn record_wake(config: &Config, watch: bool, skipped: bool) {
         })
     };
     // A fault stays until this runner's wakes work again (`record_fault(None)`).
-    let fault = last_wake(config)
-        .filter(|w| w.pid == std::process::id())
-        .and_then(|w| w.fault);
+    let mine = last_wake(config).filter(|w| w.pid == std::process::id());
+    let polled = mine.as_ref().and_then(|w| w.polled.clone());
+    let fault = mine.and_then(|w| w.fault);
     let wake = Wake {
         at,
         pid: std::process::id(),
@@ -133,6 +137,7 @@ pub(super) fn record_wake(config: &Config, watch: bool, skipped: bool) {
         skipped,
         scheduled,
         fault,
+        polled,
     };
     write(config, &wake);
 }
@@ -154,10 +159,19 @@ pub(super) fn record_fault(config: &Config, fault: Option<Fault>) {
             skipped: false,
             scheduled: None,
             fault: None,
+            polled: None,
         },
     };
     wake.fault = fault;
     write(config, &wake);
+}
+
+/// Notes in this runner's wake record that it polls for changes, and why.
+pub(super) fn record_polled(config: &Config, why: &str) {
+    if let Some(mut wake) = last_wake(config).filter(|w| w.pid == std::process::id()) {
+        wake.polled = Some(why.to_string());
+        write(config, &wake);
+    }
 }
 
 fn write(config: &Config, wake: &Wake) {
@@ -196,6 +210,7 @@ mod tests {
             skipped: false,
             scheduled: None,
             fault: None,
+            polled: None,
         };
         assert_eq!(hand.describe(), "by hand");
         assert_eq!(hand.last_scheduled(), None);

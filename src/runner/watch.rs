@@ -44,6 +44,7 @@ pub fn watch_observed(
     };
     let mut audit = AuditLog::new(&config.log_file);
     let mut faults = Faults::default();
+    let mut polled_said = false;
     'lock: while !stop.load(Ordering::Relaxed) {
         let Some(lock) = wait_for_lock(store, stop, &mut faults, config, &mut audit)? else {
             break;
@@ -67,6 +68,14 @@ pub fn watch_observed(
                     }
                     other => Ok(other),
                 });
+            if !polled_said && let Some(why) = store.change_watch() {
+                // Said once: every wake would say the same.
+                polled_said = true;
+                if verbose {
+                    eprintln!("defer: {}", crate::output::escape(&why));
+                }
+                super::wake::record_polled(config, &why);
+            }
             match outcome {
                 Ok(Pass::Slept | Pass::Done(_)) => {}
                 // A host fault left due tasks waiting (a full disk): reported like any other.
@@ -282,7 +291,9 @@ fn wake_once(
     Ok(Pass::Done(report))
 }
 
-/// The sleep after a pass: until the next due time, a change, the rescan or a stop.
+/// The sleep after a pass: until the next due time, a change, the rescan or a stop. The
+/// store's wait sleeps in the kernel (a file notification, a `NOTIFY`, a stop signal all wake
+/// it), so an idle watcher wakes once per rescan, not on a timer.
 fn sleep_until_next(
     config: &Config,
     store: &dyn Store,
@@ -290,27 +301,24 @@ fn sleep_until_next(
     report: &super::RunReport,
     rescan: Duration,
 ) -> Result<()> {
-    if report.paused.is_some() {
-        // Paused: look at the pause every second (a resume is a separate record, not a
-        // change of the task store), and make a pass when it ends.
-        let deadline = Instant::now() + rescan;
-        while Instant::now() < deadline && !options.stopping() {
-            thread::sleep(Duration::from_secs(1));
-            let now = config.clock.now();
-            if store.pause_state()?.is_none_or(|p| !p.in_force(now)) {
-                break;
-            }
-        }
-        return Ok(());
-    }
     let now = config.clock.now();
-    let until_due = store
-        .next_due()?
-        .map(|due| Duration::try_from(due.duration_since(now)).unwrap_or(Duration::ZERO));
-    let mut sleep = until_due.map_or(rescan, |d| d.min(rescan));
-    if let Some(every) = store.rescue_interval() {
-        // Claims of runners that died are rescued by a pass; look often enough.
-        sleep = sleep.min(every);
+    let until =
+        |at: jiff::Timestamp| Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO);
+    let mut sleep = rescan;
+    if let Some(pause) = &report.paused {
+        // Paused: a resume is a change of the store's pause record, which wakes the wait;
+        // a pause that ends by itself ends the sleep.
+        if let Some(end) = pause.until {
+            sleep = sleep.min(until(end.timestamp()));
+        }
+    } else {
+        if let Some(due) = store.next_due()? {
+            sleep = sleep.min(until(due));
+        }
+        if let Some(every) = store.rescue_interval() {
+            // Claims of runners that died are rescued by a pass; look often enough.
+            sleep = sleep.min(every);
+        }
     }
     let deadline = Instant::now() + sleep;
     loop {
@@ -318,7 +326,7 @@ fn sleep_until_next(
         if left.is_zero() || options.stopping() {
             return Ok(());
         }
-        if store.wait_for_change(left.min(Duration::from_millis(200)))? {
+        if store.wait_for_change(left)? {
             return Ok(());
         }
     }

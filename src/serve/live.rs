@@ -32,7 +32,9 @@ impl Live {
             .name("defer-live".into())
             .spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    match store.wait_for_change(Duration::from_millis(250)) {
+                    // The wait sleeps until a change or a stop signal; the slice only bounds
+                    // how long a stop without a signal (a panic elsewhere) goes unseen.
+                    match store.wait_for_change(Duration::from_secs(30)) {
                         // Nobody listening is fine.
                         Ok(true) => {
                             let _ = sender.send(());

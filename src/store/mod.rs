@@ -308,6 +308,13 @@ pub trait Store: Debug + Send + Sync {
         Ok(exact_wins(fragment, found))
     }
 
+    /// How changes are heard of, when not by notification: a sentence for `run -v` and
+    /// `doctor` (a network filesystem is polled). `None` before the first wait, and when
+    /// changes are notified.
+    fn change_watch(&self) -> Option<String> {
+        None
+    }
+
     /// Whether [`Store::mark_started`] records anything: the runner then has each executor
     /// start recorded (batched) before the executor runs, so a rescuer gives back a claimed
     /// task that never started without spending an attempt.

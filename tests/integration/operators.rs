@@ -429,7 +429,7 @@ fn logs_show_each_attempt_of_a_retried_task(mut env: Env) {
 }
 on_both_stores!(logs_show_each_attempt_of_a_retried_task);
 
-fn logs_follow_prints_the_output_when_the_run_ends(mut env: Env) {
+fn logs_follow_prints_the_output_as_it_comes(mut env: Env) {
     let release = held_executor(&mut env);
     schedule(&env, "slow", &[]);
     let mut runner = runner_holding(&env, "slow");
@@ -450,17 +450,25 @@ fn logs_follow_prints_the_output_when_the_run_ends(mut env: Env) {
         String::from_utf8_lossy(&out.stderr)
     );
     let claimed = stdout.find("runner claimed id=slow").expect("claim line");
-    let following = stdout.find("following slow").expect("follow note");
-    let executed = stdout
-        .find("executed id=slow")
-        .expect("new audit line printed");
-    let output = stdout.find("finished-output").expect("output at the end");
+    let following = stdout
+        .find("attempt 1 (running; following what it prints)")
+        .expect("follow heading");
+    let output = stdout
+        .find("finished-output")
+        .expect("the output, as printed");
+    let ended = stdout
+        .find("ended: attempt 1 (completed, exit 0)")
+        .expect("the end");
     assert!(
-        claimed < following && following < executed && executed < output,
+        stdout.contains("executed id=slow"),
+        "new audit line printed: {stdout}"
+    );
+    assert!(
+        claimed < following && following < output && output < ended,
         "{stdout}"
     );
 }
-on_both_stores!(logs_follow_prints_the_output_when_the_run_ends);
+on_both_stores!(logs_follow_prints_the_output_as_it_comes);
 
 // views -----------------------------------------------------------------------------------
 

@@ -1060,3 +1060,62 @@ fn two_runners_through_a_server_restart_lose_nothing() {
         );
     }
 }
+
+/// A watcher on PostgreSQL sleeps until a `NOTIFY` on its channel: a due row written straight
+/// into the table (no notification) waits, and a `NOTIFY` from another connection wakes the
+/// watcher, which runs it — with a rescan of an hour, nothing else could have.
+#[test]
+fn a_watcher_is_woken_by_a_notify_from_another_connection() {
+    let Some(mut env) = Env::postgres() else {
+        return;
+    };
+    env.unset("DEFER_NOW");
+    let mut watcher = env
+        .cmd(&["run", "--watch", "--rescan", "3600"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watcher");
+    let wake = env.runtime().join(".runner-wake.json");
+    assert!(wait_until(Duration::from_secs(10), || wake.exists()));
+    // A task scheduled as usual (its own NOTIFY) runs: the watcher listens.
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--id",
+        "first",
+    ]);
+    assert!(wait_until(Duration::from_secs(30), || {
+        env.run(&["show", "first"]).stdout.contains("\"completed\"")
+    }));
+    // A row written without a notification, then a NOTIFY from this test's own connection.
+    let line = reference_line("quiet", "x").replace("2026-04-08T16:30:00Z", "2020-01-01T00:00:00Z");
+    let (url, schema) = env.database.clone().expect("database");
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    client
+        .execute(
+            &format!(
+                "INSERT INTO \"{schema}\".tasks (id, status, run_at, record, listed_at)
+                 VALUES ('quiet', 'scheduled', '2020-01-01T00:00:00Z', $1, '2020-01-01T00:00:00Z')"
+            ),
+            &[&line],
+        )
+        .expect("insert");
+    client
+        .execute(&format!("SELECT pg_notify('defer_{schema}', '')"), &[])
+        .expect("notify");
+    let ran = wait_until(Duration::from_secs(30), || {
+        env.run(&["show", "quiet"]).stdout.contains("\"completed\"")
+    });
+    signal_child(&watcher, libc::SIGTERM);
+    let out = watcher.wait_with_output().expect("wait");
+    assert!(
+        ran,
+        "not woken by the NOTIFY: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
+}

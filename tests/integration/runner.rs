@@ -1451,3 +1451,39 @@ fn a_runner_never_takes_a_live_watchers_task_for_interrupted() {
     assert_eq!(all[0]["status"], "completed", "{all:?}");
     assert_eq!(all[0]["attempts"], 0);
 }
+
+/// An idle watcher sleeps until it is told of a change: with a rescan of an hour, a task
+/// scheduled "now" by another process still runs, woken by the file notification.
+#[test]
+fn a_watcher_is_woken_by_a_change_another_process_makes() {
+    let mut env = Env::new();
+    env.unset("DEFER_NOW");
+    let mut watcher = env
+        .cmd(&["run", "--watch", "--rescan", "3600"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watcher");
+    let wake = env.runtime().join(".runner-wake.json");
+    assert!(wait_until(Duration::from_secs(10), || wake.exists()));
+    env.ok(&[
+        "schedule",
+        "--when",
+        "now",
+        "--summary",
+        "x",
+        "--id",
+        "woken",
+    ]);
+    let ran = wait_until(Duration::from_secs(30), || {
+        archived(&env, "woken").is_some()
+    });
+    signal_child(&watcher, libc::SIGTERM);
+    let out = watcher.wait_with_output().expect("wait");
+    assert!(
+        ran,
+        "not woken by the change: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
+}

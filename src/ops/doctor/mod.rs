@@ -482,6 +482,22 @@ fn wake_finding(config: &Config, wake: Option<&Wake>, oldest_due: Option<&Brief>
     if let Some(fault) = describe_fault(config, wake) {
         return Finding::new("runner", Level::Problem, fault);
     }
+    if let Some(why) = wake
+        .polled
+        .as_ref()
+        .filter(|_| crate::process::exists(wake.pid))
+    {
+        return Finding::new(
+            "runner",
+            Level::Warn,
+            format!(
+                "the runner ({}, pid {}): {why}; it works, but an idle runner wakes four times \
+                 a second",
+                wake.describe(),
+                wake.pid,
+            ),
+        );
+    }
     // A `defer run` typed by hand proves nothing about the scheduler: judge the last wake
     // that a scheduler or watcher made.
     let Some(scheduled) = wake.last_scheduled() else {

@@ -20,6 +20,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::Value;
 
+mod changes;
 pub mod lines;
 pub mod scan;
 
@@ -63,7 +64,8 @@ pub struct JsonlStore {
     /// line it can never claim.
     unusable: Mutex<HashSet<u64>>,
     /// The store's identity when a watcher last looked (`wait_for_change`).
-    watched: Mutex<Option<Option<FileIdent>>>,
+    /// The watch over the store and pause files, started by the first wait for a change.
+    changes: Mutex<Option<changes::ChangeWatch>>,
 }
 
 /// Enough of a file's metadata to tell that it has not changed: a rewrite replaces the inode,
@@ -123,7 +125,7 @@ impl JsonlStore {
             warned: Mutex::new(HashSet::new()),
             unusable: Mutex::new(HashSet::new()),
             cache: Mutex::new(None),
-            watched: Mutex::new(None),
+            changes: Mutex::new(None),
         }
     }
 
@@ -1010,26 +1012,25 @@ impl Store for JsonlStore {
         self.rewrite(&loaded, &edit)
     }
 
-    /// Polls the file's identity (device, inode, size, modification time) every 50 ms: an
-    /// append, a rewrite or a replacement of the file by another program all change it. A
-    /// `stat` costs microseconds, works on every filesystem (inotify does not see changes made
-    /// on another host of a network filesystem), and needs no extra dependency.
+    /// Sleeps until the store or pause file changes (the kernel says so; on a network
+    /// filesystem they are looked at every 250 ms), a stop signal, or `timeout`.
     fn wait_for_change(&self, timeout: Duration) -> Result<bool> {
-        let deadline = std::time::Instant::now() + timeout;
-        let mut watched = self.watched.lock().unwrap_or_else(|p| p.into_inner());
-        let baseline = *watched.get_or_insert_with(|| FileIdent::of(&self.tasks_file));
-        loop {
-            let current = FileIdent::of(&self.tasks_file);
-            if current != baseline {
-                *watched = Some(current);
-                return Ok(true);
-            }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return Ok(false);
-            }
-            std::thread::sleep(left.min(Duration::from_millis(50)));
+        let mut changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        if changes.is_none() {
+            let files = [self.tasks_file.clone(), self.beside("paused")];
+            let watch = changes::ChangeWatch::start(&files)
+                .map_err(Error::io("watching for changes", &self.tasks_file))?;
+            *changes = Some(watch);
         }
+        Ok(changes.as_mut().is_some_and(|w| w.wait(timeout)))
+    }
+
+    fn change_watch(&self) -> Option<String> {
+        let changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        changes
+            .as_ref()
+            .and_then(|w| w.polled())
+            .map(|why| format!("changes are looked for every 250 ms: {why}"))
     }
 
     fn next_due(&self) -> Result<Option<Timestamp>> {

@@ -26,6 +26,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Transaction};
 use serde_json::Value;
 
+mod listen;
 mod migrations;
 mod tls;
 
@@ -39,6 +40,9 @@ use crate::config::Config;
 use crate::error::{DatabaseError, Error, Result, chain};
 use crate::lifecycle::{self, Change, Found};
 use crate::record::{Stamp, Status, Task};
+
+/// How often a watcher looks for dead runners' claims while other runners' claims are out.
+const RESCUE_EVERY: Duration = Duration::from_secs(30);
 
 /// The first key of the pause lock (`pg_advisory_xact_lock(class, schema hash)`): "defr".
 const PAUSE_LOCK_CLASS: i32 = 0x6465_6672;
@@ -54,8 +58,8 @@ pub struct PgStore {
     claims: Mutex<HashMap<String, i64>>,
     /// The URL, for the second connection a watcher listens on.
     url: String,
-    /// That connection, opened on the first `wait_for_change`.
-    listener: Mutex<Option<Client>>,
+    /// The thread listening on it, started by the first `wait_for_change`.
+    listener: Mutex<Option<listen::Listener>>,
     /// Rows that are not valid records (see `poison`).
     poison: Mutex<HashSet<String>>,
     /// This process's liveness key: a session-level advisory lock on it is held for as long
@@ -1151,30 +1155,20 @@ impl Store for PgStore {
 
     /// `LISTEN` on a second connection: every insert, cancel and outcome `NOTIFY`s the
     /// schema's channel, so a watcher on any host wakes at once.
+    /// Sleeps until a `NOTIFY` on the store's channel (heard by a listening thread), a stop
+    /// signal, or `timeout`.
     fn wait_for_change(&self, timeout: Duration) -> Result<bool> {
         let mut listener = self.listener.lock().unwrap_or_else(|p| p.into_inner());
-        if listener.as_ref().is_some_and(Client::is_closed) {
-            *listener = None;
-        }
         if listener.is_none() {
-            let mut client = connect(&self.url)?;
-            client
-                .batch_execute(&format!("LISTEN \"{}\"", self.channel()))
-                .map_err(db("listening for changes"))?;
-            *listener = Some(client);
+            let url = self.url.clone();
+            *listener = Some(listen::Listener::start(self.channel(), move || {
+                connect(&url)
+            })?);
         }
-        let Some(client) = listener.as_mut() else {
-            return Ok(false);
-        };
-        let mut notifications = client.notifications();
-        let woke = notifications
-            .timeout_iter(timeout)
-            .next()
-            .map_err(db("waiting for changes"))?
-            .is_some();
-        // Several changes at once need one pass, not several.
-        while let Ok(Some(_)) = notifications.iter().next() {}
-        Ok(woke)
+        match listener.as_ref() {
+            Some(l) => l.wait(timeout),
+            None => Ok(false),
+        }
     }
 
     fn pause_state(&self) -> Result<Option<lifecycle::Pause>> {
@@ -1229,8 +1223,25 @@ impl Store for PgStore {
         tx.commit().map_err(db("committing the pause"))
     }
 
+    /// While another runner's claims are out (a runner that dies leaves them), a pass every
+    /// 30 s rescues them soon after; with none out, nothing needs rescuing and the watcher
+    /// sleeps until its next due time or a change.
     fn rescue_interval(&self) -> Option<Duration> {
-        Some(Duration::from_secs(5))
+        let key = *self.liveness.lock().unwrap_or_else(|p| p.into_inner());
+        let others = self
+            .client()
+            .ok()?
+            .query_one(
+                &self.sql(
+                    "SELECT EXISTS (SELECT 1 FROM {s}.tasks WHERE status = 'executing'
+                                    AND runner_key IS DISTINCT FROM $1)",
+                ),
+                &[&key],
+            )
+            .map(|r| r.get::<_, bool>(0))
+            // Not known: look as if there were.
+            .unwrap_or(true);
+        others.then_some(RESCUE_EVERY)
     }
 
     fn lease_renewal(&self) -> Option<Duration> {
