@@ -1070,7 +1070,7 @@ fn a_watcher_is_woken_by_a_notify_from_another_connection() {
         return;
     };
     env.unset("DEFER_NOW");
-    let mut watcher = env
+    let watcher = env
         .cmd(&["run", "--watch", "--rescan", "3600"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -1458,7 +1458,7 @@ fn a_runner_never_takes_a_live_watchers_task_for_interrupted() {
 fn a_watcher_is_woken_by_a_change_another_process_makes() {
     let mut env = Env::new();
     env.unset("DEFER_NOW");
-    let mut watcher = env
+    let watcher = env
         .cmd(&["run", "--watch", "--rescan", "3600"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
