@@ -25,6 +25,7 @@ pub fn active_id(current: &OsStr) -> Vec<CompletionCandidate> {
         &Query {
             statuses: vec![Status::Scheduled, Status::Executing],
             include_archive: false,
+            ..Query::default()
         },
     )
 }
@@ -36,6 +37,7 @@ pub fn any_id(current: &OsStr) -> Vec<CompletionCandidate> {
         &Query {
             statuses: Vec::new(),
             include_archive: true,
+            ..Query::default()
         },
     )
 }

@@ -16,6 +16,8 @@ fn query(args: &ListArgs) -> Result<Query> {
     ListRequest {
         status: args.statuses.clone(),
         all: args.all,
+        unique_key: args.unique_key.clone(),
+        parent_id: args.parent.clone(),
         ..ListRequest::default()
     }
     .query()

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::cli::ColorChoice;
 use crate::config::Config;
+use crate::ops::show::{ShowReply, TaskLink};
 use crate::output;
 use crate::record::Stamp;
 use crate::when;
@@ -297,7 +298,8 @@ pub fn task_table(
 }
 
 /// One task as a card: a title line, then labelled fields; long values wrap to the width.
-pub fn task_card(term: &Terminal, config: &Config, record: &Value) -> String {
+pub fn task_card(term: &Terminal, config: &Config, reply: &ShowReply) -> String {
+    let record = &reply.task;
     let mut table = term.table();
     table.load_style(presets::NOTHING);
     let mut labels = true;
@@ -359,6 +361,30 @@ pub fn task_card(term: &Terminal, config: &Config, record: &Value) -> String {
         };
         add("series", format!("{rule}{occurrence}{ended}"));
     }
+    add("unique key", text(record, "/unique_key"));
+    add("session", text(record, "/session"));
+    let link = |l: &TaskLink| {
+        format!(
+            "{} [{}] {}",
+            output::escape(&l.id),
+            l.status,
+            output::escape(&l.summary)
+        )
+    };
+    match (&reply.parent, text(record, "/parent_id")) {
+        (Some(parent), _) => add("follow-up of", link(parent)),
+        (None, id) if !id.is_empty() => add("follow-up of", format!("{id} (no longer stored)")),
+        _ => {}
+    }
+    let mut follow_ups: Vec<String> = reply.follow_ups.iter().map(link).collect();
+    if reply.follow_ups_total > reply.follow_ups.len() {
+        follow_ups.push(format!(
+            "… {} more (`defer list --parent {} --all`)",
+            reply.follow_ups_total - reply.follow_ups.len(),
+            text(record, "/id")
+        ));
+    }
+    add("follow-ups", follow_ups.join("\n"));
     add("key points", list("/context/key_points"));
     add("artifacts", list("/context/artifacts"));
     add("constraints", list("/context/constraints"));

@@ -45,6 +45,12 @@ pub struct ListRequest {
     /// next_cursor of the previous page; leave it out for the first page.
     #[serde(default)]
     pub cursor: Option<String>,
+    /// Only tasks scheduled with this unique_key, e.g. "review:PR-123".
+    #[serde(default)]
+    pub unique_key: Option<String>,
+    /// Only the follow-ups of this task: tasks whose parent_id it is.
+    #[serde(default)]
+    pub parent_id: Option<String>,
 }
 
 impl ListRequest {
@@ -53,7 +59,16 @@ impl ListRequest {
         if self.all && !self.status.is_empty() {
             return Err(Error::arg_conflicts(Arg::Status, Arg::All));
         }
-        Ok(Query::listing(self.status.clone(), self.all))
+        if let Some(parent) = &self.parent_id {
+            validate_id(parent).map_err(|_| {
+                Error::invalid_arg(Arg::Parent, parent.clone(), "is not a task id", None)
+            })?;
+        }
+        Ok(Query {
+            unique_key: self.unique_key.clone(),
+            parent_id: self.parent_id.clone(),
+            ..Query::listing(self.status.clone(), self.all)
+        })
     }
 
     /// The page size asked for.

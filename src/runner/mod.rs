@@ -216,6 +216,7 @@ pub fn run_one(
         &outcomes::Attempts {
             policy: &policy,
             journal: journal.as_ref(),
+            handoff: &attempt::Handoff::of(config, store),
         },
         vec![change.task],
         &mut report,
@@ -339,6 +340,7 @@ pub(super) fn pass(
         (Some(path), Some(_)) => Some(journal::StartJournal::resume(path)?),
         (None, _) => None,
     };
+    let handoff = attempt::Handoff::of(config, store);
     for change in &recovered {
         report.recovered += 1;
         outcomes::log_outcome(config, options, audit, change, &mut report);
@@ -385,6 +387,7 @@ pub(super) fn pass(
             &outcomes::Attempts {
                 policy: &policy,
                 journal: journal.as_ref(),
+                handoff: &handoff,
             },
             claimed,
             &mut report,
