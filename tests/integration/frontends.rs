@@ -588,8 +588,10 @@ fn the_docs_count_what_the_code_has() {
 #[test]
 fn every_variable_config_reads_is_listed_once() {
     let text = source("src/config.rs");
+    // Settings, and what the runner sets for executors (read by the `defer` one runs).
     let listed: Vec<&str> = agent_defer::config::VARIABLES
         .iter()
+        .chain(agent_defer::config::EXECUTOR_VARIABLES)
         .map(|v| v.name)
         .collect();
     for piece in text
@@ -607,6 +609,27 @@ fn every_variable_config_reads_is_listed_once() {
     }
     let keep = agent_defer::setup::cron::carried().any(|n| n == "DEFER_EXECUTOR_KEEP_SECRETS");
     assert!(keep, "the crontab line carries DEFER_EXECUTOR_KEEP_SECRETS");
+    // What the runner sets for an executor is never a setting: not on the crontab line, and
+    // documented with the executor contract; and the runner sets each of them.
+    let schema = source("docs/task-schema.md");
+    let runner = source("src/runner/attempt.rs");
+    for var in agent_defer::config::EXECUTOR_VARIABLES {
+        assert!(
+            !agent_defer::setup::cron::carried().any(|n| n == var.name),
+            "{} is carried on the crontab line",
+            var.name
+        );
+        assert!(
+            schema.contains(&format!("`{}`", var.name)),
+            "docs/task-schema.md does not document {}",
+            var.name
+        );
+        assert!(
+            runner.contains(&format!("\"{}\"", var.name)),
+            "the runner never sets {}",
+            var.name
+        );
+    }
 }
 
 /// The CLI's exit code follows the error's kind (README, "Exit codes").

@@ -295,7 +295,7 @@ fn two_hosts_migrating_at_once_both_succeed() {
         assert_eq!(status["pending"], serde_json::json!([]));
     }
     let status = env.ok(&["db", "status"]).json();
-    assert_eq!(status["version"], 6);
+    assert_eq!(status["version"], 7);
     // The schema works.
     env.ok(&["schedule", "--when", "1h", "--summary", "x", "--id", "m1"]);
     assert_eq!(env.ok(&["show", "m1"]).json()["id"], "m1");
@@ -317,16 +317,19 @@ fn rows_written_before_the_listing_order_are_ordered_after_the_upgrade() {
     env.ok(&["run"]);
     let (url, schema) = env.database.clone().expect("database");
     let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
-    // Back to version 5: no listing column, as an older defer left the schema.
+    // Back to version 5: no listing column (nor what migration 7 added), as an older defer
+    // left the schema.
     client
         .batch_execute(&format!(
-            "ALTER TABLE \"{schema}\".tasks DROP COLUMN listed_at;
-             ALTER TABLE \"{schema}\".archive DROP COLUMN listed_at;
-             DELETE FROM \"{schema}\".migrations WHERE version = 6;"
+            "ALTER TABLE \"{schema}\".tasks DROP COLUMN listed_at, DROP COLUMN unique_key,
+                 DROP COLUMN unique_shared, DROP COLUMN parent_id;
+             ALTER TABLE \"{schema}\".archive DROP COLUMN listed_at, DROP COLUMN unique_key,
+                 DROP COLUMN parent_id;
+             DELETE FROM \"{schema}\".migrations WHERE version >= 6;"
         ))
         .expect("downgrade");
     // The next command applies what is pending, as on a host that upgraded defer.
-    assert_eq!(env.ok(&["db", "migrate"]).json()["version"], 6);
+    assert_eq!(env.ok(&["db", "migrate"]).json()["version"], 7);
     let listed: Vec<String> = env
         .ok(&["list", "--all", "--compact"])
         .json()
