@@ -347,7 +347,7 @@ fn holder_now(store: &dyn Store, ask: &UniqueAsk) -> Result<Option<Task>> {
         statuses: ask.statuses().to_vec(),
         include_archive: ask.completed_since.is_some(),
         unique_key: Some(ask.key.clone()),
-        parent_id: None,
+        ..Query::default()
     };
     let mut found = Vec::new();
     store.list(&query, &mut |line| {

@@ -83,8 +83,13 @@ pub struct Links {
     pub follow_ups_total: usize,
 }
 
-/// The links of task `id`, whose record names `parent_id`.
-pub fn links(store: &dyn Store, id: &str, parent_id: Option<&str>) -> Result<Links> {
+/// The links of task `id`, created at `created_at`, whose record names `parent_id`.
+pub fn links(
+    store: &dyn Store,
+    id: &str,
+    created_at: Option<Stamp>,
+    parent_id: Option<&str>,
+) -> Result<Links> {
     let parent = match parent_id.filter(|p| validate_id(p).is_ok()) {
         Some(parent) => store
             .show(parent)?
@@ -94,6 +99,8 @@ pub fn links(store: &dyn Store, id: &str, parent_id: Option<&str>) -> Result<Lin
     };
     let query = Query {
         parent_id: Some(id.to_string()),
+        // A follow-up is created after its parent, so archived no earlier than its month.
+        archived_from: created_at.map(|at| at.timestamp().strftime("%Y%m").to_string()),
         ..Query::listing(Vec::new(), true)
     };
     let mut follow_ups = Vec::new();
@@ -122,7 +129,11 @@ pub fn show(config: &Config, store: &dyn Store, req: &ShowRequest) -> Result<Sho
         .show(&req.id)?
         .ok_or_else(|| Error::NotFound(req.id.clone()))?;
     let parent_id = task.get("parent_id").and_then(Value::as_str);
-    let links = links(store, &req.id, parent_id)?;
+    let created_at = task
+        .get("created_at")
+        .and_then(Value::as_str)
+        .and_then(Stamp::parse);
+    let links = links(store, &req.id, created_at, parent_id)?;
     let mut message = one_line(config, &task);
     if let Some(parent) = &links.parent {
         message.push_str(&format!("\nfollow-up of {}", parent.line(config)));

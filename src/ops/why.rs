@@ -136,7 +136,12 @@ fn explain(
 /// the story still stands).
 fn chain_lines(config: &Config, store: &dyn Store, task: &Task) -> Vec<String> {
     const SHOWN: usize = 5;
-    let Ok(links) = super::show::links(store, &task.id, task.parent_id.as_deref()) else {
+    let Ok(links) = super::show::links(
+        store,
+        &task.id,
+        Some(task.created_at),
+        task.parent_id.as_deref(),
+    ) else {
         return Vec::new();
     };
     let mut lines = Vec::new();

@@ -80,6 +80,10 @@ pub struct Query {
     pub unique_key: Option<String>,
     /// Only records with this `parent_id` (a task's follow-ups).
     pub parent_id: Option<String>,
+    /// A hint: no archive month before this one (`YYYYMM`) can hold a match, so a store that
+    /// keeps months apart may skip them (a task's follow-ups are archived no earlier than the
+    /// month it was created in). The answer is the same with or without it.
+    pub archived_from: Option<String>,
 }
 
 impl Query {

@@ -122,6 +122,27 @@ fn an_executor_schedules_a_follow_up_of_the_running_task(mut env: Env) {
     assert_eq!(shown["task"]["parent_id"], "deploy");
     assert!(mcp.finish().status.success());
 
+    // The dashboard's task pages link the two.
+    let http = crate::serve::Server::start(&env, &[]);
+    let page = http.page("GET", "/tasks/deploy", None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<h2>Follow-ups</h2>")
+            && page
+                .body
+                .contains(&format!("<a href=\"/tasks/{child_id}\">{child_id}</a>")),
+        "{}",
+        page.body
+    );
+    let page = http.page("GET", &format!("/tasks/{child_id}"), None);
+    assert!(
+        page.body.contains("follow-up of")
+            && page.body.contains("<a href=\"/tasks/deploy\">deploy</a>"),
+        "{}",
+        page.body
+    );
+    drop(http);
+
     let listed = env.ok(&["list", "--parent", "deploy", "--compact"]).json();
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     let why = env.ok(&["why", "deploy"]).stdout;

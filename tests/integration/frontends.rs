@@ -30,6 +30,7 @@ fn request(id: &str, cwd: &Path) -> Value {
         "max_retries": 2,
         "if_late": "skip",
         "late_after": "1h",
+        "session": "sess-5f1c9a2e",
         "cwd": cwd.display().to_string(),
     })
 }
@@ -65,6 +66,8 @@ fn flags(id: &str, cwd: &Path) -> Vec<String> {
         "skip",
         "--late-after",
         "1h",
+        "--session",
+        "sess-5f1c9a2e",
         "--cwd",
     ]
     .iter()
@@ -151,6 +154,7 @@ fn one_request_through_every_front_end(env: Env) {
         .collect();
     let first = comparable(records[0].clone());
     assert_eq!(first["run_at"], "2026-04-09T09:00:00Z", "{first}");
+    assert_eq!(first["session"], "sess-5f1c9a2e", "{first}");
     for (record, via) in records.iter().zip(["cli", "stdio", "http", "api"]) {
         assert_eq!(
             comparable(record.clone()),

@@ -387,6 +387,15 @@ fn a_retried_call_returns_the_same_task(env: Env) {
     assert_eq!(created.json()["deduplicated"], false);
     let listed = http.api("GET", "/api/v1/tasks?unique_key=review%3APR-123", None);
     assert_eq!(listed.json()["total"], 1, "{}", listed.body);
+    // The dashboard's task page shows the key.
+    let id = first["id"].as_str().expect("id");
+    let page = http.page("GET", &format!("/tasks/{id}"), None);
+    assert!(
+        page.body
+            .contains("<th scope=\"row\">unique key</th><td>review:PR-123</td>"),
+        "{}",
+        page.body
+    );
     assert_eq!(carrying(&env, "review:PR-123").len(), 1);
 }
 on_both_stores!(a_retried_call_returns_the_same_task);

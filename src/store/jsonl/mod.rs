@@ -529,6 +529,9 @@ impl Store for JsonlStore {
         let mut files = Vec::new();
         if query.include_archive {
             files = self.archive_files()?;
+            if let Some(from) = &query.archived_from {
+                files.retain(|f| archive_month_of(f).is_none_or(|m| m >= from.as_str()));
+            }
         }
         self.refuse_directory()?;
         files.push(self.tasks_file.clone());
@@ -1096,13 +1099,7 @@ impl JsonlStore {
         if let Some(since) = ask.completed_since {
             let first = since.strftime("%Y%m").to_string();
             for file in self.archive_files()? {
-                let month = file
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_prefix("deferred_"))
-                    .and_then(|n| n.strip_suffix(".jsonl"))
-                    .unwrap_or("");
-                if month >= first.as_str() {
+                if archive_month_of(&file).is_some_and(|month| month >= first.as_str()) {
                     pick(&Loaded::parse(fsutil::read_or_empty(&file)?), &file)?;
                 }
             }
@@ -1194,6 +1191,14 @@ fn rewrite_file(path: &Path, loaded: &Loaded, edit: &Edit) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// `YYYYMM` of an archive file's name.
+fn archive_month_of(file: &Path) -> Option<&str> {
+    file.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("deferred_"))
+        .and_then(|n| n.strip_suffix(".jsonl"))
 }
 
 fn is_archive_name(name: &str) -> bool {
