@@ -363,7 +363,9 @@ impl JsonlStore {
             {
                 continue;
             }
-            let other = parse_task(loaded, line, &self.tasks_file)?;
+            let Some(other) = parse_or_skip(loaded, line, &self.tasks_file) else {
+                continue;
+            };
             if let Some(refusal) = lifecycle::unique::conflict(task, &other) {
                 return Err(refusal);
             }
@@ -1083,24 +1085,26 @@ impl JsonlStore {
     fn carrying_key(&self, ask: &UniqueAsk) -> Result<Vec<Task>> {
         let wanted = ask.statuses();
         let mut found = Vec::new();
-        let mut pick = |loaded: &Loaded, file: &Path| -> Result<()> {
+        let mut pick = |loaded: &Loaded, file: &Path| {
             for line in &loaded.lines {
                 let LineKind::Task { status, .. } = &line.kind else {
                     continue;
                 };
-                if wanted.contains(status) && line.kind.links().0 == Some(ask.key.as_str()) {
-                    found.push(parse_task(loaded, line, file)?);
+                if wanted.contains(status)
+                    && line.kind.links().0 == Some(ask.key.as_str())
+                    && let Some(task) = parse_or_skip(loaded, line, file)
+                {
+                    found.push(task);
                 }
             }
-            Ok(())
         };
         let active = self.load()?;
-        pick(&active, &self.tasks_file)?;
+        pick(&active, &self.tasks_file);
         if let Some(since) = ask.completed_since {
             let first = since.strftime("%Y%m").to_string();
             for file in self.archive_files()? {
                 if archive_month_of(&file).is_some_and(|month| month >= first.as_str()) {
-                    pick(&Loaded::parse(fsutil::read_or_empty(&file)?), &file)?;
+                    pick(&Loaded::parse(fsutil::read_or_empty(&file)?), &file);
                 }
             }
         }
@@ -1238,6 +1242,22 @@ fn parse_task(loaded: &Loaded, line: &Line, file: &Path) -> Result<Task> {
         what: format!("{} line {}", file.display(), line.number),
         source,
     })
+}
+
+/// The record of a line that looked like one, or `None` (with a warning) when it does not
+/// parse: a hand-edited line must not block every schedule with its key, as it does not
+/// block the runner.
+fn parse_or_skip(loaded: &Loaded, line: &Line, file: &Path) -> Option<Task> {
+    match parse_task(loaded, line, file) {
+        Ok(task) => Some(task),
+        Err(e) => {
+            eprintln!(
+                "warning: {} (skipped; `defer check` lists such lines)",
+                crate::output::escape(&crate::error::chain(&e))
+            );
+            None
+        }
+    }
 }
 
 fn strip_cr(bytes: &[u8]) -> &[u8] {
