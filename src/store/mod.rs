@@ -208,7 +208,8 @@ pub trait RunnerLock: Debug + Send {
 /// Task storage with the operations of the lifecycle.
 pub trait Store: Debug + Send + Sync {
     /// Adds a new task. With `check_id`, refuses an id already in the active store (an
-    /// explicit `--id`); generated ids skip that read so appending stays O(1).
+    /// explicit `--id`); generated ids skip that read so appending stays O(1). A task with a
+    /// unique key goes through [`Store::insert_unique`], which looks for the key's holder.
     fn insert(&self, task: &Task, check_id: bool) -> Result<()>;
 
     /// [`Store::insert`] for a task with a unique key, decided under the lock that makes it
