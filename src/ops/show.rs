@@ -75,7 +75,7 @@ impl TaskLink {
 const MAX_FOLLOW_UPS: usize = 50;
 
 /// A task's links: its parent (when `parent_id` names a task the store has) and its
-/// follow-ups (the first [`MAX_FOLLOW_UPS`], and how many there are), archived ones included.
+/// follow-ups (the first 50, and how many there are), archived ones included.
 #[derive(Debug)]
 pub struct Links {
     pub parent: Option<TaskLink>,
