@@ -323,11 +323,10 @@ impl DeferServer {
                 |reply| {
                     let mut text = reply.message.clone();
                     if reply.deduplicated {
-                        text.push_str(&format!(
-                            ". The task returned is the one already holding the key ({}); \
-                             nothing new was scheduled",
-                            reply.id
-                        ));
+                        text.push_str(
+                            ". The task returned is that task (deduplicated: true); a second \
+                             task needs another unique_key",
+                        );
                     } else if !reply.stored {
                         text.push_str(
                             ". Nothing was stored; call schedule_task again without dry_run to \

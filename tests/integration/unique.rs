@@ -373,7 +373,8 @@ fn a_retried_call_returns_the_same_task(env: Env) {
     assert_eq!(reply["deduplicated"], true);
     let text = crate::mcp::texts(&retried).join("\n");
     assert!(text.contains("Already scheduled as"), "{text}");
-    assert!(text.contains("nothing new was scheduled"), "{text}");
+    assert!(text.contains("nothing new was stored"), "{text}");
+    assert!(text.contains("(deduplicated: true)"), "{text}");
     assert!(server.finish().status.success());
 
     let http = Http::start(&env, &[]);
