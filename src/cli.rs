@@ -462,6 +462,25 @@ pub struct ScheduleArgs {
     /// How late counts as late for --if-late skip (default 10m).
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub late_after: Option<String>,
+    /// Schedule exactly once: while a task with this key is scheduled or executing, store
+    /// nothing and print that task instead (e.g. review:PR-123).
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    pub unique_key: Option<String>,
+    /// With --unique-key: a task with the key that completed within this long counts too
+    /// (e.g. 1h, 1d).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub unique_for: Option<String>,
+    /// The task this one follows up (default: $DEFER_TASK_ID, the task whose executor runs
+    /// this command, if set).
+    #[arg(long, value_name = "ID")]
+    pub parent: Option<String>,
+    /// Record no parent, even when run by an executor.
+    #[arg(long)]
+    pub no_parent: bool,
+    /// An agent session id the executor may resume when the task runs (e.g. a Claude Code
+    /// or Codex session id).
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
     /// Print the task without storing or logging it.
     #[arg(long)]
     pub dry_run: bool,
@@ -490,6 +509,12 @@ pub struct ListArgs {
     /// task counts by when it finished, one still to happen by when it is due.
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub since: Option<String>,
+    /// Only tasks scheduled with this --unique-key.
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    pub unique_key: Option<String>,
+    /// Only follow-ups of this task (tasks whose parent it is).
+    #[arg(long, value_name = "ID")]
+    pub parent: Option<String>,
     /// Pretty JSON, even on a terminal.
     #[arg(long)]
     pub json: bool,

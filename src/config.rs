@@ -188,6 +188,58 @@ pub const VARIABLES: &[Variable] = &[
     ),
 ];
 
+/// What the runner adds to an executor's environment (besides `DEFER_RUNTIME_DIR`, and the
+/// database URL without its password: see [`crate::runner::executor`]). They are not
+/// settings: `defer cron` never carries them and the README's table does not list them;
+/// `docs/task-schema.md` ("Executor contract") does. `defer` itself reads two of them when
+/// an executor runs it: `DEFER_TASK_ID` (what it schedules is a follow-up of that task) and
+/// `DEFER_RUNNER_STORE` (it must write to the store of the runner that ran that task).
+pub const EXECUTOR_VARIABLES: &[Variable] = &[
+    var(
+        "DEFER_TASK_ID",
+        "set by the runner",
+        "the running task's id; a task scheduled while it is set records it as parent_id",
+        false,
+    ),
+    var(
+        "DEFER_PROMPT_FILE",
+        "set by the runner",
+        "the prompt artifact, already written",
+        false,
+    ),
+    var(
+        "DEFER_ATTEMPT",
+        "set by the runner",
+        "1 for the first run, 2 for the first retry, ...",
+        false,
+    ),
+    var(
+        "DEFER_LATENESS_SECONDS",
+        "set by the runner",
+        "how long after its run_at the task started",
+        false,
+    ),
+    var(
+        "DEFER_TASK_CWD",
+        "set by the runner when the task has a cwd",
+        "the task's working directory",
+        false,
+    ),
+    var(
+        "DEFER_TASK_SESSION",
+        "set by the runner when the task has a session",
+        "the agent session to resume",
+        false,
+    ),
+    var(
+        "DEFER_RUNNER_STORE",
+        "set by the runner",
+        "which store the runner uses (a description without secrets); `defer schedule` \
+         refuses to write to another one while DEFER_TASK_ID is set",
+        false,
+    ),
+];
+
 /// The names of [`VARIABLES`], comma-separated, for `--help`.
 pub fn variable_names() -> String {
     VARIABLES
@@ -244,6 +296,16 @@ pub struct Config {
     pub wake_origin: Option<String>,
     /// `DEFER_CRONTAB`: the crontab program (default `crontab` on `PATH`).
     pub crontab: PathBuf,
+    /// `DEFER_TASK_ID`: set when an executor runs this `defer`; what it schedules is a
+    /// follow-up of that task.
+    pub running_task: Option<String>,
+    /// `DEFER_RUNNER_STORE`: the store of the runner that started that executor
+    /// ([`crate::store::Store::identity`]).
+    pub runner_store: Option<String>,
+    /// libpq's password file: `PGPASSFILE`, else `~/.pgpass`. Read for a database URL that
+    /// carries no password, so the password can stay out of the URL (and of the crontab line
+    /// and every executor's environment).
+    pub passfile: PathBuf,
 }
 
 impl Config {
@@ -270,6 +332,7 @@ impl Config {
         let log_file = path("DEFER_LOG_FILE").unwrap_or_else(|| log_dir.join("deferred.log"));
         let projects_dir =
             path("DEFER_PROJECTS_DIR").unwrap_or_else(|| home.join("data/research/projects"));
+        let passfile = path("PGPASSFILE").unwrap_or_else(|| home.join(".pgpass"));
 
         let zone = resolve_zone(var("DEFER_TIMEZONE"), var("TZ"))?;
         let now = match var("DEFER_NOW") {
@@ -347,6 +410,9 @@ impl Config {
             crontab: var("DEFER_CRONTAB")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("crontab")),
+            running_task: var("DEFER_TASK_ID").map(|v| v.to_string_lossy().trim().to_string()),
+            runner_store: var("DEFER_RUNNER_STORE").map(|v| v.to_string_lossy().into_owned()),
+            passfile,
         })
     }
 

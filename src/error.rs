@@ -141,6 +141,56 @@ pub enum Error {
     )]
     ArchivedId(String),
 
+    /// A task would become scheduled beside another that holds its unique key (`retry` of a
+    /// task whose key was taken meanwhile): two pending tasks with one key is what the key
+    /// exists to prevent.
+    #[error(
+        "unique key {} is held by task {holder} ({status}); cancel {holder} first, or wait \
+         until it has run",
+        quote_value(key)
+    )]
+    UniqueKeyHeld {
+        key: String,
+        holder: String,
+        status: String,
+    },
+
+    /// The database's unique index refused a second pending task with one key (a path that
+    /// did not look for the holder first: an import).
+    #[error(
+        "unique key {} is held by another pending task (the database refused a second one); \
+         `defer list --unique-key {}` shows it",
+        quote_value(key),
+        quote_value(key)
+    )]
+    UniqueKeyTaken { key: String },
+
+    /// `schedule` run by an executor (`DEFER_TASK_ID` set) would write to another store than
+    /// the runner that started the executor: the follow-up would be stored where no runner
+    /// looks. `runner` and `here` describe the two stores (no password).
+    #[error(
+        "this defer runs under task {task}, whose runner uses {runner}, but it would write to \
+         {here}: a follow-up stored here would never run. Give it the runner's store \
+         (DEFER_DATABASE_URL, DEFER_DATABASE_SCHEMA or DEFER_TASKS_FILE as the runner passes \
+         them; see SECURITY.md, \"Executors and the store\"), or unset DEFER_TASK_ID to \
+         schedule into this store on purpose"
+    )]
+    OtherStore {
+        task: String,
+        runner: String,
+        here: String,
+    },
+
+    /// `DEFER_TASK_ID` names a task this store does not have: the executor's `defer` is not
+    /// using the store of the runner that ran it (an older runner that does not say which
+    /// store it uses, or settings changed in between).
+    #[error(
+        "DEFER_TASK_ID names task {0}, which this store ({1}) does not have, so a follow-up \
+         of it would be stored where its runner never looks; run with the runner's store \
+         settings, or pass --no-parent (no_parent: true) to schedule an unlinked task here"
+    )]
+    ParentElsewhere(String, String),
+
     /// No record with this id exists (the wording is the reference tool's).
     #[error("Task not found: {0}")]
     NotFound(String),
@@ -250,6 +300,16 @@ pub enum Error {
         #[source]
         source: DatabaseError,
     },
+
+    /// The database server asks for a password that neither the URL nor libpq's password
+    /// file gives (an executor gets the runner's URL without its password: SECURITY.md).
+    #[error(
+        "the database at {target} asks for a password, and neither DEFER_DATABASE_URL nor the \
+         password file {} has one for it: add a line host:port:database:user:password to that \
+         file (PGPASSFILE names another), readable only by you (chmod 600)",
+        passfile.display()
+    )]
+    DatabasePassword { target: String, passfile: PathBuf },
 
     /// The database store failed (connection, query, migration).
     #[error("database error while {action}")]
@@ -491,6 +551,11 @@ pub enum Arg {
     Ids,
     Listen,
     MetricsPublic,
+    UniqueKey,
+    UniqueFor,
+    Parent,
+    NoParent,
+    Session,
 }
 
 impl Arg {
@@ -532,6 +597,11 @@ impl Arg {
             Arg::Ids => "ID",
             Arg::Listen => "--listen",
             Arg::MetricsPublic => "--metrics-public",
+            Arg::UniqueKey => "--unique-key",
+            Arg::UniqueFor => "--unique-for",
+            Arg::Parent => "--parent",
+            Arg::NoParent => "--no-parent",
+            Arg::Session => "--session",
         }
     }
 
@@ -573,6 +643,11 @@ impl Arg {
             Arg::Ids => "ids",
             Arg::Listen => "listen",
             Arg::MetricsPublic => "metrics_public",
+            Arg::UniqueKey => "unique_key",
+            Arg::UniqueFor => "unique_for",
+            Arg::Parent => "parent_id",
+            Arg::NoParent => "no_parent",
+            Arg::Session => "session",
         }
     }
 }
@@ -754,10 +829,15 @@ impl Error {
             | Error::NeedsConfirmation { .. }
             | Error::Context(_)
             | Error::Rule { .. }
-            | Error::FixedClock { .. } => ErrorKind::BadArgument,
-            Error::DuplicateId(_) | Error::ArchivedId(_) | Error::Paused { .. } => {
-                ErrorKind::Conflict
-            }
+            | Error::FixedClock { .. }
+            | Error::DatabasePassword { .. } => ErrorKind::BadArgument,
+            Error::DuplicateId(_)
+            | Error::ArchivedId(_)
+            | Error::Paused { .. }
+            | Error::UniqueKeyHeld { .. }
+            | Error::UniqueKeyTaken { .. }
+            | Error::OtherStore { .. }
+            | Error::ParentElsewhere(..) => ErrorKind::Conflict,
             Error::NotFound(_) | Error::SeriesNotFound(_) | Error::NoServeToken { .. } => {
                 ErrorKind::NotFound
             }

@@ -25,7 +25,7 @@ pub fn active_id(current: &OsStr) -> Vec<CompletionCandidate> {
         &Query {
             statuses: vec![Status::Scheduled, Status::Executing],
             include_archive: false,
-            since: None,
+            ..Query::default()
         },
     )
 }
@@ -37,7 +37,7 @@ pub fn any_id(current: &OsStr) -> Vec<CompletionCandidate> {
         &Query {
             statuses: Vec::new(),
             include_archive: true,
-            since: None,
+            ..Query::default()
         },
     )
 }

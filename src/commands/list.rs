@@ -17,6 +17,8 @@ fn query(config: &Config, args: &ListArgs) -> Result<Query> {
         status: args.statuses.clone(),
         all: args.all,
         since: args.since.clone(),
+        unique_key: args.unique_key.clone(),
+        parent_id: args.parent.clone(),
         ..ListRequest::default()
     }
     .query(config)

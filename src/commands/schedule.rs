@@ -35,6 +35,11 @@ pub fn request(a: ScheduleArgs) -> Result<ScheduleRequest> {
         count: a.count,
         if_late: a.if_late,
         late_after: a.late_after,
+        unique_key: a.unique_key,
+        unique_for: a.unique_for,
+        parent_id: a.parent,
+        no_parent: a.no_parent,
+        session: a.session,
         dry_run: a.dry_run,
     })
 }
@@ -59,8 +64,34 @@ fn context_object(text: &str) -> Result<Map<String, Value>> {
 }
 
 /// The CLI: schedule; on a terminal one line, else the record (the confirmation on stderr).
+/// When a unique key found its holder, the record printed is that task's, with
+/// `"deduplicated": true` added (it is not stored), so a script can tell without parsing the
+/// sentence; the exit code is 0 either way: the work is scheduled.
 pub fn run(config: &Config, store: &dyn Store, args: ScheduleArgs) -> Result<()> {
     let shape = super::Shape::of(args.json, args.compact);
     let reply = schedule(config, store, &request(args)?)?;
-    super::report(store, &reply.task, &reply.message, &reply.warnings, shape)
+    if !reply.deduplicated {
+        return super::report(store, &reply.task, &reply.message, &reply.warnings, shape);
+    }
+    let mut record = serde_json::to_value(&reply.task).map_err(|source| Error::Json {
+        what: "the task record".into(),
+        source,
+    })?;
+    if let Value::Object(map) = &mut record {
+        map.insert("deduplicated".into(), Value::Bool(true));
+    }
+    super::report_record(
+        store,
+        &reply.id,
+        &reply.message,
+        &reply.warnings,
+        shape,
+        &|compact| {
+            if compact {
+                record.to_string()
+            } else {
+                serde_json::to_string_pretty(&record).unwrap_or_else(|_| record.to_string())
+            }
+        },
+    )
 }

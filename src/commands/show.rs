@@ -15,7 +15,7 @@ pub fn run(config: &Config, store: &dyn Store, args: ShowArgs, color: ColorChoic
     let id = resolve(store, &args.id, Scope::Any)?;
     let reply = show(config, store, &ShowRequest { id })?;
     match Terminal::detect(color, args.json || args.compact) {
-        Some(term) => output::print(view::task_card(&term, config, &reply.task).trim_end()),
+        Some(term) => output::print(view::task_card(&term, config, &reply).trim_end()),
         None => output::print_json(&reply.task, args.compact),
     }
 }

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::cli::ColorChoice;
 use crate::config::Config;
+use crate::ops::show::{ShowReply, TaskLink};
 use crate::output;
 use crate::record::Stamp;
 use crate::when;
@@ -354,7 +355,8 @@ pub fn series_table(
 }
 
 /// One task as a card: a title line, then labelled fields; long values wrap to the width.
-pub fn task_card(term: &Terminal, config: &Config, record: &Value) -> String {
+pub fn task_card(term: &Terminal, config: &Config, reply: &ShowReply) -> String {
+    let record = &reply.task;
     let mut table = term.table();
     table.load_style(presets::NOTHING);
     let mut labels = true;
@@ -416,6 +418,30 @@ pub fn task_card(term: &Terminal, config: &Config, record: &Value) -> String {
         };
         add("series", format!("{rule}{occurrence}{ended}"));
     }
+    add("unique key", text(record, "/unique_key"));
+    add("session", text(record, "/session"));
+    let link = |l: &TaskLink| {
+        format!(
+            "{} [{}] {}",
+            output::escape(&l.id),
+            l.status,
+            output::escape(&l.summary)
+        )
+    };
+    match (&reply.parent, text(record, "/parent_id")) {
+        (Some(parent), _) => add("follow-up of", link(parent)),
+        (None, id) if !id.is_empty() => add("follow-up of", format!("{id} (no longer stored)")),
+        _ => {}
+    }
+    let mut follow_ups: Vec<String> = reply.follow_ups.iter().map(link).collect();
+    if reply.follow_ups_total > reply.follow_ups.len() {
+        follow_ups.push(format!(
+            "… {} more (`defer list --parent {} --all`)",
+            reply.follow_ups_total - reply.follow_ups.len(),
+            text(record, "/id")
+        ));
+    }
+    add("follow-ups", follow_ups.join("\n"));
     add("key points", list("/context/key_points"));
     add("artifacts", list("/context/artifacts"));
     add("constraints", list("/context/constraints"));
@@ -507,4 +533,73 @@ fn history(config: &Config, record: &Value) -> String {
 fn trimmed(table: &Table) -> String {
     let lines: Vec<String> = table.lines().map(|l| l.trim_end().to_string()).collect();
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Status;
+
+    fn config() -> Config {
+        Config::from_lookup(|name| match name {
+            "DEFER_TIMEZONE" => Some("UTC".into()),
+            "DEFER_NOW" => Some("2026-04-08T16:35:00Z".into()),
+            "HOME" => Some("/h".into()),
+            _ => None,
+        })
+        .expect("config")
+    }
+
+    fn link(id: &str, status: Status, summary: &str) -> TaskLink {
+        TaskLink {
+            id: id.into(),
+            status,
+            run_at: Stamp::parse("2026-04-08T17:35:00Z").expect("stamp"),
+            summary: summary.into(),
+        }
+    }
+
+    #[test]
+    fn the_card_shows_a_tasks_key_session_parent_and_follow_ups() {
+        let reply = ShowReply {
+            task: serde_json::json!({
+                "id": "child", "created_at": "2026-04-08T16:00:00Z",
+                "run_at": "2026-04-08T17:35:00Z", "status": "scheduled",
+                "context": {"summary": "Check the deploy"},
+                "unique_key": "deploy-check:v2", "session": "sess-1", "parent_id": "deploy"
+            }),
+            parent: Some(link("deploy", Status::Completed, "Deploy v2")),
+            follow_ups: vec![link("again", Status::Scheduled, "Check once more")],
+            follow_ups_total: 3,
+            message: String::new(),
+        };
+        let term = Terminal {
+            width: 120,
+            color: false,
+        };
+        let card = task_card(&term, &config(), &reply);
+        for needle in [
+            "unique key",
+            "deploy-check:v2",
+            "session",
+            "sess-1",
+            "follow-up of",
+            "deploy [completed] Deploy v2",
+            "follow-ups",
+            "again [scheduled] Check once more",
+            "… 2 more (`defer list --parent child --all`)",
+        ] {
+            assert!(card.contains(needle), "{needle:?} missing from\n{card}");
+        }
+        // A parent the store no longer has is still named.
+        let gone = ShowReply {
+            parent: None,
+            follow_ups: Vec::new(),
+            follow_ups_total: 0,
+            ..reply
+        };
+        let card = task_card(&term, &config(), &gone);
+        assert!(card.contains("deploy (no longer stored)"), "{card}");
+        assert!(!card.contains("follow-ups"), "{card}");
+    }
 }

@@ -11,6 +11,7 @@ pub mod late;
 pub mod pause;
 pub mod retry;
 pub mod series;
+pub mod unique;
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};

@@ -86,8 +86,10 @@ impl DeferServer {
              reschedules, retries and cancels them, shows what a run left behind \
              (task_output), and never runs anything itself. Times are read in {zone}. Use \
              normalize_time (or schedule_task with dry_run: true) to check how a time is \
-             understood before committing to it. The pending tasks are also the resource \
-             defer://tasks, and each task is defer://tasks/{{id}}.",
+             understood before committing to it. Pass unique_key to schedule_task whenever a \
+             call might be repeated: the same key returns the task already scheduled instead \
+             of a second one. The pending tasks are also the resource defer://tasks, and each \
+             task is defer://tasks/{{id}}.",
             zone = self.config.clock.zone_name(),
         )
     }

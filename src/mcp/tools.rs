@@ -70,6 +70,13 @@ fn schedule_description() -> String {
          month on the 1st at 9am\"), or give `when` as the first time and add every (a \
          duration: every: \"1d\") or cron (cron: \"0 9 * * 1-5\"); until or count end the \
          series.\n\
+         Exactly once: pass unique_key (a short name for the work, e.g. \"review:PR-123\") \
+         whenever this call might be repeated; while a task with that key is pending, the call \
+         stores nothing and returns that task with deduplicated: true (unique_for also covers \
+         tasks that completed that recently). session: your agent session id, when the future \
+         run should continue this conversation (the executor resumes it if it still exists). \
+         Called from a task's run (defer mcp started by the executor), the new task records \
+         that task as its parent_id by itself.\n\
          Errors (isError) name the argument and show a valid value.\n\
          Time expressions (`when`, `until`; case-insensitive):\n{}",
         grammar()
@@ -79,14 +86,16 @@ fn schedule_description() -> String {
 const LIST_DESCRIPTION: &str = "List deferred tasks: by default the pending ones (status \
 scheduled or executing), in the order they were scheduled. status filters by status \
 (completed, failed and cancelled tasks are found in the archives too); all: true returns every \
-task; q searches ids and summaries. Returns one page of records (limit, default 50; pass \
+task; q searches ids and summaries; unique_key lists the tasks scheduled with that key, \
+parent_id the follow-ups of a task. Returns one page of records (limit, default 50; pass \
 next_cursor as cursor for the next), the total, and one line per task with its status, when \
 it runs and its summary. Use it to find the id the other tools need. The same list is the \
 resource defer://tasks, and each task is defer://tasks/{id}.";
 
 const SHOW_DESCRIPTION: &str = "Show one deferred task by id, wherever it is: pending in the \
 store or finished in the archives. The record includes its status, run_at, the snapshot \
-(context), attempts and, after a run, result (prompt_path, executor output) or error. An \
+(context), attempts and, after a run, result (prompt_path, executor output) or error; \
+parent is the task whose run scheduled it and follow_ups the tasks its runs scheduled. An \
 unknown id is an error that says how to find ids.";
 
 const CANCEL_DESCRIPTION: &str = "Cancel a scheduled task so it never runs; reason is kept in \
@@ -313,7 +322,12 @@ impl DeferServer {
                 |req: ScheduleRequest| ops::schedule::schedule(config, store, &req),
                 |reply| {
                     let mut text = reply.message.clone();
-                    if !reply.stored {
+                    if reply.deduplicated {
+                        text.push_str(
+                            ". The task returned is that task (deduplicated: true); a second \
+                             task needs another unique_key",
+                        );
+                    } else if !reply.stored {
                         text.push_str(
                             ". Nothing was stored; call schedule_task again without dry_run to \
                              store it",

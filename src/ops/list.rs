@@ -45,6 +45,12 @@ pub struct ListRequest {
     /// next_cursor of the previous page; leave it out for the first page.
     #[serde(default)]
     pub cursor: Option<String>,
+    /// Only tasks scheduled with this unique_key, e.g. "review:PR-123".
+    #[serde(default)]
+    pub unique_key: Option<String>,
+    /// Only the follow-ups of this task: tasks whose parent_id it is.
+    #[serde(default)]
+    pub parent_id: Option<String>,
     /// Only tasks listed since this: how long ago ("24h", "7d") or a past time. A finished
     /// task counts by when it finished, one still to happen by when it is due.
     #[serde(default)]
@@ -110,8 +116,12 @@ impl ListRequest {
         if self.all && !self.status.is_empty() {
             return Err(Error::arg_conflicts(Arg::Status, Arg::All));
         }
-        let mut query = Query::listing(self.status.clone(), self.all);
-        query.since = match self
+        if let Some(parent) = &self.parent_id {
+            validate_id(parent).map_err(|_| {
+                Error::invalid_arg(Arg::Parent, parent.clone(), "is not a task id", None)
+            })?;
+        }
+        let since = match self
             .since
             .as_deref()
             .map(str::trim)
@@ -120,7 +130,12 @@ impl ListRequest {
             None => None,
             Some(expr) => Some(super::past_time(config, expr, Arg::Since)?),
         };
-        Ok(query)
+        Ok(Query {
+            unique_key: self.unique_key.clone(),
+            parent_id: self.parent_id.clone(),
+            since,
+            ..Query::listing(self.status.clone(), self.all)
+        })
     }
 
     /// The page size asked for.

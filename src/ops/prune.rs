@@ -206,7 +206,7 @@ fn active_ids(store: &dyn Store) -> Result<HashSet<String>> {
     let query = Query {
         statuses: vec![Status::Scheduled, Status::Executing],
         include_archive: false,
-        since: None,
+        ..Query::default()
     };
     store.list(&query, &mut |bytes| {
         #[derive(serde::Deserialize)]

@@ -9,16 +9,17 @@ use serde_json::{Map, Value};
 use crate::audit;
 use crate::config::Config;
 use crate::error::{Arg, ArgProblem, Error, Result};
+use crate::lifecycle::{self, unique::UniqueAsk};
 use crate::ops::wire::{null_as_empty, null_as_false};
 use crate::record::MAX_RECORD_BYTES;
 use crate::record::{
     AuraLevel, Context, Execution, IfLate, Intent, LateAfter, Mode, Reorient, Series, Stamp,
-    Status, Task, validate_id,
+    Status, Task, session_problem, unique_key_problem, validate_id,
 };
 use crate::recur::Rule;
 use crate::reorient::{self, Lookup};
-use crate::store::Store;
 use crate::store::jsonl::scan::MAX_DEPTH;
+use crate::store::{Query, Store};
 use crate::when;
 
 /// Everything a caller can ask of `schedule`. The field docs are what MCP hosts show a model
@@ -122,6 +123,30 @@ pub struct ScheduleRequest {
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(extend("default" = "10m")))]
     pub late_after: Option<String>,
+    /// A short name for this piece of work, e.g. "review:PR-123". While a task with this key
+    /// is scheduled or executing, scheduling again with the same key stores nothing and
+    /// returns that task (deduplicated: true): pass one whenever a call might be repeated (a
+    /// retried tool call, an agent that may not remember it already scheduled), so the work
+    /// is scheduled exactly once. A repeating task holds its key as one series.
+    #[serde(default)]
+    pub unique_key: Option<String>,
+    /// With unique_key: a task with the key that completed within this long before now
+    /// counts too, e.g. "1h" or "1d", so work that just ran is not scheduled again.
+    #[serde(default)]
+    pub unique_for: Option<String>,
+    /// The id of the task this one follows up. Default: the task whose executor is running
+    /// this defer (DEFER_TASK_ID), if any, so a follow-up scheduled by a running task links
+    /// to it by itself.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// Record no parent, even when an executor runs this defer.
+    #[serde(default, deserialize_with = "null_as_false")]
+    pub no_parent: bool,
+    /// Your agent session's id (e.g. Claude Code's or Codex's session id), when the future
+    /// run should continue this conversation: the executor resumes that session if it still
+    /// exists, and starts afresh from the snapshot otherwise. Letters, digits, . _ - only.
+    #[serde(default)]
+    pub session: Option<String>,
     /// Preview only: return the record and how the time was understood, store nothing.
     #[serde(default, deserialize_with = "null_as_false")]
     pub dry_run: bool,
@@ -150,8 +175,11 @@ pub struct ScheduleReply {
     pub description: String,
     /// The time is already past, so the task is due at the next `defer run`.
     pub in_past: bool,
-    /// The task was written to the store (false for a dry run).
+    /// The task was written to the store (false for a dry run, and when deduplicated).
     pub stored: bool,
+    /// A task with this unique_key already holds it (scheduled or executing, or completed
+    /// within unique_for): nothing was stored, and task is that task.
+    pub deduplicated: bool,
     /// The server's current local time, ISO 8601 with its offset.
     pub now_local: String,
     /// What happened, in one sentence: "scheduled task_… for Fri 2026-11-27 09:00 EST, in
@@ -169,6 +197,8 @@ pub struct Scheduled {
     pub description: String,
     /// The time resolved to an instant before now (the task is due at once).
     pub in_past: bool,
+    /// What a keyed schedule asks of the store (`None` without `unique_key`).
+    pub unique: Option<UniqueAsk>,
 }
 
 /// Builds the record, validates everything, and stores it unless `dry_run`.
@@ -179,10 +209,38 @@ pub fn schedule(
 ) -> Result<ScheduleReply> {
     let now = config.clock.now_zoned();
     let mut scheduled = build(config, req, &now)?;
+    refuse_other_store(config, store)?;
+    scheduled.task.parent_id = parent(config, store, req)?;
+    let existing = match (&scheduled.unique, req.dry_run) {
+        (Some(ask), true) => holder_now(store, ask)?,
+        _ => None,
+    };
+    if let Some(existing) = existing {
+        return Ok(deduplicated(config, existing, true));
+    }
     if !req.dry_run {
         let mut tries = 0;
         loop {
-            match store.insert(&scheduled.task, req.id.is_some()) {
+            let check_id = req.id.is_some();
+            let added = match &scheduled.unique {
+                Some(ask) => store.insert_unique(&scheduled.task, check_id, ask),
+                None => store.insert(&scheduled.task, check_id).map(|()| None),
+            };
+            match added {
+                Ok(Some(existing)) => {
+                    audit::log(
+                        &config.log_file,
+                        now.timestamp(),
+                        "schedule deduplicated",
+                        &[
+                            ("id", &existing.id),
+                            ("unique_key", existing.unique_key.as_deref().unwrap_or("")),
+                            ("status", existing.status.as_str()),
+                        ],
+                    );
+                    return Ok(deduplicated(config, existing, false));
+                }
+                Ok(None) => break,
                 // A generated id has a random part, so meeting an existing one is all but
                 // impossible; if it happens anyway, the store refused it: take a fresh one.
                 Err(Error::DuplicateId(_)) if req.id.is_none() && tries < 5 => {
@@ -192,7 +250,7 @@ pub fn schedule(
                         series.id = scheduled.task.id.clone();
                     }
                 }
-                other => break other?,
+                Err(e) => return Err(e),
             }
         }
         let task = &scheduled.task;
@@ -232,6 +290,7 @@ pub fn schedule(
         description: scheduled.description,
         in_past: scheduled.in_past,
         stored: !req.dry_run,
+        deduplicated: false,
         now_local: super::now_local(config),
         message,
         warnings,
@@ -239,11 +298,142 @@ pub fn schedule(
     })
 }
 
+/// The reply when `existing` already holds the key: nothing stored, the holder returned, and
+/// the sentence says where it stands (`already scheduled as ID for TIME`).
+fn deduplicated(config: &Config, existing: Task, dry_run: bool) -> ScheduleReply {
+    let description = config.clock.describe(existing.run_at.timestamp());
+    let id = &existing.id;
+    let mut message = match existing.status {
+        Status::Executing => format!("already executing as {id} (it was due {description})"),
+        Status::Completed => {
+            let done = existing
+                .completed_at
+                .map_or_else(String::new, |at| config.clock.describe(at.timestamp()));
+            format!("already completed as {id} ({done})")
+        }
+        _ => format!("already scheduled as {id} for {description}"),
+    };
+    if let Some(key) = &existing.unique_key {
+        message.push_str(&format!(
+            "; unique key {} holds it, so nothing new was stored",
+            crate::error::quote_value(key)
+        ));
+    }
+    if dry_run {
+        message = format!("dry run: {message}");
+    }
+    ScheduleReply {
+        id: existing.id.clone(),
+        run_at: existing.run_at,
+        timezone: existing
+            .timezone
+            .clone()
+            .unwrap_or_else(|| config.clock.zone_name()),
+        description,
+        in_past: false,
+        stored: false,
+        deduplicated: true,
+        now_local: super::now_local(config),
+        message,
+        warnings: Vec::new(),
+        task: existing,
+    }
+}
+
+/// The holder of a key as the store has it now (a dry run's answer; a real schedule asks
+/// under the store's lock instead).
+fn holder_now(store: &dyn Store, ask: &UniqueAsk) -> Result<Option<Task>> {
+    let query = Query {
+        statuses: ask.statuses().to_vec(),
+        include_archive: ask.completed_since.is_some(),
+        unique_key: Some(ask.key.clone()),
+        ..Query::default()
+    };
+    let mut found = Vec::new();
+    store.list(&query, &mut |line| {
+        if let Ok(task) = Task::from_json(line) {
+            found.push(task);
+        }
+        Ok(())
+    })?;
+    Ok(lifecycle::unique::holder(found, ask))
+}
+
+/// Refuses a schedule made by an executor (`DEFER_TASK_ID` set) whose `defer` would write
+/// to another store than its runner's (`DEFER_RUNNER_STORE`): the follow-up would be stored
+/// where no runner looks, which is worse than no follow-up. Without `DEFER_RUNNER_STORE` (a
+/// runner of an earlier version) [`parent`] still notices when the running task is not here.
+fn refuse_other_store(config: &Config, store: &dyn Store) -> Result<()> {
+    let (Some(task), Some(runner)) = (&config.running_task, &config.runner_store) else {
+        return Ok(());
+    };
+    let here = store.identity();
+    if &here == runner {
+        return Ok(());
+    }
+    Err(Error::OtherStore {
+        task: task.clone(),
+        runner: runner.clone(),
+        here,
+    })
+}
+
+/// The parent the new task records: `parent_id` if given (it must exist), none with
+/// `no_parent`, else the task whose executor runs this `defer` (`DEFER_TASK_ID`), which must
+/// be in this store.
+fn parent(config: &Config, store: &dyn Store, req: &ScheduleRequest) -> Result<Option<String>> {
+    if req.no_parent {
+        return Ok(None);
+    }
+    if let Some(id) = &req.parent_id {
+        if store.show(id)?.is_none() {
+            return Err(Error::invalid_arg(
+                Arg::Parent,
+                id.clone(),
+                "no task has this id (`defer list --all` lists them)",
+                None,
+            ));
+        }
+        return Ok(Some(id.clone()));
+    }
+    let Some(running) = config.running_task.as_ref().filter(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
+    if validate_id(running).is_err() || store.show(running)?.is_none() {
+        return Err(Error::ParentElsewhere(running.clone(), store.identity()));
+    }
+    Ok(Some(running.clone()))
+}
+
 /// Builds and validates the record without touching the store.
 pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Scheduled> {
     // Cheap checks first, so a bad flag is reported before any file is read.
     if let Some(id) = &req.id {
         validate_id(id)?;
+    }
+    let unique = unique_ask(req, now)?;
+    if let Some(session) = &req.session
+        && let Some(problem) = session_problem(session)
+    {
+        return Err(Error::invalid_arg(
+            Arg::Session,
+            session.clone(),
+            problem,
+            None,
+        ));
+    }
+    if req.no_parent && req.parent_id.is_some() {
+        return Err(Error::arg_conflicts(Arg::Parent, Arg::NoParent));
+    }
+    if let Some(parent) = &req.parent_id {
+        validate_id(parent).map_err(|_| {
+            Error::invalid_arg(
+                Arg::Parent,
+                parent.clone(),
+                "is not a task id (1-128 characters from A-Z a-z 0-9 . _ -)",
+                None,
+            )
+        })?;
     }
     // `--when "every weekday at 9am"` is the rule itself; its first time is the next match.
     let repeat = match (&req.every, &req.cron) {
@@ -424,6 +614,10 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         when: Some(when_text.trim().to_string()).filter(|w| !w.is_empty()),
         timezone: Some(config.clock.zone_name()),
         cwd: working_dir(req.cwd.as_deref().map(std::path::Path::new))?,
+        unique_key: unique.as_ref().map(|u| u.key.clone()),
+        // Set by `schedule`, which can look the parent up in the store.
+        parent_id: None,
+        session: req.session.clone(),
         started_at: None,
         completed_at: None,
         failed_at: None,
@@ -495,7 +689,50 @@ pub fn build(config: &Config, req: &ScheduleRequest, now: &Zoned) -> Result<Sche
         in_past: target.timestamp().as_second() < now.timestamp().as_second(),
         description,
         task,
+        unique,
     })
+}
+
+/// `unique_key` and `unique_for` read into what the store is asked; `unique_for` alone is
+/// refused, since it says nothing without a key.
+fn unique_ask(req: &ScheduleRequest, now: &Zoned) -> Result<Option<UniqueAsk>> {
+    let Some(key) = &req.unique_key else {
+        if req.unique_for.is_some() {
+            return Err(Error::arg_requires(Arg::UniqueFor, Arg::UniqueKey, None));
+        }
+        return Ok(None);
+    };
+    if let Some(problem) = unique_key_problem(key) {
+        return Err(Error::invalid_arg(
+            Arg::UniqueKey,
+            key.clone(),
+            problem,
+            Some("review:PR-123"),
+        ));
+    }
+    let completed_since = match &req.unique_for {
+        None => None,
+        Some(window) => {
+            let bad = |reason: String| {
+                Error::invalid_arg(Arg::UniqueFor, window.clone(), reason, Some("1h"))
+            };
+            let seconds = when::parse_interval(window)
+                .map_err(|e| bad(e.to_string()))?
+                .approx_seconds();
+            if seconds <= 0 {
+                return Err(bad("must be longer than zero".into()));
+            }
+            Some(
+                now.timestamp()
+                    .checked_sub(jiff::SignedDuration::from_secs(seconds))
+                    .unwrap_or(jiff::Timestamp::MIN),
+            )
+        }
+    };
+    Ok(Some(UniqueAsk {
+        key: key.clone(),
+        completed_since,
+    }))
 }
 
 /// `--cwd` as an absolute path, refused unless it is an existing directory: a task must not

@@ -76,7 +76,7 @@ pub fn series(_config: &Config, store: &dyn Store, req: &SeriesRequest) -> Resul
     let query = Query {
         statuses: Vec::new(),
         include_archive: true,
-        since: None,
+        ..Query::default()
     };
     store.list(&query, &mut |line| {
         // A record that does not read is `check`'s business, not the series view's.

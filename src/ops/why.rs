@@ -105,6 +105,7 @@ fn explain(
     if let Some(series) = record.get("series").filter(|s| s.is_object()) {
         out.push(series_line(config, series));
     }
+    out.extend(chain_lines(config, store, task));
     if let Some(policy) = late_policy(config, task) {
         out.push(policy);
     }
@@ -128,6 +129,49 @@ fn explain(
         out.push(result_line(config, task, result));
     }
     out
+}
+
+/// Where the task stands in a chain of follow-ups: the task whose run scheduled it, and the
+/// ones its runs scheduled (a store that cannot be read for them adds nothing: the rest of
+/// the story still stands).
+fn chain_lines(config: &Config, store: &dyn Store, task: &Task) -> Vec<String> {
+    const SHOWN: usize = 5;
+    let Ok(links) = super::show::links(
+        store,
+        &task.id,
+        Some(task.created_at),
+        task.parent_id.as_deref(),
+    ) else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    match (&links.parent, &task.parent_id) {
+        (Some(parent), _) => lines.push(format!(
+            "Follow-up of: {} (its run scheduled this task).",
+            parent.line(config)
+        )),
+        (None, Some(id)) => lines.push(format!(
+            "Follow-up of: {id}, which is no longer in the store."
+        )),
+        (None, None) => {}
+    }
+    if links.follow_ups_total > 0 {
+        let mut line = format!(
+            "Follow-ups: its runs scheduled {} task(s):",
+            links.follow_ups_total
+        );
+        for f in links.follow_ups.iter().take(SHOWN) {
+            line.push_str(&format!(" {};", f.line(config)));
+        }
+        if links.follow_ups_total > SHOWN {
+            line.push_str(&format!(
+                " `defer list --parent {} --all` lists them all.",
+                task.id
+            ));
+        }
+        lines.push(line.trim_end_matches(';').to_string());
+    }
+    lines
 }
 
 fn status_line(config: &Config, store: &dyn Store, task: &Task) -> String {

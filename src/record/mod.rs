@@ -177,6 +177,20 @@ pub struct Task {
     /// **Beyond**: the directory the executor starts in (`--cwd`), absolute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// **Beyond**: `--unique-key`: while a task with this key is scheduled or executing, a
+    /// second `schedule` with the same key stores nothing and answers with that task
+    /// ([`crate::lifecycle::unique`]). Occurrences of a series carry their series' key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_key: Option<String>,
+    /// **Beyond**: the task whose run scheduled this one (a follow-up): the executor's
+    /// `DEFER_TASK_ID` when `schedule` ran under a runner, or `--parent`. A link, not a
+    /// dependency: nothing waits for the parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// **Beyond**: an agent's session id (`--session`), opaque to defer: the executor gets it
+    /// as `DEFER_TASK_SESSION` and may resume that session instead of starting afresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     /// **Beyond**: how often `defer retry` scheduled this task again after it failed or was
     /// missed (each retry restores its whole `max_retries` budget).
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -493,9 +507,67 @@ pub fn validate_id(id: &str) -> Result<()> {
     }
 }
 
+/// The longest unique key: a key names a piece of work ("review:PR-123"), not its content.
+pub const MAX_UNIQUE_KEY: usize = 200;
+
+/// Why `key` cannot be a unique key, if it cannot: empty, longer than [`MAX_UNIQUE_KEY`]
+/// bytes, or holding control characters (it is printed in messages and views).
+pub fn unique_key_problem(key: &str) -> Option<String> {
+    if key.trim().is_empty() {
+        Some("is empty; give a short name for the piece of work, or leave it out".into())
+    } else if key.len() > MAX_UNIQUE_KEY {
+        Some(format!(
+            "is {} bytes long; use at most {MAX_UNIQUE_KEY} (a name for the work, not its text)",
+            key.len()
+        ))
+    } else if key.chars().any(char::is_control) {
+        Some("holds control characters; use printable text".into())
+    } else {
+        None
+    }
+}
+
+/// Why `session` cannot be a session id, if it cannot. The executor passes it to an agent
+/// CLI as an argument (`claude -p --resume SESSION`), and the text of a task may come from
+/// anywhere, so only the alphabet of ids is accepted (agent CLIs use UUIDs), and never a
+/// leading `-` that a CLI could read as a flag.
+pub fn session_problem(session: &str) -> Option<String> {
+    let ok = !session.is_empty()
+        && session.len() <= 128
+        && !session.starts_with(['-', '.'])
+        && session
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    (!ok).then(|| {
+        "use 1-128 characters from A-Z a-z 0-9 . _ -, not starting with '-' or '.' (an agent \
+         CLI's session id, such as a UUID)"
+            .to_string()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unique_keys_and_sessions_are_checked() {
+        assert!(unique_key_problem("review:PR-123 (main)").is_none());
+        for bad in ["", "  ", "a\nb", "a\u{1b}[31m", &"k".repeat(201)] {
+            assert!(unique_key_problem(bad).is_some(), "{bad:?}");
+        }
+        assert!(session_problem("5f1c9a2e-1b3c-4c7a-9b0e-0a1b2c3d4e5f").is_none());
+        for bad in [
+            "",
+            "-r",
+            "--dangerously-skip-permissions",
+            ".x",
+            "a b",
+            "a;b",
+            "é",
+        ] {
+            assert!(session_problem(bad).is_some(), "{bad:?}");
+        }
+    }
 
     const REFERENCE: &str = r#"{"id":"task_20260408_163500_4821","created_at":"2026-04-08T16:35:00Z","run_at":"2026-04-08T16:45:00Z","type":"deferred_task","intent":"resume_task","context":{"summary":"Resume architecture review","key_points":["a","b"],"artifacts":["/abs/notes.md"],"constraints":["No chat memory"],"reoriented_from":"/abs/CONTEXT.md","team":"infra"},"execution":{"mode":"fresh","prompt_template":"Continue.","aura_level":"low","model":"x"},"status":"scheduled","attempts":0,"max_retries":2,"reorient_requested":true,"reorient":{"requested":true,"project":null,"explicit_context_file":"/abs/CONTEXT.md"},"custom":{"nested":[1,2,3]},"priority":7}"#;
 

@@ -2,29 +2,55 @@
 //! configured, turned into what happened for the lifecycle to decide on.
 
 use super::files::{self, Stream};
-use super::journal::StartJournal;
 use super::stream::StreamFile;
 use super::{RECORD_OUTPUT_CAP, executor, prompt, prompt_path};
 use crate::config::Config;
 use crate::fsutil;
-use crate::lifecycle::{self, Change, ExecutorRun, Happened, Policy, Prepared};
+use crate::lifecycle::{self, Change, ExecutorRun, Happened, Prepared};
 use crate::record::{Task, validate_id};
+
+/// What the runner tells every executor about its store, so that a `defer schedule` the
+/// executor runs writes a follow-up where this runner will find it (SECURITY.md,
+/// "Executors and the store"):
+///
+/// - `DEFER_RUNNER_STORE`: [`crate::store::Store::identity`], which that `defer` compares
+///   with its own store and refuses to write elsewhere;
+/// - for a database store whose secrets the executor does not get, `DEFER_DATABASE_URL`
+///   again, with the password taken out: it logs in through libpq's password file, so no
+///   secret is in the environment of the executor and everything it starts.
+#[derive(Debug, Clone, Default)]
+pub struct Handoff {
+    vars: Vec<(&'static str, String)>,
+}
+
+impl Handoff {
+    /// The handoff for `store`, opened with `config`.
+    pub fn of(config: &Config, store: &dyn crate::store::Store) -> Handoff {
+        let mut vars = vec![("DEFER_RUNNER_STORE", store.identity())];
+        if !config.executor_keep_secrets
+            && let Some(url) = crate::store::executor_database_url(config)
+        {
+            vars.push(("DEFER_DATABASE_URL", url));
+        }
+        Handoff { vars }
+    }
+}
 
 /// Runs one claimed task, unless the lifecycle says it is to be skipped as missed.
 /// `started` is asked first, and an executor starts only if it agrees (a database store
 /// records the start).
 pub(super) fn execute_one(
     config: &Config,
-    policy: &Policy,
-    journal: Option<&StartJournal>,
+    attempts: &super::outcomes::Attempts<'_>,
     task: Task,
     started: &dyn Fn(&str) -> Result<(), String>,
 ) -> Change {
     let now = config.clock.now();
+    let policy = attempts.policy;
     match lifecycle::prepare(task, policy, now) {
         Prepared::Skip(change) => change,
         Prepared::Run { task, warning } => {
-            let mut change = run_task(config, policy, journal, task, started);
+            let mut change = run_task(config, attempts, task, started);
             if change.warning.is_none() {
                 change.warning = warning;
             }
@@ -36,11 +62,11 @@ pub(super) fn execute_one(
 /// Prompt artifact first, always; then the executor, if one is configured.
 fn run_task(
     config: &Config,
-    policy: &Policy,
-    journal: Option<&StartJournal>,
+    attempts: &super::outcomes::Attempts<'_>,
     task: Task,
     started: &dyn Fn(&str) -> Result<(), String>,
 ) -> Change {
+    let (policy, journal) = (attempts.policy, attempts.journal);
     let prompt_path = prompt_path(config, &task.id);
     let prompt_str = prompt_path.display().to_string();
     let finish = |task: Task, happened: Happened| {
@@ -113,6 +139,15 @@ fn run_task(
     if let Some(dir) = &task.cwd {
         env.push(("DEFER_TASK_CWD", dir.clone()));
     }
+    // Only a session id of the safe alphabet: executors put it on an agent's command line.
+    if let Some(session) = task
+        .session
+        .as_ref()
+        .filter(|s| crate::record::session_problem(s).is_none())
+    {
+        env.push(("DEFER_TASK_SESSION", session.clone()));
+    }
+    env.extend(attempts.handoff.vars.iter().cloned());
     let mut stdin = task.to_line().into_bytes();
     stdin.push(b'\n');
     let attempt = task

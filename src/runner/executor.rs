@@ -115,13 +115,15 @@ fn search_path(name: &Path) -> Option<PathBuf> {
 
 /// Variables removed from the executor's environment unless `DEFER_EXECUTOR_KEEP_SECRETS=1`:
 /// the database URL may carry a password, and libpq reads these to log in. The executor runs
-/// untrusted task text; it should not be handed the keys to the store (and every other task)
-/// by default.
+/// untrusted task text; a secret in its environment reaches everything it starts and every
+/// transcript that prints the environment. The runner gives back the URL without its
+/// password (`attempt::Handoff`); `PGPASSFILE` is not removed: it names a file (which the
+/// executor, running as the same user, could read anyway), and the `defer` an executor runs
+/// logs in through it.
 pub const SECRET_VARS: &[&str] = &[
     "DEFER_DATABASE_URL",
     "DEFER_TEST_DATABASE_URL",
     "PGPASSWORD",
-    "PGPASSFILE",
     "PGSERVICEFILE",
     "PGSERVICE",
     "PGSSLKEY",

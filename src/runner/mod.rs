@@ -239,6 +239,7 @@ pub fn run_one(
         &outcomes::Attempts {
             policy: &policy,
             journal: journal.as_ref(),
+            handoff: &attempt::Handoff::of(config, store),
         },
         vec![change.task],
         &mut report,
@@ -367,6 +368,7 @@ pub(super) fn pass(
         (Some(path), Some(_)) => Some(journal::StartJournal::resume(path)?),
         (None, _) => None,
     };
+    let handoff = attempt::Handoff::of(config, store);
     for change in &recovered {
         report.recovered += 1;
         outcomes::log_outcome(config, options, audit, change, &mut report);
@@ -416,6 +418,7 @@ pub(super) fn pass(
             &outcomes::Attempts {
                 policy: &policy,
                 journal: journal.as_ref(),
+                handoff: &handoff,
             },
             claimed,
             &mut report,

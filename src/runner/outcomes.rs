@@ -23,6 +23,8 @@ use crate::store::{RunnerLock, Store};
 pub(super) struct Attempts<'a> {
     pub policy: &'a Policy,
     pub journal: Option<&'a StartJournal>,
+    /// What every executor is told about the runner's store.
+    pub handoff: &'a super::attempt::Handoff,
 }
 
 /// What a run lends `execute_all` so it can claim tasks that fall due while executors run:
@@ -208,13 +210,7 @@ pub(super) fn execute_all(
                     } else if !gate.allows_start() {
                         lifecycle::release_paused(task, now)
                     } else {
-                        attempt::execute_one(
-                            config,
-                            attempts.policy,
-                            attempts.journal,
-                            task,
-                            &started,
-                        )
+                        attempt::execute_one(config, attempts, task, &started)
                     };
                     if tx.send(outcome).is_err() {
                         break;

@@ -153,7 +153,8 @@ fn with_path_id<T: DeserializeOwned>(bytes: &Bytes, id: String) -> Result<T, Err
     wire::from_json(Value::Object(body))
 }
 
-/// `POST /api/v1/tasks`: 201 when stored, 200 for a dry run.
+/// `POST /api/v1/tasks`: 201 when stored; 200 for a dry run, and when a task already holds
+/// the request's unique_key (`deduplicated`: that task is the answer, nothing was stored).
 async fn schedule_task(
     State(app): State<Arc<App>>,
     bytes: Bytes,

@@ -124,8 +124,10 @@ pub fn document() -> Value {
                     "operationId": "scheduleTask",
                     "summary": "Schedule a task (the fields of MCP's schedule_task)",
                     "requestBody": json_body(&schedule_req, true),
-                    "responses": answers(("201", "stored (200 for a dry run)", &schedule_out),
-                        &[bad, ("409", "the id is already in the store"), ("413", "body over 1 MiB")])
+                    "responses": answers(("201", "stored (200 for a dry run, or when a task already holds the \
+                        unique_key: deduplicated, that task returned)", &schedule_out),
+                        &[bad, ("409", "the id is already in the store, or the runner's store is \
+                        another"), ("413", "body over 1 MiB")])
                 }
             },
             "/api/v1/tasks/bulk": {

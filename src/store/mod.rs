@@ -19,6 +19,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::lifecycle::unique::UniqueAsk;
 use crate::lifecycle::{Change, Found};
 use crate::record::{Status, Task};
 
@@ -41,6 +42,25 @@ fn open_database(config: &crate::Config, url: &str) -> Result<Box<dyn Store>> {
     Ok(Box::new(PgStore::connect(config, url)?))
 }
 
+/// The database URL an executor gets in place of the runner's: the same URL without its
+/// password, or `None` for a file store (or a URL whose password cannot be taken out with
+/// certainty: then the executor gets none, and a `defer schedule` it runs refuses, naming the
+/// fix, rather than writing elsewhere).
+pub fn executor_database_url(config: &crate::Config) -> Option<String> {
+    #[cfg(feature = "postgres")]
+    {
+        config
+            .database_url
+            .as_deref()
+            .and_then(postgres::without_password)
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = config;
+        None
+    }
+}
+
 #[cfg(not(feature = "postgres"))]
 fn open_database(_config: &crate::Config, _url: &str) -> Result<Box<dyn Store>> {
     Err(crate::Error::NotBuilt {
@@ -59,6 +79,14 @@ pub struct Query {
     /// Only records listed at or after this instant (`store::order::listed_at`: a finished
     /// task by when it finished, one still to happen by when it is due).
     pub since: Option<Timestamp>,
+    /// Only records with this `unique_key`.
+    pub unique_key: Option<String>,
+    /// Only records with this `parent_id` (a task's follow-ups).
+    pub parent_id: Option<String>,
+    /// A hint: no archive month before this one (`YYYYMM`) can hold a match, so a store that
+    /// keeps months apart may skip them (a task's follow-ups are archived no earlier than the
+    /// month it was created in). The answer is the same with or without it.
+    pub archived_from: Option<String>,
 }
 
 impl Query {
@@ -78,8 +106,20 @@ impl Query {
         Query {
             statuses,
             include_archive,
-            since: None,
+            ..Query::default()
         }
+    }
+
+    /// Whether a record with these links passes the query's `unique_key` and `parent_id`
+    /// filters (its status is the caller's to check).
+    pub fn links_match(&self, unique_key: Option<&str>, parent_id: Option<&str>) -> bool {
+        self.unique_key
+            .as_deref()
+            .is_none_or(|k| unique_key == Some(k))
+            && self
+                .parent_id
+                .as_deref()
+                .is_none_or(|p| parent_id == Some(p))
     }
 }
 
@@ -230,8 +270,23 @@ pub trait RunnerLock: Debug + Send {
 /// Task storage with the operations of the lifecycle.
 pub trait Store: Debug + Send + Sync {
     /// Adds a new task. With `check_id`, refuses an id already in the active store (an
-    /// explicit `--id`); generated ids skip that read so appending stays O(1).
+    /// explicit `--id`); generated ids skip that read so appending stays O(1). A task with a
+    /// unique key goes through [`Store::insert_unique`], which looks for the key's holder.
     fn insert(&self, task: &Task, check_id: bool) -> Result<()>;
+
+    /// [`Store::insert`] for a task with a unique key, decided under the lock that makes it
+    /// race-free: finds the records that carry `ask.key` in the statuses
+    /// [`UniqueAsk::statuses`] names (completed ones in the archives too, when the ask has
+    /// a window), and returns [`crate::lifecycle::unique::holder`] of them without writing
+    /// anything, or adds the task and returns `None`.
+    fn insert_unique(&self, task: &Task, check_id: bool, ask: &UniqueAsk) -> Result<Option<Task>>;
+
+    /// Which store this is, in words and without secrets (`file /home/u/data/runtime/
+    /// deferred.jsonl`, `postgres postgres@db:5432/defer schema defer`): two processes that
+    /// work one store give the same text. The runner passes it to its executors
+    /// (`DEFER_RUNNER_STORE`), so a `defer schedule` run by one can tell that it would write
+    /// elsewhere.
+    fn identity(&self) -> String;
 
     /// Passes each record matching `query` to `each` as one line of valid JSON, as stored
     /// (original key order and unknown fields), and returns the lines that could not be read.
@@ -255,7 +310,10 @@ pub trait Store: Debug + Send + Sync {
     /// newest archived one), passes it to `decide` under the store's lock, and writes the
     /// change it returns: the record replaced (an archived one is restored to the active
     /// store and leaves the archive; its history is in the record) and the change's `next`
-    /// added unless its id exists. A refusal from `decide` writes nothing.
+    /// added unless its id exists. A refusal from `decide` writes nothing. A change that
+    /// makes a task with a unique key pending again (a retry) is first checked, under the same
+    /// lock, against the other pending tasks with that key
+    /// ([`crate::lifecycle::unique::conflict`]), and refused if one holds it.
     fn modify(&self, id: &str, decide: &mut Decide<'_>) -> Result<Change>;
 
     /// Passes each `scheduled` or `executing` record of series `series` to `decide` and writes
@@ -292,9 +350,8 @@ pub trait Store: Debug + Send + Sync {
     fn ids_matching(&self, fragment: &str, include_archive: bool) -> Result<Vec<String>> {
         let mut found: Vec<String> = Vec::new();
         let query = Query {
-            statuses: Vec::new(),
             include_archive,
-            since: None,
+            ..Query::default()
         };
         self.list(&query, &mut |line| {
             if let Ok(fields) = jsonl::scan::scan(line)

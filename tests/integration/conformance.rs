@@ -123,7 +123,7 @@ fn list_filters_by_status_and_archive(env: Env) {
     let executing = Query {
         statuses: vec![Status::Executing],
         include_archive: false,
-        since: None,
+        ..Query::default()
     };
     let mut running = ids(&*store, &executing);
     running.sort();
@@ -132,13 +132,13 @@ fn list_filters_by_status_and_archive(env: Env) {
     let completed = Query {
         statuses: vec![Status::Completed],
         include_archive: false,
-        since: None,
+        ..Query::default()
     };
     assert!(ids(&*store, &completed).is_empty(), "archived, not active");
     let completed = Query {
         statuses: vec![Status::Completed],
         include_archive: true,
-        since: None,
+        ..Query::default()
     };
     assert_eq!(ids(&*store, &completed), vec!["done"]);
 }
@@ -522,7 +522,7 @@ fn series_next_occurrence_is_written_with_the_outcome(env: Env) {
     let all = Query {
         statuses: vec![],
         include_archive: true,
-        since: None,
+        ..Query::default()
     };
     assert_eq!(ids(&*store, &all).len(), 3);
     assert_eq!(

@@ -30,6 +30,7 @@ fn request(id: &str, cwd: &Path) -> Value {
         "max_retries": 2,
         "if_late": "skip",
         "late_after": "1h",
+        "session": "sess-5f1c9a2e",
         "cwd": cwd.display().to_string(),
     })
 }
@@ -65,6 +66,8 @@ fn flags(id: &str, cwd: &Path) -> Vec<String> {
         "skip",
         "--late-after",
         "1h",
+        "--session",
+        "sess-5f1c9a2e",
         "--cwd",
     ]
     .iter()
@@ -151,6 +154,7 @@ fn one_request_through_every_front_end(env: Env) {
         .collect();
     let first = comparable(records[0].clone());
     assert_eq!(first["run_at"], "2026-04-09T09:00:00Z", "{first}");
+    assert_eq!(first["session"], "sess-5f1c9a2e", "{first}");
     for (record, via) in records.iter().zip(["cli", "stdio", "http", "api"]) {
         assert_eq!(
             comparable(record.clone()),
@@ -589,8 +593,10 @@ fn the_docs_count_what_the_code_has() {
 #[test]
 fn every_variable_config_reads_is_listed_once() {
     let text = source("src/config.rs");
+    // Settings, and what the runner sets for executors (read by the `defer` one runs).
     let listed: Vec<&str> = agent_defer::config::VARIABLES
         .iter()
+        .chain(agent_defer::config::EXECUTOR_VARIABLES)
         .map(|v| v.name)
         .collect();
     for piece in text
@@ -608,6 +614,27 @@ fn every_variable_config_reads_is_listed_once() {
     }
     let keep = agent_defer::setup::cron::carried().any(|n| n == "DEFER_EXECUTOR_KEEP_SECRETS");
     assert!(keep, "the crontab line carries DEFER_EXECUTOR_KEEP_SECRETS");
+    // What the runner sets for an executor is never a setting: not on the crontab line, and
+    // documented with the executor contract; and the runner sets each of them.
+    let schema = source("docs/task-schema.md");
+    let runner = source("src/runner/attempt.rs");
+    for var in agent_defer::config::EXECUTOR_VARIABLES {
+        assert!(
+            !agent_defer::setup::cron::carried().any(|n| n == var.name),
+            "{} is carried on the crontab line",
+            var.name
+        );
+        assert!(
+            schema.contains(&format!("`{}`", var.name)),
+            "docs/task-schema.md does not document {}",
+            var.name
+        );
+        assert!(
+            runner.contains(&format!("\"{}\"", var.name)),
+            "the runner never sets {}",
+            var.name
+        );
+    }
 }
 
 /// The CLI's exit code follows the error's kind (README, "Exit codes").

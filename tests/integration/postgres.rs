@@ -318,11 +318,14 @@ fn rows_written_before_the_listing_order_are_ordered_after_the_upgrade() {
     env.ok(&["run"]);
     let (url, schema) = env.database.clone().expect("database");
     let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
-    // Back to version 5: no listing column, as an older defer left the schema.
+    // Back to version 5: no listing column (nor what migration 7 added), as an older defer
+    // left the schema.
     client
         .batch_execute(&format!(
-            "ALTER TABLE \"{schema}\".tasks DROP COLUMN listed_at, DROP COLUMN missed;
-             ALTER TABLE \"{schema}\".archive DROP COLUMN listed_at, DROP COLUMN missed;
+            "ALTER TABLE \"{schema}\".tasks DROP COLUMN listed_at, DROP COLUMN unique_key,
+                 DROP COLUMN unique_shared, DROP COLUMN parent_id, DROP COLUMN missed;
+             ALTER TABLE \"{schema}\".archive DROP COLUMN listed_at, DROP COLUMN unique_key,
+                 DROP COLUMN parent_id, DROP COLUMN missed;
              DELETE FROM \"{schema}\".migrations WHERE version >= 6;"
         ))
         .expect("downgrade");

@@ -455,6 +455,9 @@ fn the_executor_gets_the_documented_environment_and_no_open_files_of_the_runner(
         "DEFER_ATTEMPT",
         "DEFER_RUNTIME_DIR",
         "DEFER_LATENESS_SECONDS",
+        // Which store the runner uses: a path, or a database's user, host and name (no
+        // password: `followups::an_executor_schedules_a_follow_up_of_the_running_task`).
+        "DEFER_RUNNER_STORE",
     ] {
         want.insert(added.into());
     }
@@ -687,7 +690,6 @@ fn executor_env(env: &mut Env, tag: &str) -> String {
 fn the_executor_does_not_inherit_database_secrets() {
     let secrets = [
         ("PGPASSWORD", "hunter2"),
-        ("PGPASSFILE", "/home/u/.pgpass"),
         ("PGSERVICEFILE", "/home/u/.pg_service.conf"),
         ("DEFER_TEST_DATABASE_URL", "postgres://u:hunter2@db/test"),
     ];
@@ -713,10 +715,34 @@ fn the_executor_does_not_inherit_database_secrets() {
         );
     }
 
-    // With the PostgreSQL store, its own URL (when a test server is configured).
+    // The password file's path is not a secret (the executor, as the same user, can read
+    // the file anyway): it stays, so the `defer` an executor runs logs in the runner's way.
+    env.set("DEFER_EXECUTOR_KEEP_SECRETS", "0");
+    env.set("PGPASSFILE", "/home/u/.pgpass");
+    let seen = executor_env(&mut env, "passfile");
+    assert!(seen.contains("PGPASSFILE=/home/u/.pgpass"), "{seen}");
+
+    // With the PostgreSQL store, its own URL comes back without its password (when a test
+    // server is configured; the server trusts local connections, so the password is only
+    // looked for, never checked).
     if let Some(mut env) = Env::postgres() {
+        let (url, _) = env.database.clone().expect("database");
+        let with_password = url.replacen("://postgres@", "://postgres:hunter2@", 1);
+        env.set("DEFER_DATABASE_URL", with_password.as_str());
         let seen = executor_env(&mut env, "pg");
-        assert!(!seen.contains("DEFER_DATABASE_URL="), "{seen}");
+        assert!(!seen.contains("hunter2"), "{seen}");
+        if with_password != url {
+            assert!(
+                seen.contains(&format!("DEFER_DATABASE_URL={url}\n")),
+                "{seen}"
+            );
+        }
+        env.set("DEFER_EXECUTOR_KEEP_SECRETS", "1");
+        let seen = executor_env(&mut env, "pg-keep");
+        assert!(
+            seen.contains(&format!("DEFER_DATABASE_URL={with_password}\n")),
+            "{seen}"
+        );
     }
 }
 

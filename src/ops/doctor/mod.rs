@@ -289,7 +289,7 @@ fn outcomes_finding(config: &Config, store: &dyn Store) -> Finding {
     let query = Query {
         statuses: vec![Status::Failed, Status::Cancelled],
         include_archive: true,
-        since: None,
+        ..Query::default()
     };
     let listed = store.list(&query, &mut |bytes| {
         let Ok(task) = serde_json::from_slice::<crate::record::Task>(bytes) else {
@@ -359,7 +359,7 @@ fn pending(store: &dyn Store) -> Result<Vec<Brief>> {
     let query = Query {
         statuses: vec![Status::Scheduled, Status::Executing],
         include_archive: false,
-        since: None,
+        ..Query::default()
     };
     store.list(&query, &mut |bytes| {
         // `list` hands over valid JSON; a line without these fields is `check`'s business.

@@ -48,6 +48,36 @@ struct TaskPage {
     attempts_dropped: u32,
     audit: Vec<String>,
     json: String,
+    /// The task whose run scheduled this one.
+    parent: Option<LinkView>,
+    /// The tasks this one's runs scheduled, and how many more there are.
+    follow_ups: Vec<LinkView>,
+    follow_ups_more: usize,
+}
+
+/// A linked task on the task page: a link when its id can name a page, and a line.
+struct LinkView {
+    /// The id, when it is one a URL can carry (a hand-edited record may hold anything).
+    href: Option<String>,
+    id: String,
+    line: String,
+}
+
+impl LinkView {
+    fn of(config: &Config, link: &ops::show::TaskLink) -> LinkView {
+        LinkView {
+            href: crate::record::validate_id(&link.id)
+                .is_ok()
+                .then(|| link.id.clone()),
+            id: line(&link.id),
+            line: format!(
+                "{}, due {}: {}",
+                link.status,
+                config.clock.describe(link.run_at.timestamp()),
+                line(&link.summary)
+            ),
+        }
+    }
 }
 
 /// One attempt on the task page.
@@ -124,19 +154,20 @@ async fn task_page(
         .map_or(StatusCode::OK, |e| super::super::status_for(e.kind()));
     let result = app
         .blocking(move |config, store| {
-            let record = ops::show::show(config, store, &ShowRequest { id: id.clone() })?.task;
+            let shown = ops::show::show(config, store, &ShowRequest { id: id.clone() })?;
             // The logs are a bonus: a task whose files are gone still shows.
             let logs = ops::logs::logs(config, store, &LogsRequest { id }).ok();
-            Ok((record, logs))
+            Ok((shown, logs))
         })
         .await;
-    let (record, logs) = match result {
+    let (shown, logs) = match result {
         Ok(r) => r,
         Err(e) => return error_page(&e),
     };
     let config = &app.config;
-    let r = row(config, &record);
-    let status_text = text_at(&record, "/status");
+    let record = &shown.task;
+    let r = row(config, record);
+    let status_text = text_at(record, "/status");
     let mut actions = Vec::new();
     if status_text == "scheduled" {
         actions.push(("run", "Run now"));
@@ -150,7 +181,7 @@ async fn task_page(
         actions.push(("retry", "Retry"));
     }
     let stamp = |pointer: &str| {
-        Stamp::parse(text_at(&record, pointer))
+        Stamp::parse(text_at(record, pointer))
             .map(|s| config.clock.describe(s.timestamp()))
             .unwrap_or_default()
     };
@@ -159,13 +190,15 @@ async fn task_page(
         ("status", r.status.clone()),
         ("due", stamp("/run_at")),
         ("created", stamp("/created_at")),
-        ("intent", line(text_at(&record, "/intent"))),
-        ("mode", line(text_at(&record, "/execution/mode"))),
+        ("intent", line(text_at(record, "/intent"))),
+        ("mode", line(text_at(record, "/execution/mode"))),
         ("attempts", r.attempts.clone()),
     ];
     for (name, pointer) in [
         ("series", ""),
         ("as typed", "/when"),
+        ("unique key", "/unique_key"),
+        ("session", "/session"),
         ("started", "/started_at"),
         ("completed", "/completed_at"),
         ("failed", "/failed_at"),
@@ -178,7 +211,7 @@ async fn task_page(
         let value = match name {
             "series" => r.series.clone(),
             _ if pointer.ends_with("_at") => stamp(pointer),
-            _ => line(text_at(&record, pointer)),
+            _ => line(text_at(record, pointer)),
         };
         if !value.is_empty() {
             fields.push((name, value));
@@ -199,7 +232,7 @@ async fn task_page(
     .into_iter()
     .filter(|(_, items)| !items.is_empty())
     .collect();
-    let json = serde_json::to_string_pretty(&record).unwrap_or_default();
+    let json = serde_json::to_string_pretty(record).unwrap_or_default();
     let (prompt, attempts, attempts_dropped, audit) = match logs {
         Some(l) => (
             l.prompt.as_deref().map(lines),
@@ -230,6 +263,13 @@ async fn task_page(
             attempts_dropped,
             audit,
             json: lines(&json),
+            parent: shown.parent.as_ref().map(|p| LinkView::of(config, p)),
+            follow_ups: shown
+                .follow_ups
+                .iter()
+                .map(|f| LinkView::of(config, f))
+                .collect(),
+            follow_ups_more: shown.follow_ups_total - shown.follow_ups.len(),
         },
         status,
     )

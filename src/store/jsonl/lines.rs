@@ -32,11 +32,32 @@ pub enum LineKind {
         listed_at: Option<Stamp>,
         /// Skipped by the runner as missed (a `missed` object).
         missed: bool,
+        /// Its `unique_key` and `parent_id`, when it has them (most records have neither).
+        links: Option<Box<Links>>,
     },
     /// Whitespace only; dropped on rewrite (the reference skips them too).
     Blank,
     /// Anything else: kept verbatim, skipped, reported.
     Malformed(String),
+}
+
+/// A record's links to other tasks, as the quick look found them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Links {
+    pub unique_key: Option<String>,
+    pub parent_id: Option<String>,
+}
+
+impl LineKind {
+    /// The line's `unique_key` and `parent_id` (both `None` for a line that is not a task).
+    pub fn links(&self) -> (Option<&str>, Option<&str>) {
+        match self {
+            LineKind::Task {
+                links: Some(links), ..
+            } => (links.unique_key.as_deref(), links.parent_id.as_deref()),
+            _ => (None, None),
+        }
+    }
 }
 
 /// One line of the file.
@@ -184,12 +205,19 @@ fn classify(bytes: &[u8]) -> LineKind {
         _ => None,
     };
     let listed_at = crate::store::order::listed_at(status, |name| fields.stamp(name));
+    let links = (fields.unique_key.is_some() || fields.parent_id.is_some()).then(|| {
+        Box::new(Links {
+            unique_key: fields.unique_key.map(|k| k.into_owned()),
+            parent_id: fields.parent_id.map(|p| p.into_owned()),
+        })
+    });
     LineKind::Task {
         id: id.to_string(),
         status,
         run_at,
         listed_at,
         missed: fields.missed,
+        links,
     }
 }
 

@@ -29,6 +29,7 @@ use super::{Archived, Decide, ExportSink, Problem, Query, RunnerLock, Store, Tal
 use crate::config::Config;
 use crate::error::{Error, PathProblem, Result};
 use crate::fsutil;
+use crate::lifecycle::unique::UniqueAsk;
 use crate::lifecycle::{self, Change, Found};
 use crate::lock::LockGuard;
 use crate::record::{Stamp, Status, Task};
@@ -320,7 +321,14 @@ impl JsonlStore {
                 None => (Found::Missing(id.to_string()), None),
             },
         };
+        let was = match &found {
+            Found::Active(t) | Found::Archived(t) => Some(t.status),
+            Found::Missing(_) => None,
+        };
         let change = decide(found)?;
+        if lifecycle::unique::needs_check(&change.task, was) {
+            self.refuse_held_key(&loaded, &change.task)?;
+        }
         let mut edit = Edit::default();
         match index {
             Some(index) => {
@@ -342,6 +350,29 @@ impl JsonlStore {
             self.drop_from_archives(&HashSet::from([change.task.id.as_str()]))?;
         }
         Ok(change)
+    }
+
+    /// Refuses `task` (about to become pending again) when another pending record holds
+    /// its unique key ([`lifecycle::unique::conflict`]).
+    fn refuse_held_key(&self, loaded: &Loaded, task: &Task) -> Result<()> {
+        for line in &loaded.lines {
+            let LineKind::Task { id, status, .. } = &line.kind else {
+                continue;
+            };
+            if id == &task.id
+                || !matches!(status, Status::Scheduled | Status::Executing)
+                || line.kind.links().0 != task.unique_key.as_deref()
+            {
+                continue;
+            }
+            let Some(other) = parse_or_skip(loaded, line, &self.tasks_file) else {
+                continue;
+            };
+            if let Some(refusal) = lifecycle::unique::conflict(task, &other) {
+                return Err(refusal);
+            }
+        }
+        Ok(())
     }
 
     /// Archive files, oldest month first.
@@ -473,57 +504,23 @@ impl JsonlStore {
 impl Store for JsonlStore {
     fn insert(&self, task: &Task, check_id: bool) -> Result<()> {
         let _guard = self.lock()?;
-        self.refuse_directory()?;
-        if check_id {
-            let loaded = Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?);
-            if find_line(&loaded, &task.id).is_some() {
-                return Err(Error::DuplicateId(task.id.clone()));
-            }
-            if self.find_archived_line(&task.id)?.is_some() {
-                return Err(Error::ArchivedId(task.id.clone()));
-            }
-        } else if self.id_in_tail(&task.id)? {
-            return Err(Error::DuplicateId(task.id.clone()));
+        self.insert_locked(task, check_id)
+    }
+
+    /// Decided under the store lock, like every write: whoever takes the lock second sees
+    /// the first one's line.
+    fn insert_unique(&self, task: &Task, check_id: bool, ask: &UniqueAsk) -> Result<Option<Task>> {
+        let _guard = self.lock()?;
+        let found = self.carrying_key(ask)?;
+        if let Some(holder) = lifecycle::unique::holder(found, ask) {
+            return Ok(Some(holder));
         }
-        let mut file = fsutil::open_append(&self.tasks_file)?;
-        let len = file
-            .metadata()
-            .map_err(Error::io("reading metadata of", &self.tasks_file))?
-            .len();
-        let mut line = Vec::with_capacity(512);
-        // A torn last line from a crashed writer must not swallow this record.
-        if len > 0 {
-            let mut last = [0u8];
-            file.read_exact_at(&mut last, len - 1)
-                .map_err(Error::io("reading", &self.tasks_file))?;
-            if last[0] != b'\n' {
-                line.push(b'\n');
-            }
-        }
-        line.extend_from_slice(task.to_line().as_bytes());
-        line.push(b'\n');
-        let appended = file
-            .write_all(&line)
-            .map_err(Error::io("appending to", &self.tasks_file))
-            .and_then(|()| {
-                file.sync_data()
-                    .map_err(Error::io("flushing", &self.tasks_file))
-            });
-        if let Err(e) = appended {
-            // A refused command leaves the store as it was: cut off whatever part of the line
-            // made it (a full disk takes what fits). We hold the lock, so nothing follows it.
-            if let Err(undo) = file.set_len(len).and_then(|()| file.sync_data()) {
-                eprintln!(
-                    "warning: could not remove a partial line from {}: {undo}",
-                    self.tasks_file.display()
-                );
-            }
-            return Err(e);
-        }
-        if len == 0 {
-            fsutil::sync_dir(fsutil::parent_dir(&self.tasks_file))?;
-        }
-        Ok(())
+        self.insert_locked(task, check_id)?;
+        Ok(None)
+    }
+
+    fn identity(&self) -> String {
+        format!("file {}", absolute(&self.tasks_file).display())
     }
 
     fn list(
@@ -536,6 +533,9 @@ impl Store for JsonlStore {
         let mut files = Vec::new();
         if query.include_archive {
             files = self.archive_files()?;
+            if let Some(from) = &query.archived_from {
+                files.retain(|f| archive_month_of(f).is_none_or(|m| m >= from.as_str()));
+            }
         }
         self.refuse_directory()?;
         files.push(self.tasks_file.clone());
@@ -571,7 +571,11 @@ impl Store for JsonlStore {
                     } if wanted(*status)
                         && query.since.is_none_or(|since| {
                             listed_at.is_some_and(|at| at.timestamp() >= since)
-                        }) =>
+                        })
+                        && {
+                            let (key, parent) = line.kind.links();
+                            query.links_match(key, parent)
+                        } =>
                     {
                         listed.push((ListKey::new(*status, *listed_at, id), which, index));
                     }
@@ -1082,6 +1086,93 @@ impl Store for JsonlStore {
 }
 
 impl JsonlStore {
+    /// `insert` with the store lock held: the id checks, then one appended line.
+    fn insert_locked(&self, task: &Task, check_id: bool) -> Result<()> {
+        self.refuse_directory()?;
+        if check_id {
+            let loaded = Loaded::parse(fsutil::read_or_empty(&self.tasks_file)?);
+            if find_line(&loaded, &task.id).is_some() {
+                return Err(Error::DuplicateId(task.id.clone()));
+            }
+            if self.find_archived_line(&task.id)?.is_some() {
+                return Err(Error::ArchivedId(task.id.clone()));
+            }
+        } else if self.id_in_tail(&task.id)? {
+            return Err(Error::DuplicateId(task.id.clone()));
+        }
+        let mut file = fsutil::open_append(&self.tasks_file)?;
+        let len = file
+            .metadata()
+            .map_err(Error::io("reading metadata of", &self.tasks_file))?
+            .len();
+        let mut line = Vec::with_capacity(512);
+        // A torn last line from a crashed writer must not swallow this record.
+        if len > 0 {
+            let mut last = [0u8];
+            file.read_exact_at(&mut last, len - 1)
+                .map_err(Error::io("reading", &self.tasks_file))?;
+            if last[0] != b'\n' {
+                line.push(b'\n');
+            }
+        }
+        line.extend_from_slice(task.to_line().as_bytes());
+        line.push(b'\n');
+        let appended = file
+            .write_all(&line)
+            .map_err(Error::io("appending to", &self.tasks_file))
+            .and_then(|()| {
+                file.sync_data()
+                    .map_err(Error::io("flushing", &self.tasks_file))
+            });
+        if let Err(e) = appended {
+            // A refused command leaves the store as it was: cut off whatever part of the line
+            // made it (a full disk takes what fits). We hold the lock, so nothing follows it.
+            if let Err(undo) = file.set_len(len).and_then(|()| file.sync_data()) {
+                eprintln!(
+                    "warning: could not remove a partial line from {}: {undo}",
+                    self.tasks_file.display()
+                );
+            }
+            return Err(e);
+        }
+        if len == 0 {
+            fsutil::sync_dir(fsutil::parent_dir(&self.tasks_file))?;
+        }
+        Ok(())
+    }
+
+    /// The records that carry `ask.key` in the statuses the ask names (call with the store
+    /// lock held): from the active file, and, for a window, from the archive months it
+    /// reaches (a completed task is archived under the month it completed in).
+    fn carrying_key(&self, ask: &UniqueAsk) -> Result<Vec<Task>> {
+        let wanted = ask.statuses();
+        let mut found = Vec::new();
+        let mut pick = |loaded: &Loaded, file: &Path| {
+            for line in &loaded.lines {
+                let LineKind::Task { status, .. } = &line.kind else {
+                    continue;
+                };
+                if wanted.contains(status)
+                    && line.kind.links().0 == Some(ask.key.as_str())
+                    && let Some(task) = parse_or_skip(loaded, line, file)
+                {
+                    found.push(task);
+                }
+            }
+        };
+        let active = self.load()?;
+        pick(&active, &self.tasks_file);
+        if let Some(since) = ask.completed_since {
+            let first = since.strftime("%Y%m").to_string();
+            for file in self.archive_files()? {
+                if archive_month_of(&file).is_some_and(|month| month >= first.as_str()) {
+                    pick(&Loaded::parse(fsutil::read_or_empty(&file)?), &file);
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Whether a record with `id` is among the last [`ID_CHECK_TAIL`] bytes of the store: the
     /// duplicate check for a generated id, which keeps the append O(1). The tail suffices
     /// because a generated id carries its creation second and 41 random bits: a record older
@@ -1103,6 +1194,20 @@ impl JsonlStore {
         };
         let loaded = Loaded::parse(tail[start..].to_vec());
         Ok(find_line(&loaded, id).is_some())
+    }
+}
+
+/// `path` made absolute (against the current directory), with its directory's symlinks
+/// resolved when it exists: the same store reached through a link or a relative path from
+/// another directory gives the same text, and a relative path that points elsewhere from an
+/// executor's directory does not.
+fn absolute(path: &Path) -> PathBuf {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => fs::canonicalize(dir)
+            .map(|dir| dir.join(name))
+            .unwrap_or(path),
+        _ => path,
     }
 }
 
@@ -1154,6 +1259,14 @@ fn rewrite_file(path: &Path, loaded: &Loaded, edit: &Edit) -> Result<()> {
     })
 }
 
+/// `YYYYMM` of an archive file's name.
+fn archive_month_of(file: &Path) -> Option<&str> {
+    file.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("deferred_"))
+        .and_then(|n| n.strip_suffix(".jsonl"))
+}
+
 fn is_archive_name(name: &str) -> bool {
     name.strip_prefix("deferred_")
         .and_then(|rest| rest.strip_suffix(".jsonl"))
@@ -1191,6 +1304,22 @@ fn parse_task(loaded: &Loaded, line: &Line, file: &Path) -> Result<Task> {
         what: format!("{} line {}", file.display(), line.number),
         source,
     })
+}
+
+/// The record of a line that looked like one, or `None` (with a warning) when it does not
+/// parse: a hand-edited line must not block every schedule with its key, as it does not
+/// block the runner.
+fn parse_or_skip(loaded: &Loaded, line: &Line, file: &Path) -> Option<Task> {
+    match parse_task(loaded, line, file) {
+        Ok(task) => Some(task),
+        Err(e) => {
+            eprintln!(
+                "warning: {} (skipped; `defer check` lists such lines)",
+                crate::output::escape(&crate::error::chain(&e))
+            );
+            None
+        }
+    }
 }
 
 fn strip_cr(bytes: &[u8]) -> &[u8] {

@@ -47,6 +47,10 @@ pub struct Fields<'a> {
     pub cancelled_at: Option<Cow<'a, str>>,
     /// A top-level `missed` object is present (`crate::lifecycle::is_missed`).
     pub missed: bool,
+    /// Read for listings filtered by these links, and for a keyed `schedule`'s look for the
+    /// key's holder (the first one of a name counts).
+    pub unique_key: Option<Cow<'a, str>>,
+    pub parent_id: Option<Cow<'a, str>>,
 }
 
 impl Fields<'_> {
@@ -102,6 +106,8 @@ pub fn scan(line: &[u8]) -> Result<Fields<'_>, ScanError> {
                 b"completed_at" => (Some(&mut fields.completed_at), false),
                 b"failed_at" => (Some(&mut fields.failed_at), false),
                 b"cancelled_at" => (Some(&mut fields.cancelled_at), false),
+                b"unique_key" => (Some(&mut fields.unique_key), false),
+                b"parent_id" => (Some(&mut fields.parent_id), false),
                 _ => (None, false),
             };
             match slot {

@@ -100,6 +100,28 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
          CREATE INDEX archive_listing ON {s}.archive (listed_at DESC NULLS LAST, id COLLATE \"C\");",
     ),
     (
+        7,
+        "unique keys (one pending task per key) and follow-up links",
+        // `unique_key`, `unique_shared` and `parent_id` are the record's (see `Columns`),
+        // written with every row from now on. Records written before this version carry
+        // neither field, so nothing is filled in. The unique index is what makes "schedule
+        // exactly once" hold whatever path writes a row; a re-run occurrence of a series
+        // (`unique_shared`) shares its series' key and stays out of it.
+        "ALTER TABLE {s}.tasks ADD COLUMN unique_key text,
+             ADD COLUMN unique_shared boolean NOT NULL DEFAULT false,
+             ADD COLUMN parent_id text;
+         ALTER TABLE {s}.archive ADD COLUMN unique_key text, ADD COLUMN parent_id text;
+         CREATE UNIQUE INDEX tasks_unique_key ON {s}.tasks (unique_key)
+             WHERE unique_key IS NOT NULL AND status IN ('scheduled', 'executing')
+               AND NOT unique_shared;
+         CREATE INDEX tasks_by_unique_key ON {s}.tasks (unique_key, listed_at)
+             WHERE unique_key IS NOT NULL;
+         CREATE INDEX archive_by_unique_key ON {s}.archive (unique_key, listed_at)
+             WHERE unique_key IS NOT NULL;
+         CREATE INDEX tasks_by_parent ON {s}.tasks (parent_id) WHERE parent_id IS NOT NULL;
+         CREATE INDEX archive_by_parent ON {s}.archive (parent_id) WHERE parent_id IS NOT NULL;",
+    ),
+    (
         8,
         "missed tasks marked, for the overview's counts",
         // `lifecycle::is_missed`: cancelled with a `missed` object. Filled in for rows written

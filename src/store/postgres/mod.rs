@@ -27,9 +27,11 @@ use postgres::{Client, NoTls, Transaction};
 use serde_json::Value;
 
 mod listen;
+mod login;
 mod migrations;
 mod tls;
 
+pub use login::without_password;
 pub use migrations::MigrationStatus;
 
 use super::order;
@@ -38,6 +40,7 @@ use super::{
 };
 use crate::config::Config;
 use crate::error::{DatabaseError, Error, Result, chain};
+use crate::lifecycle::unique::UniqueAsk;
 use crate::lifecycle::{self, Change, Found};
 use crate::record::{Stamp, Status, Task};
 
@@ -46,6 +49,12 @@ const RESCUE_EVERY: Duration = Duration::from_secs(30);
 
 /// The first key of the pause lock (`pg_advisory_xact_lock(class, schema hash)`): "defr".
 const PAUSE_LOCK_CLASS: i32 = 0x6465_6672;
+
+/// The first key of a unique key's lock (`pg_advisory_xact_lock(class, hash of schema and
+/// key)`): "defu". Schedules and retries of one key take turns on it, so the look for the
+/// key's holder and the insert are one step; two keys with the same hash only wait for each
+/// other.
+const UNIQUE_LOCK_CLASS: i32 = 0x6465_6675;
 
 /// The database-backed store.
 pub struct PgStore {
@@ -66,6 +75,10 @@ pub struct PgStore {
     /// as the connection lives, and claims carry it (`runner_key`), so a rescuer can tell a
     /// dead runner's claims without waiting for their leases.
     liveness: Mutex<Option<i64>>,
+    /// libpq's password file, read when the URL has no password (on every reconnection).
+    passfile: std::path::PathBuf,
+    /// [`Store::identity`], worked out once from the URL.
+    identity: String,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -87,7 +100,14 @@ impl RunnerLock for SharedQueue {}
 impl PgStore {
     /// Connects and brings the schema up to date.
     pub fn connect(config: &Config, url: &str) -> Result<PgStore> {
-        let client = connect(url)?;
+        let client = connect(url, &config.passfile)?;
+        let identity = match read_sslmode(url).0.parse::<postgres::Config>() {
+            Ok(parsed) => login::identity(&parsed, &config.database_schema),
+            Err(_) => format!(
+                "postgres (unreadable URL) schema {}",
+                config.database_schema
+            ),
+        };
         let host = hostname();
         let store = PgStore {
             client: Mutex::new(client),
@@ -100,6 +120,8 @@ impl PgStore {
             listener: Mutex::new(None),
             poison: Mutex::new(HashSet::new()),
             liveness: Mutex::new(None),
+            passfile: config.passfile.clone(),
+            identity,
         };
         store.migrate()?;
         Ok(store)
@@ -112,7 +134,7 @@ impl PgStore {
         let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
         if client.is_closed() {
             eprintln!("defer: the database connection was closed; connecting again");
-            *client = connect(&self.url)?;
+            *client = connect(&self.url, &self.passfile)?;
             *self.liveness.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
         Ok(client)
@@ -250,30 +272,45 @@ impl PgStore {
         }
     }
 
-    /// Adds a series' next occurrence; an id that already exists (written by an earlier,
-    /// interrupted attempt) is left as it is.
-    fn insert_follow_up(&self, tx: &mut Transaction<'_>, next: &Task) -> Result<()> {
+    /// Adds a row for `task`: a series' next occurrence (`Added::Next`), or a task restored
+    /// from the archive (`Added::Restored`). An id that already exists (a next occurrence an
+    /// earlier, interrupted attempt wrote) is left as it is. A next occurrence whose unique
+    /// key another pending task holds is not added either (only a hand edit or an import can
+    /// bring such a task: a series holds its key as one); a restored task in that case is a
+    /// refusal, so nothing is lost from the archive.
+    fn insert_row(&self, tx: &mut Transaction<'_>, task: &Task, added: Added) -> Result<()> {
+        let c = Columns::of(task);
+        let conflict = match added {
+            Added::Next => "",
+            Added::Restored => "(id)",
+        };
         tx.execute(
-            &self.sql(
-                "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at, missed)
-                 VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::timestamptz, $6)
-                 ON CONFLICT (id) DO NOTHING",
-            ),
+            &self.sql(&format!(
+                "INSERT INTO {{s}}.tasks (id, status, run_at, record, listed_at, unique_key,
+                     unique_shared, parent_id, missed)
+                 VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::timestamptz, $6, $7, $8,
+                     $9)
+                 ON CONFLICT {conflict} DO NOTHING"
+            )),
             &[
-                &next.id,
-                &next.status.as_str(),
-                &Columns::of(next).run_at,
-                &next.to_line(),
-                &Columns::of(next).listed_at,
-                &Columns::of(next).missed,
+                &task.id,
+                &task.status.as_str(),
+                &c.run_at,
+                &task.to_line(),
+                &c.listed_at,
+                &c.unique_key,
+                &c.unique_shared,
+                &c.parent_id,
+                &c.missed,
             ],
         )
-        .map_err(db("adding the next occurrence"))?;
+        .map_err(|e| unique_violation(e, task).unwrap_or_else(|e| db("adding a task")(e)))?;
         Ok(())
     }
 
     /// Writes `task` to its row, keeping the indexed columns in step with the record: `sql`
-    /// takes the id, status, run_at, record, listed_at and missed as `$1`…`$6`.
+    /// takes the id, status, run_at, record, listed_at, unique_key, unique_shared, parent_id
+    /// and missed as `$1`…`$9`.
     fn update(tx: &mut Transaction<'_>, sql: &str, task: &Task) -> Result<u64> {
         let c = Columns::of(task);
         tx.execute(
@@ -284,10 +321,58 @@ impl PgStore {
                 &c.run_at,
                 &task.to_line(),
                 &c.listed_at,
+                &c.unique_key,
+                &c.unique_shared,
+                &c.parent_id,
                 &c.missed,
             ],
         )
-        .map_err(db("updating a task"))
+        .map_err(|e| unique_violation(e, task).unwrap_or_else(|e| db("updating a task")(e)))
+    }
+
+    /// Takes the lock of unique key `key` for the rest of `tx` (see [`UNIQUE_LOCK_CLASS`]).
+    fn lock_key(&self, tx: &mut Transaction<'_>, key: &str) -> Result<()> {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&UNIQUE_LOCK_CLASS, &format!("{}:{key}", self.schema)],
+        )
+        .map_err(db("locking a unique key"))?;
+        Ok(())
+    }
+
+    /// The records of this schema that carry `key` in `statuses` (pending rows, and, with
+    /// `completed_since`, rows completed since then, active or archived). Unreadable rows
+    /// are skipped, as claims skip them.
+    fn carrying_key(
+        &self,
+        tx: &mut Transaction<'_>,
+        key: &str,
+        statuses: &[Status],
+        completed_since: Option<Timestamp>,
+    ) -> Result<Vec<Task>> {
+        let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        let since = completed_since.map(|t| Stamp(t).to_string());
+        let rows = tx
+            .query(
+                &self.sql(
+                    "SELECT id, record FROM {s}.tasks WHERE unique_key = $1 AND status = ANY($2)
+                     UNION ALL
+                     SELECT id, record FROM {s}.archive
+                     WHERE $3::text IS NOT NULL AND unique_key = $1 AND status = 'completed'
+                       AND listed_at >= $3::text::timestamptz",
+                ),
+                &[&key, &statuses, &since],
+            )
+            .map_err(db("looking for a unique key"))?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: &str = row.get(0);
+            match parse(row.get(1), id) {
+                Ok(task) => found.push(task),
+                Err(e) => self.poison(id, &e),
+            }
+        }
+        Ok(found)
     }
 
     /// Streams the records of `sql` (columns `seq`, `id`, `record`, and the table's name) to
@@ -333,6 +418,84 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Adds a new task's row (refusing an id already in the table or the archive) and tells
+    /// watchers, in one round trip.
+    fn add(&self, client: &mut impl postgres::GenericClient, task: &Task) -> Result<()> {
+        let c = Columns::of(task);
+        // The primary key refuses a duplicate id whether it was given or generated.
+        // One round trip: the insert, and the notification only when it inserted.
+        let inserted: i64 = client
+            .query_one(
+                &self.sql(
+                    "WITH added AS (
+                         INSERT INTO {s}.tasks (id, status, run_at, record, listed_at,
+                             unique_key, unique_shared, parent_id, missed)
+                         SELECT $1, $2, $3::text::timestamptz, $4, $6::text::timestamptz,
+                             $7, $8, $9, $10
+                         WHERE NOT EXISTS (SELECT 1 FROM {s}.archive WHERE id = $1)
+                         ON CONFLICT (id) DO NOTHING RETURNING 1
+                     )
+                     SELECT count(*) FROM added, pg_notify($5, '')",
+                ),
+                &[
+                    &task.id,
+                    &task.status.as_str(),
+                    &c.run_at,
+                    &task.to_line(),
+                    &self.channel(),
+                    &c.listed_at,
+                    &c.unique_key,
+                    &c.unique_shared,
+                    &c.parent_id,
+                    &c.missed,
+                ],
+            )
+            .map_err(|e| unique_violation(e, task).unwrap_or_else(|e| db("adding a task")(e)))?
+            .get(0);
+        if inserted == 0 {
+            let archived: bool = client
+                .query_one(
+                    &self.sql("SELECT EXISTS (SELECT 1 FROM {s}.archive WHERE id = $1)"),
+                    &[&task.id],
+                )
+                .map_err(db("adding a task"))?
+                .get(0);
+            return Err(if archived {
+                Error::ArchivedId(task.id.clone())
+            } else {
+                Error::DuplicateId(task.id.clone())
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The partial unique index's refusal of `task` (another pending task holds its key), as the
+/// refusal `schedule` and `retry` give for it; any other error back as it was.
+fn unique_violation(
+    e: postgres::Error,
+    task: &Task,
+) -> std::result::Result<Error, postgres::Error> {
+    let ours = e.as_db_error().is_some_and(|d| {
+        d.code() == &postgres::error::SqlState::UNIQUE_VIOLATION
+            && d.constraint() == Some("tasks_unique_key")
+    });
+    match (ours, task.unique_key.as_deref()) {
+        (true, Some(key)) => Ok(Error::UniqueKeyTaken {
+            key: key.to_string(),
+        }),
+        _ => Err(e),
+    }
+}
+
+/// How a row joins the table: see [`PgStore::insert_row`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Added {
+    Next,
+    Restored,
+}
+
 /// Why a row cannot be listed as it is, if it cannot: a record that is not one JSON object,
 /// or one that names another task than the row's `id` (quarantined: never listed, exported
 /// or written over another task).
@@ -352,69 +515,70 @@ fn row_problem(id: &str, record: &str) -> Option<String> {
     }
 }
 
-/// The `since` filter of a page's counts, its parameter being `$4`.
-const SINCE_4: &str = "($4::text IS NULL OR listed_at >= $4::text::timestamptz)";
-
-/// The rows of the listing's first part (what is to happen), in its order; `$2` is the
-/// query's `since` (NULL: all).
+/// The rows of the listing's first part (what is to happen), in its order; `{f}` is where
+/// [`links_filter`] goes.
 const UPCOMING: &str = "SELECT seq, id, record, 'tasks'::text FROM {s}.tasks
-     WHERE status = ANY($1) AND ($2::text IS NULL OR listed_at >= $2::text::timestamptz)
-     ORDER BY listed_at, id COLLATE \"C\"";
+     WHERE status = ANY($1){f} ORDER BY listed_at, id COLLATE \"C\"";
 
-/// The rows of its second part (what happened), active and archived, in its order; `$3` is
-/// the query's `since`.
+/// The rows of its second part (what happened), active and archived, in its order.
 const DONE: &str = "SELECT seq, id, record, tbl FROM (
          SELECT seq, id, record, listed_at, 'tasks'::text AS tbl FROM {s}.tasks
-         WHERE status = ANY($1)
+         WHERE status = ANY($1){f}
          UNION ALL
          SELECT seq, id, record, listed_at, 'archive'::text FROM {s}.archive
-         WHERE $2 AND status = ANY($1)
-     ) l WHERE $3::text IS NULL OR listed_at >= $3::text::timestamptz
-     ORDER BY listed_at DESC NULLS LAST, id COLLATE \"C\"";
+         WHERE $2 AND status = ANY($1){f}
+     ) l ORDER BY listed_at DESC NULLS LAST, id COLLATE \"C\"";
+
+/// The conditions a query's `unique_key`, `parent_id` and `since` filters add to [`UPCOMING`] and
+/// [`DONE`], their parameters numbered from `$first`, and the values to bind.
+fn links_filter(query: &Query, first: usize) -> (String, Vec<String>) {
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for (column, value) in [
+        ("unique_key", &query.unique_key),
+        ("parent_id", &query.parent_id),
+    ] {
+        if let Some(value) = value {
+            sql.push_str(&format!(" AND {column} = ${}", first + values.len()));
+            values.push(value.clone());
+        }
+    }
+    if let Some(since) = query.since {
+        sql.push_str(&format!(
+            " AND listed_at >= ${}::text::timestamptz",
+            first + values.len()
+        ));
+        values.push(Stamp(since).to_string());
+    }
+    (sql, values)
+}
 
 impl Store for PgStore {
     fn insert(&self, task: &Task, _check_id: bool) -> Result<()> {
         let mut client = self.client()?;
-        // The primary key refuses a duplicate id whether it was given or generated.
-        // One round trip: the insert, and the notification only when it inserted.
-        let inserted: i64 = client
-            .query_one(
-                &self.sql(
-                    "WITH added AS (
-                         INSERT INTO {s}.tasks (id, status, run_at, record, listed_at, missed)
-                         SELECT $1, $2, $3::text::timestamptz, $4, $6::text::timestamptz, $7
-                         WHERE NOT EXISTS (SELECT 1 FROM {s}.archive WHERE id = $1)
-                         ON CONFLICT (id) DO NOTHING RETURNING 1
-                     )
-                     SELECT count(*) FROM added, pg_notify($5, '')",
-                ),
-                &[
-                    &task.id,
-                    &task.status.as_str(),
-                    &Columns::of(task).run_at,
-                    &task.to_line(),
-                    &self.channel(),
-                    &Columns::of(task).listed_at,
-                    &Columns::of(task).missed,
-                ],
-            )
-            .map_err(db("adding a task"))?
-            .get(0);
-        if inserted == 0 {
-            let archived: bool = client
-                .query_one(
-                    &self.sql("SELECT EXISTS (SELECT 1 FROM {s}.archive WHERE id = $1)"),
-                    &[&task.id],
-                )
-                .map_err(db("adding a task"))?
-                .get(0);
-            return Err(if archived {
-                Error::ArchivedId(task.id.clone())
-            } else {
-                Error::DuplicateId(task.id.clone())
-            });
+        self.add(&mut *client, task)
+    }
+
+    /// One transaction under the key's lock: the look for a holder, then the insert. The
+    /// partial unique index (migration 7) refuses a second pending task with the key whatever
+    /// path wrote it; the lock makes a schedule find the holder instead of meeting that
+    /// refusal, and covers completed tasks, which the index does not.
+    fn insert_unique(&self, task: &Task, _check_id: bool, ask: &UniqueAsk) -> Result<Option<Task>> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(db("starting to add a task"))?;
+        self.lock_key(&mut tx, &ask.key)?;
+        let found = self.carrying_key(&mut tx, &ask.key, ask.statuses(), ask.completed_since)?;
+        if let Some(holder) = lifecycle::unique::holder(found, ask) {
+            tx.commit().map_err(db("committing a look-up"))?;
+            return Ok(Some(holder));
         }
-        Ok(())
+        self.add(&mut tx, task)?;
+        tx.commit().map_err(db("committing a new task"))?;
+        Ok(None)
+    }
+
+    fn identity(&self) -> String {
+        self.identity.clone()
     }
 
     fn list(
@@ -423,18 +587,29 @@ impl Store for PgStore {
         each: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<Vec<Problem>> {
         let (up, done) = Self::parts(query);
-        let since = query.since.map(|t| Stamp(t).to_string());
         let mut problems = Vec::new();
         if !up.is_empty() {
-            self.each_row(&self.sql(UPCOMING), &[&up, &since], each, &mut problems)?;
+            let (filter, values) = links_filter(query, 2);
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&up];
+            params.extend(
+                values
+                    .iter()
+                    .map(|v| v as &(dyn postgres::types::ToSql + Sync)),
+            );
+            let sql = self.sql(&UPCOMING.replace("{f}", &filter));
+            self.each_row(&sql, &params, each, &mut problems)?;
         }
         if !done.is_empty() {
-            self.each_row(
-                &self.sql(DONE),
-                &[&done, &query.include_archive, &since],
-                each,
-                &mut problems,
-            )?;
+            let (filter, values) = links_filter(query, 3);
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                vec![&done, &query.include_archive];
+            params.extend(
+                values
+                    .iter()
+                    .map(|v| v as &(dyn postgres::types::ToSql + Sync)),
+            );
+            let sql = self.sql(&DONE.replace("{f}", &filter));
+            self.each_row(&sql, &params, each, &mut problems)?;
         }
         Ok(problems)
     }
@@ -444,12 +619,17 @@ impl Store for PgStore {
     /// reads a page's worth of rows. A text search looks into every record's summary, so it
     /// pages through the listing.
     fn page(&self, query: &Query, ask: &PageAsk) -> Result<PageFound> {
-        if ask.text.is_some() {
+        // A filtered listing is short (one key's tasks, one task's follow-ups, a day's) and
+        // read through the filtered, indexed `list`.
+        if ask.text.is_some()
+            || query.unique_key.is_some()
+            || query.parent_id.is_some()
+            || query.since.is_some()
+        {
             return super::page::by_listing(self, query, ask);
         }
         let (up, done) = Self::parts(query);
         let archive = query.include_archive;
-        let since = query.since.map(|t| Stamp(t).to_string());
         let mut client = self.client()?;
         let mut tx = client
             .build_transaction()
@@ -460,15 +640,13 @@ impl Store for PgStore {
         let counts = tx
             .query_one(
                 &self.sql(
-                    "SELECT (SELECT count(*) FROM {s}.tasks WHERE status = ANY($1) AND {since}),
-                            (SELECT count(*) FROM {s}.tasks WHERE status = ANY($2) AND {since})
+                    "SELECT (SELECT count(*) FROM {s}.tasks WHERE status = ANY($1)),
+                            (SELECT count(*) FROM {s}.tasks WHERE status = ANY($2))
                           + CASE WHEN $3 THEN (SELECT count(*) FROM {s}.archive
-                                               WHERE status = ANY($2) AND {since})
-                                 ELSE 0 END"
-                        .replace("{since}", SINCE_4)
-                        .as_str(),
+                                               WHERE status = ANY($2))
+                                 ELSE 0 END",
                 ),
-                &[&up, &done, &archive, &since],
+                &[&up, &done, &archive],
             )
             .map_err(db("counting tasks"))?;
         let (upcoming, finished): (i64, i64) = (counts.get(0), counts.get(1));
@@ -494,9 +672,7 @@ impl Store for PgStore {
                              )
                              SELECT me.part, CASE me.part
                                  WHEN 0 THEN (SELECT count(*) FROM {s}.tasks o
-                                     WHERE o.status = ANY($1)
-                                       AND ($5::text IS NULL
-                                            OR o.listed_at >= $5::text::timestamptz) AND CASE
+                                     WHERE o.status = ANY($1) AND CASE
                                          WHEN me.listed_at IS NULL THEN o.listed_at IS NOT NULL
                                              OR (o.listed_at IS NULL
                                                  AND o.id COLLATE \"C\" < me.id COLLATE \"C\")
@@ -510,8 +686,7 @@ impl Store for PgStore {
                                          UNION ALL
                                          SELECT listed_at, id FROM {s}.archive
                                          WHERE $3 AND status = ANY($2)
-                                     ) o WHERE ($5::text IS NULL
-                                                OR o.listed_at >= $5::text::timestamptz) AND CASE
+                                     ) o WHERE CASE
                                          WHEN me.listed_at IS NULL THEN o.listed_at IS NOT NULL
                                              OR (o.listed_at IS NULL
                                                  AND o.id COLLATE \"C\" < me.id COLLATE \"C\")
@@ -522,7 +697,7 @@ impl Store for PgStore {
                              END
                              FROM me",
                         ),
-                        &[&up, &done, &archive, id, &since],
+                        &[&up, &done, &archive, id],
                     )
                     .map_err(db("finding where a page starts"))?;
                 match at {
@@ -553,19 +728,15 @@ impl Store for PgStore {
         };
         let mut rows: Vec<Row> = Vec::new();
         if start < upcoming {
-            let sql = format!("{UPCOMING} OFFSET $3 LIMIT $4");
-            rows = read(&mut tx, &sql, &[&up, &since, &start, &want])?;
+            let sql = format!("{} OFFSET $2 LIMIT $3", UPCOMING.replace("{f}", ""));
+            rows = read(&mut tx, &sql, &[&up, &start, &want])?;
         }
         let taken = i64::try_from(rows.len()).unwrap_or(i64::MAX);
         if taken < want && !done.is_empty() {
-            let sql = format!("{DONE} OFFSET $4 LIMIT $5");
+            let sql = format!("{} OFFSET $3 LIMIT $4", DONE.replace("{f}", ""));
             let skip = (start - upcoming).max(0);
             let take = want - taken;
-            rows.extend(read(
-                &mut tx,
-                &sql,
-                &[&done, &archive, &since, &skip, &take],
-            )?);
+            rows.extend(read(&mut tx, &sql, &[&done, &archive, &skip, &take])?);
         }
         tx.commit().map_err(db("reading a page of tasks"))?;
         let mut lines = Vec::with_capacity(rows.len());
@@ -731,7 +902,22 @@ impl Store for PgStore {
         let mut tx = client.transaction().map_err(db("starting a change"))?;
         let found = self.find_for_update(&mut tx, id)?;
         let active = matches!(found, Found::Active(_));
+        let was = match &found {
+            Found::Active(t) | Found::Archived(t) => Some(t.status),
+            Found::Missing(_) => None,
+        };
         let change = decide(found)?;
+        if lifecycle::unique::needs_check(&change.task, was)
+            && let Some(key) = change.task.unique_key.as_deref()
+        {
+            self.lock_key(&mut tx, key)?;
+            let pending = [Status::Scheduled, Status::Executing];
+            for other in self.carrying_key(&mut tx, key, &pending, None)? {
+                if let Some(refusal) = lifecycle::unique::conflict(&change.task, &other) {
+                    return Err(refusal);
+                }
+            }
+        }
         if !active {
             // Restored from the archive: it leaves the archive, so every listing, count and
             // export sees it once, in its current state.
@@ -746,7 +932,8 @@ impl Store for PgStore {
                 &mut tx,
                 &self.sql(
                     "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz,
-                         record = $4, listed_at = $5::text::timestamptz, missed = $6,
+                         record = $4, listed_at = $5::text::timestamptz,
+                         unique_key = $6, unique_shared = $7, parent_id = $8, missed = $9,
                          runner = CASE WHEN $2 = 'executing' THEN runner END,
                          lease_token = CASE WHEN $2 = 'executing' THEN lease_token END,
                          lease_until = CASE WHEN $2 = 'executing' THEN lease_until END
@@ -755,10 +942,10 @@ impl Store for PgStore {
                 &change.task,
             )?;
         } else {
-            self.insert_follow_up(&mut tx, &change.task)?;
+            self.insert_row(&mut tx, &change.task, Added::Restored)?;
         }
         if let Some(next) = &change.next {
-            self.insert_follow_up(&mut tx, next)?;
+            self.insert_row(&mut tx, next, Added::Next)?;
         }
         self.notify(&mut tx)?;
         tx.commit().map_err(db("committing a change"))?;
@@ -785,7 +972,8 @@ impl Store for PgStore {
             .map_err(db("finding a series"))?;
         let update = self.sql(
             "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
-                 listed_at = $5::text::timestamptz, missed = $6
+                 listed_at = $5::text::timestamptz, unique_key = $6, unique_shared = $7,
+                 parent_id = $8, missed = $9
              WHERE id = $1",
         );
         let mut changes = Vec::new();
@@ -861,7 +1049,8 @@ impl Store for PgStore {
         let mut recovered = Vec::with_capacity(rows.len());
         let sql = self.sql(
             "UPDATE {s}.tasks SET status = $2, run_at = $3::text::timestamptz, record = $4,
-                 listed_at = $5::text::timestamptz, missed = $6,
+                 listed_at = $5::text::timestamptz, unique_key = $6, unique_shared = $7,
+                 parent_id = $8, missed = $9,
                  runner = NULL, lease_token = NULL, lease_until = NULL, runner_key = NULL
              WHERE id = $1",
         );
@@ -878,7 +1067,7 @@ impl Store for PgStore {
             let change = recover(task, Some(started));
             Self::update(&mut tx, &sql, &change.task)?;
             if let Some(next) = &change.next {
-                self.insert_follow_up(&mut tx, next)?;
+                self.insert_row(&mut tx, next, Added::Next)?;
             }
             recovered.push(change);
         }
@@ -1105,11 +1294,14 @@ impl Store for PgStore {
         tx.execute(
             &self.sql(
                 "UPDATE {s}.tasks AS t SET status = o.status, run_at = o.run_at::timestamptz,
-                     record = o.record, listed_at = o.listed_at::timestamptz, missed = o.missed,
+                     record = o.record, listed_at = o.listed_at::timestamptz,
+                     unique_key = o.unique_key, unique_shared = o.unique_shared,
+                     parent_id = o.parent_id, missed = o.missed,
                      runner = NULL, lease_token = NULL, lease_until = NULL, runner_key = NULL
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                             $6::bool[])
-                     AS o(id, status, run_at, record, listed_at, missed)
+                             $6::text[], $7::bool[], $8::text[], $9::bool[])
+                     AS o(id, status, run_at, record, listed_at, unique_key, unique_shared,
+                          parent_id, missed)
                  WHERE t.id = o.id",
             ),
             &[
@@ -1118,6 +1310,9 @@ impl Store for PgStore {
                 &rows.run_ats,
                 &rows.records,
                 &rows.listed_ats,
+                &rows.unique_keys,
+                &rows.unique_shared,
+                &rows.parent_ids,
                 &rows.missed,
             ],
         )
@@ -1125,13 +1320,15 @@ impl Store for PgStore {
         if !next.ids.is_empty() {
             tx.execute(
                 &self.sql(
-                    "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at, missed)
+                    "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at, unique_key,
+                         unique_shared, parent_id, missed)
                      SELECT id, status, run_at::timestamptz, record, listed_at::timestamptz,
-                         missed
+                         unique_key, unique_shared, parent_id, missed
                      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                 $6::bool[])
-                         AS n(id, status, run_at, record, listed_at, missed)
-                     ON CONFLICT (id) DO NOTHING",
+                                 $6::text[], $7::bool[], $8::text[], $9::bool[])
+                         AS n(id, status, run_at, record, listed_at, unique_key, unique_shared,
+                              parent_id, missed)
+                     ON CONFLICT DO NOTHING",
                 ),
                 &[
                     &next.ids,
@@ -1139,6 +1336,9 @@ impl Store for PgStore {
                     &next.run_ats,
                     &next.records,
                     &next.listed_ats,
+                    &next.unique_keys,
+                    &next.unique_shared,
+                    &next.parent_ids,
                     &next.missed,
                 ],
             )
@@ -1160,9 +1360,9 @@ impl Store for PgStore {
     fn wait_for_change(&self, timeout: Duration) -> Result<bool> {
         let mut listener = self.listener.lock().unwrap_or_else(|p| p.into_inner());
         if listener.is_none() {
-            let url = self.url.clone();
+            let (url, passfile) = (self.url.clone(), self.passfile.clone());
             *listener = Some(listen::Listener::start(self.channel(), move || {
-                connect(&url)
+                connect(&url, &passfile)
             })?);
         }
         match listener.as_ref() {
@@ -1291,14 +1491,9 @@ impl Store for PgStore {
             )
             .map_err(db("finding finished tasks"))?;
         let mut archived = Vec::with_capacity(rows.len());
-        let (mut ids, mut months, mut statuses, mut records, mut listed, mut missed) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
+        let (mut ids, mut months, mut statuses, mut records, mut listed) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut keys, mut parents, mut missed) = (Vec::new(), Vec::new(), Vec::new());
         // A retried task's older archived copy (written by a version that kept it) goes
         // before the new one is added, so the archive holds each id once.
         let mut retried: Vec<&str> = Vec::new();
@@ -1326,6 +1521,8 @@ impl Store for PgStore {
             records.push(record);
             let c = Columns::of(&task);
             listed.push(c.listed_at);
+            keys.push(c.unique_key);
+            parents.push(c.parent_id);
             missed.push(c.missed);
         }
         if !retried.is_empty() {
@@ -1339,14 +1536,19 @@ impl Store for PgStore {
             // Two statements for the whole sweep, in store order (`WITH ORDINALITY`).
             tx.execute(
                 &self.sql(
-                    "INSERT INTO {s}.archive (id, month, status, record, listed_at, missed)
-                     SELECT id, month, status, record, listed_at::timestamptz, missed
+                    "INSERT INTO {s}.archive (id, month, status, record, listed_at, unique_key,
+                         parent_id, missed)
+                     SELECT id, month, status, record, listed_at::timestamptz, unique_key,
+                         parent_id, missed
                      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                 $6::bool[])
-                         WITH ORDINALITY AS a(id, month, status, record, listed_at, missed, n)
+                                 $6::text[], $7::text[], $8::bool[])
+                         WITH ORDINALITY AS a(id, month, status, record, listed_at, unique_key,
+                                              parent_id, missed, n)
                      ORDER BY n",
                 ),
-                &[&ids, &months, &statuses, &records, &listed, &missed],
+                &[
+                    &ids, &months, &statuses, &records, &listed, &keys, &parents, &missed,
+                ],
             )
             .map_err(db("archiving tasks"))?;
             tx.execute(
@@ -1453,8 +1655,9 @@ impl Store for PgStore {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db("starting an import"))?;
         let insert = self.sql(
-            "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at, missed)
-             VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::timestamptz, $6)
+            "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at, unique_key,
+                 unique_shared, parent_id, missed)
+             VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::timestamptz, $6, $7, $8, $9)
              ON CONFLICT (id) DO NOTHING",
         );
         for line in active {
@@ -1473,18 +1676,24 @@ impl Store for PgStore {
                         &c.run_at,
                         &text.as_ref(),
                         &c.listed_at,
+                        &c.unique_key,
+                        &c.unique_shared,
+                        &c.parent_id,
                         &c.missed,
                     ],
                 )
-                .map_err(db("importing a task"))?;
+                .map_err(|e| {
+                    unique_violation(e, &task).unwrap_or_else(|e| db("importing a task")(e))
+                })?;
             if n == 0 {
                 // Dropping the transaction rolls back everything imported so far.
                 return Err(Error::DuplicateId(task.id));
             }
         }
         let insert = self.sql(
-            "INSERT INTO {s}.archive (id, month, status, record, listed_at, missed)
-             VALUES ($1, $2, $3, $4, $5::text::timestamptz, $6)",
+            "INSERT INTO {s}.archive (id, month, status, record, listed_at, unique_key,
+                 parent_id, missed)
+             VALUES ($1, $2, $3, $4, $5::text::timestamptz, $6, $7, $8)",
         );
         for (month, line) in archived {
             let text = String::from_utf8_lossy(line);
@@ -1492,6 +1701,7 @@ impl Store for PgStore {
                 what: "an imported record".into(),
                 source,
             })?;
+            let c = Columns::of(&task);
             tx.execute(
                 &insert,
                 &[
@@ -1499,8 +1709,10 @@ impl Store for PgStore {
                     month,
                     &task.status.as_str(),
                     &text.as_ref(),
-                    &Columns::of(&task).listed_at,
-                    &Columns::of(&task).missed,
+                    &c.listed_at,
+                    &c.unique_key,
+                    &c.parent_id,
+                    &c.missed,
                 ],
             )
             .map_err(db("importing an archived task"))?;
@@ -1539,6 +1751,14 @@ struct Columns {
     run_at: Option<String>,
     /// What listings order by ([`crate::store::order::listed_at`]).
     listed_at: Option<String>,
+    /// The record's `unique_key`: what a keyed schedule looks up, and what the partial
+    /// unique index `tasks_unique_key` allows one pending row of.
+    unique_key: Option<String>,
+    /// The row shares its key with its series ([`lifecycle::unique::shares_series_key`]),
+    /// so the unique index leaves it out.
+    unique_shared: bool,
+    /// The record's `parent_id`: a task's follow-ups are found by it.
+    parent_id: Option<String>,
     /// Skipped by the runner as missed ([`lifecycle::is_missed`]): what the overview counts.
     missed: bool,
 }
@@ -1548,6 +1768,9 @@ impl Columns {
         Columns {
             run_at: (task.status == Status::Scheduled).then(|| task.run_at.to_string()),
             listed_at: crate::store::order::listed_at_of(task).map(|s| s.to_string()),
+            unique_key: task.unique_key.clone(),
+            unique_shared: lifecycle::unique::shares_series_key(task),
+            parent_id: task.parent_id.clone(),
             missed: lifecycle::is_missed(task),
         }
     }
@@ -1561,6 +1784,9 @@ struct Rows {
     run_ats: Vec<Option<String>>,
     records: Vec<String>,
     listed_ats: Vec<Option<String>>,
+    unique_keys: Vec<Option<String>>,
+    unique_shared: Vec<bool>,
+    parent_ids: Vec<Option<String>>,
     missed: Vec<bool>,
 }
 
@@ -1572,6 +1798,9 @@ impl Rows {
         self.run_ats.push(c.run_at);
         self.records.push(task.to_line());
         self.listed_ats.push(c.listed_at);
+        self.unique_keys.push(c.unique_key);
+        self.unique_shared.push(c.unique_shared);
+        self.parent_ids.push(c.parent_id);
         self.missed.push(c.missed);
     }
 }
@@ -1615,12 +1844,20 @@ enum Tls {
 /// parameter it knows (`connect_timeout`, `application_name`, `options`, several hosts) works
 /// as in libpq; the two `sslmode` values it does not know (`verify-ca`, `verify-full`) are
 /// read here and passed on as `require` with certificate checks turned on.
-fn connect(url: &str) -> Result<Client> {
+///
+/// A URL without a password logs in with the one libpq's password file (`passfile`) gives,
+/// if any, so the password need not be in the URL.
+fn connect(url: &str, passfile: &std::path::Path) -> Result<Client> {
     let (url, tls) = read_sslmode(url);
     let mut config: postgres::Config = url.parse().map_err(|e| Error::Database {
         action: "reading DEFER_DATABASE_URL",
         source: driver_error(e),
     })?;
+    if config.get_password().is_none()
+        && let Some(password) = login::passfile_password(passfile, &config)
+    {
+        config.password(password);
+    }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
@@ -1636,7 +1873,16 @@ fn connect(url: &str) -> Result<Client> {
         (None, _) if !url.contains("sslmode=") && on_this_machine(&config) => Tls::Allow,
         (None, _) => Tls::Unverified,
     };
+    let has_password = config.get_password().is_some();
     let connecting = |e: postgres::Error| {
+        // The driver's only word for a server that asks for a password it was not given.
+        if !has_password && e.as_db_error().is_none() && e.to_string().contains("password missing")
+        {
+            return Error::DatabasePassword {
+                target: target.clone(),
+                passfile: passfile.to_path_buf(),
+            };
+        }
         if e.as_db_error().is_some() {
             // The server answered (a wrong password, an unknown database): its own words.
             Error::Database {
