@@ -253,21 +253,39 @@ pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
     replace_file_with(path, |w| w.write_all(data))
 }
 
-/// Replaces `path` with what `write` produces, atomically and durably.
-///
-/// The content is streamed through a buffer into a sibling temp file (same filesystem, so
-/// `rename` is atomic) created with `O_EXCL`, so nothing planted there can be written
-/// through; it is flushed to disk, renamed over `path`, and the directory is flushed. On any
-/// error the temp file is removed and `path` is untouched.
+/// Replaces `path` with what `write` produces, atomically and durably (see [`Staged`]).
 pub fn replace_file_with(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 ) -> Result<()> {
-    let dir = parent_dir(path);
-    ensure_dir(dir)?;
-    remove_stale_temps(path);
-    let tmp = temp_sibling(path);
-    let result = (|| {
+    let mut staged = Staged::create(path)?;
+    write(staged.writer()).map_err(Error::io("writing temporary file", &staged.tmp))?;
+    staged.commit()
+}
+
+/// The new content of a file, written beside it until [`Staged::commit`] puts it in place.
+///
+/// The content is streamed through a buffer into a sibling temp file (same filesystem, so
+/// `rename` is atomic) created with `O_EXCL`, so nothing planted there can be written
+/// through; on commit it is flushed to disk, renamed over the file, and the directory is
+/// flushed. Dropped without a commit (an error on the way), the temp file is removed and the
+/// file is untouched, so several files can be prepared and put in place only once all of
+/// them were written (`defer import`).
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: BufWriter<File>,
+    /// Renamed into place: nothing to clean up.
+    done: bool,
+}
+
+impl Staged {
+    /// Starts the new content of `path` (its directory is created if missing).
+    pub fn create(path: &Path) -> Result<Staged> {
+        ensure_dir(parent_dir(path))?;
+        remove_stale_temps(path);
+        let tmp = temp_sibling(path);
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -275,24 +293,60 @@ pub fn replace_file_with(
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&tmp)
             .map_err(Error::io("creating temporary file", &tmp))?;
-        let mut writer = BufWriter::with_capacity(256 * 1024, file);
-        write(&mut writer).map_err(Error::io("writing temporary file", &tmp))?;
-        let file = writer
-            .into_inner()
-            .map_err(|e| Error::io("writing temporary file", &tmp)(e.into_error()))?;
-        crate::failpoint::hit("store-temp-written");
-        file.sync_all()
-            .map_err(Error::io("flushing temporary file", &tmp))?;
-        crate::failpoint::hit("store-temp-flushed");
-        fs::rename(&tmp, path).map_err(Error::io("renaming temporary file over", path))?;
-        crate::failpoint::hit("store-renamed");
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        // Best effort: a failed write must not leave litter; the original is untouched.
-        let _ = fs::remove_file(&tmp);
+        Ok(Staged {
+            path: path.to_path_buf(),
+            tmp,
+            writer: BufWriter::with_capacity(256 * 1024, file),
+            done: false,
+        })
     }
-    result
+
+    /// Where the content goes; write errors are the caller's to report (with [`Staged::tmp`]).
+    pub fn writer(&mut self) -> &mut BufWriter<File> {
+        &mut self.writer
+    }
+
+    /// The temp file being written, for error messages.
+    pub fn tmp(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Writes `bytes` and a newline: one line of a JSONL file.
+    pub fn write_line(&mut self, bytes: &[u8]) -> Result<()> {
+        let w = &mut self.writer;
+        w.write_all(bytes)
+            .and_then(|()| w.write_all(b"\n"))
+            // Lazily: the path is copied only when there is an error to report.
+            .map_err(|e| Error::io("writing temporary file", &self.tmp)(e))
+    }
+
+    /// Flushes the content to disk and renames it over the file.
+    pub fn commit(mut self) -> Result<()> {
+        self.writer
+            .flush()
+            .map_err(Error::io("writing temporary file", &self.tmp))?;
+        crate::failpoint::hit("store-temp-written");
+        self.writer
+            .get_ref()
+            .sync_all()
+            .map_err(Error::io("flushing temporary file", &self.tmp))?;
+        crate::failpoint::hit("store-temp-flushed");
+        fs::rename(&self.tmp, &self.path)
+            .map_err(Error::io("renaming temporary file over", &self.path))?;
+        self.done = true;
+        crate::failpoint::hit("store-renamed");
+        sync_dir(parent_dir(&self.path))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Not committed, or the commit failed before the rename: the original is untouched
+        // and the temp file must not be left behind. Best effort.
+        if !self.done {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Removes temp siblings of `path` (see [`temp_sibling`]) whose writer is dead: a crash

@@ -5,6 +5,7 @@
 //! same files. Active tasks go to (come from) `deferred.jsonl`, archived ones to (from)
 //! `archive/deferred_YYYYMM.jsonl` by the month they were archived under.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use indicatif::ProgressBar;
@@ -13,8 +14,8 @@ use crate::cli::TransferArgs;
 use crate::commands::progress;
 use crate::config::Config;
 use crate::error::{Arg, Error, Result};
-use crate::fsutil;
-use crate::store::{JsonlStore, Store};
+use crate::fsutil::{self, Staged};
+use crate::store::{JsonlStore, Part, Store, check_month, import_record};
 
 /// `--runtime-dir DIR` refused, saying why.
 fn runtime_dir(dir: &Path, reason: String) -> Error {
@@ -22,6 +23,8 @@ fn runtime_dir(dir: &Path, reason: String) -> Error {
 }
 
 /// Writes every task of `store` into a new runtime directory (refuses one that has a store).
+/// Records are written as they are read, so a store of any size exports in a fixed amount of
+/// memory; the files appear only once everything was written.
 pub fn export(store: &dyn Store, args: TransferArgs) -> Result<()> {
     let dir = &args.runtime_dir;
     let target = runtime_store(dir);
@@ -34,27 +37,50 @@ pub fn export(store: &dyn Store, args: TransferArgs) -> Result<()> {
             ),
         ));
     }
-    let bar = progress::counter("tasks read");
-    let (active, archived) = collect(store, &bar)?;
     fsutil::ensure_dir(dir)?;
-    writing(&bar, active.len() + archived.len());
-    let written = target.import(&active, &archived);
+    let bar = progress::counter("tasks read");
+    let written = (|| {
+        // Even with no active task the file is written: it marks a runtime directory.
+        let mut active = Staged::create(target.tasks_file())?;
+        let mut n_active = 0;
+        store.export(Part::Active, &mut |_, line| {
+            tick(&bar);
+            n_active += 1;
+            active.write_line(line)
+        })?;
+        let mut months: BTreeMap<String, Staged> = BTreeMap::new();
+        let mut n_archived = 0;
+        store.export(Part::Archived, &mut |month, line| {
+            tick(&bar);
+            let month = month.unwrap_or_default();
+            check_month(month)?;
+            if !months.contains_key(month) {
+                months.insert(month.to_string(), target.stage_month(month)?);
+            }
+            n_archived += 1;
+            match months.get_mut(month) {
+                Some(staged) => staged.write_line(line),
+                None => Ok(()),
+            }
+        })?;
+        for staged in months.into_values() {
+            staged.commit()?;
+        }
+        active.commit()?;
+        Ok::<_, Error>((n_active, n_archived))
+    })();
     bar.finish_and_clear();
-    written?;
-    if !target.tasks_file().exists() {
-        // No active task: the store still marks the directory as a runtime dir.
-        fsutil::replace_file(target.tasks_file(), b"")?;
-    }
+    let (active, archived) = written?;
     eprintln!(
-        "exported {} active and {} archived task(s) to {}",
-        active.len(),
-        archived.len(),
+        "exported {active} active and {archived} archived task(s) to {}",
         dir.display()
     );
     Ok(())
 }
 
-/// Adds every task of a runtime directory to `store`; all or nothing.
+/// Adds every task of a runtime directory to `store`, all or nothing. The directory is read
+/// a line at a time and each record checked as it comes; the first line that is not a record
+/// stops the import (nothing is written), so no task is silently left behind.
 pub fn import(config: &Config, store: &dyn Store, args: TransferArgs) -> Result<()> {
     let dir = &args.runtime_dir;
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
@@ -79,29 +105,33 @@ pub fn import(config: &Config, store: &dyn Store, args: TransferArgs) -> Result<
             ),
         ));
     }
-    // A line that is not a record stops the import (nothing is written), so no task is
-    // silently left behind.
-    if let Some(problem) = source.check()?.into_iter().next() {
-        return Err(runtime_dir(
-            dir,
-            format!(
-                "{} line {}: {}; fix or remove it before importing",
-                problem.file.display(),
-                problem.line,
-                problem.reason
-            ),
-        ));
-    }
     let bar = progress::counter("tasks read");
-    let (active, archived) = collect(&source, &bar)?;
-    writing(&bar, active.len() + archived.len());
-    let written = store.import(&active, &archived);
+    let imported = store.import(&mut |part, sink| {
+        source.each_line(part, &mut |line| {
+            let task = import_record(line.bytes).map_err(|reason| {
+                runtime_dir(
+                    dir,
+                    format!(
+                        "{} line {}: {reason}; fix or remove it before importing",
+                        line.file.display(),
+                        line.number
+                    ),
+                )
+            })?;
+            tick(&bar);
+            sink(line.month, line.bytes, &task)
+        })
+    });
     bar.finish_and_clear();
-    written?;
+    let imported = imported?;
+    let superseded = match imported.superseded {
+        0 => String::new(),
+        n => format!(" ({n} archived copy(ies) of active tasks left out)"),
+    };
     eprintln!(
-        "imported {} active and {} archived task(s) from {}",
-        active.len(),
-        archived.len(),
+        "imported {} active and {} archived task(s) from {}{superseded}",
+        imported.active,
+        imported.archived,
         dir.display()
     );
     Ok(())
@@ -110,35 +140,16 @@ pub fn import(config: &Config, store: &dyn Store, args: TransferArgs) -> Result<
 /// Below this many tasks a transfer is too quick for a bar.
 const SHOW_AFTER: u64 = 1000;
 
-/// The write is one all-or-nothing step: the bar becomes a spinner that says so.
-fn writing(bar: &ProgressBar, n: usize) {
-    bar.set_length(n as u64);
-    bar.set_message("read; writing them in one step");
+/// Counts one record on `bar` (drawn on a terminal once past a thousand).
+fn tick(bar: &ProgressBar) {
+    bar.inc(1);
+    bar.set_length(bar.position());
+    if bar.position() == SHOW_AFTER {
+        progress::show(bar);
+    }
 }
 
 /// The JSONL store of a runtime directory laid out as the reference lays it out.
 fn runtime_store(dir: &Path) -> JsonlStore {
     JsonlStore::at(&dir.join("deferred.jsonl"), &dir.join("archive"))
-}
-
-/// Every record of a store: the active ones, and the archived ones with their month.
-type Records = (Vec<Vec<u8>>, Vec<(String, Vec<u8>)>);
-
-/// Every record of `store`, counted on `bar` (drawn on a terminal once past a thousand).
-fn collect(store: &dyn Store, bar: &ProgressBar) -> Result<Records> {
-    let mut active = Vec::new();
-    let mut archived = Vec::new();
-    store.export(&mut |month, record| {
-        bar.inc(1);
-        bar.set_length(bar.position());
-        if bar.position() == SHOW_AFTER {
-            progress::show(bar);
-        }
-        match month {
-            None => active.push(record.to_vec()),
-            Some(m) => archived.push((m.to_string(), record.to_vec())),
-        }
-        Ok(())
-    })?;
-    Ok((active, archived))
 }

@@ -208,46 +208,59 @@ pub struct Archived {
     pub file: PathBuf,
 }
 
-/// Checks records handed to [`Store::import`]: each a valid task record with a valid id, each
-/// archive month `YYYYMM`. Returns the ids of the active records (duplicates among them are
-/// refused). Shared by every backend so that they accept exactly the same input.
-pub fn validate_import(active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<Vec<String>> {
-    let check = |line: &[u8]| -> Result<Task> {
-        let invalid = |reason: String| crate::Error::Argument {
-            arg: crate::error::Arg::RuntimeDir,
-            value: None,
-            problem: crate::error::ArgProblem::Invalid {
-                reason,
-                example: None,
-            },
-        };
-        jsonl::scan::scan(line).map_err(|e| invalid(format!("not a JSON record: {e}")))?;
-        let task = Task::from_json(line)
-            .map_err(|e| invalid(format!("a record is not a task record: {e}")))?;
-        crate::record::validate_id(&task.id)?;
-        Ok(task)
-    };
-    let mut ids = Vec::with_capacity(active.len());
-    let mut seen = HashSet::new();
-    for line in active {
-        let task = check(line)?;
-        if !seen.insert(task.id.clone()) {
-            return Err(crate::Error::DuplicateId(task.id));
-        }
-        ids.push(task.id);
+/// The part of a store an export or import pass is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The active records (`deferred.jsonl`, the `tasks` table).
+    Active,
+    /// The archived records, each with its month (`archive/deferred_YYYYMM.jsonl`).
+    Archived,
+}
+
+/// Receives the records of an import: (archive month, `None` for an active record; the
+/// record's JSON line; the task it holds, read by [`import_record`]).
+pub type ImportSink<'a> = dyn FnMut(Option<&str>, &[u8], &Task) -> Result<()> + 'a;
+
+/// Where [`Store::import`] reads from: asked for each [`Part`] in turn, it passes every
+/// record of that part to the sink. Asking part by part lets a store write each part as one
+/// stream (PostgreSQL's `COPY`) without holding the records in memory.
+pub type ImportSource<'a> = dyn FnMut(Part, &mut ImportSink<'_>) -> Result<()> + 'a;
+
+/// What an import wrote.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    pub active: usize,
+    pub archived: usize,
+    /// Archived copies of tasks that are active (a crash between a retry and the archive's
+    /// rewrite leaves one): left out, as every listing leaves them out.
+    pub superseded: usize,
+}
+
+/// Reads one record brought in by an import: a valid task record with a valid id. The
+/// reason it is not one is for the caller to place (which file, which line). Every store
+/// takes what this accepts, so they accept exactly the same input.
+pub fn import_record(line: &[u8]) -> std::result::Result<Task, String> {
+    match jsonl::lines::classify(line) {
+        jsonl::lines::LineKind::Task { .. } => {}
+        jsonl::lines::LineKind::Malformed(reason) => return Err(reason),
+        jsonl::lines::LineKind::Blank => return Err("a blank line is not a record".into()),
     }
-    for (month, line) in archived {
-        if month.len() != 6 || !month.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(crate::Error::invalid_arg(
-                crate::error::Arg::RuntimeDir,
-                month.clone(),
-                "an archive month is not YYYYMM",
-                None,
-            ));
-        }
-        check(line)?;
+    let task = Task::from_json(line).map_err(|e| format!("a record is not a task record: {e}"))?;
+    crate::record::validate_id(&task.id).map_err(|e| e.to_string())?;
+    Ok(task)
+}
+
+/// Refuses an archive month that is not `YYYYMM` (it names a file and a column).
+pub fn check_month(month: &str) -> Result<()> {
+    if month.len() != 6 || !month.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(crate::Error::invalid_arg(
+            crate::error::Arg::RuntimeDir,
+            month.to_string(),
+            "an archive month is not YYYYMM",
+            None,
+        ));
     }
-    Ok(ids)
+    Ok(())
 }
 
 /// Decides the change to an operation's record (see [`crate::lifecycle`]): given where the
@@ -457,14 +470,17 @@ pub trait Store: Debug + Send + Sync {
         Ok(())
     }
 
-    /// Passes every record to `each` as (archive month `YYYYMM`, or `None` for the active
-    /// store; the record's JSON line): active records first, in store order, then archives
-    /// oldest month first. `defer export` and the migration between stores use it.
-    fn export(&self, each: &mut ExportSink<'_>) -> Result<()>;
+    /// Passes every record of `part` to `each` as (archive month `YYYYMM`, or `None` for the
+    /// active store; the record's JSON line), one at a time: active records in store order,
+    /// archives oldest month first. `defer export` and the migration between stores use it.
+    fn export(&self, part: Part, each: &mut ExportSink<'_>) -> Result<()>;
 
-    /// Adds records exported from another store: `active` lines join the active store (an id
-    /// already there is refused, nothing is written), `archived` lines the given month.
-    fn import(&self, active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<()>;
+    /// Adds the records `source` gives, all or nothing: active ones join the active store (an
+    /// id already there, or given twice, is refused and nothing is written), archived ones
+    /// their month (an archived copy of a task active after the import is left out). Records
+    /// are written as they come, so an import of any size runs in a fixed amount of memory on
+    /// PostgreSQL.
+    fn import(&self, source: &mut ImportSource<'_>) -> Result<Imported>;
 
     /// Moves terminal records to the archive.
     fn archive(&self) -> Result<Vec<Archived>>;

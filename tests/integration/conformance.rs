@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use agent_defer::error::Error;
 use agent_defer::lifecycle::{self, Change, Happened, Policy, Prepared};
 use agent_defer::record::{Status, Task};
-use agent_defer::store::{self, Query, Store};
+use agent_defer::store::{self, Imported, Part, Query, Store, import_record};
 use agent_defer::{Config, ops};
 use jiff::Timestamp;
 
@@ -703,37 +703,110 @@ fn export_and_import_round_trip(env: Env) {
     let now = ts(NOW);
     run_all_due(&*store, &config, now);
     store.archive().expect("archive");
-    let exported = |s: &dyn Store| {
-        let mut out: Vec<(Option<String>, Vec<u8>)> = Vec::new();
-        s.export(&mut |month, line| {
-            out.push((month.map(str::to_string), line.to_vec()));
-            Ok(())
-        })
-        .expect("export");
-        out
-    };
     let first = exported(&*store);
     assert_eq!(first.len(), 2);
     let fresh = Env::with_store(env.kind()).expect("same store kind");
     let (_, other) = open(&fresh, NOW);
-    let active: Vec<Vec<u8>> = first
-        .iter()
-        .filter(|(m, _)| m.is_none())
-        .map(|(_, l)| l.clone())
-        .collect();
-    let archived: Vec<(String, Vec<u8>)> = first
-        .iter()
-        .filter_map(|(m, l)| m.clone().map(|m| (m, l.clone())))
-        .collect();
-    other.import(&active, &archived).expect("import");
+    let imported = import_lines(&*other, &first).expect("import");
+    assert_eq!(
+        (imported.active, imported.archived, imported.superseded),
+        (1, 1, 0)
+    );
     assert_eq!(exported(&*other), first, "byte for byte");
-    let e = other
-        .import(&active, &[])
-        .expect_err("an id already there is refused");
-    assert!(matches!(e, Error::DuplicateId(_)), "{e}");
+    let active_only: Vec<_> = first.iter().filter(|(m, _)| m.is_none()).cloned().collect();
+    let e = import_lines(&*other, &active_only).expect_err("an id already there is refused");
+    assert!(
+        matches!(e, Error::DuplicateId(ref id) if id == "keep"),
+        "{e}"
+    );
     assert_eq!(exported(&*other), first, "a refused import writes nothing");
 }
 crate::on_both_stores!(export_and_import_round_trip);
+
+/// Every record of a store, part by part: `(month, line)`, `None` for the active part.
+fn exported(s: &dyn Store) -> Vec<(Option<String>, Vec<u8>)> {
+    let mut out: Vec<(Option<String>, Vec<u8>)> = Vec::new();
+    for part in [Part::Active, Part::Archived] {
+        s.export(part, &mut |month, line| {
+            out.push((month.map(str::to_string), line.to_vec()));
+            Ok(())
+        })
+        .expect("export");
+    }
+    out
+}
+
+/// Imports `(month, line)` pairs as `defer import` does: parsed by `import_record`, handed
+/// over part by part.
+fn import_lines(
+    s: &dyn Store,
+    lines: &[(Option<String>, Vec<u8>)],
+) -> agent_defer::Result<Imported> {
+    s.import(&mut |part, sink| {
+        for (month, line) in lines {
+            if month.is_none() != matches!(part, Part::Active) {
+                continue;
+            }
+            let task = import_record(line).unwrap_or_else(|reason| panic!("{reason}"));
+            sink(month.as_deref(), line, &task)?;
+        }
+        Ok(())
+    })
+}
+
+fn an_import_given_the_same_id_twice_writes_nothing(env: Env) {
+    let (_, store) = open(&env, NOW);
+    store
+        .insert(&task("there", "2026-04-08T18:00:00Z", ""), true)
+        .expect("insert");
+    let before = exported(&*store);
+    let line = |id: &str| task(id, "2026-04-08T18:00:00Z", "").to_line().into_bytes();
+    let twice = vec![(None, line("new")), (None, line("new"))];
+    let e = import_lines(&*store, &twice).expect_err("an id given twice is refused");
+    assert!(
+        matches!(e, Error::DuplicateId(ref id) if id == "new"),
+        "{e}"
+    );
+    assert_eq!(exported(&*store), before, "nothing written");
+}
+crate::on_both_stores!(an_import_given_the_same_id_twice_writes_nothing);
+
+fn an_import_refuses_a_second_holder_of_a_unique_key(env: Env) {
+    let (_, store) = open(&env, NOW);
+    let mut held = task("held", "2026-04-08T18:00:00Z", "");
+    held.unique_key = Some("k".into());
+    store.insert(&held, true).expect("insert");
+    let before = exported(&*store);
+    let mut again = task("again", "2026-04-08T19:00:00Z", "");
+    again.unique_key = Some("k".into());
+    let line = again.to_line().into_bytes();
+    let e = import_lines(&*store, &[(None, line)]).expect_err("the key is held");
+    assert!(
+        matches!(
+            e,
+            Error::UniqueKeyTaken { .. } | Error::UniqueKeyHeld { .. }
+        ),
+        "{e}"
+    );
+    assert_eq!(exported(&*store), before, "nothing written");
+}
+crate::on_both_stores!(an_import_refuses_a_second_holder_of_a_unique_key);
+
+fn an_archived_copy_of_an_active_task_is_superseded(env: Env) {
+    let (_, store) = open(&env, NOW);
+    store
+        .insert(&task("both", "2026-04-08T18:00:00Z", ""), true)
+        .expect("insert");
+    let mut old = task("both", "2026-04-08T10:00:00Z", "");
+    old.status = Status::Failed;
+    let line = old.to_line().into_bytes();
+    let imported = import_lines(&*store, &[(Some("202604".into()), line)]).expect("import");
+    assert_eq!((imported.archived, imported.superseded), (0, 1));
+    let after = exported(&*store);
+    assert_eq!(after.len(), 1, "only the active record: {after:?}");
+    assert!(after[0].0.is_none());
+}
+crate::on_both_stores!(an_archived_copy_of_an_active_task_is_superseded);
 
 fn retry_brings_a_failed_task_back_from_the_archive(env: Env) {
     let (config, store) = open(&env, NOW);

@@ -1195,3 +1195,29 @@ fn series_are_listed_one_line_each(mut env: Env) {
     assert!(screen.contains("completed"), "{screen}");
 }
 crate::on_both_stores!(series_are_listed_one_line_each);
+
+#[test]
+fn an_import_with_a_bad_line_names_the_file_and_line_and_writes_nothing() {
+    let env = Env::new();
+    let source = many_due(&env, 3);
+    let archive = source.join("archive");
+    std::fs::create_dir_all(&archive).expect("mkdir");
+    let month = archive.join("deferred_202604.jsonl");
+    let good = crate::util::reference_line("old", "archived");
+    std::fs::write(&month, format!("{good}\n{{\"id\":\"half\"\n")).expect("write");
+    let run = env.fails(&["import", "--runtime-dir", source.to_str().expect("utf8")]);
+    assert_eq!(
+        run.stderr.lines().count(),
+        1,
+        "one line naming the problem: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("{} line 2:", month.display())),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("fix or remove it"), "{}", run.stderr);
+    let listed = env.ok(&["list", "--all", "--json"]);
+    assert_eq!(listed.stdout.trim(), "[]", "nothing imported");
+}

@@ -17,7 +17,7 @@ use crate::record::{Stamp, Status, Task};
 pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 
 /// A UTF-8 byte order mark, which some editors put at the start of a file.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// What a line holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,7 +166,7 @@ impl Loaded {
 }
 
 /// Reads just enough of a line to know what it is.
-fn classify(bytes: &[u8]) -> LineKind {
+pub fn classify(bytes: &[u8]) -> LineKind {
     if bytes.len() > MAX_LINE_BYTES {
         return LineKind::Malformed(format!(
             "line is {} bytes, over the {} MiB limit for a record",

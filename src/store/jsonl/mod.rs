@@ -23,9 +23,15 @@ use serde_json::Value;
 mod changes;
 pub mod lines;
 pub mod scan;
+mod transfer;
+
+pub use transfer::LineAt;
 
 use super::order::ListKey;
-use super::{Archived, Decide, ExportSink, Problem, Query, RunnerLock, Store, Tally};
+use super::{
+    Archived, Decide, ExportSink, ImportSource, Imported, Part, Problem, Query, RunnerLock, Store,
+    Tally,
+};
 use crate::config::Config;
 use crate::error::{Error, PathProblem, Result};
 use crate::fsutil;
@@ -941,79 +947,12 @@ impl Store for JsonlStore {
         Ok(archived)
     }
 
-    fn export(&self, each: &mut ExportSink<'_>) -> Result<()> {
-        let loaded = self.load()?;
-        for line in &loaded.lines {
-            if let LineKind::Task { .. } = line.kind {
-                each(None, loaded.bytes(line))?;
-            }
-        }
-        let active = active_ids(&loaded);
-        for file in self.archive_files()? {
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-            let month = name
-                .as_deref()
-                .and_then(|n| n.strip_prefix("deferred_"))
-                .and_then(|n| n.strip_suffix(".jsonl"))
-                .unwrap_or_default()
-                .to_string();
-            let archived = Loaded::parse(fsutil::read_or_empty(&file)?);
-            for (line, reason) in archived.malformed() {
-                eprintln!(
-                    "warning: {} line {line}: {reason} (not exported)",
-                    file.display()
-                );
-            }
-            for line in &archived.lines {
-                if let LineKind::Task { id, .. } = &line.kind
-                    && !active.contains(id.as_str())
-                {
-                    each(Some(&month), archived.bytes(line))?;
-                }
-            }
-        }
-        Ok(())
+    fn export(&self, part: Part, each: &mut ExportSink<'_>) -> Result<()> {
+        self.export_part(part, each)
     }
 
-    fn import(&self, active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<()> {
-        let _guard = self.lock()?;
-        let loaded = self.load()?;
-        let mut ids: HashSet<&str> = loaded
-            .lines
-            .iter()
-            .filter_map(|l| match &l.kind {
-                LineKind::Task { id, .. } => Some(id.as_str()),
-                _ => None,
-            })
-            .collect();
-        let incoming = super::validate_import(active, archived)?;
-        for id in &incoming {
-            if !ids.insert(id) {
-                return Err(Error::DuplicateId(id.clone()));
-            }
-        }
-        let mut by_month: Vec<(&str, Vec<&[u8]>)> = Vec::new();
-        for (month, line) in archived {
-            match by_month.iter_mut().find(|(m, _)| m == month) {
-                Some((_, lines)) => lines.push(line),
-                None => by_month.push((month, vec![line])),
-            }
-        }
-        if !by_month.is_empty() {
-            fsutil::ensure_dir(&self.archive_dir)?;
-        }
-        for (month, lines) in &by_month {
-            let path = self.archive_path(month);
-            self.append_archive(&path, lines)?;
-        }
-        let edit = Edit {
-            append: active
-                .iter()
-                .map(|l| String::from_utf8_lossy(l).into_owned())
-                .collect(),
-            ..Edit::default()
-        };
-        self.rewrite(&loaded, &edit)
+    fn import(&self, source: &mut ImportSource<'_>) -> Result<Imported> {
+        self.import_from(source)
     }
 
     /// Sleeps until the store or pause file changes (the kernel says so; on a network

@@ -30,13 +30,15 @@ mod listen;
 mod login;
 mod migrations;
 mod tls;
+mod transfer;
 
 pub use login::without_password;
 pub use migrations::MigrationStatus;
 
 use super::order;
 use super::{
-    Archived, Decide, ExportSink, PageAsk, PageFound, Problem, Query, RunnerLock, Store, Tally,
+    Archived, Decide, ExportSink, ImportSource, Imported, PageAsk, PageFound, Part, Problem, Query,
+    RunnerLock, Store, Tally,
 };
 use crate::config::Config;
 use crate::error::{DatabaseError, Error, Result, chain};
@@ -1608,123 +1610,12 @@ impl Store for PgStore {
         Ok(problems)
     }
 
-    /// Every record, as stored; a row that cannot be listed (not JSON, or naming another
-    /// task: quarantined) is left out with a warning, as the file store leaves out a damaged
-    /// archive line, so an export never carries one task twice.
-    fn export(&self, each: &mut ExportSink<'_>) -> Result<()> {
-        let mut client = self.client()?;
-        let skipped = |table: &str, id: &str, reason: &str| {
-            eprintln!(
-                "warning: {}.{table} row {}: {} (not exported)",
-                self.schema,
-                crate::output::escape(id),
-                crate::output::escape(reason)
-            );
-        };
-        let rows = client
-            .query(
-                &self.sql("SELECT id, record FROM {s}.tasks ORDER BY seq"),
-                &[],
-            )
-            .map_err(db("exporting tasks"))?;
-        for row in rows {
-            let (id, record): (&str, &str) = (row.get(0), row.get(1));
-            match row_problem(id, record) {
-                None => each(None, record.as_bytes())?,
-                Some(reason) => skipped("tasks", id, &reason),
-            }
-        }
-        let rows = client
-            .query(
-                &self.sql("SELECT month, id, record FROM {s}.archive ORDER BY month, seq"),
-                &[],
-            )
-            .map_err(db("exporting the archive"))?;
-        for row in rows {
-            let (month, id, record): (&str, &str, &str) = (row.get(0), row.get(1), row.get(2));
-            match row_problem(id, record) {
-                None => each(Some(month), record.as_bytes())?,
-                Some(reason) => skipped("archive", id, &reason),
-            }
-        }
-        Ok(())
+    fn export(&self, part: Part, each: &mut ExportSink<'_>) -> Result<()> {
+        self.export_part(part, each)
     }
 
-    fn import(&self, active: &[Vec<u8>], archived: &[(String, Vec<u8>)]) -> Result<()> {
-        super::validate_import(active, archived)?;
-        let mut client = self.client()?;
-        let mut tx = client.transaction().map_err(db("starting an import"))?;
-        let insert = self.sql(
-            "INSERT INTO {s}.tasks (id, status, run_at, record, listed_at, unique_key,
-                 unique_shared, parent_id, missed)
-             VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::timestamptz, $6, $7, $8, $9)
-             ON CONFLICT (id) DO NOTHING",
-        );
-        for line in active {
-            let text = String::from_utf8_lossy(line);
-            let task = Task::from_json(text.as_bytes()).map_err(|source| Error::Json {
-                what: "an imported record".into(),
-                source,
-            })?;
-            let c = Columns::of(&task);
-            let n = tx
-                .execute(
-                    &insert,
-                    &[
-                        &task.id,
-                        &task.status.as_str(),
-                        &c.run_at,
-                        &text.as_ref(),
-                        &c.listed_at,
-                        &c.unique_key,
-                        &c.unique_shared,
-                        &c.parent_id,
-                        &c.missed,
-                    ],
-                )
-                .map_err(|e| {
-                    unique_violation(e, &task).unwrap_or_else(|e| db("importing a task")(e))
-                })?;
-            if n == 0 {
-                // Dropping the transaction rolls back everything imported so far.
-                return Err(Error::DuplicateId(task.id));
-            }
-        }
-        let insert = self.sql(
-            "INSERT INTO {s}.archive (id, month, status, record, listed_at, unique_key,
-                 parent_id, missed)
-             VALUES ($1, $2, $3, $4, $5::text::timestamptz, $6, $7, $8)",
-        );
-        for (month, line) in archived {
-            let text = String::from_utf8_lossy(line);
-            let task = Task::from_json(text.as_bytes()).map_err(|source| Error::Json {
-                what: "an imported record".into(),
-                source,
-            })?;
-            let c = Columns::of(&task);
-            tx.execute(
-                &insert,
-                &[
-                    &task.id,
-                    month,
-                    &task.status.as_str(),
-                    &text.as_ref(),
-                    &c.listed_at,
-                    &c.unique_key,
-                    &c.parent_id,
-                    &c.missed,
-                ],
-            )
-            .map_err(db("importing an archived task"))?;
-        }
-        self.notify(&mut tx)?;
-        tx.commit().map_err(db("committing an import"))?;
-        // A bulk load leaves the planner's statistics behind until autovacuum catches up; with
-        // them, `list` walks the `seq` index instead of sorting every record on disk (at
-        // 100,000 tasks: 0.21 s instead of 0.31 s).
-        client
-            .batch_execute(&self.sql("ANALYZE {s}.tasks, {s}.archive"))
-            .map_err(db("updating statistics after an import"))
+    fn import(&self, source: &mut ImportSource<'_>) -> Result<Imported> {
+        self.import_from(source)
     }
 }
 
