@@ -14,6 +14,8 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+mod scale;
+mod server;
 mod startup;
 
 use common::record;
@@ -34,6 +36,13 @@ struct Plan {
     pg_reps: usize,
     watch_reps: usize,
     startup_reps: usize,
+    /// PostgreSQL's store in the `million` section (JSONL's is `big`).
+    million: usize,
+    /// Due tasks among them, run by one runner.
+    million_due: usize,
+    page_reps: usize,
+    /// How long an idle watcher is left alone while its wake-ups are counted.
+    idle: Duration,
 }
 
 impl Plan {
@@ -48,8 +57,12 @@ impl Plan {
             parse_iterations: 200_000,
             pg_tasks: 1_000,
             pg_reps: 5,
-            watch_reps: 20,
+            watch_reps: 100,
             startup_reps: 301,
+            million: 1_000_000,
+            million_due: 10_000,
+            page_reps: 50,
+            idle: Duration::from_secs(60),
         }
     }
 
@@ -66,6 +79,10 @@ impl Plan {
             pg_reps: 1,
             watch_reps: 2,
             startup_reps: 3,
+            million: 2_000,
+            million_due: 20,
+            page_reps: 2,
+            idle: Duration::from_secs(1),
         }
     }
 }
@@ -187,7 +204,7 @@ const PAST: &str = "2026-04-08T16:00:00Z";
 /// The harness's sections, in the order they run; any of them named on the command line are
 /// the only ones run.
 const SECTIONS: &[&str] = &[
-    "startup", "schedule", "scan", "due", "parse", "watch", "postgres", "pgscale",
+    "startup", "schedule", "scan", "due", "parse", "watch", "postgres", "pgscale", "million",
 ];
 
 fn main() {
@@ -361,12 +378,9 @@ fn main() {
 
     // --- run --watch: from `schedule --when now` returning to the executor starting.
     if wants("watch") {
-        let latencies = watch_latency(&root, plan.watch_reps);
-        out(format!(
-            "| `run --watch`: schedule (due now) → executor started | {} | {} samples |",
-            fmt(&stats(&latencies)),
-            latencies.len()
-        ));
+        for line in watch(&root, &plan) {
+            out(line);
+        }
     }
 
     // --- PostgreSQL: tasks/second with 1, 2 and 4 runners sharing one queue.
@@ -423,6 +437,13 @@ fn main() {
         }
     }
 
+    // --- a million tasks in PostgreSQL, the same commands over JSONL at `plan.big`.
+    if wants("million") {
+        for line in scale::million(&root, &plan) {
+            out(line);
+        }
+    }
+
     if full {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-report.md");
         if let Ok(mut f) = File::create(&path) {
@@ -433,9 +454,83 @@ fn main() {
     let _ = fs::remove_dir_all(&root);
 }
 
-/// Starts a watcher, then schedules tasks due now one at a time and measures how long until
-/// the executor (which records the moment it starts) runs each.
-fn watch_latency(root: &Path, reps: usize) -> Vec<Duration> {
+/// The watcher on each store: its voluntary context switches while idle (every thread's,
+/// over `plan.idle`), beside the build named by `DEFER_BENCH_BASELINE` when set, then the
+/// time from `schedule --when now` (another process) to the executor starting.
+fn watch(root: &Path, plan: &Plan) -> Vec<String> {
+    let mut stores: Vec<(&str, Vec<(String, String)>)> = vec![("JSONL", Vec::new())];
+    let url = std::env::var("DEFER_TEST_DATABASE_URL").unwrap_or_default();
+    let schema = format!("bench_watch_{}", std::process::id());
+    if !url.is_empty() {
+        stores.push((
+            "PostgreSQL",
+            vec![
+                ("DEFER_DATABASE_URL".into(), url.clone()),
+                ("DEFER_DATABASE_SCHEMA".into(), schema.clone()),
+            ],
+        ));
+    }
+    let baseline = std::env::var_os("DEFER_BENCH_BASELINE").map(PathBuf::from);
+    let minutes = plan.idle.as_secs_f64() / 60.0;
+    let mut lines = Vec::new();
+    for (label, env) in &stores {
+        let this = watch_round(root, plan, Path::new(DEFER), env);
+        let before = baseline.as_deref().map(|b| watch_round(root, plan, b, env));
+        let beside = before
+            .as_ref()
+            .map(|(switches, _)| {
+                format!(
+                    "; the baseline build beside it: {switches} ({:.1} a minute)",
+                    *switches as f64 / minutes
+                )
+            })
+            .unwrap_or_default();
+        lines.push(format!(
+            "| `run --watch` idle, {label}: voluntary context switches over {:.0} s | {} ({:.1} a minute) | all threads, nothing due{beside} |",
+            plan.idle.as_secs_f64(),
+            this.0,
+            this.0 as f64 / minutes
+        ));
+        let (p50, p99) = scale::p50_p99(&this.1);
+        lines.push(format!(
+            "| `run --watch`, {label}: `schedule --when now` → executor started | {} | p50 {p50:.1} ms, p99 {p99:.1} ms over {} samples |",
+            fmt(&stats(&this.1)),
+            this.1.len()
+        ));
+    }
+    if !url.is_empty()
+        && let Ok(mut client) = postgres::Client::connect(&url, postgres::NoTls)
+    {
+        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    }
+    lines
+}
+
+/// Voluntary context switches of every thread of process `pid`.
+fn voluntary_switches(pid: u32) -> u64 {
+    let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    threads
+        .filter_map(|t| fs::read_to_string(t.ok()?.path().join("status")).ok())
+        .filter_map(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// Starts `bin`'s watcher on a fresh empty store, counts its wake-ups while idle, then
+/// schedules tasks due now one at a time and measures how long until the executor (which
+/// records the moment it starts) runs each.
+fn watch_round(
+    root: &Path,
+    plan: &Plan,
+    bin: &Path,
+    env: &[(String, String)],
+) -> (u64, Vec<Duration>) {
     let dir = store(root, "watch", 0, FUTURE);
     let marks = dir.join("started");
     fs::create_dir_all(&marks).expect("mkdir");
@@ -453,17 +548,31 @@ fn watch_latency(root: &Path, reps: usize) -> Vec<Duration> {
     fs::set_permissions(&exec, perms).expect("chmod");
     let watch_cmd = |args: &[&str]| {
         let mut cmd = defer(&dir, args);
-        cmd.env_remove("DEFER_NOW").env("DEFER_EXECUTOR", &exec);
+        cmd.env_remove("DEFER_NOW")
+            .env("DEFER_EXECUTOR", &exec)
+            .envs(env.iter().map(|(k, v)| (k, v)));
         cmd
     };
-    let mut watcher = watch_cmd(&["run", "--watch"])
+    // Creates the schema (and its tables) before the watcher starts, so that the first
+    // schedule below is not the one to pay for it.
+    timed(&mut watch_cmd(&["list", "--compact"]));
+    // The same environment as `watch_cmd`, for the binary under test.
+    let template = watch_cmd(&["run", "--watch"]);
+    let mut watcher = Command::new(bin)
+        .args(["run", "--watch"])
+        .env_clear()
+        .envs(template.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn watcher");
     std::thread::sleep(Duration::from_millis(500));
-    let mut samples = Vec::with_capacity(reps);
-    for i in 0..reps {
+    let first = voluntary_switches(watcher.id());
+    std::thread::sleep(plan.idle);
+    let idle = voluntary_switches(watcher.id()).saturating_sub(first);
+    let mut samples = Vec::with_capacity(plan.watch_reps);
+    for i in 0..plan.watch_reps {
         let id = format!("w{i}");
         let start = Instant::now();
         timed(&mut watch_cmd(&[
@@ -481,7 +590,7 @@ fn watch_latency(root: &Path, reps: usize) -> Vec<Duration> {
                 start.elapsed() < Duration::from_secs(10),
                 "watcher missed {id}"
             );
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(Duration::from_millis(1));
         }
         samples.push(start.elapsed());
     }
@@ -492,7 +601,7 @@ fn watch_latency(root: &Path, reps: usize) -> Vec<Duration> {
         libc::kill(pid, libc::SIGTERM);
     }
     let _ = watcher.wait();
-    samples
+    (idle, samples)
 }
 
 /// Imports `n` due tasks into a fresh schema, starts `runners` runners at once, and returns

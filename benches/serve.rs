@@ -7,65 +7,18 @@
 //! requests, and only checks that every answer was a success.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
+mod server;
+
+use server::{Client, Server};
 
 const DEFER: &str = env!("CARGO_BIN_EXE_defer");
 /// Far enough ahead that no task is due while the bench runs.
 const FUTURE: &str = "2027-04-08T16:35:00Z";
-
-/// One keep-alive connection.
-struct Client {
-    stream: BufReader<TcpStream>,
-    addr: String,
-    token: String,
-}
-
-impl Client {
-    fn request(&mut self, method: &str, path: &str, body: &str) -> u16 {
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
-             Cookie: defer_session={}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.addr,
-            self.token,
-            self.token,
-            body.len()
-        );
-        self.stream
-            .get_mut()
-            .write_all(request.as_bytes())
-            .expect("write");
-        let mut line = String::new();
-        self.stream.read_line(&mut line).expect("status line");
-        let status: u16 = line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("status");
-        let mut length = 0usize;
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line).expect("header");
-            if line == "\r\n" {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().expect("length");
-            }
-        }
-        let mut body = vec![0u8; length];
-        self.stream.read_exact(&mut body).expect("body");
-        status
-    }
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -118,10 +71,14 @@ fn main() {
         if full { "full" } else { "smoke" }
     );
     println!("-- JSONL store");
-    let mut client = Server::start(&dir, &[]);
-    client.pages(tasks, gets);
-    client.changes(tasks, gets, posts);
-    client.stop();
+    let mut server = Server::start(DEFER.as_ref(), &dir, &[]);
+    pages(&mut server.client, tasks, gets);
+    changes(&mut server.client, tasks, gets, posts);
+    println!(
+        "peak RSS of defer serve: {:.1} MiB",
+        server.peak_rss_kib() as f64 / 1024.0
+    );
+    server.stop();
 
     // The same store imported into PostgreSQL: pages are counted and read by queries.
     match std::env::var("DEFER_TEST_DATABASE_URL") {
@@ -142,9 +99,13 @@ fn main() {
                 .expect("import");
             assert!(import.status.success(), "import: {import:?}");
             println!("-- PostgreSQL store");
-            let mut client = Server::start(&work, &db);
-            client.pages(tasks, gets);
-            client.stop();
+            let mut server = Server::start(DEFER.as_ref(), &work, &db);
+            pages(&mut server.client, tasks, gets);
+            println!(
+                "peak RSS of defer serve: {:.1} MiB",
+                server.peak_rss_kib() as f64 / 1024.0
+            );
+            server.stop();
             if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
                 let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
             }
@@ -154,102 +115,44 @@ fn main() {
     let _ = fs::remove_dir_all(&dir);
 }
 
-/// A `defer serve` this bench started, and one keep-alive connection to it.
-struct Server {
-    child: Child,
-    client: Client,
+/// The first page, from the API and as the dashboard's Tasks page.
+fn pages(client: &mut Client, tasks: usize, gets: usize) {
+    // Warm the page cache and the server.
+    client.request("GET", "/api/v1/tasks", "");
+    let list = measure(client, gets, "GET", "/api/v1/tasks", "", 200);
+    println!("GET /api/v1/tasks (first page of 50, {tasks} tasks): {list}");
+    client.request("GET", "/tasks", "");
+    let page = measure(client, gets, "GET", "/tasks", "", 200);
+    println!("GET /tasks (dashboard Tasks page, first page, {tasks} tasks): {page}");
 }
 
-impl Server {
-    fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
-        let mut child: Child = Command::new(DEFER)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", dir)
-            .env("DEFER_RUNTIME_DIR", dir)
-            .env("DEFER_TIMEZONE", "UTC")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start defer serve");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        stdout.read_line(&mut first).expect("first line");
-        let addr = first
-            .trim()
-            .strip_prefix("defer serve: listening on http://")
-            .expect("address line")
-            .to_string();
-        let token = fs::read_to_string(dir.join("serve.token"))
-            .expect("token")
-            .trim()
-            .to_string();
-        let stream = TcpStream::connect(&addr).expect("connect");
-        stream.set_nodelay(true).expect("nodelay");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .expect("timeout");
-        let client = Client {
-            stream: BufReader::new(stream),
-            addr,
-            token,
-        };
-        Server { child, client }
+/// Schedule, and the first page right after a change.
+fn changes(client: &mut Client, tasks: usize, gets: usize, posts: usize) {
+    let body = r#"{"when": "30m", "summary": "bench"}"#;
+    let post = measure(client, posts, "POST", "/api/v1/tasks", body, 201);
+    println!("POST /api/v1/tasks (schedule, {tasks}-task store): {post}");
+    // The store just changed before every one of these: nothing read before can be reused.
+    let mut times = Vec::with_capacity(gets);
+    for _ in 0..gets {
+        assert_eq!(client.request("POST", "/api/v1/tasks", body), 201);
+        let t = Instant::now();
+        assert_eq!(client.request("GET", "/tasks", ""), 200);
+        times.push(t.elapsed());
     }
-
-    /// The first page, from the API and as the dashboard's Tasks page.
-    fn pages(&mut self, tasks: usize, gets: usize) {
-        let client = &mut self.client;
-        // Warm the page cache and the server.
-        client.request("GET", "/api/v1/tasks", "");
-        let list = measure(client, gets, "GET", "/api/v1/tasks", "", 200);
-        println!("GET /api/v1/tasks (first page of 50, {tasks} tasks): {list}");
-        client.request("GET", "/tasks", "");
-        let page = measure(client, gets, "GET", "/tasks", "", 200);
-        println!("GET /tasks (dashboard Tasks page, first page, {tasks} tasks): {page}");
+    let busy = times.iter().sum();
+    let changed = summary(times, busy);
+    println!("GET /tasks right after a schedule (first page, {tasks} tasks): {changed}");
+    // A cancel rewrites the store (a new file): the next page reads it from scratch.
+    let rewrites = gets.min(20);
+    let mut times = Vec::with_capacity(rewrites);
+    for i in 0..rewrites {
+        let cancel = format!("/api/v1/tasks/task_20260408_163500_{i:06}/cancel");
+        assert_eq!(client.request("POST", &cancel, "{}"), 200);
+        let t = Instant::now();
+        assert_eq!(client.request("GET", "/tasks", ""), 200);
+        times.push(t.elapsed());
     }
-
-    /// Schedule, and the first page right after a change.
-    fn changes(&mut self, tasks: usize, gets: usize, posts: usize) {
-        let client = &mut self.client;
-        let body = r#"{"when": "30m", "summary": "bench"}"#;
-        let post = measure(client, posts, "POST", "/api/v1/tasks", body, 201);
-        println!("POST /api/v1/tasks (schedule, {tasks}-task store): {post}");
-        // The store just changed before every one of these: nothing read before can be reused.
-        let mut times = Vec::with_capacity(gets);
-        for _ in 0..gets {
-            assert_eq!(client.request("POST", "/api/v1/tasks", body), 201);
-            let t = Instant::now();
-            assert_eq!(client.request("GET", "/tasks", ""), 200);
-            times.push(t.elapsed());
-        }
-        let busy = times.iter().sum();
-        let changed = summary(times, busy);
-        println!("GET /tasks right after a schedule (first page, {tasks} tasks): {changed}");
-        // A cancel rewrites the store (a new file): the next page reads it from scratch.
-        let rewrites = gets.min(20);
-        let mut times = Vec::with_capacity(rewrites);
-        for i in 0..rewrites {
-            let cancel = format!("/api/v1/tasks/task_20260408_163500_{i:06}/cancel");
-            assert_eq!(client.request("POST", &cancel, "{}"), 200);
-            let t = Instant::now();
-            assert_eq!(client.request("GET", "/tasks", ""), 200);
-            times.push(t.elapsed());
-        }
-        let busy = times.iter().sum();
-        let rewritten = summary(times, busy);
-        println!("GET /tasks right after a cancel (first page, {tasks} tasks): {rewritten}");
-    }
-
-    fn stop(mut self) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits");
-        assert!(pid > 1, "refusing to signal pid {pid}");
-        // SAFETY: kill(2) takes plain integers; pid > 1 is the server this bench started.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
-        let _ = self.child.wait();
-    }
+    let busy = times.iter().sum();
+    let rewritten = summary(times, busy);
+    println!("GET /tasks right after a cancel (first page, {tasks} tasks): {rewritten}");
 }
