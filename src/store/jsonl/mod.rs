@@ -253,6 +253,11 @@ impl JsonlStore {
 
     /// Writes the active file anew with `edit` applied; a no-op edit writes nothing.
     fn rewrite(&self, loaded: &Loaded, edit: &Edit) -> Result<()> {
+        if edit.is_empty() {
+            // Nothing written: what the cache holds still matches the file, and the next step
+            // of the same pass (recover, claim, archive) reuses it instead of reading again.
+            return Ok(());
+        }
         let result = rewrite_file(&self.tasks_file, loaded, edit);
         *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = None;
         result
@@ -1279,6 +1284,32 @@ mod tests {
         let text = include_str!("../../../tests/data/reference_store.jsonl");
         let first = text.lines().next().expect("a line");
         serde_json::from_str(first).expect("a record")
+    }
+
+    #[test]
+    fn a_pass_that_changes_nothing_reads_the_store_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("deferred.jsonl");
+        let store = JsonlStore::at(&file, dir.path());
+        store.insert(&reference_task(), false).expect("append");
+        let first = store.load().expect("load");
+        // Nothing to recover, nothing due, nothing to archive: each step's edit is empty and
+        // must not drop the read the next step reuses.
+        let before: Timestamp = "2000-01-01T00:00:00Z".parse().expect("timestamp");
+        let recovered = store
+            .recover(before, &mut |_, _| panic!("nothing is executing"))
+            .expect("recover");
+        assert!(recovered.is_empty());
+        let claimed = store
+            .claim_due(before, 10, &HashSet::new(), &mut |t| t)
+            .expect("claim");
+        assert!(claimed.is_empty());
+        assert!(store.archive().expect("archive").is_empty());
+        let again = store.load().expect("load");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the store was read again although nothing was written"
+        );
     }
 
     #[test]
