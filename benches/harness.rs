@@ -458,24 +458,33 @@ fn main() {
 /// over `plan.idle`), beside the build named by `DEFER_BENCH_BASELINE` when set, then the
 /// time from `schedule --when now` (another process) to the executor starting.
 fn watch(root: &Path, plan: &Plan) -> Vec<String> {
-    let mut stores: Vec<(&str, Vec<(String, String)>)> = vec![("JSONL", Vec::new())];
     let url = std::env::var("DEFER_TEST_DATABASE_URL").unwrap_or_default();
-    let schema = format!("bench_watch_{}", std::process::id());
+    let mut stores = vec!["JSONL"];
     if !url.is_empty() {
-        stores.push((
-            "PostgreSQL",
-            vec![
-                ("DEFER_DATABASE_URL".into(), url.clone()),
-                ("DEFER_DATABASE_SCHEMA".into(), schema.clone()),
-            ],
-        ));
+        stores.push("PostgreSQL");
     }
+    // Each round gets a schema of its own: the baseline may be a build that refuses a schema
+    // a newer build migrated.
+    let mut schemas = Vec::new();
+    let mut env_for = |label: &str| -> Vec<(String, String)> {
+        if label == "JSONL" {
+            return Vec::new();
+        }
+        let schema = format!("bench_watch_{}_{}", std::process::id(), schemas.len());
+        schemas.push(schema.clone());
+        vec![
+            ("DEFER_DATABASE_URL".into(), url.clone()),
+            ("DEFER_DATABASE_SCHEMA".into(), schema),
+        ]
+    };
     let baseline = std::env::var_os("DEFER_BENCH_BASELINE").map(PathBuf::from);
     let minutes = plan.idle.as_secs_f64() / 60.0;
     let mut lines = Vec::new();
-    for (label, env) in &stores {
-        let this = watch_round(root, plan, Path::new(DEFER), env);
-        let before = baseline.as_deref().map(|b| watch_round(root, plan, b, env));
+    for label in stores {
+        let this = watch_round(root, plan, Path::new(DEFER), &env_for(label));
+        let before = baseline
+            .as_deref()
+            .map(|b| watch_round(root, plan, b, &env_for(label)));
         let beside = before
             .as_ref()
             .map(|(switches, _)| {
@@ -501,7 +510,9 @@ fn watch(root: &Path, plan: &Plan) -> Vec<String> {
     if !url.is_empty()
         && let Ok(mut client) = postgres::Client::connect(&url, postgres::NoTls)
     {
-        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        for schema in schemas {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
     }
     lines
 }
@@ -546,23 +557,19 @@ fn watch_round(
     let mut perms = fs::metadata(&exec).expect("meta").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     fs::set_permissions(&exec, perms).expect("chmod");
+    // Every command of the round is `bin`'s: a baseline may refuse a schema a newer build made.
     let watch_cmd = |args: &[&str]| {
         let mut cmd = defer(&dir, args);
         cmd.env_remove("DEFER_NOW")
             .env("DEFER_EXECUTOR", &exec)
             .envs(env.iter().map(|(k, v)| (k, v)));
+        startup::with_program(&mut cmd, bin);
         cmd
     };
     // Creates the schema (and its tables) before the watcher starts, so that the first
     // schedule below is not the one to pay for it.
     timed(&mut watch_cmd(&["list", "--compact"]));
-    // The same environment as `watch_cmd`, for the binary under test.
-    let template = watch_cmd(&["run", "--watch"]);
-    let mut watcher = Command::new(bin)
-        .args(["run", "--watch"])
-        .env_clear()
-        .envs(template.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .stdin(Stdio::null())
+    let mut watcher = watch_cmd(&["run", "--watch"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -62,7 +62,7 @@ fn defer_pair(root: &Path, bin: &Path, who: &str) -> [Candidate; 2] {
 }
 
 /// The same command with another program (the harness's `defer()` names this build).
-fn with_program(command: &mut Command, bin: &Path) {
+pub fn with_program(command: &mut Command, bin: &Path) {
     let mut other = Command::new(bin);
     other.args(command.get_args());
     other.env_clear();
