@@ -81,6 +81,11 @@ pub struct PgStore {
     passfile: std::path::PathBuf,
     /// [`Store::identity`], worked out once from the URL.
     identity: String,
+    /// Statements of the runner's per-task paths, prepared once per connection: a query given
+    /// as text is prepared, run and closed each time, three messages and two round trips
+    /// where one does (BENCHMARKS.md, "A million tasks"). Keyed by the SQL before `{s}` is
+    /// filled in; emptied when the connection is made again.
+    prepared: Mutex<HashMap<&'static str, postgres::Statement>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -124,6 +129,7 @@ impl PgStore {
             liveness: Mutex::new(None),
             passfile: config.passfile.clone(),
             identity,
+            prepared: Mutex::new(HashMap::new()),
         };
         store.migrate()?;
         Ok(store)
@@ -138,6 +144,10 @@ impl PgStore {
             eprintln!("defer: the database connection was closed; connecting again");
             *client = connect(&self.url, &self.passfile)?;
             *self.liveness.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            self.prepared
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
         }
         Ok(client)
     }
@@ -153,6 +163,30 @@ impl PgStore {
         tx.execute("SELECT pg_notify($1, '')", &[&self.channel()])
             .map_err(db("notifying watchers"))?;
         Ok(())
+    }
+
+    /// `template` (with `{s}` for the schema) prepared on this connection, once.
+    fn prepared(
+        &self,
+        client: &mut impl postgres::GenericClient,
+        template: &'static str,
+    ) -> Result<postgres::Statement> {
+        if let Some(statement) = self
+            .prepared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(template)
+        {
+            return Ok(statement.clone());
+        }
+        let statement = client
+            .prepare(&self.sql(template))
+            .map_err(db("preparing a statement"))?;
+        self.prepared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(template, statement.clone());
+        Ok(statement)
     }
 
     /// `{s}` in `sql` becomes the schema (a validated identifier, see `Config`).
@@ -1222,17 +1256,16 @@ impl Store for PgStore {
                 .filter_map(|id| claims.get(id).map(|t| (id.as_str(), *t)))
                 .unzip()
         };
-        let rows = self
-            .client()?
-            .query(
-                &self.sql(
-                    "UPDATE {s}.tasks AS t SET started = true
-                     FROM unnest($1::text[], $2::bigint[]) AS s(id, token)
-                     WHERE t.id = s.id AND t.lease_token = s.token
-                     RETURNING t.id",
-                ),
-                &[&ids, &tokens],
-            )
+        let mut client = self.client()?;
+        let statement = self.prepared(
+            &mut *client,
+            "UPDATE {s}.tasks AS t SET started = true
+             FROM unnest($1::text[], $2::bigint[]) AS s(id, token)
+             WHERE t.id = s.id AND t.lease_token = s.token
+             RETURNING t.id",
+        )?;
+        let rows = client
+            .query(&statement, &[&ids, &tokens])
             .map_err(db("recording executor starts"))?;
         Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
     }
@@ -1374,12 +1407,13 @@ impl Store for PgStore {
     }
 
     fn pause_state(&self) -> Result<Option<lifecycle::Pause>> {
-        let row = self
-            .client()?
-            .query_opt(
-                &self.sql("SELECT value FROM {s}.settings WHERE key = 'pause'"),
-                &[],
-            )
+        let mut client = self.client()?;
+        let statement = self.prepared(
+            &mut *client,
+            "SELECT value FROM {s}.settings WHERE key = 'pause'",
+        )?;
+        let row = client
+            .query_opt(&statement, &[])
             .map_err(db("reading the pause"))?;
         row.map(|r| {
             let text: &str = r.get(0);
