@@ -162,8 +162,12 @@ pub struct ListReply {
     pub tasks: Vec<Value>,
     /// How many records are in tasks.
     pub count: usize,
-    /// How many records matched, on every page.
+    /// How many records matched, on every page (at least this many, with total_capped).
     pub total: usize,
+    /// A database counted the first page's matches only up to 10,000 in each part of the
+    /// listing (upcoming, finished): at least total match. Later pages count exactly.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub total_capped: bool,
     /// total is more than this page shows: pass next_cursor as cursor for the next page.
     pub truncated: bool,
     /// Pass as cursor for the next page; absent on the last page.
@@ -229,13 +233,14 @@ pub fn list(config: &Config, store: &dyn Store, req: &ListRequest) -> Result<Lis
         config,
         &query,
         &tasks,
-        found.total,
+        (found.total, found.total_capped),
         &problems,
         paused.as_ref(),
     );
     Ok(ListReply {
         count: tasks.len(),
         total: found.total,
+        total_capped: found.total_capped,
         truncated: found.more,
         next_cursor,
         tasks,
@@ -299,6 +304,7 @@ fn sorted_page(
         more: start + lines.len() < total,
         lines,
         total,
+        total_capped: false,
         start,
         problems,
     })
@@ -353,10 +359,11 @@ fn words(
     config: &Config,
     query: &Query,
     tasks: &[Value],
-    total: usize,
+    (total, capped): (usize, bool),
     problems: &[String],
     paused: Option<&Pause>,
 ) -> String {
+    let at_least = if capped { "at least " } else { "" };
     let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
     let which = if statuses.is_empty() {
         "in any status".to_string()
@@ -366,7 +373,7 @@ fn words(
     let mut text = match total {
         0 => format!("No tasks {which}."),
         1 => format!("1 task {which}:"),
-        n => format!("{n} tasks {which}:"),
+        n => format!("{at_least}{n} tasks {which}:"),
     };
     for task in tasks {
         text.push_str("\n- ");
@@ -374,7 +381,7 @@ fn words(
     }
     if total > tasks.len() {
         text.push_str(&format!(
-            "\n(showing {} of {total}; pass next_cursor as cursor, or a larger limit, to see \
+            "\n(showing {} of {at_least}{total}; pass next_cursor as cursor, or a larger limit, to see \
              more)",
             tasks.len()
         ));

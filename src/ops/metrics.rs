@@ -7,7 +7,7 @@
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
-use super::overview::{OverviewRequest, StatusCount, overview};
+use super::overview::StatusCount;
 use crate::config::Config;
 use crate::error::Result;
 use crate::lifecycle::Change;
@@ -35,7 +35,7 @@ pub struct MetricsReply {
 
 /// The state of `store` and this host's runner now.
 pub fn metrics(config: &Config, store: &dyn Store, _req: &MetricsRequest) -> Result<MetricsReply> {
-    let view = overview(config, store, &OverviewRequest {})?;
+    let view = super::overview::exact(config, store)?;
     Ok(MetricsReply {
         active: view.active,
         paused: view.paused.is_some(),

@@ -12,6 +12,9 @@ use crate::lifecycle::Pause;
 use crate::record::{Stamp, Status};
 use crate::store::{Store, Tally};
 
+/// Where a database stops counting for a person (the overview, a listing's first page).
+pub use crate::store::page::COUNT_CAP;
+
 /// How many hours the hourly chart covers, and how many days the daily one.
 pub const HOURS: i64 = 24;
 pub const DAYS: i64 = 30;
@@ -67,6 +70,10 @@ pub struct OverviewReply {
     /// Runners of this store are paused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused: Option<Pause>,
+    /// A database stopped counting some status (or the due tasks) at 10,000: those counts
+    /// say 10,001 and mean at least that many.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub counts_capped: bool,
     /// The IANA zone the labels are in.
     pub timezone: String,
     /// The overview in words.
@@ -81,12 +88,22 @@ pub struct StatusCount {
     pub count: u64,
 }
 
-/// The overview of `store` now.
+/// The overview of `store` now, for a person: a database stops counting a status past
+/// [`crate::store::page::COUNT_CAP`] (`counts_capped`), as a listing's first page does.
 pub fn overview(
     config: &Config,
     store: &dyn Store,
     _req: &OverviewRequest,
 ) -> Result<OverviewReply> {
+    counted(config, store, Some(COUNT_CAP as u64))
+}
+
+/// The overview with every count exact, for `/metrics` (a gauge must not stop at a cap).
+pub fn exact(config: &Config, store: &dyn Store) -> Result<OverviewReply> {
+    counted(config, store, None)
+}
+
+fn counted(config: &Config, store: &dyn Store, cap: Option<u64>) -> Result<OverviewReply> {
     let now = config.clock.now();
     let zone = config.clock.zone().clone();
     // Calendar arithmetic on the present cannot leave jiff's range; were it to, the charts
@@ -101,7 +118,7 @@ pub fn overview(
         .checked_sub((HOURS - 1).hours())
         .unwrap_or(this_hour);
     let since = first_day.timestamp().min(first_hour);
-    let tally = store.tally(now, since)?;
+    let tally = store.tally(now, since, cap)?;
 
     let mut hourly: Vec<Bucket> = (0..HOURS)
         .map(|i| {
@@ -164,12 +181,18 @@ pub fn overview(
             .map(|p| format!("; {}", super::pause::describe_local(config, p)))
             .unwrap_or_default()
     );
+    let message = if tally.capped {
+        format!("{message} (a count of 10,001 means more than 10,000)")
+    } else {
+        message
+    };
     Ok(OverviewReply {
         counts,
         active: active_counts(&tally),
         hourly,
         daily,
         paused,
+        counts_capped: tally.capped,
         timezone: config.clock.zone_name(),
         message,
     })

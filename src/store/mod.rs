@@ -144,6 +144,8 @@ pub struct Tally {
     /// Finished tasks, active or archived, that reached their state (`listed_at`) since the
     /// time asked for, by the hour (UTC) they did.
     pub finished: Vec<FinishedHour>,
+    /// Some count in `active` or `due` stopped at the cap asked for: at least that many.
+    pub capped: bool,
 }
 
 /// How many tasks reached a finished state within one hour.
@@ -354,8 +356,10 @@ pub trait Store: Debug + Send + Sync {
     ) -> Result<Vec<Change>>;
 
     /// The counts of [`Tally`]: the active store per status, the due ones at `now`, and the
-    /// tasks that finished since `since` by the hour.
-    fn tally(&self, now: Timestamp, since: Timestamp) -> Result<Tally>;
+    /// tasks that finished since `since` by the hour. With `cap`, a store may stop counting a
+    /// status (or the due ones) past it: that count is then `cap + 1` and [`Tally::capped`]
+    /// is set.
+    fn tally(&self, now: Timestamp, since: Timestamp, cap: Option<u64>) -> Result<Tally>;
 
     /// What a shortened id a person typed could mean ([`crate::ops::resolve`]): `fragment`
     /// alone when a task has exactly that id, else the ids that end or start with it, among

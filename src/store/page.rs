@@ -21,13 +21,20 @@ pub struct PageAsk {
     pub limit: usize,
 }
 
+/// How many matches a database counts, per part of the listing, for a listing's first page:
+/// counting a million rows takes longer than the page itself (BENCHMARKS.md, "A million
+/// tasks"), and a person reading the first page needs to know there are many, not how many.
+pub const COUNT_CAP: usize = 10_000;
+
 /// A page found.
 #[derive(Debug, Default)]
 pub struct PageFound {
     /// The page's records, each one stored line.
     pub lines: Vec<Vec<u8>>,
-    /// How many records match in all.
+    /// How many records match in all (at least, with `total_capped`).
     pub total: usize,
+    /// `total` stopped counting at [`COUNT_CAP`] in some part: more records match.
+    pub total_capped: bool,
     /// The index of the page's first record among all that match.
     pub start: usize,
     /// More records follow this page.

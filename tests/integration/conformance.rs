@@ -307,10 +307,24 @@ fn tallies_count_states_and_finished_hours(env: Env) {
     ] {
         store.insert(&t, true).expect("insert");
     }
-    let tally = store
-        .tally(ts(NOW), ts("2026-03-10T00:00:00Z"))
+    let since = ts("2026-03-10T00:00:00Z");
+    let tally = store.tally(ts(NOW), since, None).expect("tally").sorted();
+    // A cap above every count changes nothing; one below them makes a database stop at it.
+    let roomy = store.tally(ts(NOW), since, Some(100)).expect("tally");
+    assert_eq!(roomy.sorted(), tally);
+    assert!(!tally.capped);
+    let tight = store
+        .tally(ts(NOW), since, Some(1))
         .expect("tally")
         .sorted();
+    match env.kind() {
+        StoreKind::Jsonl => assert_eq!(tight, tally, "the file store counts exactly"),
+        StoreKind::Postgres => {
+            assert!(tight.capped);
+            assert_eq!(tight.active, tally.active, "2 means at least 2 here");
+            assert_eq!(tight.due, 1, "a count under the cap is exact");
+        }
+    }
     let active: Vec<(&str, u64)> = tally.active.iter().map(|(s, n)| (s.as_str(), *n)).collect();
     assert_eq!(
         active,
@@ -1013,6 +1027,69 @@ fn pages_are_the_pages_of_the_listing(env: Env) {
     assert_eq!((page_ids(&found), found.total), (vec!["t4".to_string()], 1));
 }
 crate::on_both_stores!(pages_are_the_pages_of_the_listing);
+
+/// A database counts only the first page's matches up to the cap (a million rows take longer
+/// to count than to page) and says so; later pages, and the file store, count exactly.
+fn a_first_page_over_the_cap_says_at_least(env: Env) {
+    let (config, store) = open(&env, NOW);
+    let n = store::page::COUNT_CAP + 50;
+    let lines: Vec<(Option<String>, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let t = task(&format!("c{i:05}"), "2026-04-09T16:00:00Z", "");
+            (None, t.to_line().into_bytes())
+        })
+        .collect();
+    import_lines(&*store, &lines).expect("import");
+    let query = Query::listing(Vec::new(), false);
+    let first = store::PageAsk {
+        limit: 50,
+        ..store::PageAsk::default()
+    };
+    let found = store.page(&query, &first).expect("page");
+    assert_eq!(page_ids(&found).len(), 50);
+    assert!(found.more);
+    match env.kind() {
+        StoreKind::Postgres => {
+            assert!(found.total_capped, "the first page stops counting");
+            assert_eq!(
+                found.total,
+                store::page::COUNT_CAP + 1,
+                "at least this many"
+            );
+        }
+        StoreKind::Jsonl => assert_eq!((found.total, found.total_capped), (n, false)),
+    }
+    let last = page_ids(&found).pop().expect("a record");
+    let second = store::PageAsk {
+        after: Some((50, last)),
+        limit: 50,
+        ..store::PageAsk::default()
+    };
+    let found = store.page(&query, &second).expect("page");
+    assert_eq!(
+        (found.total, found.total_capped, found.start),
+        (n, false, 50)
+    );
+    // The overview stops the same way; /metrics' exact overview does not.
+    let view = ops::overview::overview(&config, &*store, &ops::overview::OverviewRequest {})
+        .expect("overview");
+    let exact = ops::overview::exact(&config, &*store).expect("overview");
+    assert_eq!(exact.counts.scheduled, n as u64);
+    assert!(!exact.counts_capped);
+    match env.kind() {
+        StoreKind::Postgres => {
+            assert!(view.counts_capped);
+            assert_eq!(view.counts.scheduled, store::page::COUNT_CAP as u64 + 1);
+            assert!(
+                view.message.contains("more than 10,000"),
+                "{}",
+                view.message
+            );
+        }
+        StoreKind::Jsonl => assert_eq!(view.counts, exact.counts),
+    }
+}
+crate::on_both_stores!(a_first_page_over_the_cap_says_at_least);
 
 fn series_request(series: &str) -> ops::cancel::CancelSeriesRequest {
     ops::cancel::CancelSeriesRequest {

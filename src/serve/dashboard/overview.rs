@@ -19,7 +19,8 @@ pub(super) fn routes() -> axum::Router<Arc<App>> {
 
 /// One count with where it leads.
 struct Count {
-    value: u64,
+    /// The count as shown: "10,000+" where a database stopped counting.
+    value: String,
     label: &'static str,
     href: &'static str,
     class: &'static str,
@@ -65,39 +66,47 @@ async fn overview(State(app): State<Arc<App>>) -> Response {
 
 fn counts(reply: &OverviewReply) -> Vec<Count> {
     let c = &reply.counts;
+    let cap = ops::overview::COUNT_CAP as u64;
+    let shown = |n: u64| {
+        if reply.counts_capped && n > cap {
+            format!("{cap}+")
+        } else {
+            n.to_string()
+        }
+    };
     vec![
         Count {
-            value: c.scheduled,
+            value: shown(c.scheduled),
             label: "scheduled",
             href: "/tasks?status=scheduled",
             class: "scheduled",
         },
         Count {
-            value: c.due,
+            value: shown(c.due),
             label: "due, not yet claimed",
             href: "/upcoming",
             class: if c.due > 0 { "overdue" } else { "scheduled" },
         },
         Count {
-            value: c.executing,
+            value: shown(c.executing),
             label: "executing",
             href: "/tasks?status=executing",
             class: "executing",
         },
         Count {
-            value: c.completed_24h,
+            value: shown(c.completed_24h),
             label: "completed in 24 h",
             href: "/tasks?status=completed&since=24h",
             class: "completed",
         },
         Count {
-            value: c.failed_24h,
+            value: shown(c.failed_24h),
             label: "failed in 24 h",
             href: "/tasks?status=failed&since=24h",
             class: "failed",
         },
         Count {
-            value: c.missed_24h,
+            value: shown(c.missed_24h),
             label: "missed in 24 h",
             href: "/tasks?status=cancelled&since=24h",
             class: "missed",

@@ -45,6 +45,8 @@ struct TasksPage {
     /// Column headings that sort: (label, sort key, link).
     sorts: Vec<(&'static str, &'static str, String)>,
     total: usize,
+    /// `total` is a lower bound (a database stopped counting).
+    total_capped: bool,
     rows: Vec<Row>,
     problems: Vec<String>,
     next: Option<String>,
@@ -213,6 +215,7 @@ async fn tasks(State(app): State<Arc<App>>, Query(p): Query<TasksParams>) -> Res
             sort: sort.as_str(),
             sorts,
             total: page.total,
+            total_capped: page.total_capped,
             rows: page.tasks.iter().map(|r| row(config, r)).collect(),
             problems: page.problems,
             next,

@@ -673,19 +673,30 @@ impl Store for PgStore {
             .read_only(true)
             .start()
             .map_err(db("reading a page of tasks"))?;
+        // The first page counts each part only up to the cap; later pages need exact counts to
+        // find where they start.
+        let cap = if ask.after.is_none() {
+            i64::try_from(super::page::COUNT_CAP).unwrap_or(i64::MAX) + 1
+        } else {
+            i64::MAX
+        };
         let counts = tx
             .query_one(
                 &self.sql(
-                    "SELECT (SELECT count(*) FROM {s}.tasks WHERE status = ANY($1)),
-                            (SELECT count(*) FROM {s}.tasks WHERE status = ANY($2))
-                          + CASE WHEN $3 THEN (SELECT count(*) FROM {s}.archive
-                                               WHERE status = ANY($2))
+                    "SELECT (SELECT count(*) FROM (SELECT 1 FROM {s}.tasks
+                                                   WHERE status = ANY($1) LIMIT $4) u),
+                            (SELECT count(*) FROM (SELECT 1 FROM {s}.tasks
+                                                   WHERE status = ANY($2) LIMIT $4) d),
+                            CASE WHEN $3 THEN (SELECT count(*) FROM (SELECT 1 FROM {s}.archive
+                                               WHERE status = ANY($2) LIMIT $4) a)
                                  ELSE 0 END",
                 ),
-                &[&up, &done, &archive],
+                &[&up, &done, &archive, &cap],
             )
             .map_err(db("counting tasks"))?;
-        let (upcoming, finished): (i64, i64) = (counts.get(0), counts.get(1));
+        let parts: [i64; 3] = [counts.get(0), counts.get(1), counts.get(2)];
+        let total_capped = parts.iter().any(|&n| n >= cap);
+        let (upcoming, finished) = (parts[0], parts[1] + parts[2]);
         // Where the page starts: right after `after` if it still matches, else at the offset.
         let start: i64 = match &ask.after {
             None => 0,
@@ -792,6 +803,7 @@ impl Store for PgStore {
         Ok(PageFound {
             lines,
             total: usize::try_from(upcoming + finished).unwrap_or(0),
+            total_capped,
             start: usize::try_from(start).unwrap_or(0),
             more,
             problems,
@@ -800,30 +812,71 @@ impl Store for PgStore {
 
     /// Two statements: the active store per status (with the due count), and the finished
     /// tasks since `since` grouped by hour — index range scans on `listed_at`.
-    fn tally(&self, now: Timestamp, since: Timestamp) -> Result<Tally> {
+    /// With `cap`, each status is counted by its own query that stops past the cap, each
+    /// reading its partial index (the dashboard's overview at a million tasks: 2.5 ms instead
+    /// of 270 ms for one `GROUP BY` over every row); without, one exact pass.
+    fn tally(&self, now: Timestamp, since: Timestamp, cap: Option<u64>) -> Result<Tally> {
         let mut client = self.client()?;
         let mut tally = Tally::default();
         let now = Stamp(now).to_string();
         let since = Stamp(since).to_string();
-        for row in client
-            .query(
-                &self.sql(
-                    "SELECT status, count(*),
-                            count(*) FILTER (WHERE status = 'scheduled'
-                                             AND run_at <= $1::text::timestamptz)
-                     FROM {s}.tasks GROUP BY status",
-                ),
-                &[&now],
-            )
-            .map_err(db("counting tasks"))?
-        {
-            let Ok(status) = row.get::<_, &str>(0).parse::<Status>() else {
-                continue;
-            };
-            tally
-                .active
-                .push((status, u64::try_from(row.get::<_, i64>(1)).unwrap_or(0)));
-            tally.due += u64::try_from(row.get::<_, i64>(2)).unwrap_or(0);
+        if let Some(cap) = cap {
+            let limit = i64::try_from(cap).unwrap_or(i64::MAX - 1) + 1;
+            // The statuses are the record's own names, spelled out so that the planner can
+            // match each query to its partial index.
+            let counts: Vec<String> = Status::ALL
+                .iter()
+                .map(|status| {
+                    format!(
+                        "(SELECT count(*) FROM (SELECT 1 FROM {{s}}.tasks
+                                                 WHERE status = '{status}' LIMIT $2) c)"
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "SELECT {}, (SELECT count(*) FROM (SELECT 1 FROM {{s}}.tasks
+                                                 WHERE status = 'scheduled'
+                                                   AND run_at <= $1::text::timestamptz
+                                                 LIMIT $2) d)",
+                counts.join(", ")
+            );
+            let row = client
+                .query_one(&self.sql(&sql), &[&now, &limit])
+                .map_err(db("counting tasks"))?;
+            for (i, name) in Status::ALL.iter().enumerate() {
+                let Ok(status) = name.parse::<Status>() else {
+                    continue;
+                };
+                let n: i64 = row.get(i);
+                tally.capped |= n >= limit;
+                if n > 0 {
+                    tally.active.push((status, u64::try_from(n).unwrap_or(0)));
+                }
+            }
+            let due: i64 = row.get(Status::ALL.len());
+            tally.capped |= due >= limit;
+            tally.due = u64::try_from(due).unwrap_or(0);
+        } else {
+            for row in client
+                .query(
+                    &self.sql(
+                        "SELECT status, count(*),
+                                count(*) FILTER (WHERE status = 'scheduled'
+                                                 AND run_at <= $1::text::timestamptz)
+                         FROM {s}.tasks GROUP BY status",
+                    ),
+                    &[&now],
+                )
+                .map_err(db("counting tasks"))?
+            {
+                let Ok(status) = row.get::<_, &str>(0).parse::<Status>() else {
+                    continue;
+                };
+                tally
+                    .active
+                    .push((status, u64::try_from(row.get::<_, i64>(1)).unwrap_or(0)));
+                tally.due += u64::try_from(row.get::<_, i64>(2)).unwrap_or(0);
+            }
         }
         for row in client
             .query(
