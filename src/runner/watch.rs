@@ -55,6 +55,11 @@ pub fn watch_observed(
             "watch started",
             &[("pid", &std::process::id().to_string())],
         );
+        // Listen before the first pass: a task scheduled while that pass runs would otherwise
+        // change the store before anything listened, and wait for the next rescan. What the
+        // first pass writes itself costs one extra pass; an error here is the first wait's to
+        // report.
+        let _ = store.wait_for_change(Duration::ZERO);
         while !stop.load(Ordering::Relaxed) {
             // A wake that went through clears a run of faults at once, before the sleep.
             let outcome = config

@@ -70,7 +70,6 @@ pub struct JsonlStore {
     /// refused: reported once, and left out of `next_due` so a watcher does not wake for a
     /// line it can never claim.
     unusable: Mutex<HashSet<u64>>,
-    /// The store's identity when a watcher last looked (`wait_for_change`).
     /// The watch over the store and pause files, started by the first wait for a change.
     changes: Mutex<Option<changes::ChangeWatch>>,
 }
