@@ -265,6 +265,21 @@ pub fn check_month(month: &str) -> Result<()> {
     Ok(())
 }
 
+/// The month an archived record is imported under: the one its source gave, which must be
+/// `YYYYMM`.
+pub fn archive_month<'a>(month: Option<&'a str>, task: &Task) -> Result<&'a str> {
+    let Some(month) = month else {
+        return Err(crate::Error::invalid_arg(
+            crate::error::Arg::RuntimeDir,
+            task.id.clone(),
+            "an archived record came without its month",
+            None,
+        ));
+    };
+    check_month(month)?;
+    Ok(month)
+}
+
 /// Decides the change to an operation's record (see [`crate::lifecycle`]): given where the
 /// store found it, the change to write, or the refusal.
 pub type Decide<'a> = dyn FnMut(Found) -> Result<Change> + 'a;

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::fsutil::{self, Staged};
 use crate::lifecycle;
 use crate::record::{Status, Task};
-use crate::store::{ExportSink, ImportSource, Imported, Part, check_month};
+use crate::store::{ExportSink, ImportSource, Imported, Part, archive_month, check_month};
 
 /// One line of a runtime directory as [`JsonlStore::each_line`] reads it.
 #[derive(Debug)]
@@ -159,15 +159,7 @@ impl JsonlStore {
         })?;
         let mut months: BTreeMap<String, Staged> = BTreeMap::new();
         source(Part::Archived, &mut |month, line, task| {
-            let Some(month) = month else {
-                return Err(Error::invalid_arg(
-                    crate::error::Arg::RuntimeDir,
-                    task.id.clone(),
-                    "an archived record came without its month",
-                    None,
-                ));
-            };
-            check_month(month)?;
+            let month = archive_month(month, task)?;
             if ids.contains(&task.id) {
                 imported.superseded += 1;
                 return Ok(());

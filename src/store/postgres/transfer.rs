@@ -9,8 +9,7 @@ use postgres::types::ToSql;
 
 use super::{Columns, PgStore, db, row_problem};
 use crate::error::{Error, Result};
-use crate::record::Task;
-use crate::store::{ExportSink, ImportSource, Imported, Part, check_month};
+use crate::store::{ExportSink, ImportSource, Imported, Part, archive_month};
 
 /// Bytes sent to the server in one `CopyData` message.
 const COPY_CHUNK: usize = 256 * 1024;
@@ -149,20 +148,6 @@ impl PgStore {
             .map_err(db("updating statistics after an import"))?;
         Ok(imported)
     }
-}
-
-/// The month an archived record is imported under (it names the `archive` row's month).
-fn archive_month<'a>(month: Option<&'a str>, task: &Task) -> Result<&'a str> {
-    let Some(month) = month else {
-        return Err(Error::invalid_arg(
-            crate::error::Arg::RuntimeDir,
-            task.id.clone(),
-            "an archived record came without its month",
-            None,
-        ));
-    };
-    check_month(month)?;
-    Ok(month)
 }
 
 /// `t` or `f`, as `COPY` reads a boolean.
