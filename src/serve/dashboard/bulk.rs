@@ -209,13 +209,8 @@ async fn apply(State(app): State<Arc<App>>, body: Bytes) -> Response {
         Ok(s) => s,
         Err(e) => return error_page(&e),
     };
-    if !app.auth.csrf_matches(&selection.csrf) {
-        return message_page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "The form's CSRF token is missing or stale (the server restarted?): go back, \
-             reload the page and try again.",
-        );
+    if let Some(refused) = csrf_refusal(&app, &selection.csrf) {
+        return refused;
     }
     let request = match selection.request(true) {
         Ok(r) => r,

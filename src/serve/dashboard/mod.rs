@@ -142,6 +142,57 @@ struct MessagePage<'a> {
     detail: &'a str,
 }
 
+/// A posted form whose CSRF token is this server's: every action the dashboard takes reads its
+/// form through this, so a refusal reads the same everywhere. A body the form cannot be read
+/// from keeps its rejection's status (413 over the limit).
+pub fn posted_form<T>(
+    app: &App,
+    form: Result<axum::extract::Form<T>, axum::extract::rejection::FormRejection>,
+    csrf: impl Fn(&T) -> &str,
+) -> Result<T, Box<Response>> {
+    let form = match form {
+        Ok(axum::extract::Form(form)) => form,
+        Err(rejection) => {
+            let status = rejection.status();
+            let heading = status.canonical_reason().unwrap_or("Bad request");
+            return Err(Box::new(message_page(
+                status,
+                heading,
+                "The form could not be read.",
+            )));
+        }
+    };
+    match csrf_refusal(app, csrf(&form)) {
+        Some(refused) => Err(Box::new(refused)),
+        None => Ok(form),
+    }
+}
+
+/// The refusal page, unless `given` is this server's CSRF token.
+pub fn csrf_refusal(app: &App, given: &str) -> Option<Response> {
+    if app.auth.csrf_matches(given) {
+        return None;
+    }
+    Some(message_page(
+        StatusCode::FORBIDDEN,
+        "Refused",
+        "The form's CSRF token is missing or stale (the server restarted?): go back, reload \
+         the page and try again.",
+    ))
+}
+
+/// The form of a confirmation page's action (a task's or a series'): the token, and what the
+/// action may take.
+#[derive(Debug, serde::Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub when: Option<String>,
+}
+
 /// A page that only says something (a refusal, an unknown page).
 pub fn message_page(status: StatusCode, heading: &str, detail: &str) -> Response {
     let kind = if status.is_success() { "ok" } else { "problem" };

@@ -135,22 +135,10 @@ async fn create(
     State(app): State<Arc<App>>,
     form: Result<Form<NewTask>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let values = match form {
-        Ok(Form(values)) => values,
-        Err(rejection) => {
-            let status = rejection.status();
-            let heading = status.canonical_reason().unwrap_or("Bad request");
-            return message_page(status, heading, "The form could not be read.");
-        }
+    let values = match posted_form(&app, form, |f| f.csrf.as_str()) {
+        Ok(f) => f,
+        Err(refused) => return *refused,
     };
-    if !app.auth.csrf_matches(&values.csrf) {
-        return message_page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "The form's CSRF token is missing or stale (the server restarted?): go back, \
-             reload the page and try again.",
-        );
-    }
     let max_retries = match values.max_retries.trim() {
         "" => None,
         n => match n.parse::<u32>() {

@@ -167,16 +167,6 @@ async fn confirm(
     )
 }
 
-#[derive(Debug, Deserialize)]
-struct ActionForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    when: Option<String>,
-}
-
 async fn act(
     State(app): State<Arc<App>>,
     Path((id, action)): Path<(String, String)>,
@@ -185,22 +175,10 @@ async fn act(
     let Some((action, ..)) = words(&action) else {
         return message_page(StatusCode::NOT_FOUND, "Not found", "No such action.");
     };
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => {
-            let status = rejection.status();
-            let heading = status.canonical_reason().unwrap_or("Bad request");
-            return message_page(status, heading, "The form could not be read.");
-        }
+    let form = match posted_form(&app, form, |f| f.csrf.as_str()) {
+        Ok(f) => f,
+        Err(refused) => return *refused,
     };
-    if !app.auth.csrf_matches(&form.csrf) {
-        return message_page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "The form's CSRF token is missing or stale (the server restarted?): go back, \
-             reload the page and try again.",
-        );
-    }
     let result = app
         .blocking(move |config, store| -> Result<(), Error> {
             match action {

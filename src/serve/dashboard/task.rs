@@ -371,16 +371,6 @@ async fn confirm(
     )
 }
 
-#[derive(Debug, Deserialize)]
-struct ActionForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    when: Option<String>,
-}
-
 /// `POST /tasks/{id}/{action}` from a confirmation page: the change, then the task page
 /// with a result line (303 on success, so a reload does not repeat it).
 async fn act(
@@ -391,23 +381,10 @@ async fn act(
     let Some((action, ..)) = action_words(&action) else {
         return message_page(StatusCode::NOT_FOUND, "Not found", "No such action.");
     };
-    let form = match form {
-        Ok(Form(form)) => form,
-        // A body over the limit is 413, as on every route; anything else the form's fault.
-        Err(rejection) => {
-            let status = rejection.status();
-            let heading = status.canonical_reason().unwrap_or("Bad request");
-            return message_page(status, heading, "The form could not be read.");
-        }
+    let form = match posted_form(&app, form, |f| f.csrf.as_str()) {
+        Ok(f) => f,
+        Err(refused) => return *refused,
     };
-    if !app.auth.csrf_matches(&form.csrf) {
-        return message_page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "The form's CSRF token is missing or stale (the server restarted?): go back, \
-             reload the page and try again.",
-        );
-    }
     let watching = app.watching;
     let task_id = id.clone();
     let result = app
