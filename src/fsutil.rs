@@ -7,7 +7,7 @@
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -253,6 +253,61 @@ pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
     replace_file_with(path, |w| w.write_all(data))
 }
 
+/// Writes a small record over the one at `path`, in place, unflushed: for a record rewritten
+/// often whose loss in a crash costs nothing (the runner's wake record, which an idle watcher
+/// rewrites at every rescan). A rename would free the old file's blocks each time, and on a
+/// filesystem mounted with `discard` the writer then waits for the disk: most of an idle
+/// watcher's wake-ups. Shorter content is padded with spaces (JSON ignores them), so the
+/// file never shrinks and nothing is freed. A reader racing the single `pwrite` could see a
+/// mix of two records; [`read_record`] reads again when what it read does not parse. A
+/// missing file is created atomically.
+pub fn overwrite_record(path: &Path, data: &[u8]) -> Result<()> {
+    let file = match OpenOptions::new()
+        .write(true)
+        // Non-blocking: a FIFO planted there must not hang the runner (it is refused below).
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let mut staged = Staged::create(path)?;
+            staged
+                .writer()
+                .write_all(data)
+                .map_err(Error::io("writing temporary file", &staged.tmp))?;
+            return staged.put_in_place();
+        }
+        Err(e) => return Err(Error::io("opening", path)(e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(Error::io("reading metadata of", path))?;
+    if let Some(what) = not_regular(&meta) {
+        return Err(Error::io("writing", path)(io::Error::other(format!(
+            "it is {what}, not a regular file"
+        ))));
+    }
+    let mut padded = data.to_vec();
+    let old = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+    if old > padded.len() && old <= 64 * 1024 {
+        padded.resize(old, b' ');
+    }
+    file.write_all_at(&padded, 0)
+        .map_err(Error::io("writing", path))
+}
+
+/// Reads a record [`overwrite_record`] writes, parsed; reads again (up to three times) when
+/// what it read does not parse, which a write racing the read can cause.
+pub fn read_record<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    for _ in 0..3 {
+        let bytes = fs::read(path).ok()?;
+        if let Ok(value) = serde_json::from_slice(&bytes) {
+            return Some(value);
+        }
+    }
+    None
+}
+
 /// Replaces `path` with what `write` produces, atomically and durably (see [`Staged`]).
 pub fn replace_file_with(
     path: &Path,
@@ -331,11 +386,20 @@ impl Staged {
             .sync_all()
             .map_err(Error::io("flushing temporary file", &self.tmp))?;
         crate::failpoint::hit("store-temp-flushed");
+        self.put_in_place()?;
+        crate::failpoint::hit("store-renamed");
+        sync_dir(parent_dir(&self.path))
+    }
+
+    /// Renames the written content over the file (unflushed unless the caller flushed it).
+    fn put_in_place(&mut self) -> Result<()> {
+        self.writer
+            .flush()
+            .map_err(Error::io("writing temporary file", &self.tmp))?;
         fs::rename(&self.tmp, &self.path)
             .map_err(Error::io("renaming temporary file over", &self.path))?;
         self.done = true;
-        crate::failpoint::hit("store-renamed");
-        sync_dir(parent_dir(&self.path))
+        Ok(())
     }
 }
 
@@ -545,6 +609,37 @@ mod tests {
         replace_file(&file, b"1\n").expect("replace");
         assert!(!dead.exists(), "a dead writer's temp file is removed");
         assert!(live.exists(), "a live writer's temp file is kept");
+    }
+
+    #[test]
+    fn a_record_is_overwritten_in_place_and_reads_back_whole() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join(".record.json");
+        overwrite_record(&path, br#"{"a":"a long first value"}"#).expect("create");
+        let mode = fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let inode = fs::metadata(&path).expect("meta").ino();
+        overwrite_record(&path, br#"{"a":"short"}"#).expect("overwrite");
+        let meta = fs::metadata(&path).expect("meta");
+        assert_eq!(meta.ino(), inode, "the same file, not a replacement");
+        assert_eq!(meta.len(), 26, "padded, never shrunk");
+        let read: serde_json::Value = read_record(&path).expect("parses");
+        assert_eq!(read["a"], "short");
+        // Symlinks are not followed, and a FIFO neither hangs the writer nor is written.
+        let target = tmp.path().join("target");
+        let link = tmp.path().join("link.json");
+        symlink(&target, &link).expect("symlink");
+        assert!(overwrite_record(&link, b"{}").is_err());
+        assert!(!target.exists());
+        let fifo = tmp.path().join("fifo.json");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid C path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(overwrite_record(&fifo, b"{}").is_err());
+        assert_eq!(
+            read_record::<serde_json::Value>(&tmp.path().join("none")),
+            None
+        );
     }
 
     #[test]

@@ -19,6 +19,17 @@ static SIGNAL_SLOTS: [AtomicI32; 16] = [const { AtomicI32::new(-1) }; 16];
 const CHANGED: u8 = b'c';
 const SIGNALLED: u8 = b's';
 
+/// What ended a [`Waker::wait_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woke {
+    /// The pipe: a change (`changed`) or only a signal (the caller looks at its stop flag).
+    Poked { changed: bool },
+    /// The other descriptor has something to read.
+    Ready,
+    /// The time ran out (or a signal interrupted the sleep).
+    TimedOut,
+}
+
 /// A pipe to sleep on until something has news.
 #[derive(Debug)]
 pub struct Waker {
@@ -73,6 +84,37 @@ impl Waker {
             return false;
         }
         self.drain()
+    }
+
+    /// Sleeps until a poke, `other` is readable, or `timeout`. The caller reads `other`
+    /// itself, so news that comes in while it works (its own writes seen by inotify) is read
+    /// without going to sleep for it.
+    pub fn wait_with(&self, other: RawFd, timeout: Duration) -> Woke {
+        let mut fds = [
+            libc::pollfd {
+                fd: self.read.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: other,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // Rounded up: a wait rounded down to 0 ms would return at once and be asked again.
+        let ms = i32::try_from(timeout.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+        // SAFETY: two valid pollfds.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+        if ready <= 0 {
+            Woke::TimedOut
+        } else if fds[0].revents != 0 {
+            Woke::Poked {
+                changed: self.drain(),
+            }
+        } else {
+            Woke::Ready
+        }
     }
 
     /// Reads every byte waiting; whether one said "changed".

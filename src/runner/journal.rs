@@ -55,6 +55,12 @@ impl StartJournal {
 
     /// Starts a new journal for this pass, owned by this process.
     pub fn begin(path: &Path) -> Result<StartJournal> {
+        let header = format!("#runner {}", std::process::id());
+        // Begun by this process and nothing started since: there is nothing to empty, and an
+        // idle watcher's passes then write nothing at all.
+        if std::fs::read(path).is_ok_and(|b| b.strip_suffix(b"\n") == Some(header.as_bytes())) {
+            return Self::resume(path);
+        }
         fsutil::write_private(path, b"")?;
         let file = std::fs::OpenOptions::new()
             .write(true)
@@ -65,7 +71,7 @@ impl StartJournal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
         };
-        journal.write_line(&format!("#runner {}", std::process::id()))?;
+        journal.write_line(&header)?;
         Ok(journal)
     }
 
@@ -110,5 +116,32 @@ mod tests {
         drop(j);
         StartJournal::begin(&path).expect("again");
         assert!(StartJournal::read(&path).expect("read").is_empty());
+    }
+
+    #[test]
+    fn an_empty_journal_of_this_process_is_kept_and_another_s_is_replaced() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join(".started");
+        let header = format!("#runner {}\n", std::process::id());
+        drop(StartJournal::begin(&path).expect("begin"));
+        let before = std::fs::metadata(&path)
+            .expect("meta")
+            .modified()
+            .expect("mtime");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let j = StartJournal::begin(&path).expect("again");
+        let after = std::fs::metadata(&path)
+            .expect("meta")
+            .modified()
+            .expect("mtime");
+        assert_eq!(before, after, "an idle pass writes nothing");
+        j.started("c").expect("c");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            format!("{header}c\n")
+        );
+        std::fs::write(&path, "#runner 1\n").expect("another runner's");
+        drop(StartJournal::begin(&path).expect("begin"));
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), header);
     }
 }

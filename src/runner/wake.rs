@@ -100,8 +100,7 @@ impl Wake {
 
 /// Reads the last wake record, if any.
 pub fn last_wake(config: &Config) -> Option<Wake> {
-    let bytes = std::fs::read(wake_file(config)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    fsutil::read_record(&wake_file(config))
 }
 
 /// Records a wake. Best effort: a runner that cannot write it still does its work.
@@ -176,8 +175,9 @@ pub(super) fn record_polled(config: &Config, why: &str) {
 
 fn write(config: &Config, wake: &Wake) {
     let text = serde_json::to_string(wake).unwrap_or_default();
-    // Replaced atomically: a full disk leaves the previous record, never an empty file.
-    if let Err(e) = fsutil::replace_file(&wake_file(config), text.as_bytes()) {
+    // In place and unflushed: a heartbeat lost in a crash costs nothing, and flushing or
+    // replacing it was most of an idle watcher's wake-ups (`fsutil::overwrite_record`).
+    if let Err(e) = fsutil::overwrite_record(&wake_file(config), text.as_bytes()) {
         eprintln!("warning: could not record the runner's wake: {e}");
     }
 }
