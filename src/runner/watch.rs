@@ -317,7 +317,13 @@ fn sleep_until_next(
             sleep = sleep.min(until(end.timestamp()));
         }
     } else {
-        if let Some(due) = store.next_due()? {
+        // The same look an idle wake takes, where the store has one: its statement is then
+        // ready for the wakes to come.
+        let next = match store.quick_look()? {
+            Some(look) => look.next_due,
+            None => store.next_due()?,
+        };
+        if let Some(due) = next {
             sleep = sleep.min(until(due));
         }
         if let Some(every) = store.rescue_interval() {
@@ -325,14 +331,121 @@ fn sleep_until_next(
             sleep = sleep.min(every);
         }
     }
-    let deadline = Instant::now() + sleep;
+    let mut deadline = Instant::now() + sleep;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || options.stopping() {
+        if options.stopping() {
             return Ok(());
+        }
+        if left.is_zero() {
+            // The sleep ran out with nothing heard. Where one look costs less than a pass (a
+            // database), look first; a pass only if it would find work.
+            let Some(look) = store.quick_look()? else {
+                return Ok(());
+            };
+            let now = config.clock.now();
+            let Some(sleep) = quiet_for(&look, now, rescan) else {
+                return Ok(());
+            };
+            record_wake(config, true, false);
+            deadline = Instant::now() + sleep;
+            continue;
         }
         if store.wait_for_change(left)? {
             return Ok(());
         }
+    }
+}
+
+/// How long a watcher may sleep on after `look` at `now` without a pass, or `None` when a
+/// pass has work: a task due, a task executing or finished but not archived. A pause in force
+/// holds claims back until it ends; a change of it is heard like any other.
+fn quiet_for(
+    look: &crate::store::QuickLook,
+    now: jiff::Timestamp,
+    rescan: Duration,
+) -> Option<Duration> {
+    let until =
+        |at: jiff::Timestamp| Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO);
+    if look.unsettled {
+        return None;
+    }
+    let mut sleep = rescan;
+    match crate::lifecycle::pause::in_force(look.pause.as_ref(), now) {
+        Some(pause) => {
+            if let Some(end) = pause.until {
+                sleep = sleep.min(until(end.timestamp()));
+            }
+        }
+        None => {
+            if let Some(due) = look.next_due {
+                sleep = sleep.min(until(due));
+            }
+        }
+    }
+    (!sleep.is_zero()).then_some(sleep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::Pause;
+    use crate::record::Stamp;
+    use crate::store::QuickLook;
+
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn an_idle_look_sleeps_on_until_the_next_due_time_and_work_ends_the_sleep() {
+        let now = at("2026-12-07T12:00:00Z");
+        let rescan = Duration::from_secs(60);
+        let empty = QuickLook::default();
+        assert_eq!(quiet_for(&empty, now, rescan), Some(rescan));
+        let soon = QuickLook {
+            next_due: Some(at("2026-12-07T12:00:10Z")),
+            ..QuickLook::default()
+        };
+        assert_eq!(quiet_for(&soon, now, rescan), Some(Duration::from_secs(10)));
+        let due = QuickLook {
+            next_due: Some(now),
+            ..QuickLook::default()
+        };
+        assert_eq!(
+            quiet_for(&due, now, rescan),
+            None,
+            "a due task needs a pass"
+        );
+        let unsettled = QuickLook {
+            unsettled: true,
+            ..QuickLook::default()
+        };
+        assert_eq!(
+            quiet_for(&unsettled, now, rescan),
+            None,
+            "work to recover or archive"
+        );
+        // Paused: due tasks wait for the pause's end; an ended pause holds nothing back.
+        let paused = QuickLook {
+            next_due: Some(now),
+            pause: Some(Pause {
+                since: Stamp(now),
+                until: Some(Stamp(at("2026-12-07T12:00:30Z"))),
+            }),
+            ..QuickLook::default()
+        };
+        assert_eq!(
+            quiet_for(&paused, now, rescan),
+            Some(Duration::from_secs(30))
+        );
+        let ended = QuickLook {
+            pause: Some(Pause {
+                since: Stamp(now),
+                until: Some(Stamp(now)),
+            }),
+            ..paused
+        };
+        assert_eq!(quiet_for(&ended, now, rescan), None);
     }
 }

@@ -297,6 +297,19 @@ pub trait RunnerLock: Debug + Send {
     }
 }
 
+/// What [`Store::quick_look`] sees: enough to tell an idle watcher whether a pass has work
+/// and how long it may sleep.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuickLook {
+    /// The earliest `run_at` among scheduled tasks.
+    pub next_due: Option<Timestamp>,
+    /// Some task is executing (maybe for a runner that died) or finished and not yet
+    /// archived: a pass has work whatever the time.
+    pub unsettled: bool,
+    /// The stored pause, if any.
+    pub pause: Option<crate::lifecycle::Pause>,
+}
+
 /// Task storage with the operations of the lifecycle.
 pub trait Store: Debug + Send + Sync {
     /// Adds a new task. With `check_id`, refuses an id already in the active store (an
@@ -455,6 +468,14 @@ pub trait Store: Debug + Send + Sync {
     /// runners that died are rescued promptly (`None`: a file store recovers at every pass).
     fn rescue_interval(&self) -> Option<std::time::Duration> {
         None
+    }
+
+    /// What an idle watcher needs to know to tell whether a pass would find work, in one
+    /// cheap look (`None`: a pass is as cheap, as for a file store, whose pass reads one file).
+    /// A database's pass is a dozen round trips, each a wake-up of an idle watcher; this is
+    /// one.
+    fn quick_look(&self) -> Result<Option<QuickLook>> {
+        Ok(None)
     }
 
     /// How many tasks one claim should take: everything for a store only one runner works,

@@ -15,8 +15,10 @@ use postgres::fallible_iterator::FallibleIterator;
 use crate::error::{Error, Result};
 use crate::wake::Waker;
 
-/// The longest one `LISTEN` wait lasts before the thread looks whether its store is gone.
-const LISTEN_SLICE: Duration = Duration::from_secs(30);
+/// The longest one `LISTEN` wait lasts before the thread looks whether its store is gone:
+/// each look wakes an idle process, so it is rare; a dropped store's thread and connection
+/// linger at most this long.
+const LISTEN_SLICE: Duration = Duration::from_secs(10 * 60);
 
 /// The listening thread's side of a store.
 #[derive(Debug)]

@@ -38,7 +38,7 @@ pub use migrations::MigrationStatus;
 use super::order;
 use super::{
     Archived, Decide, ExportSink, ImportSource, Imported, PageAsk, PageFound, Part, Problem, Query,
-    RunnerLock, Store, Tally,
+    QuickLook, RunnerLock, Store, Tally,
 };
 use crate::config::Config;
 use crate::error::{DatabaseError, Error, Result, chain};
@@ -1313,7 +1313,8 @@ impl Store for PgStore {
         let statement = self.prepared(
             &mut *client,
             "UPDATE {s}.tasks AS t SET started = true
-             FROM unnest($1::text[], $2::bigint[]) AS s(id, token)
+             FROM unnest($1::text[], $2::bigint[]) AS s(id, token),
+                  (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
              WHERE t.id = s.id AND t.lease_token = s.token
              RETURNING t.id",
         )?;
@@ -1515,18 +1516,52 @@ impl Store for PgStore {
     /// While another runner's claims are out (a runner that dies leaves them), a pass every
     /// 30 s rescues them soon after; with none out, nothing needs rescuing and the watcher
     /// sleeps until its next due time or a change.
+    fn quick_look(&self) -> Result<Option<QuickLook>> {
+        let mut client = self.client()?;
+        let statement = self.prepared(
+            &mut *client,
+            "SELECT extract(epoch FROM (SELECT min(run_at) FROM {s}.tasks
+                     WHERE status = 'scheduled' AND NOT (id = ANY($1))))::bigint,
+                 EXISTS (SELECT 1 FROM {s}.tasks
+                     WHERE status IN ('executing', 'completed', 'failed', 'cancelled')),
+                 (SELECT value FROM {s}.settings WHERE key = 'pause')",
+        )?;
+        let row = client
+            .query_one(&statement, &[&self.poisoned()])
+            .map_err(db("looking for work"))?;
+        let secs: Option<i64> = row.get(0);
+        let pause: Option<&str> = row.get(2);
+        let pause = pause
+            .map(|text| {
+                serde_json::from_str(text).map_err(|source| Error::Json {
+                    what: "the stored pause".into(),
+                    source,
+                })
+            })
+            .transpose()?;
+        Ok(Some(QuickLook {
+            next_due: secs.and_then(|s| Timestamp::from_second(s).ok()),
+            unsettled: row.get(1),
+            pause,
+        }))
+    }
+
     fn rescue_interval(&self) -> Option<Duration> {
         let key = *self.liveness.lock().unwrap_or_else(|p| p.into_inner());
+        let mut client = self.client().ok()?;
+        // Prepared once: asked after every pass, and a statement prepared anew is closed by
+        // a round trip of its own on the next use of the connection.
         let others = self
-            .client()
-            .ok()?
-            .query_one(
-                &self.sql(
-                    "SELECT EXISTS (SELECT 1 FROM {s}.tasks WHERE status = 'executing'
-                                    AND runner_key IS DISTINCT FROM $1)",
-                ),
-                &[&key],
+            .prepared(
+                &mut *client,
+                "SELECT EXISTS (SELECT 1 FROM {s}.tasks WHERE status = 'executing'
+                                AND runner_key IS DISTINCT FROM $1)",
             )
+            .and_then(|statement| {
+                client
+                    .query_one(&statement, &[&key])
+                    .map_err(db("looking for other runners' claims"))
+            })
             .map(|r| r.get::<_, bool>(0))
             // Not known: look as if there were.
             .unwrap_or(true);
