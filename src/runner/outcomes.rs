@@ -49,24 +49,19 @@ fn record_starts(store: &dyn Store, requests: mpsc::Receiver<StartMark>) {
         let mut marks = vec![first];
         marks.extend(requests.try_iter());
         let ids: Vec<String> = marks.iter().map(|(id, _)| id.clone()).collect();
-        match store.mark_started(&ids) {
-            Ok(marked) => {
-                for (id, reply) in marks {
-                    let answer = if marked.contains(&id) {
-                        Ok(())
-                    } else {
-                        Err("this runner no longer holds its claim".to_string())
-                    };
-                    let _ = reply.send(answer);
-                }
-            }
-            Err(e) => {
-                let error = crate::error::chain(&e);
-                for (_, reply) in marks {
-                    let _ = reply.send(Err(error.clone()));
-                }
-            }
+        let marked = store.mark_started(&ids);
+        for (id, reply) in marks {
+            let _ = reply.send(start_answer(&marked, &id));
         }
+    }
+}
+
+/// Whether the executor of `id` may start, given what recording the starts came to.
+fn start_answer(marked: &Result<HashSet<String>>, id: &str) -> std::result::Result<(), String> {
+    match marked {
+        Ok(marked) if marked.contains(id) => Ok(()),
+        Ok(_) => Err("this runner no longer holds its claim".to_string()),
+        Err(e) => Err(crate::error::chain(e)),
     }
 }
 
@@ -182,16 +177,22 @@ pub(super) fn execute_all(
         } else {
             workers.min(in_flight)
         };
+        // One worker records its own starts: a thread between would cost two hand-offs a
+        // start and have no one to share a round trip with.
+        let alone = threads == 1;
         let (mark_tx, mark_rx) = mpsc::channel::<StartMark>();
-        if records_starts {
+        if records_starts && !alone {
             scope.spawn(move || record_starts(store, mark_rx));
         }
         for _ in 0..threads {
             let tx = tx.clone();
-            let mark_tx = records_starts.then(|| mark_tx.clone());
+            let mark_tx = (records_starts && !alone).then(|| mark_tx.clone());
             let (queue, failing, gate) = (&queue, &failing, &gate);
             scope.spawn(move || {
                 let started = |id: &str| -> std::result::Result<(), String> {
+                    if records_starts && alone {
+                        return start_answer(&store.mark_started(&[id.to_string()]), id);
+                    }
                     let Some(mark_tx) = &mark_tx else {
                         return Ok(());
                     };
