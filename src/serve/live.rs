@@ -33,8 +33,9 @@ impl Live {
             .spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     // The wait sleeps until a change or a stop signal; the slice only bounds
-                    // how long a stop without a signal (a panic elsewhere) goes unseen.
-                    match store.wait_for_change(Duration::from_secs(30)) {
+                    // how long a stop without a signal (a panic elsewhere) goes unseen. Each
+                    // slice that ends wakes an idle server, so it is long.
+                    match store.wait_for_change(Duration::from_secs(10 * 60)) {
                         // Nobody listening is fine.
                         Ok(true) => {
                             let _ = sender.send(());
