@@ -1112,3 +1112,41 @@ fn moved(id: &str, when: &str) -> ops::reschedule::RescheduleRequest {
         series: false,
     }
 }
+
+/// An idle watcher's rescan on a database is one look, not a pass: it must see what a pass
+/// would find (a due time, a claim out, a finished task not yet archived, the pause). The
+/// file store has no cheaper look than its pass.
+fn a_quick_look_sees_what_a_pass_would_find(env: Env) {
+    let (_config, store) = open(&env, NOW);
+    let Some(empty) = store.quick_look().expect("look") else {
+        assert_eq!(
+            env.kind(),
+            StoreKind::Jsonl,
+            "only the file store has no look"
+        );
+        return;
+    };
+    assert_eq!(empty, store::QuickLook::default(), "an empty store");
+    store
+        .insert(&task("later", "2026-04-08T18:00:00Z", ""), true)
+        .expect("insert");
+    store
+        .insert(&task("due", "2026-04-08T16:00:00Z", ""), true)
+        .expect("insert");
+    let look = store.quick_look().expect("look").expect("a look");
+    assert_eq!(look.next_due, Some(ts("2026-04-08T16:00:00Z")));
+    assert!(!look.unsettled);
+    let claimed = claim_all(&*store, ts(NOW));
+    assert_eq!(claimed.len(), 1);
+    let look = store.quick_look().expect("look").expect("a look");
+    assert_eq!(look.next_due, Some(ts("2026-04-08T18:00:00Z")));
+    assert!(look.unsettled, "a claim is out");
+    let pause = lifecycle::Pause {
+        since: agent_defer::record::Stamp(ts(NOW)),
+        until: None,
+    };
+    store.set_pause(Some(&pause)).expect("pause");
+    let look = store.quick_look().expect("look").expect("a look");
+    assert_eq!(look.pause, Some(pause));
+}
+crate::on_both_stores!(a_quick_look_sees_what_a_pass_would_find);
