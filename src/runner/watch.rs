@@ -307,8 +307,7 @@ fn sleep_until_next(
     rescan: Duration,
 ) -> Result<()> {
     let now = config.clock.now();
-    let until =
-        |at: jiff::Timestamp| Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO);
+    let until = |at: jiff::Timestamp| time_until(now, at);
     let mut sleep = rescan;
     if let Some(pause) = &report.paused {
         // Paused: a resume is a change of the store's pause record, which wakes the wait;
@@ -357,6 +356,11 @@ fn sleep_until_next(
     }
 }
 
+/// From `now` to `at`; nothing once it has passed.
+fn time_until(now: jiff::Timestamp, at: jiff::Timestamp) -> Duration {
+    Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO)
+}
+
 /// How long a watcher may sleep on after `look` at `now` without a pass, or `None` when a
 /// pass has work: a task due, a task executing or finished but not archived. A pause in force
 /// holds claims back until it ends; a change of it is heard like any other.
@@ -365,8 +369,7 @@ fn quiet_for(
     now: jiff::Timestamp,
     rescan: Duration,
 ) -> Option<Duration> {
-    let until =
-        |at: jiff::Timestamp| Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO);
+    let until = |at: jiff::Timestamp| time_until(now, at);
     if look.unsettled {
         return None;
     }
