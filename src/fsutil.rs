@@ -262,6 +262,14 @@ pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
 /// mix of two records; [`read_record`] reads again when what it read does not parse. A
 /// missing file is created atomically.
 pub fn overwrite_record(path: &Path, data: &[u8]) -> Result<()> {
+    let replace = || {
+        let mut staged = Staged::create(path)?;
+        staged
+            .writer()
+            .write_all(data)
+            .map_err(Error::io("writing temporary file", &staged.tmp))?;
+        staged.put_in_place()
+    };
     let file = match OpenOptions::new()
         .write(true)
         // Non-blocking: a FIFO planted there must not hang the runner (it is refused below).
@@ -269,14 +277,7 @@ pub fn overwrite_record(path: &Path, data: &[u8]) -> Result<()> {
         .open(path)
     {
         Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let mut staged = Staged::create(path)?;
-            staged
-                .writer()
-                .write_all(data)
-                .map_err(Error::io("writing temporary file", &staged.tmp))?;
-            return staged.put_in_place();
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return replace(),
         Err(e) => return Err(Error::io("opening", path)(e)),
     };
     let meta = file
@@ -287,14 +288,21 @@ pub fn overwrite_record(path: &Path, data: &[u8]) -> Result<()> {
             "it is {what}, not a regular file"
         ))));
     }
-    let mut padded = data.to_vec();
     let old = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-    if old > padded.len() && old <= 64 * 1024 {
+    if old > RECORD_PAD_MAX {
+        // Not a record of ours (or a huge one): padding it would keep it huge.
+        return replace();
+    }
+    let mut padded = data.to_vec();
+    if old > padded.len() {
         padded.resize(old, b' ');
     }
     file.write_all_at(&padded, 0)
         .map_err(Error::io("writing", path))
 }
+
+/// The largest file [`overwrite_record`] pads; a larger one is replaced instead.
+const RECORD_PAD_MAX: usize = 64 * 1024;
 
 /// Reads a record [`overwrite_record`] writes, parsed; reads again (up to three times) when
 /// what it read does not parse, which a write racing the read can cause.
@@ -636,6 +644,11 @@ mod tests {
         // SAFETY: a valid C path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         assert!(overwrite_record(&fifo, b"{}").is_err());
+        // A file too large to pad is replaced, never left with old bytes after the new ones.
+        let big = tmp.path().join("big.json");
+        fs::write(&big, vec![b'x'; RECORD_PAD_MAX + 1]).expect("big");
+        overwrite_record(&big, b"{}").expect("replace");
+        assert_eq!(fs::read(&big).expect("read"), b"{}");
         assert_eq!(
             read_record::<serde_json::Value>(&tmp.path().join("none")),
             None
